@@ -1,0 +1,5 @@
+"""The leaderboard's store and logic: everything the Space shows, as plain Python.
+
+`service.Leaderboard` is the facade the Space wires to; `board` holds the table logic,
+`plots` the figures, `store` the SQLite file, `mirror` the optional Hub copy of results.
+"""

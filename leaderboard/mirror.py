@@ -1,0 +1,77 @@
+"""An optional copy of the results on a Hub dataset repo, pushed in the background.
+
+The store stays the source of truth; the mirror writes one JSON per scored submission and the
+board as CSV into a local folder that `huggingface_hub.CommitScheduler` commits every few minutes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+
+import pandas as pd
+from huggingface_hub import CommitScheduler, HfApi
+
+from leaderboard.board import export_csv
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PRIVATE_FIELDS = ("file_bytes", "file_sha256", "submitter")
+
+
+class HubMirror:
+    """Mirror results to the dataset repo `repo_id` (created if missing) every `every_min` minutes."""
+
+    def __init__(self, repo_id: str, token: str | None, folder: Path, hf_api: HfApi | None = None,
+                 every_min: float = 5.0) -> None:
+        self.folder = Path(folder)
+        (self.folder / "results").mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self.scheduler = CommitScheduler(
+            repo_id=repo_id, repo_type="dataset", folder_path=self.folder, every=every_min,
+            token=token, private=None, allow_patterns=["results/*.json", "board.csv"],
+            hf_api=hf_api or HfApi(token=token))
+
+    @classmethod
+    def from_env(cls, folder: Path) -> "HubMirror | None":
+        """A mirror when MEDCMR_RESULTS_REPO and HF_TOKEN are both set, else None."""
+        repo_id, token = os.environ.get("MEDCMR_RESULTS_REPO"), os.environ.get("HF_TOKEN")
+        if not (repo_id and token):
+            return None
+        return cls(repo_id, token, folder)
+
+    def record(self, submission_id: str, meta: dict, results: dict) -> Path:
+        """Write one submission's public metadata and results document as results/<id>.json."""
+        if not _SAFE_ID.match(submission_id):
+            raise ValueError(f"not a submission id: {submission_id!r}")
+        public = {k: v for k, v in meta.items() if k not in _PRIVATE_FIELDS}
+        path = self.folder / "results" / f"{submission_id}.json"
+        self._write(path, json.dumps({"submission": public, "results": results}, indent=1,
+                                     ensure_ascii=False).encode("utf-8"))
+        return path
+
+    def write_board(self, board: pd.DataFrame) -> Path:
+        """Write the whole board as board.csv (spreadsheet formulas neutralised)."""
+        path = self.folder / "board.csv"
+        self._write(path, export_csv(board))
+        return path
+
+    def _write(self, path: Path, data: bytes) -> None:
+        # Under the scheduler's lock, so a commit never reads a half-written file.
+        with self.scheduler.lock, self._lock:
+            partial = path.with_suffix(path.suffix + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, path)
+
+    def push(self) -> Future:
+        """Commit now instead of waiting for the schedule."""
+        return self.scheduler.trigger()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Commit what is left, then stop the schedule."""
+        try:
+            self.push().result(timeout)
+        finally:
+            self.scheduler.stop()

@@ -1,0 +1,297 @@
+"""The leaderboard facade the Space wires to: submit, a background worker, status, results, board.
+
+`submit` checks everything before any judge call and commits the submission (metadata and file
+bytes) to the store before it answers. One worker thread scores queued submissions with the judge;
+a crash at any point loses nothing, because `start()` puts unfinished work back in the queue and
+the judge's cache makes already-judged items free.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pandas as pd
+
+import judge
+from judge.endpoint import Endpoint
+from leaderboard import board as board_logic
+from leaderboard.store import AWAITING, FINISHED, RUNNING, Store
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leaderboard.mirror import HubMirror
+
+log = logging.getLogger(__name__)
+
+PAPER_CSV = Path(__file__).with_name("paper_results.csv")
+PREDICTION_FORMATS = (".jsonl", ".json", ".csv")
+PROGRESS_EVERY_S = 0.5
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class SubmissionError(ValueError):
+    """A clear, user-facing message: what is wrong and where."""
+
+
+@dataclass(frozen=True)
+class SubmissionMeta:
+    model: str                       # required, 1-100 chars
+    link: str = ""                   # http(s) URL or empty
+    group: str = "open"              # "open" | "closed"  (weights)
+    medical: bool = False            # medical-specialised model?
+    params_b: float | None = None    # billions of parameters, or unknown
+    description: str = ""            # prompt and generation settings, <= 2000 chars
+
+
+class _Stopped(Exception):
+    """Raised inside the judge's progress callback to abandon a run when the worker stops."""
+
+
+def _checked_meta(meta: SubmissionMeta) -> dict:
+    """The metadata as stored, or a SubmissionError naming the field."""
+    model = (meta.model or "").strip()
+    if not model or len(model) > 100:
+        raise SubmissionError("Model name: required, 1 to 100 characters.")
+    if _CONTROL_CHARS.search(model):
+        raise SubmissionError("Model name: control characters (tabs, line breaks) are not allowed.")
+    link = (meta.link or "").strip()
+    if link:
+        parsed = urlparse(link)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(link) > 500 \
+                or _CONTROL_CHARS.search(link) or " " in link:
+            raise SubmissionError("Link: give an http(s) URL (at most 500 characters) or leave it empty.")
+    if meta.group not in ("open", "closed"):
+        raise SubmissionError('Weights: choose "open" or "closed".')
+    params_b = meta.params_b
+    if params_b is not None:
+        try:
+            params_b = float(params_b)
+        except (TypeError, ValueError):
+            raise SubmissionError("Params (B): a number of billions of parameters, or empty.") from None
+        if not math.isfinite(params_b) or not 0 < params_b <= 100_000:
+            raise SubmissionError("Params (B): a positive number of billions of parameters "
+                                  "(e.g. 7 or 0.5), or empty when unknown.")
+    description = meta.description or ""
+    if len(description) > 2000:
+        raise SubmissionError(f"Description: at most 2000 characters (got {len(description)}).")
+    return {"model": model, "link": link, "weights": meta.group, "medical": bool(meta.medical),
+            "params_b": params_b, "description": description}
+
+
+class Leaderboard:
+    """Submissions, their scoring in one background thread, and the board built from them."""
+
+    def __init__(self, home: Path, data_dir: Path, *, endpoint: Endpoint | None = None,
+                 paper_csv: Path | None = None, mirror: "HubMirror | None" = None,
+                 max_file_bytes: int = 50 * 2**20, rate_limit: tuple[int, float] = (5, 3600.0)) -> None:
+        import medcmr
+
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.data_dir = Path(data_dir)
+        self.endpoint = endpoint if endpoint is not None and endpoint.configured else None
+        self.mirror = mirror
+        self.max_file_bytes = max_file_bytes
+        self.rate_limit = rate_limit
+        self.store = Store(self.home / "leaderboard.sqlite")
+        self.cache_path = self.home / "judge_cache.sqlite"
+        self.questions = medcmr.load_questions(self.data_dir)
+        self.dataset = {"fingerprint": medcmr.dataset_fingerprint(self.data_dir)}
+        self._paper = board_logic.paper_frame(paper_csv or PAPER_CSV)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._busy = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- submitting ----------------------------------------------------------------------
+
+    def submit(self, file_path: Path, meta: SubmissionMeta, submitter: str) -> dict:
+        """Check a predictions file and its metadata, then queue it; nothing is judged here."""
+        fields = _checked_meta(meta)
+        submitter = (submitter or "").strip() or "anonymous"
+        shown = Path(str(file_path)).name  # the upload's name: shown in messages, never a path
+        path = Path(file_path)
+        if not path.is_file():
+            raise SubmissionError(f"{shown}: no file was uploaded.")
+        size = path.stat().st_size
+        if size == 0:
+            raise SubmissionError(f"{shown}: the file is empty.")
+        if size > self.max_file_bytes:
+            raise SubmissionError(f"{shown}: {size / 2**20:.1f} MiB is over the "
+                                  f"{self.max_file_bytes / 2**20:g} MiB limit.")
+        file_format = path.suffix.lower()
+        if file_format not in PREDICTION_FORMATS:
+            raise SubmissionError(f"{shown}: unsupported file type {file_format or '(none)'!r}; "
+                                  "upload .jsonl, .json or .csv with `id` and `prediction`.")
+        data = path.read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            self.store.precheck(submitter, fields["model"], sha256, self.rate_limit)
+        except ValueError as err:
+            raise SubmissionError(str(err)) from None
+        coverage = self._check_file(data, file_format, shown)
+        submission_id = f"sub-{uuid.uuid4().hex[:12]}"
+        row = {**fields, "id": submission_id, "submitter": submitter, "file_name": shown,
+               "file_format": file_format, "file_bytes": data, "file_sha256": sha256,
+               "coverage": coverage}
+        try:
+            self.store.add(row, rate_limit=self.rate_limit)
+        except ValueError as err:
+            raise SubmissionError(str(err)) from None
+        self._wake.set()
+        missing = len(coverage.get("missing") or [])
+        message = (f"Queued as {submission_id}: {coverage.get('given', 0)} of "
+                   f"{coverage.get('expected', 0)} questions answered")
+        message += f"; {missing} missing count as wrong." if missing else "."
+        if self.endpoint is None:
+            message += " No judge is configured: MCQ is scored now, open answers wait (awaiting judge)."
+        return {"id": submission_id, "status": "queued", "message": message, "coverage": coverage,
+                "position": self.store.queue_position(submission_id)}
+
+    def _parse(self, data: bytes, file_format: str, shown: str) -> list[dict]:
+        """Read predictions from bytes through the judge's reader, naming the upload in errors."""
+        with tempfile.TemporaryDirectory(dir=self.home) as tmp:
+            copy = Path(tmp) / f"predictions{file_format}"
+            copy.write_bytes(data)
+            try:
+                return judge.read_predictions(copy)
+            except judge.PredictionsError as err:
+                raise SubmissionError(str(err).replace(str(copy), shown)) from None
+
+    def _check_file(self, data: bytes, file_format: str, shown: str) -> dict:
+        predictions = self._parse(data, file_format, shown)
+        try:
+            coverage = judge.check_predictions(predictions, self.questions)
+        except judge.PredictionsError as err:
+            raise SubmissionError(f"{shown}: {err}") from None
+        if not coverage.get("given"):
+            raise SubmissionError(f"{shown}: no prediction matches a question id of this dataset "
+                                  "(ids look like mcq-0 or open-12).")
+        return coverage
+
+    def retry(self, submission_id: str) -> bool:
+        """Queue a failed submission again (its file is still stored); True when it was failed."""
+        requeued = self.store.requeue(("failed",), submission_id) > 0
+        self._wake.set()
+        return requeued
+
+    # -- the worker ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the one worker thread; unfinished (and, with a judge, awaiting) work is re-queued."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self.store.requeue((RUNNING,))
+        if self.endpoint is not None:
+            self.store.requeue((AWAITING,))
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="leaderboard-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the worker; a run in progress is abandoned and resumes on the next start."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self.mirror is not None:
+            try:
+                self.mirror.stop()
+            except Exception as err:  # noqa: BLE001 - the store keeps everything; the next run pushes
+                log.warning("final mirror push failed: %s", type(err).__name__)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no submission is queued or running (within `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._busy.is_set() and self.store.pending() == 0:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()
+                self._busy.set()
+                row = self.store.claim_next()
+                if row is None:
+                    self._busy.clear()
+                    self._wake.wait(1.0)
+                    continue
+                self._score(row)
+        finally:
+            self._busy.clear()
+            self.store.close()
+
+    def _score(self, row) -> None:
+        submission_id = row["id"]
+        last_write = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last_write
+            if self._stop.is_set():
+                raise _Stopped
+            now = time.monotonic()
+            if done >= total or now - last_write >= PROGRESS_EVERY_S:
+                last_write = now
+                self.store.set_progress(submission_id, done, total)
+
+        try:
+            predictions = self._parse(row["file_bytes"], row["file_format"], row["file_name"])
+            results = judge.score_submission(
+                predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
+                progress=progress, dataset=self.dataset)
+        except _Stopped:
+            return  # left "running": the next start() re-queues it
+        except Exception as err:  # noqa: BLE001 - any judge failure is recorded, never lost
+            log.warning("submission %s failed: %s", submission_id, type(err).__name__)
+            self.store.fail(submission_id, _reason(err))
+            return
+        awaiting = int((results.get("open") or {}).get("awaiting") or 0)
+        status = AWAITING if awaiting else FINISHED
+        meta = {**dict(self.store.record(submission_id) or {}), "group": row["weights"]}
+        self.store.finish(submission_id, status, results, board_logic.submission_record(meta, results))
+        self._mirror(submission_id, meta, results)
+
+    def _mirror(self, submission_id: str, meta: dict, results: dict) -> None:
+        if self.mirror is None:
+            return
+        try:
+            self.mirror.record(submission_id, meta, results)
+            self.mirror.write_board(self.board())
+        except Exception as err:  # noqa: BLE001 - the mirror is a copy; the store stays the truth
+            log.warning("mirror update failed: %s", type(err).__name__)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def status(self, submission_id: str | None = None) -> list[dict]:
+        """Submissions, newest first (or the one asked for)."""
+        return self.store.statuses(submission_id)
+
+    def result(self, submission_id: str) -> dict | None:
+        """The judge's results document of a scored (or awaiting) submission."""
+        return self.store.results(submission_id)
+
+    def board(self) -> pd.DataFrame:
+        """The paper's rows and every scored submission, ranked."""
+        scored = board_logic.frame(self.store.board_rows())
+        frames = [f for f in (self._paper, scored) if not f.empty]
+        return board_logic.rank(pd.concat(frames, ignore_index=True) if frames else self._paper)
+
+
+def _reason(err: Exception) -> str:
+    """A failure reason for the status view: the error's type and message, bounded."""
+    text = f"{type(err).__name__}: {err}"
+    return text if len(text) <= 500 else text[:497] + "..."
