@@ -1,0 +1,327 @@
+"""Run an OpenAI-compatible vision model over Med-CMR and write a predictions file for the judge.
+
+    python medcmr.py predict --model NAME --base-url URL --out preds.jsonl [--config long_tail]
+
+Every question goes to the model with the paper's prompt (`medcmr.format_prompt`) and its image
+as a base64 data URL. Each answer is appended to `--out` as one JSON line and flushed at once,
+so a killed run resumes where it stopped and never asks the same question twice. A question
+that keeps failing goes to `<out>.errors.jsonl` instead (never an empty answer in `--out`) and
+is asked again by the next run.
+
+Images: sent as they are stored (PNG/JPEG bytes, untouched) when no side exceeds
+`--image-max-side`; larger or other-format images are resized with their aspect kept and
+re-encoded, as JPEG (quality 90) when plain RGB (photographs: fundus, histology, endoscopy)
+and as lossless PNG otherwise (grayscale radiology, images with alpha).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, TextIO
+
+import openai
+import pyarrow.parquet as pq
+from PIL import Image
+from tqdm import tqdm
+
+import medcmr
+from judge.endpoint import Endpoint
+
+DEFAULT_IMAGE_MAX_SIDE = 2048
+JPEG_QUALITY = 90
+# The endpoint itself is wrong (key, permissions, model name): stop instead of failing every question.
+FATAL_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
+
+
+class PredictError(Exception):
+    """A user error (missing data, unknown config, unreadable output file): printed, exit 2."""
+
+
+# ---------------------------------------------------------------- questions and images
+
+
+def config_files(data_dir: Path, config: str) -> list[str]:
+    """The parquet shards of one config, resolved from the card exactly as `load_dataset` does."""
+    import datasets
+
+    if not (data_dir / "README.md").is_file():
+        raise PredictError(f"{data_dir}: no built dataset here (run `python medcmr.py build` first)")
+    try:
+        builder = datasets.load_dataset_builder(str(data_dir), config)
+    except ValueError as error:
+        raise PredictError(f"{data_dir}: {error}") from None
+    return list(builder.config.data_files["test"])
+
+
+def config_ids(files: list[str]) -> list[str]:
+    """Every question id of a config in file order, read without touching the images."""
+    return [i for f in files for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()]
+
+
+def iter_rows(files: list[str], wanted: set[str]) -> Iterator[dict]:
+    """Stream the wanted rows, images as stored bytes, a few at a time (memory stays flat)."""
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=16):
+            for row in batch.to_pylist():
+                if row["id"] in wanted:
+                    yield row
+
+
+def image_data_url(data: bytes, max_side: int) -> str:
+    """The image as a data URL, downscaled (aspect kept) when a side exceeds `max_side` (0 = never)."""
+    with Image.open(io.BytesIO(data)) as image:
+        too_big = bool(max_side) and max(image.size) > max_side
+        if image.format in ("PNG", "JPEG") and not too_big:
+            return _data_url(data, f"image/{image.format.lower()}")
+        if image.mode in ("P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV"):
+            image = image.convert("RGBA" if "transparency" in image.info or image.mode == "PA" else "RGB")
+        if too_big:
+            scale = max_side / max(image.size)
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        if image.mode == "RGB":
+            image.save(buffer, "JPEG", quality=JPEG_QUALITY)
+            return _data_url(buffer.getvalue(), "image/jpeg")
+        image.save(buffer, "PNG")
+        return _data_url(buffer.getvalue(), "image/png")
+
+
+def _data_url(payload: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
+
+
+def build_messages(row: dict, image_max_side: int) -> list[dict]:
+    """One user turn: the image first, then the paper's prompt for this row."""
+    image = row.get("image") or {}
+    if not image.get("bytes"):
+        raise ValueError(f"row {row['id']}: field 'image' has no embedded bytes")
+    return [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": image_data_url(image["bytes"], image_max_side)}},
+        {"type": "text", "text": medcmr.format_prompt(row)},
+    ]}]
+
+
+# ---------------------------------------------------------------- the predictions file
+
+
+def read_answered(out: Path, model: str) -> set[str]:
+    """Ids already answered in `out`. A torn last line (a kill mid-write) is cut off and re-asked."""
+    if not out.exists():
+        return set()
+    data = out.read_bytes()
+    complete, _, tail = data.rpartition(b"\n")
+    lines = complete.split(b"\n") if complete else []
+    if tail.strip():
+        try:
+            json.loads(tail)
+            lines.append(tail)
+            with out.open("ab") as f:
+                f.write(b"\n")
+        except ValueError:
+            with out.open("r+b") as f:
+                f.truncate(len(data) - len(tail))
+            print(f"{out}: dropped a torn last line (an interrupted write); that question is asked again",
+                  file=sys.stderr)
+    answered: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            raise PredictError(f"{out}: line {number} is not valid JSON ({error})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise PredictError(f"{out}: line {number}: field 'id' is missing")
+        if not isinstance(record.get("prediction"), str):
+            raise PredictError(f"{out}: line {number} (id {record['id']}): field 'prediction' is missing")
+        for key, expected in (("model", model), ("prompt_version", medcmr.PROMPT_VERSION)):
+            if record.get(key) != expected:
+                raise PredictError(
+                    f"{out}: line {number} (id {record['id']}): field '{key}' is {record.get(key)!r}, "
+                    f"this run uses {expected!r}; one predictions file holds one model and prompt "
+                    "version, so choose another --out")
+        if record["id"] in answered:
+            raise PredictError(f"{out}: line {number}: id {record['id']} appears twice")
+        answered.add(record["id"])
+    return answered
+
+
+def errors_path(out: Path) -> Path:
+    return out.with_name(out.name + ".errors.jsonl")
+
+
+# ---------------------------------------------------------------- asking the model
+
+
+@dataclass
+class Settings:
+    concurrency: int = 16
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    image_max_side: int = DEFAULT_IMAGE_MAX_SIDE
+
+
+@dataclass
+class Summary:
+    answered: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    elapsed_s: float = 0.0
+    fatal: str | None = None
+
+
+async def predict(
+    rows: Iterable[dict],
+    endpoint: Endpoint,
+    out: Path,
+    settings: Settings,
+    progress: Callable[[Summary], None] | None = None,
+) -> Summary:
+    """Ask the model every row, at most `concurrency` at a time; append each answer as it arrives.
+
+    The rows are pulled lazily, so only the questions in flight hold an image in memory.
+    """
+    summary = Summary()
+    slots = asyncio.Semaphore(settings.concurrency)
+    in_flight: set[asyncio.Task] = set()
+    started = time.perf_counter()
+    secret = endpoint.api_key
+
+    def record_failure(row_id: str, error: Exception) -> None:
+        message = f"{type(error).__name__}: {error}"
+        if secret:
+            message = message.replace(secret, "***")
+        summary.failed += 1
+        with errors_path(out).open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"id": row_id, "model": endpoint.model, "error": message}) + "\n")
+        if isinstance(error, FATAL_ERRORS) and summary.fatal is None:
+            summary.fatal = message
+
+    async def ask(client: openai.AsyncOpenAI, row: dict, answers: TextIO) -> None:
+        try:
+            messages = await asyncio.to_thread(build_messages, row, settings.image_max_side)
+            sent = time.perf_counter()
+            response = await client.chat.completions.create(
+                model=endpoint.model, messages=messages,
+                max_tokens=settings.max_tokens, temperature=settings.temperature)
+            latency = time.perf_counter() - sent
+            choice = response.choices[0] if response.choices else None
+            text = choice.message.content if choice else None
+            if not text or not text.strip():
+                reason = choice.finish_reason if choice else "no choices"
+                raise ValueError(f"empty answer (finish_reason={reason}); raise --max-tokens if 'length'")
+            usage = response.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}) \
+                if response.usage else None
+            answers.write(json.dumps({
+                "id": row["id"], "prediction": text, "model": endpoint.model,
+                "prompt_version": medcmr.PROMPT_VERSION, "usage": usage, "latency_s": round(latency, 3),
+            }, ensure_ascii=False) + "\n")
+            answers.flush()
+            summary.answered += 1
+            if usage:
+                summary.prompt_tokens += usage.get("prompt_tokens") or 0
+                summary.completion_tokens += usage.get("completion_tokens") or 0
+        except (openai.OpenAIError, OSError, ValueError) as error:
+            record_failure(row["id"], error)
+        finally:
+            slots.release()
+            if progress:
+                progress(summary)
+
+    async with endpoint.client() as client:
+        with out.open("a", encoding="utf-8") as answers:
+            for row in rows:
+                await slots.acquire()
+                if summary.fatal:
+                    slots.release()
+                    break
+                task = asyncio.create_task(ask(client, row, answers))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            await asyncio.gather(*in_flight)
+    summary.elapsed_s = time.perf_counter() - started
+    return summary
+
+
+# ---------------------------------------------------------------- command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `predict` flags; model, URL and key also come from MEDCMR_PREDICT_* / OPENAI_* variables."""
+    parser.add_argument("--model", help="model name as the endpoint knows it (or MEDCMR_PREDICT_MODEL)")
+    parser.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 "
+                        "(or MEDCMR_PREDICT_BASE_URL, OPENAI_BASE_URL)")
+    parser.add_argument("--api-key", help="API key (better: MEDCMR_PREDICT_API_KEY or OPENAI_API_KEY); "
+                        "never printed or written")
+    parser.add_argument("--out", type=Path, required=True, help="predictions JSONL, appended and resumed")
+    parser.add_argument("--data", type=Path, default=Path("medcmr"), help="built dataset folder (default: medcmr)")
+    parser.add_argument("--config", default="all", help="dataset config, e.g. mcq, long_tail, causal_open (default: all)")
+    parser.add_argument("--limit", type=int, help="only the first N questions of the config")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default: 16)")
+    parser.add_argument("--max-tokens", type=int, default=1024, help="max tokens per answer (default: 1024)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
+    parser.add_argument("--image-max-side", type=int, default=DEFAULT_IMAGE_MAX_SIDE,
+                        help=f"downscale images whose longer side exceeds this, 0 = never (default: {DEFAULT_IMAGE_MAX_SIDE})")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default: 120)")
+    parser.add_argument("--retries", type=int, default=4,
+                        help="retries per request on 408/429/5xx/connection errors, with backoff (default: 4)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Answer every question of the config not yet in `--out`; 0 when all are answered."""
+    endpoint = Endpoint.from_env(prefix="MEDCMR_PREDICT", base_url=args.base_url, model=args.model,
+                                 api_key=args.api_key, timeout=args.timeout, max_retries=args.retries)
+    try:
+        if not endpoint.configured:
+            raise PredictError("no model endpoint: give --model and --base-url (or MEDCMR_PREDICT_MODEL "
+                               "and MEDCMR_PREDICT_BASE_URL; an API key alone means api.openai.com)")
+        if args.concurrency < 1 or (args.limit is not None and args.limit < 0) or args.image_max_side < 0:
+            raise PredictError("--concurrency must be ≥ 1, --limit and --image-max-side ≥ 0")
+        files = config_files(args.data, args.config)
+        ids = config_ids(files)[:args.limit]
+        answered = read_answered(args.out, endpoint.model)
+    except PredictError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    todo = [i for i in ids if i not in answered]
+    errors_path(args.out).unlink(missing_ok=True)
+    print(f"{len(ids)} questions in config '{args.config}', {len(ids) - len(todo)} already in {args.out}; "
+          f"asking {len(todo)} of model {endpoint.model} at {endpoint.host} ({args.concurrency} at a time)",
+          file=sys.stderr)
+    settings = Settings(args.concurrency, args.max_tokens, args.temperature, args.image_max_side)
+    with tqdm(total=len(todo), unit="q", desc="predict", dynamic_ncols=True, file=sys.stderr) as bar:
+        def progress(summary: Summary) -> None:
+            bar.update(1)
+            if summary.failed:
+                bar.set_postfix(failed=summary.failed, refresh=False)
+
+        try:
+            summary = asyncio.run(predict(iter_rows(files, set(todo)), endpoint, args.out, settings, progress))
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: answers so far are saved in {args.out}; rerun the same command to continue",
+                  file=sys.stderr)
+            return 130
+    print(f"answered {summary.answered} in {summary.elapsed_s:.1f} s, failed {summary.failed}; tokens: "
+          f"{summary.prompt_tokens} prompt, {summary.completion_tokens} completion → {args.out}", file=sys.stderr)
+    if summary.fatal:
+        print(f"stopped early, the endpoint refused: {summary.fatal}", file=sys.stderr)
+    if summary.failed or summary.fatal:
+        print(f"{summary.failed} question(s) failed (reasons in {errors_path(args.out)}); "
+              "rerun the same command to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(prog="predict.py", description=__doc__.split("\n\n")[0])
+    add_arguments(_parser)
+    sys.exit(run(_parser.parse_args()))

@@ -1,0 +1,235 @@
+"""`predict` end to end: the real command in a subprocess, the real openai client, a real HTTP server.
+
+The server's responder (tests/predict_responders.py) checks every request (paper's prompt, a
+decodable data-URL image of the right size) and injects faults per question id.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import judge
+import medcmr
+import predict
+from tests.openai_server import OpenAIServer, Reply
+from tests.predict_responders import VisionModel, model_answer, read_built
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "test-vlm"
+SECRET = "sk-test-DO-NOT-LEAK-4f1d2c"
+
+
+@pytest.fixture(scope="module")
+def rows(built_dataset: Path) -> list[dict]:
+    return read_built(built_dataset)
+
+
+def command(server: OpenAIServer, data: Path, out: Path, *flags: str) -> list[str]:
+    return [sys.executable, "predict.py", "--model", MODEL, "--base-url", server.base_url,
+            "--data", str(data), "--out", str(out), *flags]
+
+
+def run_predict(server: OpenAIServer, data: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command(server, data, out, *flags), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_every_question_answered_with_the_papers_prompt_and_its_image(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    with OpenAIServer(model) as server:
+        done = run_predict(server, built_dataset, out, "--concurrency", "4")
+    assert done.returncode == 0, done.stderr
+    assert model.problems == []
+    assert model.asked_ids() == {row["id"]: 1 for row in rows}
+    records = lines(out)
+    assert sorted(r["id"] for r in records) == [row["id"] for row in rows]
+    by_id = {row["id"]: row for row in rows}
+    for record in records:
+        assert set(record) == {"id", "prediction", "model", "prompt_version", "usage", "latency_s"}
+        assert record["prediction"] == model_answer(by_id[record["id"]])
+        assert record["model"] == MODEL and record["prompt_version"] == medcmr.PROMPT_VERSION
+        assert record["usage"]["completion_tokens"] > 0 and record["latency_s"] >= 0
+    for request in server.requests:
+        assert request["temperature"] == 0 and request["max_tokens"] == 1024
+    assert "tokens:" in done.stderr and "failed 0" in done.stderr
+
+
+def test_the_output_scores_through_the_judge(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    with OpenAIServer(VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)) as server:
+        assert run_predict(server, built_dataset, out).returncode == 0
+    questions = medcmr.load_questions(built_dataset)
+    predictions = judge.read_predictions(out)
+    coverage = judge.check_predictions(predictions, questions)
+    assert coverage["missing"] in (0, []) and coverage["unknown"] in (0, [])
+    results = judge.score_submission(predictions, questions, mcq_only=True)
+    mcqs = [q for q in questions if q["question_type"] == "mcq"]
+    right = sum(1 for q in mcqs if q["index"] % 2 == 0)
+    assert results["mcq"]["n"] == len(mcqs)
+    assert results["mcq"]["correct"] == right
+    assert results["mcq"]["accuracy"] == pytest.approx(100 * right / len(mcqs))
+
+
+def test_images_over_the_bound_are_downscaled_with_aspect_kept(built_dataset, rows, tmp_path):
+    sides = [max(Image.open(io.BytesIO(row["image"]["bytes"])).size) for row in rows]
+    bound = sorted(sides)[len(sides) // 2] - 1     # about half the images are over it
+    model = VisionModel(rows, max_side=bound)
+    with OpenAIServer(model) as server:
+        done = run_predict(server, built_dataset, tmp_path / "preds.jsonl", "--image-max-side", str(bound))
+    assert done.returncode == 0, done.stderr
+    assert model.problems == []
+    assert model.downscaled == sum(1 for side in sides if side > bound) > 0
+
+
+def test_faults_are_retried_and_a_question_that_keeps_failing_is_recorded_not_answered(
+        built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    limited, throttled, broken = rows[0]["id"], rows[1]["id"], rows[2]["id"]
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    model.script[limited] = [Reply(status=429, headers={"Retry-After": "1"})]
+    model.script[throttled] = [Reply(status=500), Reply(status=503)]
+    model.broken.add(broken)
+    with OpenAIServer(model) as server:
+        first = run_predict(server, built_dataset, out, "--retries", "2", "--api-key", SECRET)
+    assert first.returncode == 1
+    assert "1 question(s) failed" in first.stderr and "rerun" in first.stderr
+    asked = model.asked_ids()
+    assert (asked[limited], asked[throttled], asked[broken]) == (2, 3, 3)
+    answered = {r["id"]: r for r in lines(out)}
+    assert broken not in answered and len(answered) == len(rows) - 1
+    assert all(r["prediction"].strip() for r in answered.values())
+    errors = lines(predict.errors_path(out))
+    assert [e["id"] for e in errors] == [broken] and "500" in errors[0]["error"]
+    for text in (first.stdout, first.stderr, out.read_text(), predict.errors_path(out).read_text()):
+        assert SECRET not in text
+
+    model.broken.clear()
+    with OpenAIServer(model) as server:
+        second = run_predict(server, built_dataset, out)
+        assert server.calls == 1
+    assert second.returncode == 0, second.stderr
+    assert sorted(r["id"] for r in lines(out)) == [row["id"] for row in rows]
+    assert not predict.errors_path(out).exists()
+
+
+def test_an_empty_answer_is_a_failure_not_a_prediction(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    model.empty.add(rows[0]["id"])
+    with OpenAIServer(model) as server:
+        done = run_predict(server, built_dataset, out)
+    assert done.returncode == 1
+    assert rows[0]["id"] not in {r["id"] for r in lines(out)}
+    assert "empty answer" in lines(predict.errors_path(out))[0]["error"]
+
+
+def test_a_killed_run_resumes_and_never_asks_an_answered_question_again(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    with OpenAIServer(model, latency=0.2) as server:
+        process = subprocess.Popen(command(server, built_dataset, out, "--concurrency", "2"), cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not (out.exists() and out.read_text().count("\n") >= 5) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        asked_before_kill = server.calls
+    answered_first = {r["id"] for r in lines(out)}
+    assert 5 <= len(answered_first) < len(rows)
+    assert asked_before_kill - len(answered_first) <= 2   # only the questions in flight were lost
+
+    before = model.asked_ids()
+    with OpenAIServer(model) as server:
+        done = run_predict(server, built_dataset, out)
+        assert server.calls == len(rows) - len(answered_first)
+    assert done.returncode == 0, done.stderr
+    asked_again = model.asked_ids() - before
+    assert not set(asked_again) & answered_first
+    assert sorted(r["id"] for r in lines(out)) == [row["id"] for row in rows]
+
+
+def test_a_torn_last_line_is_dropped_and_that_question_asked_again(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    with OpenAIServer(model) as server:
+        assert run_predict(server, built_dataset, out, "--limit", "6").returncode == 0
+    complete = out.read_text().splitlines(keepends=True)
+    torn_id = json.loads(complete[-1])["id"]
+    out.write_text("".join(complete[:-1]) + complete[-1][:25])
+    with OpenAIServer(model) as server:
+        done = run_predict(server, built_dataset, out, "--limit", "6")
+        assert server.calls == 1
+    assert done.returncode == 0 and "torn" in done.stderr
+    assert sorted(r["id"] for r in lines(out)) == sorted(json.loads(line)["id"] for line in complete)
+    assert model.asked_ids()[torn_id] == 2
+
+
+def test_limit_and_config_choose_the_questions(built_dataset, rows, tmp_path):
+    slug = "causal"
+    out = tmp_path / "preds.jsonl"
+    in_config = [row["id"] for row in rows if row["dimension"] == slug]
+    mcq_first = predict.config_ids(predict.config_files(built_dataset, f"{slug}_mcq"))
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    with OpenAIServer(model) as server:
+        assert run_predict(server, built_dataset, out, "--config", f"{slug}_mcq", "--limit", "2").returncode == 0
+        assert [r["id"] for r in lines(out)] == mcq_first[:2]
+        assert run_predict(server, built_dataset, out, "--config", slug).returncode == 0
+        assert server.calls == len(in_config)
+    assert sorted(r["id"] for r in lines(out)) == sorted(in_config)
+
+
+def test_an_endpoint_that_refuses_the_key_stops_the_run_early(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    refuse = lambda request: Reply(status=401, body={"error": {"message": "bad key", "type": "auth"}})  # noqa: E731
+    with OpenAIServer(refuse) as server:
+        done = run_predict(server, built_dataset, out, "--concurrency", "2", "--api-key", SECRET)
+        assert server.calls <= 2
+    assert done.returncode == 1 and "stopped early" in done.stderr
+    assert SECRET not in done.stderr + done.stdout
+    assert out.read_text() == ""
+
+
+def test_bad_input_is_refused_with_a_clear_message_and_nothing_lost(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    other = json.dumps({"id": rows[0]["id"], "prediction": "A", "model": "other-model",
+                        "prompt_version": medcmr.PROMPT_VERSION}) + "\n"
+    out.write_text(other)
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    with OpenAIServer(model) as server:
+        mixed = run_predict(server, built_dataset, out)
+        unknown = run_predict(server, built_dataset, tmp_path / "x.jsonl", "--config", "no_such_config")
+        missing = run_predict(server, tmp_path / "nowhere", tmp_path / "y.jsonl")
+        assert server.calls == 0
+    assert mixed.returncode == 2 and "other-model" in mixed.stderr and "line 1" in mixed.stderr
+    assert out.read_text() == other
+    assert unknown.returncode == 2 and "no_such_config" in unknown.stderr
+    assert missing.returncode == 2 and "nowhere" in missing.stderr
+
+
+@pytest.mark.parametrize("mode, size, mime", [
+    ("RGB", (900, 300), "image/jpeg"),    # photograph over the bound: JPEG, aspect kept
+    ("L", (300, 900), "image/png"),       # grayscale radiograph: lossless PNG
+    ("RGBA", (900, 900), "image/png"),
+])
+def test_large_images_are_resized_and_reencoded(mode, size, mime):
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, "PNG")
+    url = predict.image_data_url(buffer.getvalue(), 450)
+    assert url.startswith(f"data:{mime};base64,")
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
+        assert sent.size == (size[0] // 2, size[1] // 2)
