@@ -5,6 +5,7 @@ come from the judge's results documents. Both end up with the same display colum
 """
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -212,7 +213,7 @@ def export_csv(df: pd.DataFrame) -> bytes:
         if not pd.api.types.is_numeric_dtype(safe[col]):
             safe[col] = safe[col].map(_neutralise)
     buffer = io.StringIO()
-    safe.to_csv(buffer, index=False)
+    safe.to_csv(buffer, index=False, quoting=csv.QUOTE_NONNUMERIC)  # text always quoted, \r too
     return buffer.getvalue().encode("utf-8")
 
 

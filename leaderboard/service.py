@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 PREDICTION_FORMATS = (".jsonl", ".json", ".csv")
 PROGRESS_EVERY_S = 0.5
+MISSING_SHOWN = 20
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -149,7 +150,7 @@ class Leaderboard:
         except ValueError as err:
             raise SubmissionError(str(err)) from None
         self._wake.set()
-        missing = len(coverage.get("missing") or [])
+        missing = coverage.get("missing") or 0
         message = (f"Queued as {submission_id}: {coverage.get('given', 0)} of "
                    f"{coverage.get('expected', 0)} questions answered")
         message += f"; {missing} missing count as wrong." if missing else "."
@@ -166,7 +167,7 @@ class Leaderboard:
             try:
                 return judge.read_predictions(copy)
             except judge.PredictionsError as err:
-                raise SubmissionError(str(err).replace(str(copy), shown)) from None
+                raise SubmissionError(str(err).replace(copy.name, shown)) from None
 
     def _check_file(self, data: bytes, file_format: str, shown: str) -> dict:
         predictions = self._parse(data, file_format, shown)
@@ -177,7 +178,8 @@ class Leaderboard:
         if not coverage.get("given"):
             raise SubmissionError(f"{shown}: no prediction matches a question id of this dataset "
                                   "(ids look like mcq-0 or open-12).")
-        return coverage
+        missing_ids = coverage.pop("missing_ids", None) or []
+        return {**coverage, "missing_sample": missing_ids[:MISSING_SHOWN]}
 
     def retry(self, submission_id: str) -> bool:
         """Queue a failed submission again (its file is still stored); True when it was failed."""

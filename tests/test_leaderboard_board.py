@@ -1,0 +1,143 @@
+"""The board's table logic and plots: paper rows, submission rows, ranking, filters, export."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from leaderboard import board, plots
+from leaderboard.service import PAPER_CSV
+
+
+@pytest.fixture(scope="module")
+def paper() -> pd.DataFrame:
+    return board.paper_frame(PAPER_CSV)
+
+
+def results_doc(mcq: float, open_score: float | None, *, awaiting: int = 0, classes=None) -> dict:
+    """A results document shaped like the judge's (issue 3 keys)."""
+    return {
+        "mcq": {"accuracy": mcq,
+                "by_dimension": {slug: {"n": 10, "correct": 5, "accuracy": mcq + i}
+                                 for i, slug in enumerate(board.DIMENSION_ABBR)},
+                "by_medical_intelligence": classes or {}},
+        "open": {"score": open_score, "judged": 0 if open_score is None else 3, "awaiting": awaiting,
+                 "criteria": {"consistency": 90.0, "coherence": 80.0, "visual_accuracy": 30.0,
+                              "ground_truth": 20.0} if open_score is not None else {}},
+        "judge": {"model": "judge-x"} if open_score is not None else {},
+        "coverage": {"expected": 20, "given": 20, "missing": 0, "unknown": 0},
+    }
+
+
+def meta(model: str, **extra) -> dict:
+    return {"model": model, "link": "", "weights": "open", "medical": 0, "params_b": None,
+            "created_at": "2026-11-25T08:00:00Z", **extra}
+
+
+def test_paper_rows_carry_all_18_models_with_their_notes(paper):
+    assert len(paper) == 18
+    assert set(paper["Source"]) == {"paper"}
+    gpt5 = paper.set_index("Model").loc["GPT-5"]
+    assert gpt5["MCQ"] == 57.81 and gpt5["Open"] == 48.70 and gpt5["LTG"] == 55.19
+    assert gpt5["CDS"] == 65.42 and gpt5["GT"] == 34.65
+    assert math.isnan(gpt5["Params (B)"]) and gpt5["Weights"] == "closed"
+    gemini_note = paper.set_index("Model").loc["Gemini-2.5-Pro", "Note"]
+    assert "gives 45.88" in gemini_note and "SU/MSI" in gemini_note
+    assert all("SU/MSI" in note for note in paper["Note"])
+    assert paper.set_index("Model").loc["MedGemma-4B", "Domain"] == "medical"
+
+
+def test_submission_record_maps_slugs_and_paper_classes():
+    classes = {"Diagnosis": {"accuracy": 61.0}, "clinical decision support": {"accuracy": 40.0},
+               "Something Else": {"accuracy": 99.0}}
+    row = board.submission_record(meta("M", params_b=7.0, medical=1, link="https://x.org"),
+                                  results_doc(50.0, 40.0, classes=classes))
+    assert row["Source"] == "scored here" and row["Model"] == "M"
+    assert row["MCQ"] == 50.0 and row["Open"] == 40.0
+    assert [row[a] for a in board.COLUMN_GROUPS["Dimensions"]] == [50.0 + i for i in range(7)]
+    assert row["DX"] == 61.0 and row["CDS"] == 40.0 and math.isnan(row["TRE"])
+    assert 99.0 not in row.values()
+    assert (row["Con"], row["Coh"], row["VA"], row["GT"]) == (90.0, 80.0, 30.0, 20.0)
+    assert row["Domain"] == "medical" and row["Params (B)"] == 7.0 and row["Link"] == "https://x.org"
+    assert row["Submitted"] == "2026-11-25" and row["Judge"] == "judge-x"
+
+
+def test_awaiting_submission_has_no_open_score_and_says_so():
+    row = board.submission_record(meta("M"), results_doc(50.0, None, awaiting=4))
+    assert math.isnan(row["Open"]) and row["Judge"] == board.AWAITING_JUDGE
+    assert "4 open answers awaiting judge" in row["Note"]
+
+
+def test_rank_orders_by_mcq_then_open_and_shares_ties(paper):
+    rows = [board.submission_record(meta(name), results_doc(mcq, op))
+            for name, mcq, op in [("tie-low", 60.0, 10.0), ("tie-high", 60.0, 30.0),
+                                  ("same", 60.0, 30.0), ("best", 90.0, None)]]
+    ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True))
+    assert list(ranked["Model"][:4]) == ["best", "same", "tie-high", "tie-low"]
+    assert list(ranked["Rank"][:5]) == [1, 2, 2, 4, 5]
+    assert ranked.loc[4, "Model"] == "GPT-5"
+    assert list(ranked.columns) == board.COLUMNS
+
+
+def test_filters_and_search(paper):
+    ranked = board.rank(pd.concat([paper, board.frame([board.submission_record(
+        meta("My-Qwen=1", params_b=40.0, weights="closed"), results_doc(10.0, None))])],
+        ignore_index=True))
+    assert set(board.filter_board(ranked, search="qwen3-vl")["Model"]) == {
+        "Qwen3-VL-8B", "Qwen3-VL-30B-A3B", "Qwen3-VL-32B", "Qwen3-VL-235B-A22B"}
+    assert set(board.filter_board(ranked, search="gpt; lingshu")["Model"]) == {
+        "GPT-5", "Lingshu-7B", "Lingshu-32B"}
+    assert board.filter_board(ranked, search="(").empty  # plain text, not a regex
+    assert set(board.filter_board(ranked, groups=["closed"])["Model"]) == {
+        "GPT-5", "Gemini-2.5-Pro", "My-Qwen=1"}
+    medical = board.filter_board(ranked, kinds=["medical"])
+    assert set(medical["Model"]) == {"MedGemma-4B", "MedGemma-27B", "Lingshu-7B", "Lingshu-32B"}
+    assert set(board.filter_board(ranked, sizes=["unknown"])["Model"]) == {"GPT-5", "Gemini-2.5-Pro"}
+    assert set(board.filter_board(ranked, sizes=[">40B"])["Model"]) == {
+        "Qwen2.5-VL-72B", "InternVL3.5-241B-A28B", "Qwen3-VL-235B-A22B"}
+    assert "My-Qwen=1" in set(board.filter_board(ranked, sizes=["10-40B"])["Model"])
+    assert list(board.filter_board(ranked, sources=["scored here"])["Model"]) == ["My-Qwen=1"]
+    both = board.filter_board(ranked, search="qwen", sources=["paper"], sizes=["<10B"])
+    assert list(both["Model"]) == ["Qwen3-VL-8B", "Qwen2.5-VL-7B"]
+    assert len(board.filter_board(ranked)) == 19
+
+
+def test_visible_columns_keep_rank_and_model(paper):
+    shown = board.visible_columns(board.rank(paper), ["Dimensions"])
+    assert list(shown.columns) == ["Rank", "Model", *board.COLUMN_GROUPS["Dimensions"]]
+    assert list(board.visible_columns(board.rank(paper), board.COLUMN_GROUPS).columns) == board.COLUMNS
+
+
+def test_export_csv_neutralises_formulas_and_keeps_numbers(paper):
+    evil = [board.submission_record(meta(name, link=""), results_doc(10.0, None))
+            for name in ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tTab", "\rCR", "ok"]]
+    df = board.rank(board.frame(evil))
+    rows = list(csv.DictReader(io.StringIO(board.export_csv(df).decode("utf-8"), newline="")))
+    models = [r["Model"] for r in rows]
+    assert len(rows) == 7 and all(m == "ok" or m.startswith("'") for m in models)
+    assert {"'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tTab", "'\rCR"} <= set(models)
+    assert {r["MCQ"] for r in rows} == {"10.0"}
+
+
+def test_export_json_round_trips_with_nulls(paper):
+    data = json.loads(board.export_json(board.rank(paper)))
+    assert len(data) == 18 and data[0]["Model"] == "GPT-5" and data[0]["Rank"] == 1
+    assert data[0]["Params (B)"] is None and data[0]["MCQ"] == 57.81
+
+
+def test_plots_build_and_call_out_the_weakest_dimension(paper):
+    ranked = board.rank(paper)
+    radar = plots.dimension_chart(ranked, ["GPT-5", "MedGemma-4B", "GPT-5", "nope", "Lingshu-7B",
+                                           "Gemma3-4B", "Qwen3-VL-8B", "Lingshu-32B"])
+    names = [trace.name for trace in radar.data]
+    assert len(names) == 4  # five asked for after de-duplication, one unknown
+    assert names[0] == "GPT-5 (weakest: LTG 55.2)"
+    assert names[1] == "MedGemma-4B (weakest: SU 13.1)"
+    scatter = plots.score_vs_size(ranked)
+    assert [t.name for t in scatter.data] == ["paper"]
+    assert len(scatter.data[0].x) == 16 and "2 models with unknown size" in scatter.layout.title.text
+    assert plots.dimension_chart(ranked, []).data == ()

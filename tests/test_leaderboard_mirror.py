@@ -1,0 +1,90 @@
+"""The Hub mirror through huggingface_hub's own `hf_api` seam: no network, real CommitScheduler."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from huggingface_hub import CommitInfo, HfApi, RepoUrl
+
+from leaderboard import board
+from leaderboard.mirror import HubMirror
+from leaderboard.service import PAPER_CSV
+
+
+class RecordingHfApi(HfApi):
+    """Records what the mirror asks of the Hub and answers like it, without touching the network."""
+
+    def __init__(self) -> None:
+        super().__init__(token="hf_fake_token_for_tests")
+        self.calls: list[tuple[str, dict]] = []
+        self.uploaded: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def create_repo(self, repo_id: str, **kwargs) -> RepoUrl:
+        with self._lock:
+            self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+        return RepoUrl(f"https://huggingface.co/datasets/{repo_id}")
+
+    def create_commit(self, repo_id: str, operations, **kwargs) -> CommitInfo:
+        with self._lock:
+            self.calls.append(("create_commit", {"repo_id": repo_id, **kwargs,
+                                                 "paths": [op.path_in_repo for op in operations]}))
+            for op in operations:
+                self.uploaded[op.path_in_repo] = op.path_or_fileobj.read()
+        url = f"https://huggingface.co/datasets/{repo_id}/commit/{'0' * 40}"
+        return CommitInfo(commit_url=url, commit_message=kwargs.get("commit_message", ""),
+                          commit_description="", oid="0" * 40)
+
+    def upload_folder(self, **kwargs) -> CommitInfo:
+        raise AssertionError("the mirror commits changed files only, through create_commit")
+
+    def commits(self) -> list[dict]:
+        return [args for name, args in self.calls if name == "create_commit"]
+
+
+@pytest.fixture
+def api() -> RecordingHfApi:
+    return RecordingHfApi()
+
+
+def test_mirror_creates_the_dataset_repo_and_commits_results_and_board(tmp_path, api):
+    mirror = HubMirror("org/medcmr-results", "hf_fake_token_for_tests", tmp_path / "mirror",
+                       hf_api=api, every_min=60)
+    try:
+        assert api.calls[0] == ("create_repo", {"repo_id": "org/medcmr-results", "private": None,
+                                                "repo_type": "dataset", "exist_ok": True})
+        mirror.push().result(10)  # the scheduler's own first run may race this one: both are fine
+        mirror.record("sub-abc123", {"model": "M", "submitter": "alice", "file_sha256": "ff"},
+                      {"mcq": {"accuracy": 50.0}})
+        mirror.write_board(board.rank(board.paper_frame(PAPER_CSV)))
+        mirror.push().result(10)
+        last = api.commits()[-1]
+        assert last["repo_type"] == "dataset" and last["repo_id"] == "org/medcmr-results"
+        assert sorted(last["paths"]) == ["board.csv", "results/sub-abc123.json"]
+        document = json.loads(api.uploaded["results/sub-abc123.json"])
+        assert document == {"submission": {"model": "M"}, "results": {"mcq": {"accuracy": 50.0}}}
+        assert b"GPT-5" in api.uploaded["board.csv"]
+        commits_before = len(api.commits())
+        mirror.push().result(10)
+        assert len(api.commits()) == commits_before  # nothing changed: no empty commit
+    finally:
+        mirror.stop()
+
+
+def test_mirror_refuses_an_id_that_could_be_a_path(tmp_path, api):
+    mirror = HubMirror("org/r", None, tmp_path, hf_api=api, every_min=60)
+    try:
+        with pytest.raises(ValueError):
+            mirror.record("../../etc/passwd", {}, {})
+    finally:
+        mirror.stop()
+
+
+def test_from_env_needs_both_repo_and_token(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("MEDCMR_RESULTS_REPO", "org/r")
+    assert HubMirror.from_env(tmp_path) is None
+    monkeypatch.delenv("MEDCMR_RESULTS_REPO")
+    monkeypatch.setenv("HF_TOKEN", "hf_x")
+    assert HubMirror.from_env(tmp_path) is None
