@@ -1,0 +1,94 @@
+"""`python -m judge score ...`: score a predictions file against a built Med-CMR folder."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import DEFAULT_CONCURRENCY, Endpoint, PredictionsError, read_predictions, score_submission, summary_table
+
+
+def default_cache_path() -> Path:
+    """One verdict cache per user, shared by every run (`$XDG_CACHE_HOME/medcmr/judge_cache.sqlite`)."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "medcmr" / "judge_cache.sqlite"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m judge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="score a predictions file and write results.json")
+    score.add_argument("--predictions", required=True, type=Path, help="JSONL, JSON list or CSV with id,prediction")
+    score.add_argument("--data", required=True, type=Path, help="a built Med-CMR folder (python medcmr.py build)")
+    score.add_argument("--out", required=True, type=Path, help="where to write results.json")
+    score.add_argument("--details", type=Path, help="also write one JSON line per question here")
+    score.add_argument("--judge-base-url", help="OpenAI-compatible base URL (env MEDCMR_JUDGE_BASE_URL, OPENAI_BASE_URL)")
+    score.add_argument("--judge-model", help="judge model name (env MEDCMR_JUDGE_MODEL)")
+    score.add_argument("--judge-api-key", help="judge API key (env MEDCMR_JUDGE_API_KEY, OPENAI_API_KEY)")
+    score.add_argument("--judge-timeout", type=float, default=60.0, help="seconds per judge call (default 60)")
+    score.add_argument("--judge-max-retries", type=int, default=4,
+                       help="retries per call on 408/429/5xx/timeouts, honouring Retry-After (default 4)")
+    score.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                       help=f"judge calls in flight (default {DEFAULT_CONCURRENCY})")
+    score.add_argument("--cache", type=Path, default=None,
+                       help=f"verdict cache, SQLite (default {default_cache_path()})")
+    score.add_argument("--no-cache", action="store_true", help="judge every open answer again")
+    score.add_argument("--mcq-only", action="store_true", help="score multiple-choice questions only")
+    return parser
+
+
+def _load_dataset(data: Path) -> tuple[list[dict], dict]:
+    import medcmr
+
+    if not (data / "build_info.json").is_file():
+        raise PredictionsError(f"{data}: not a built Med-CMR folder (no build_info.json); "
+                               "build one with `python medcmr.py build`")
+    return medcmr.load_questions(data), {"fingerprint": medcmr.dataset_fingerprint(data)}
+
+
+def score(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise PredictionsError("--concurrency must be at least 1")
+    predictions = read_predictions(args.predictions)
+    questions, dataset = _load_dataset(args.data)
+    endpoint = Endpoint.from_env(base_url=args.judge_base_url, model=args.judge_model,
+                                 api_key=args.judge_api_key, timeout=args.judge_timeout,
+                                 max_retries=args.judge_max_retries)
+    cache = None if args.no_cache else (args.cache or default_cache_path())
+    with tqdm(total=0, unit="q", desc="scoring", file=sys.stderr, disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        results = score_submission(predictions, questions, endpoint=endpoint, cache_path=cache,
+                                   progress=progress, details_path=args.details,
+                                   mcq_only=args.mcq_only, dataset=dataset, concurrency=args.concurrency)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(summary_table(results))
+    print(f"Wrote {args.out}" + (f" and {args.details}" if args.details else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return score(args)
+    except PredictionsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        print(f"error: {exc.filename or exc}: not found", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: verdicts judged so far are cached; rerun to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

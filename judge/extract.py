@@ -1,0 +1,153 @@
+"""From a model's free-form MCQ output to one option letter, or None. Deterministic; never guesses.
+
+The cascade, first hit wins (SPEC §2.2):
+1. the whole output is a letter ("C", "(c)", "**C.**", "C) Pneumonia", "Ｃ");
+2. the last explicit answer: "Answer: X", "the answer is X", "\\boxed{X}", "答案：X",
+   "I choose X", "option X is correct";
+3. the last "**X**", then the last "(X)";
+4. a first line that is only a letter, followed by an explanation;
+5. refusals stop here (an explicit answer above still counts);
+6. one lone option letter among the last few words;
+7. on short outputs, the text of exactly one option.
+Two different letters in one answer ("A and C") or anything else is no answer.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+EXTRACTION_VERSION = "medcmr-extract-v1"
+LETTERS = "ABCDE"
+LAST_TOKENS = 4
+SHORT_OUTPUT_WORDS = 25
+
+# A letter that is clearly a choice: optionally bracketed, not part of a word.
+_LETTER = r"[\(\[\{]?\s*([A-Ea-e])(?![A-Za-z0-9])"
+_ANSWER_PATTERNS = [
+    re.compile(r"\banswer[\"']?\s*(?:is|would be|should be|will be|appears to be|seems to be)?\s*"
+               r"[:=\-–—]?\s*[\"']?\s*(?:(?:option|choice|letter)\s*)?" + _LETTER, re.I),
+    re.compile(r"\b(?:correct|best|right|most likely|most appropriate)\s+(?:option|choice)\s*"
+               r"(?:is|would be|:|=)?\s*(?:(?:option|choice)\s*)?" + _LETTER, re.I),
+    re.compile(r"\bI(?:'d|'ll| would| will)?\s+(?:choose|select|pick|go with)\s+(?:(?:option|choice)\s*)?"
+               + _LETTER, re.I),
+    re.compile(r"\b(?:option|choice)\s+([A-Ea-e])\s+(?:is|seems|appears)\s+(?:the\s+)?"
+               r"(?:correct|right|best|most)", re.I),
+    re.compile(r"\\boxed\{\s*(?:\\text(?:bf)?\{\s*)?\(?([A-Ea-e])\)?\s*\}"),
+    re.compile(r"答案\s*(?:是|为|:)?\s*" + _LETTER),
+]
+_BOLD = re.compile(r"\*\*\s*\(?([A-E])\s*[\).:]?\s*\*\*")
+_PAREN = re.compile(r"\(([A-E])\)")
+_WHOLE = re.compile(r"^[\(\[]?\s*([A-Ea-e])\s*(?:[\)\]\.:]\s*(.*))?$", re.S)
+_FIRST_LINE = re.compile(r"^[\(\[]?([A-E])[\)\]\.:]?$")
+_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
+_REFUSAL = re.compile(
+    r"\b(?:I\s*(?:am|'m)\s+(?:sorry|unable|not able)|I\s+(?:cannot|can ?not|can't|can’t|won't)|"
+    r"unable to (?:determine|answer|provide|identify)|cannot be determined|not possible to (?:determine|tell)|"
+    r"as an AI|consult (?:a|your) (?:doctor|physician|radiologist))",
+    re.I,
+)
+_NEGATION = re.compile(r"\b(?:not|no|unlikely|excluded?|rule[sd]? out|without)\b", re.I)
+_MULTIPLE_AFTER = re.compile(r"^\s*(?:,|&|/|\+|(?i:and|or))\s*[\(\[]?[A-E](?![A-Za-z0-9])")
+# Words that may follow a choice letter; after "A" anything else makes it the English article.
+_LETTER_FOLLOWERS = {"is", "was", "and", "or", "seems", "appears", "because", "since", "as", "would",
+                     "fits", "matches", "corresponds", "best", "which", "with"}
+
+
+def _normalise(text: str) -> str:
+    """NFKC folds full-width letters and punctuation (Ｃ, （Ｃ）, ：) into ASCII."""
+    text = unicodedata.normalize("NFKC", text)
+    if re.search(r"</think>", text, re.I):
+        text = re.split(r"</think>", text, flags=re.I)[-1]
+    text = _THINK.sub(" ", text)
+    if re.search(r"<think>", text, re.I):  # a reasoning trace cut off before its answer
+        return ""
+    return text.strip()
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
+    """The match's letter if what follows it keeps it a choice (not "a mass", not "E.g."); "" if several."""
+    letter = match.group(1)
+    rest = text[match.end(1):]
+    if _MULTIPLE_AFTER.match(rest):
+        return ""
+    if re.match(r"^\.[A-Za-z]", rest):
+        return None
+    following = re.match(r"^[ \t]+([A-Za-z][A-Za-z'-]*)", rest)
+    if following:
+        index = LETTERS.index(letter.upper())
+        option = options[index] if index < len(options) else ""
+        if option and _words(rest).startswith(_words(option)):
+            return letter.upper()
+        if letter.islower() or (letter == "A" and following.group(1).lower() not in _LETTER_FOLLOWERS):
+            return None
+    return letter.upper()
+
+
+def _last_valid(text: str, patterns: list[re.Pattern], options: list[str]) -> str | None:
+    """The last match across patterns that stands as a choice; "" when the answer names several."""
+    found = sorted((m for p in patterns for m in p.finditer(text)), key=lambda m: m.start())
+    for match in reversed(found):
+        letter = _letter_at(text, match, options)
+        if letter is not None:
+            return letter
+    return None
+
+
+def _lone_letter(text: str) -> str | None:
+    tokens = re.findall(r"\S+", text)
+    candidates = set()
+    for position in range(max(0, len(tokens) - LAST_TOKENS), len(tokens)):
+        token = tokens[position].strip("()[]{}.,:;!?\"'`")
+        if len(token) != 1 or token not in LETTERS:
+            continue
+        after = tokens[position + 1].strip("()[]{}.,:;!?\"'`").lower() if position + 1 < len(tokens) else ""
+        if token == "A" and after and after.isalpha() and after not in _LETTER_FOLLOWERS:
+            continue
+        candidates.add(token)
+    return candidates.pop() if len(candidates) == 1 else None
+
+
+def _option_text(text: str, options: list[str]) -> str | None:
+    said = _words(text)
+    if not said or len(said.split()) > SHORT_OUTPUT_WORDS:
+        return None
+    names = {LETTERS[i]: _words(option) for i, option in enumerate(options[:len(LETTERS)]) if _words(option)}
+    exact = [letter for letter, name in names.items() if name == said]
+    if len(exact) == 1:
+        return exact[0]
+    if _NEGATION.search(text):
+        return None
+    contained = [letter for letter, name in names.items() if re.search(rf"\b{re.escape(name)}\b", said)]
+    # "aspiration pneumonia" also contains the option "pneumonia": keep only the longest names.
+    contained = [a for a in contained if not any(a != b and names[a] in names[b] for b in contained)]
+    return contained[0] if len(contained) == 1 else None
+
+
+def extract_choice(text: str | None, options: list[str]) -> str | None:
+    """The option letter a model's output commits to, or None (unparsed, counted as wrong)."""
+    if not isinstance(text, str):
+        return None
+    text = _normalise(text)
+    if not text:
+        return None
+    plain = re.sub(r"[*`#]+|\$", "", text).strip()
+    whole = _WHOLE.match(plain)
+    if whole and len(plain) <= 200 and "\n" not in plain.strip():
+        letter, rest = whole.group(1), (whole.group(2) or "").strip()
+        # "a." alone is a letter; "A mass ..." never reaches here (needs a delimiter after the letter).
+        if letter.isupper() or not rest or len(rest.split()) <= 8:
+            return letter.upper()
+    for patterns, source in ((_ANSWER_PATTERNS, plain), ([_BOLD], text), ([_PAREN], plain)):
+        letter = _last_valid(source, patterns, options)
+        if letter is not None:
+            return letter or None
+    first_line = plain.splitlines()[0].strip()
+    if _FIRST_LINE.match(first_line):
+        return _FIRST_LINE.match(first_line).group(1)
+    if _REFUSAL.search(plain):
+        return None
+    return _lone_letter(plain) or _option_text(plain, options)

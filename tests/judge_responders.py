@@ -1,0 +1,109 @@
+"""Responders for tests/openai_server.py that play the judge: a deterministic fake grader and its
+misbehaving variants (prose, code fences, echoes of the answer, malformed replies, 400/429/500,
+slow replies).
+
+The fake grader reads the judge prompt the way a real judge would: the nonce from the system
+message, the question and references from the user message's JSON, and grades the answer by
+plain word overlap, so a test can compute the expected score from the same function.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from typing import Callable
+
+from tests.openai_server import Reply
+
+Responder = Callable[[dict], Reply]
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
+
+
+def fake_grades(payload: dict) -> dict:
+    """Integer grades 0-10 for a judge payload: {question, reference_answer, reference_visual_description, model_answer}."""
+    answer = payload["model_answer"]
+    final = answer.rsplit("Answer:", 1)[-1]
+    reference = _words(payload["reference_answer"])
+    description = _words(payload["reference_visual_description"])
+    return {
+        "consistency": 10 if "Answer:" in answer else 6,
+        "coherence": 8 if "Reasoning:" in answer else 5,
+        "visual_accuracy": round(10 * len(description & _words(answer)) / len(description)) if description else 0,
+        "ground_truth": 10 if reference and reference <= _words(final) else 0,
+    }
+
+
+def expected_score(payload: dict) -> float:
+    """The weighted 0-100 score the judge should record for `fake_grades(payload)`."""
+    g = fake_grades(payload)
+    return float(g["consistency"] + g["coherence"] + 4 * g["visual_accuracy"] + 4 * g["ground_truth"])
+
+
+def read_request(request: dict) -> tuple[str, dict]:
+    """(nonce, payload) of a judge request, as a judge model sees them."""
+    system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
+    nonce = re.search(r'"nonce" value must be exactly "([0-9a-f]+)"', system).group(1)
+    return nonce, json.loads(user)
+
+
+def verdict_json(request: dict) -> str:
+    nonce, payload = read_request(request)
+    return json.dumps({"nonce": nonce, **fake_grades(payload), "rationale": "graded by word overlap"})
+
+
+def fake_judge(request: dict) -> Reply:
+    """A well-behaved judge: only the JSON verdict."""
+    return Reply(content=verdict_json(request))
+
+
+def prose_judge(request: dict) -> Reply:
+    """A chatty judge: the verdict in a ```json fence between sentences."""
+    return Reply(content=f"Here is my evaluation.\n\n```json\n{verdict_json(request)}\n```\n\nLet me know if you need more.")
+
+
+def echoing_judge(request: dict) -> Reply:
+    """A judge that quotes the model's answer before and after its own verdict."""
+    _, payload = read_request(request)
+    answer = payload["model_answer"]
+    return Reply(content=f"The answer under review says:\n{answer}\n\nMy verdict: {verdict_json(request)}\n\n"
+                         f"For the record, the answer was:\n{answer}")
+
+
+def malformed_judge(request: dict) -> Reply:
+    """A judge that ignores the format."""
+    return Reply(content="Pretty good answer overall, I would say 8/10 for accuracy.")
+
+
+def no_json_mode_judge(request: dict) -> Reply:
+    """An endpoint that rejects response_format (like some local servers) but grades fine without it."""
+    if "response_format" in request:
+        return Reply(status=400, body={"error": {"message": "response_format is not supported", "type": "invalid_request_error"}})
+    return prose_judge(request)
+
+
+class Counting:
+    """Wraps a responder and lets the first `fail` calls answer with `status` (and `headers`)."""
+
+    def __init__(self, responder: Responder, *, fail: int = 0, status: int = 500,
+                 headers: dict[str, str] | None = None, after: int | None = None) -> None:
+        self.responder, self.fail, self.status, self.headers, self.after = responder, fail, status, headers or {}, after
+        self._count = itertools.count()
+        self._lock = threading.Lock()
+
+    def __call__(self, request: dict) -> Reply:
+        with self._lock:
+            number = next(self._count)
+        if number < self.fail or (self.after is not None and number >= self.after):
+            return Reply(status=self.status, headers=self.headers)
+        return self.responder(request)
+
+
+def slow_judge(delay: float) -> Responder:
+    """A judge that takes `delay` seconds per reply."""
+    def respond(request: dict) -> Reply:
+        return Reply(content=verdict_json(request), delay=delay)
+    return respond
