@@ -122,7 +122,7 @@ def submission_record(meta_row: dict, results: dict) -> dict:
         "Model": str(meta_row.get("model", "")),
         "Source": "scored here",
         "MCQ": _percent(mcq.get("accuracy")),
-        "Open": _percent(None if awaiting and not open_.get("judged") else open_.get("score")),
+        "Open": _percent(open_.get("score")),
         **{abbr: _percent((by_dim.get(slug) or {}).get("accuracy")) for slug, abbr in DIMENSION_ABBR.items()},
         **{abbr: _percent(criteria.get(key)) for key, abbr in CRITERIA_ABBR.items()},
         **{abbr: _percent((by_mi.get(name) or by_mi.get(abbr.lower()) or {}).get("accuracy"))
@@ -131,7 +131,7 @@ def submission_record(meta_row: dict, results: dict) -> dict:
         "Weights": str(meta_row.get("group") or meta_row.get("weights") or ""),
         "Domain": "medical" if medical in (True, 1, "yes", "medical") else "general",
         "Submitted": str(meta_row.get("created_at") or "")[:10],
-        "Judge": AWAITING_JUDGE if awaiting and not open_.get("judged") else str(judge.get("model") or ""),
+        "Judge": AWAITING_JUDGE if awaiting else str(judge.get("model") or ""),
         "Note": "; ".join(notes),
         "Link": str(meta_row.get("link") or ""),
     }

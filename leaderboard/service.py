@@ -8,6 +8,7 @@ the judge's cache makes already-judged items free.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import re
@@ -24,7 +25,7 @@ import pandas as pd
 import judge
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
-from leaderboard.store import AWAITING, FINISHED, RUNNING, Store
+from leaderboard.store import AWAITING, FAILED, FINISHED, RUNNING, Store
 
 from typing import TYPE_CHECKING
 
@@ -161,7 +162,7 @@ class Leaderboard:
 
     def _parse(self, data: bytes, file_format: str, shown: str) -> list[dict]:
         """Read predictions from bytes through the judge's reader, naming the upload in errors."""
-        with tempfile.TemporaryDirectory(dir=self.home) as tmp:
+        with tempfile.TemporaryDirectory(prefix="medcmr-upload-") as tmp:
             copy = Path(tmp) / f"predictions{file_format}"
             copy.write_bytes(data)
             try:
@@ -183,7 +184,7 @@ class Leaderboard:
 
     def retry(self, submission_id: str) -> bool:
         """Queue a failed submission again (its file is still stored); True when it was failed."""
-        requeued = self.store.requeue(("failed",), submission_id) > 0
+        requeued = self.store.requeue((FAILED,), submission_id) > 0
         self._wake.set()
         return requeued
 
@@ -195,7 +196,7 @@ class Leaderboard:
             return
         self.store.requeue((RUNNING,))
         if self.endpoint is not None:
-            self.store.requeue((AWAITING,))
+            self.store.requeue((AWAITING, FAILED))
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="leaderboard-worker", daemon=True)
         self._thread.start()
@@ -250,19 +251,26 @@ class Leaderboard:
                 last_write = now
                 self.store.set_progress(submission_id, done, total)
 
+        details = self.home / "details" / f"{submission_id}.jsonl"
         try:
             predictions = self._parse(row["file_bytes"], row["file_format"], row["file_name"])
             results = judge.score_submission(
                 predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
-                progress=progress, dataset=self.dataset)
+                progress=progress, details_path=details, dataset=self.dataset)
         except _Stopped:
             return  # left "running": the next start() re-queues it
         except Exception as err:  # noqa: BLE001 - any judge failure is recorded, never lost
             log.warning("submission %s failed: %s", submission_id, type(err).__name__)
             self.store.fail(submission_id, _reason(err))
             return
-        awaiting = int((results.get("open") or {}).get("awaiting") or 0)
-        status = AWAITING if awaiting else FINISHED
+        open_ = results.get("open") or {}
+        if open_.get("failed"):
+            # A partly judged Open score would not be comparable: keep the file, let a retry finish it.
+            self.store.fail(submission_id, f"{open_['failed']} of {open_.get('n')} open answers could "
+                                           f"not be judged ({_first_error(details)}); the file is kept, "
+                                           "judged answers are cached, and a retry judges only the rest.")
+            return
+        status = AWAITING if open_.get("awaiting") else FINISHED
         meta = {**dict(self.store.record(submission_id) or {}), "group": row["weights"]}
         self.store.finish(submission_id, status, results, board_logic.submission_record(meta, results))
         self._mirror(submission_id, meta, results)
@@ -291,6 +299,19 @@ class Leaderboard:
         scored = board_logic.frame(self.store.board_rows())
         frames = [f for f in (self._paper, scored) if not f.empty]
         return board_logic.rank(pd.concat(frames, ignore_index=True) if frames else self._paper)
+
+
+def _first_error(details: Path) -> str:
+    """The first per-item judge error recorded in a details file."""
+    try:
+        with details.open(encoding="utf-8") as lines:
+            for line in lines:
+                error = json.loads(line).get("error")
+                if error:
+                    return error
+    except OSError:
+        pass
+    return "no reason recorded"
 
 
 def _reason(err: Exception) -> str:

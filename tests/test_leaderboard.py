@@ -1,0 +1,412 @@
+"""The leaderboard facade end to end: a real SQLite store, the real judge, a real HTTP judge server.
+
+Each test gets its own home folder; the dataset is the sample release built once per run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import medcmr
+from judge.endpoint import Endpoint
+from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
+from leaderboard.store import SCHEMA_VERSION
+from openai_server import OpenAIServer, Reply
+
+ROOT = Path(__file__).resolve().parent.parent
+GRADES = {"consistency": 10, "coherence": 8, "visual_accuracy": 5, "ground_truth": 6}
+EXPECTED_OPEN = (100 + 80 + 4 * 50 + 4 * 60) / 10  # the paper's weights over GRADES on 0-100
+FAKE_KEY = "sk-leaderboard-test-secret-0123456789"
+
+
+def close(value: float, expected: float) -> bool:
+    """Equal to the judge's rounding (4 decimals)."""
+    return math.isclose(value, expected, abs_tol=1e-3)
+
+
+def verdict_responder(request: dict) -> Reply:
+    """A judge that grades every answer GRADES, echoing the nonce its system prompt asks for."""
+    system = next(m["content"] for m in request["messages"] if m["role"] == "system")
+    nonce = re.search(r'"nonce" value must be exactly "([0-9a-f]+)"', system).group(1)
+    return Reply(content=json.dumps({"nonce": nonce, **GRADES, "rationale": "ok"}))
+
+
+def failing_responder(request: dict) -> Reply:
+    return Reply(status=500)
+
+
+def endpoint_for(server: OpenAIServer, **kwargs) -> Endpoint:
+    return Endpoint(base_url=server.base_url, model="judge-test", api_key=FAKE_KEY, timeout=10,
+                    max_retries=0, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def questions(built_dataset: Path) -> list[dict]:
+    return medcmr.load_questions(built_dataset)
+
+
+def wrong_letter(question: dict) -> str:
+    return "B" if question["answer"].strip().upper() == "A" else "A"
+
+
+def write_predictions(path: Path, questions: list[dict], *, right: int | None = None,
+                      tag: str = "", open_answers: bool = True) -> float:
+    """A JSONL file answering the first `right` MCQs correctly and the rest wrongly; returns the
+    expected MCQ accuracy in %. `tag` varies the open answers so files differ."""
+    mcqs = [q for q in questions if q["question_type"] == "mcq"]
+    right = len(mcqs) // 2 if right is None else right
+    lines = []
+    for number, q in enumerate(mcqs):
+        letter = q["answer"].strip().upper() if number < right else wrong_letter(q)
+        lines.append({"id": q["id"], "prediction": f"Answer: {letter}"})
+    if open_answers:
+        lines += [{"id": q["id"], "prediction": f"Reasoning: seen. Answer: {q['answer']} {tag}"}
+                  for q in questions if q["question_type"] == "open"]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    return 100 * right / len(mcqs)
+
+
+@pytest.fixture
+def make_board(tmp_path: Path, built_dataset: Path):
+    boards: list[Leaderboard] = []
+
+    def make(home: Path | None = None, **kwargs) -> Leaderboard:
+        board = Leaderboard(home or tmp_path / "home", built_dataset, **kwargs)
+        boards.append(board)
+        return board
+
+    yield make
+    for board in boards:
+        board.stop()
+
+
+def n_open(questions: list[dict]) -> int:
+    return sum(q["question_type"] == "open" for q in questions)
+
+
+def test_submit_queues_then_worker_scores_mcq_and_open_awaits_judge(tmp_path, make_board, questions):
+    board = make_board()
+    expected = write_predictions(tmp_path / "preds.jsonl", questions)
+    answer = board.submit(tmp_path / "preds.jsonl", SubmissionMeta(model="Half-Right", params_b=7),
+                          "alice")
+    assert answer["status"] == "queued" and answer["coverage"]["missing"] == 0
+    assert "awaiting judge" in answer["message"]
+    # Nothing is scored inside the request: before the worker starts, it is only queued.
+    assert [(s["id"], s["status"]) for s in board.status()] == [(answer["id"], "queued")]
+    assert board.result(answer["id"]) is None
+    board.start()
+    assert board.wait_idle(60)
+    [status] = board.status(answer["id"])
+    assert status["status"] == "awaiting_judge" and status["error"] == ""
+    assert status["progress_done"] == status["progress_total"] == len(questions)
+    result = board.result(answer["id"])
+    assert close(result["mcq"]["accuracy"], expected)
+    assert result["open"]["awaiting"] == n_open(questions) and result["open"]["score"] is None
+    row = board.board().set_index("Model").loc["Half-Right"]
+    assert row["Source"] == "scored here" and row["MCQ"] == round(expected, 2)
+    assert math.isnan(row["Open"]) and row["Judge"] == "awaiting judge"
+    assert row["Params (B)"] == 7 and row["Submitted"] == status["created_at"][:10]
+
+
+def test_awaiting_submission_is_judged_after_restart_with_an_endpoint(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    first = make_board(home)
+    write_predictions(tmp_path / "p.jsonl", questions)
+    submission = first.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Later-Judged"), "bob")["id"]
+    first.start()
+    assert first.wait_idle(60)
+    first.stop()
+    assert first.status(submission)[0]["status"] == "awaiting_judge"
+    with OpenAIServer(verdict_responder) as server:
+        second = make_board(home, endpoint=endpoint_for(server))
+        second.start()
+        assert second.wait_idle(60)
+        assert second.status(submission)[0]["status"] == "finished"
+        assert server.calls == n_open(questions)
+        result = second.result(submission)
+        assert close(result["open"]["score"], EXPECTED_OPEN)
+        assert result["judge"]["model"] == "judge-test"
+        row = second.board().set_index("Model").loc["Later-Judged"]
+        assert row["Open"] == EXPECTED_OPEN and row["Judge"] == "judge-test" and row["VA"] == 50.0
+    # A third start with the same judge re-judges nothing: the judge's cache holds every verdict.
+    with OpenAIServer(verdict_responder) as server:
+        third = make_board(home, endpoint=endpoint_for(server))
+        third.start()
+        assert third.wait_idle(30)
+        assert server.calls == 0 and third.status(submission)[0]["status"] == "finished"
+
+
+def test_a_row_left_running_by_a_crash_is_resumed_on_start(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    board = make_board(home)
+    expected = write_predictions(tmp_path / "p.jsonl", questions, right=3)
+    submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Crashed"), "carol")["id"]
+    with sqlite3.connect(home / "leaderboard.sqlite") as db:  # what a kill mid-judging leaves
+        db.execute("UPDATE submissions SET status = 'running', progress_done = 5 WHERE id = ?",
+                   (submission,))
+    restarted = make_board(home)
+    assert restarted.status(submission)[0]["status"] == "running"
+    restarted.start()
+    assert restarted.wait_idle(60)
+    assert restarted.status(submission)[0]["status"] == "awaiting_judge"
+    assert close(restarted.result(submission)["mcq"]["accuracy"], expected)
+
+
+_KILLED_WORKER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from judge.endpoint import Endpoint
+from leaderboard.service import Leaderboard
+board = Leaderboard(Path({home!r}), Path({data!r}),
+                    endpoint=Endpoint(base_url={url!r}, model="judge-test", api_key="k", max_retries=0))
+board.start()
+time.sleep(600)
+"""
+
+
+def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
+        tmp_path, make_board, questions, built_dataset):
+    home = tmp_path / "home"
+    write_predictions(tmp_path / "p.jsonl", questions)
+    submission = make_board(home).submit(tmp_path / "p.jsonl", SubmissionMeta(model="Killed"), "dan")["id"]
+    total_open = n_open(questions)
+
+    def slow_after_half(request: dict) -> Reply:
+        reply = verdict_responder(request)
+        reply.delay = 0.0 if server.calls <= total_open // 2 else 30.0
+        return reply
+
+    with OpenAIServer(slow_after_half) as server:
+        script = _KILLED_WORKER.format(root=str(ROOT), home=str(home), data=str(built_dataset),
+                                       url=server.base_url)
+        process = subprocess.Popen([sys.executable, "-c", script])
+        try:
+            deadline = time.monotonic() + 60
+            while server.calls <= total_open // 2 + 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)  # let the fast verdicts be committed to the cache
+        finally:
+            process.kill()
+            process.wait()
+        calls_before_kill = server.calls
+    assert calls_before_kill > total_open // 2
+    with sqlite3.connect(home / "judge_cache.sqlite") as db:
+        cached = db.execute("SELECT count(*) FROM verdicts").fetchone()[0]
+    assert 0 < cached < total_open
+    with OpenAIServer(verdict_responder) as server:
+        board = make_board(home, endpoint=endpoint_for(server))
+        assert board.status(submission)[0]["status"] == "running"
+        board.start()
+        assert board.wait_idle(60)
+        assert board.status(submission)[0]["status"] == "finished"
+        assert server.calls == total_open - cached
+        assert close(board.result(submission)["open"]["score"], EXPECTED_OPEN)
+
+
+def test_concurrent_submissions_from_many_threads_are_all_recorded(tmp_path, make_board, questions):
+    board = make_board()
+    board.start()
+    files = []
+    for number in range(12):
+        path = tmp_path / f"p{number}.jsonl"
+        write_predictions(path, questions, right=number % 5, tag=str(number))
+        files.append(path)
+    answers, errors = [], []
+
+    def send(number: int) -> None:
+        try:
+            answers.append(board.submit(files[number], SubmissionMeta(model=f"Model-{number}"),
+                                        f"user-{number % 4}"))
+        except Exception as err:  # noqa: BLE001 - collected and asserted on below
+            errors.append(err)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len({a["id"] for a in answers}) == 12
+    assert board.wait_idle(120)
+    statuses = board.status()
+    assert len(statuses) == 12 and {s["status"] for s in statuses} == {"awaiting_judge"}
+    assert {f"Model-{n}" for n in range(12)} <= set(board.board()["Model"])
+
+
+def test_rate_limit_per_submitter_survives_restart(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    board = make_board(home, rate_limit=(2, 3600.0))
+    for number in range(3):
+        write_predictions(tmp_path / f"p{number}.jsonl", questions, right=number)
+    board.submit(tmp_path / "p0.jsonl", SubmissionMeta(model="A"), "eve")
+    board.submit(tmp_path / "p1.jsonl", SubmissionMeta(model="B"), "eve")
+    with pytest.raises(SubmissionError, match=r"Rate limit: at most 2 submissions per 1 h"):
+        board.submit(tmp_path / "p2.jsonl", SubmissionMeta(model="C"), "eve")
+    with pytest.raises(SubmissionError, match="Rate limit"):
+        make_board(home, rate_limit=(2, 3600.0)).submit(tmp_path / "p2.jsonl", SubmissionMeta(model="C"), "eve")
+    board.submit(tmp_path / "p2.jsonl", SubmissionMeta(model="C"), "frank")
+    assert len(board.status()) == 3
+
+
+def test_duplicate_file_or_model_name_from_the_same_submitter_is_refused(tmp_path, make_board, questions):
+    board = make_board()
+    write_predictions(tmp_path / "p.jsonl", questions)
+    write_predictions(tmp_path / "q.jsonl", questions, right=1)
+    first = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Model-X"), "gina")["id"]
+    with pytest.raises(SubmissionError, match=f"this predictions file .*{first}"):
+        board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Model-Y"), "gina")
+    with pytest.raises(SubmissionError, match=f"the model name 'Model-X' .*{first}"):
+        board.submit(tmp_path / "q.jsonl", SubmissionMeta(model="  model-x "), "gina")
+    board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Model-X"), "hal")  # another submitter
+    assert len(board.status()) == 2
+
+
+@pytest.mark.parametrize("meta, message", [
+    (SubmissionMeta(model=""), "Model name: required"),
+    (SubmissionMeta(model="x" * 101), "Model name: required, 1 to 100"),
+    (SubmissionMeta(model="a\nb"), "Model name: control characters"),
+    (SubmissionMeta(model="M", link="javascript:alert(1)"), "Link: give an http"),
+    (SubmissionMeta(model="M", group="semi"), 'Weights: choose "open" or "closed"'),
+    (SubmissionMeta(model="M", params_b=-3), r"Params \(B\): a positive number"),
+    (SubmissionMeta(model="M", params_b=float("nan")), r"Params \(B\): a positive number"),
+    (SubmissionMeta(model="M", description="d" * 2001), "Description: at most 2000 characters"),
+])
+def test_metadata_errors_name_the_field(tmp_path, make_board, questions, meta, message):
+    board = make_board()
+    write_predictions(tmp_path / "p.jsonl", questions)
+    with pytest.raises(SubmissionError, match=message):
+        board.submit(tmp_path / "p.jsonl", meta, "ivy")
+    assert board.status() == []
+
+
+def _bad_files(questions: list[dict]) -> dict[str, tuple[str, str]]:
+    first, second = questions[0]["id"], questions[1]["id"]
+    return {
+        "empty.jsonl": ("", "empty.jsonl: the file is empty"),
+        "broken.jsonl": (f'{{"id": "{first}", "prediction": "A"}}\n{{"id": "{second}", "prediction": \n',
+                         "broken.jsonl line 2: not valid JSON"),
+        "nofield.jsonl": (f'{{"id": "{first}", "prediction": "A"}}\n{{"id": "{second}"}}\n',
+                          f"nofield.jsonl line 2 \\(id '{second}'\\): missing field 'prediction'"),
+        "unknown.jsonl": ('{"id": "mcq-999999", "prediction": "A"}\n',
+                          r"unknown.jsonl: 1 prediction id\(s\) are not questions of this dataset: 'mcq-999999'"),
+        "dupes.csv": (f"id,prediction\n{first},A\n{first},B\n", f"dupes.csv: duplicate ids in predictions: '{first}'"),
+        "noheader.csv": (f"{first},A\n", "noheader.csv line 1: CSV header must have columns"),
+        "notalist.json": ('{"id": 1}', "notalist.json line 1: field 'id' must be a non-empty string"),
+        "preds.txt": (f'{{"id": "{first}", "prediction": "A"}}\n', "preds.txt: unsupported file type '.txt'"),
+    }
+
+
+def test_every_file_error_is_refused_before_any_judge_call(tmp_path, make_board, questions):
+    with OpenAIServer(verdict_responder) as server:
+        board = make_board(endpoint=endpoint_for(server), max_file_bytes=4096)
+        board.start()
+        for name, (content, message) in _bad_files(questions).items():
+            (tmp_path / name).write_text(content, encoding="utf-8")
+            with pytest.raises(SubmissionError, match=message):
+                board.submit(tmp_path / name, SubmissionMeta(model=name), "jan")
+        big = tmp_path / "big.jsonl"
+        write_predictions(big, questions)
+        big.write_bytes(big.read_bytes() * 20)
+        with pytest.raises(SubmissionError, match=r"big.jsonl: .* MiB is over the 0.00390625 MiB limit"):
+            board.submit(big, SubmissionMeta(model="Big"), "jan")
+        with pytest.raises(SubmissionError, match="missing.jsonl: no file was uploaded"):
+            board.submit(tmp_path / "missing.jsonl", SubmissionMeta(model="M"), "jan")
+        assert board.status() == [] and server.calls == 0
+
+
+def test_partial_coverage_is_accepted_and_missing_answers_count_as_wrong(tmp_path, make_board, questions):
+    board = make_board()
+    mcqs = [q for q in questions if q["question_type"] == "mcq"]
+    path = tmp_path / "partial.csv"
+    path.write_text("id,prediction\n" + f"{mcqs[0]['id']},{mcqs[0]['answer']}\n", encoding="utf-8")
+    answer = board.submit(path, SubmissionMeta(model="Partial"), "kim")
+    assert answer["coverage"]["given"] == 1 and answer["coverage"]["missing"] == len(questions) - 1
+    assert f"{len(questions) - 1} missing count as wrong" in answer["message"]
+    board.start()
+    assert board.wait_idle(60)
+    assert close(board.result(answer["id"])["mcq"]["accuracy"], 100 / len(mcqs))
+
+
+def test_judge_failures_mark_the_submission_failed_and_a_later_start_retries(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    write_predictions(tmp_path / "p.jsonl", questions)
+    with OpenAIServer(failing_responder) as server:
+        board = make_board(home, endpoint=endpoint_for(server))
+        submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Unlucky"), "lee")["id"]
+        board.start()
+        assert board.wait_idle(60)
+        board.stop()
+    [status] = board.status(submission)
+    assert status["status"] == "failed"
+    assert f"{n_open(questions)} of {n_open(questions)} open answers could not be judged" in status["error"]
+    assert "HTTP 500" in status["error"]
+    assert "Unlucky" not in set(board.board()["Model"])
+    with OpenAIServer(verdict_responder) as server:
+        fixed = make_board(home, endpoint=endpoint_for(server))
+        fixed.start()
+        assert fixed.wait_idle(60)
+        assert fixed.status(submission)[0]["status"] == "finished"
+        assert fixed.board().set_index("Model").loc["Unlucky", "Open"] == EXPECTED_OPEN
+
+
+def test_retry_requeues_a_failed_submission(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    write_predictions(tmp_path / "p.jsonl", questions)
+    with OpenAIServer(failing_responder) as server:
+        board = make_board(home, endpoint=endpoint_for(server))
+        submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Retry"), "max")["id"]
+        board.start()
+        assert board.wait_idle(60)
+        assert board.status(submission)[0]["status"] == "failed"
+        server.responder = verdict_responder
+        assert board.retry(submission) is True
+        assert board.wait_idle(60)
+        assert board.status(submission)[0]["status"] == "finished"
+        assert board.retry(submission) is False
+
+
+def test_untrusted_text_is_data_and_no_file_is_written_from_the_upload_name(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    board = make_board(home)
+    upload = tmp_path / "upload dir" / "..%2F..%2Fevil.jsonl"
+    upload.parent.mkdir()
+    write_predictions(upload, questions)
+    evil = '=HYPERLINK("http://evil.example","x")<script>alert(1)</script>'
+    submission = board.submit(upload, SubmissionMeta(model=evil, description="'; DROP TABLE submissions; --"),
+                              "robert'); DROP TABLE submissions;--")["id"]
+    board.start()
+    assert board.wait_idle(60)
+    assert board.status(submission)[0]["model"] == evil
+    assert sorted(p.name for p in home.iterdir()) == ["details", "leaderboard.sqlite",
+                                                       "leaderboard.sqlite-shm", "leaderboard.sqlite-wal"]
+    assert [p.name for p in (home / "details").iterdir()] == [f"{submission}.jsonl"]
+    from leaderboard.board import export_csv
+
+    assert b"'=HYPERLINK" in export_csv(board.board())
+
+
+def test_the_store_records_its_schema_version_and_never_the_judge_key(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    write_predictions(tmp_path / "p.jsonl", questions)
+    with OpenAIServer(verdict_responder) as server:
+        board = make_board(home, endpoint=endpoint_for(server))
+        board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Keyed"), "nora")
+        board.start()
+        assert board.wait_idle(60)
+        board.stop()
+    with sqlite3.connect(home / "leaderboard.sqlite") as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert FAKE_KEY.encode() not in path.read_bytes(), path
