@@ -37,7 +37,7 @@ _ANSWER_PATTERNS = [
 ]
 _BOLD = re.compile(r"\*\*\s*\(?([A-E])\s*[\).:]?\s*\*\*")
 _PAREN = re.compile(r"\(([A-E])\)")
-_WHOLE = re.compile(r"^[\(\[]?\s*([A-Ea-e])\s*(?:[\)\]\.:]\s*(.*))?$", re.S)
+_WHOLE = re.compile(r"^[\(\[]?\s*([A-Ea-e])\s*(?:(?:[\)\]]\s*|[\.:](?:\s+|$))(.*))?$", re.S)
 _FIRST_LINE = re.compile(r"^[\(\[]?([A-E])[\)\]\.:]?$")
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _REFUSAL = re.compile(
@@ -46,7 +46,8 @@ _REFUSAL = re.compile(
     r"as an AI|consult (?:a|your) (?:doctor|physician|radiologist))",
     re.I,
 )
-_NEGATION = re.compile(r"\b(?:not|no|unlikely|excluded?|rule[sd]? out|without)\b", re.I)
+# Negations and hedges make a named option unreliable ("not pneumonia", "pneumonia or effusion").
+_HEDGE = re.compile(r"\b(?:not|no|unlikely|excluded?|rule[sd]? out|without|or|either|versus|vs|differential)\b", re.I)
 _MULTIPLE_AFTER = re.compile(r"^\s*(?:,|&|/|\+|(?i:and|or))\s*[\(\[]?[A-E](?![A-Za-z0-9])")
 # Words that may follow a choice letter; after "A" anything else makes it the English article.
 _LETTER_FOLLOWERS = {"is", "was", "and", "or", "seems", "appears", "because", "since", "as", "would",
@@ -98,17 +99,21 @@ def _last_valid(text: str, patterns: list[re.Pattern], options: list[str]) -> st
 
 
 def _lone_letter(text: str) -> str | None:
-    tokens = re.findall(r"\S+", text)
-    candidates = set()
-    for position in range(max(0, len(tokens) - LAST_TOKENS), len(tokens)):
-        token = tokens[position].strip("()[]{}.,:;!?\"'`")
+    """The one letter of the last sentence, if it stands among its last few words."""
+    sentence = [p for p in re.split(r"(?<=[.!?])\s+|\n+", text) if p.strip()][-1]
+    tokens = [t.strip("()[]{}.,:;!?\"'`") for t in sentence.split()]
+    letters = {}
+    for position, token in enumerate(tokens):
         if len(token) != 1 or token not in LETTERS:
             continue
-        after = tokens[position + 1].strip("()[]{}.,:;!?\"'`").lower() if position + 1 < len(tokens) else ""
-        if token == "A" and after and after.isalpha() and after not in _LETTER_FOLLOWERS:
+        after = tokens[position + 1].lower() if position + 1 < len(tokens) else ""
+        if token == "A" and after.isalpha() and after not in _LETTER_FOLLOWERS:
             continue
-        candidates.add(token)
-    return candidates.pop() if len(candidates) == 1 else None
+        letters[token] = position
+    if len(letters) != 1:
+        return None
+    letter, position = letters.popitem()
+    return letter if position >= len(tokens) - LAST_TOKENS else None
 
 
 def _option_text(text: str, options: list[str]) -> str | None:
@@ -119,7 +124,7 @@ def _option_text(text: str, options: list[str]) -> str | None:
     exact = [letter for letter, name in names.items() if name == said]
     if len(exact) == 1:
         return exact[0]
-    if _NEGATION.search(text):
+    if _HEDGE.search(text):
         return None
     contained = [letter for letter, name in names.items() if re.search(rf"\b{re.escape(name)}\b", said)]
     # "aspiration pneumonia" also contains the option "pneumonia": keep only the longest names.

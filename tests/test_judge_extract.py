@@ -1,0 +1,121 @@
+"""The MCQ extraction cascade on realistic model outputs: what a reader would say the model chose."""
+from __future__ import annotations
+
+import pytest
+
+from judge import extract_choice
+
+OPTIONS = ["Pneumonia", "Pleural effusion", "Pneumothorax", "Normal study", "Aspiration pneumonia"]
+
+CASES = [
+    # the whole output is a letter
+    ("C", "C"),
+    ("c", "C"),
+    (" B\n", "B"),
+    ("(D)", "D"),
+    ("[E]", "E"),
+    ("A.", "A"),
+    ("A", "A"),
+    ("b)", "B"),
+    ("**C**", "C"),
+    ("`B`", "B"),
+    ("Ｃ", "C"),
+    ("（Ｄ）", "D"),
+    ("C) Pneumothorax", "C"),
+    ("B. Pleural effusion", "B"),
+    ("E: Aspiration pneumonia", "E"),
+    ("$\\boxed{B}$", "B"),
+    # explicit answers, the last one wins
+    ("Answer: C", "C"),
+    ("Answer: C) Pneumothorax", "C"),
+    ("ANSWER: d", "D"),
+    ("answer: b", "B"),
+    ("The answer is B.", "B"),
+    ("The correct answer is (E).", "E"),
+    ("The correct answer is: **A. Pneumonia**", "A"),
+    ("**Answer:** C", "C"),
+    ("### Final Answer\nThe answer is D", "D"),
+    ("Final answer: Option B", "B"),
+    ("Answer - E", "E"),
+    ("The best option is C because the lung edge is visible.", "C"),
+    ("I would choose B.", "B"),
+    ("I'll go with option D.", "D"),
+    ("Option C is correct: there is a visible pleural line.", "C"),
+    ("Answer: A", "A"),
+    ("The answer is A.", "A"),
+    ("Answer: A, lobar consolidation is present.", "A"),
+    ("Looking at the image, the answer is probably A. Wait, the costophrenic angle is blunted. "
+     "Answer: B", "B"),
+    ("Final Answer: $\\boxed{\\text{E}}$", "E"),
+    ("答案：C", "C"),
+    ("答案是Ｂ", "B"),
+    ('{"answer": "D"}', "D"),
+    ("Reasoning: the right lung is collapsed with no lung markings.\nAnswer: C", "C"),
+    ("Answer: (b)", "B"),
+    ("The answer is e.", "E"),
+    # reasoning traces
+    ("<think>Maybe A, since there is consolidation. But the angle is blunted...</think>\nB", "B"),
+    ("<think>The answer is A.</think>\n\nAnswer: D", "D"),
+    ("Thinking about it carefully.</think>Answer: E", "E"),
+    ("<think>The answer is A because of consolidation, but I should check the", None),
+    ("<THINK>hmm</THINK> c", "C"),
+    # bold and bracketed letters
+    ("After reviewing the findings, I select **D** as the most consistent option.", "D"),
+    ("Findings suggest (C) over the alternatives.", "C"),
+    ("It is not (A), so it must be (B).", "B"),
+    # first line is the letter, then an explanation
+    ("B\n\nThe blunted costophrenic angle indicates fluid.", "B"),
+    ("D.\nNo acute abnormality is seen.", "D"),
+    # a lone letter among the last words
+    ("Based on the lung markings, I pick D", "D"),
+    ("The findings are most consistent with choice E.", "E"),
+    ("Given the meniscus sign, B is my choice", "B"),
+    # the English article "A" and the pronoun "I" are not choices
+    ("A mass is seen in the right upper lobe.", None),
+    ("A small fluid collection is present", None),
+    ("The answer is a mass in the left lung.", None),
+    ("I think this is a difficult case.", None),
+    ("There is a lesion in the liver.", None),
+    # option text on short outputs
+    ("Pneumothorax", "C"),
+    ("pleural effusion.", "B"),
+    ("The image shows a pneumothorax.", "C"),
+    ("Aspiration pneumonia", "E"),
+    ("The diagnosis is aspiration pneumonia.", "E"),
+    ("Pneumonia", "A"),
+    ("Not pneumonia, probably something else.", None),
+    ("Pneumonia or pleural effusion", None),
+    # several answers, refusals, format failures, empty
+    ("Answer: A and C", None),
+    ("B, D", None),
+    ("Answer: B/C", None),
+    ("AB", None),
+    ("I'm sorry, but I cannot determine the diagnosis from this image.", None),
+    ("I cannot provide a medical diagnosis. Please consult a radiologist.", None),
+    ("As an AI, I am unable to interpret medical images.", None),
+    ("I can't be certain, but the answer is B.", "B"),
+    ("/S", None),
+    ("", None),
+    ("   \n ", None),
+    (None, None),
+    ("F", None),
+    ("Answer: F", None),
+    ("The answer is unclear.", None),
+    ("e.g. pneumonia or effusion could be considered", None),
+    ("Options A and B are both plausible.", None),
+    ("Considering the image carefully, there is increased opacity in the left lower zone with an air "
+     "bronchogram, which would fit a number of conditions, including pneumonia and aspiration, and I am "
+     "not confident enough to decide between them without more history.", None),
+]
+
+
+@pytest.mark.parametrize("output, expected", CASES)
+def test_extracts_the_choice_a_reader_would_see(output: str | None, expected: str | None) -> None:
+    assert extract_choice(output, OPTIONS) == expected
+
+
+def test_the_table_is_large_and_covers_every_letter_and_no_answer() -> None:
+    expected = [e for _, e in CASES]
+    assert len(CASES) >= 60
+    assert set("ABCDE") <= set(expected) and None in expected
+
