@@ -1,0 +1,278 @@
+"""The Space as a script sees it: `python -m space` in a subprocess, driven through gradio_client.
+
+One app serves most tests of this module; the restart test runs its own app (with a judge
+endpoint on tests/openai_server.py) and kills it with SIGKILL halfway through judging.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+import medcmr
+from tests.openai_server import OpenAIServer, Reply
+
+ROOT = Path(__file__).resolve().parent.parent
+LETTERS = "ABCDE"
+ALL_GROUPS = ["Overview", "Dimensions", "Open criteria", "Medical intelligence", "Model info"]
+JUDGE_GRADE = 8  # every criterion 8/10 -> open score 80
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SpaceProcess:
+    """`python -m space --home H --port P` with its output in a log file."""
+
+    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log_path = home.parent / f"space-{self.port}.log"
+        environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", **(env or {})}
+        environment.pop("SPACE_ID", None)
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "space", "--home", str(home), "--port", str(self.port)],
+                cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def _wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the Space exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "gradio_api/info", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.kill()
+        pytest.fail(f"the Space did not answer within {timeout:.0f} s:\n{self.log()}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+
+def rows(table: dict) -> list[dict]:
+    """A Dataframe value from gradio_client as a list of row dicts."""
+    return [dict(zip(table["headers"], row)) for row in table["data"]]
+
+
+def write_predictions(path: Path, questions: list[dict], *, correct: int, open_answer: str) -> float:
+    """Answer the first `correct` MCQs right and the rest wrong; return the expected MCQ accuracy."""
+    mcq = [q for q in questions if q["question_type"] == "mcq"]
+    lines = []
+    for position, question in enumerate(mcq):
+        letter = question["answer"] if position < correct else LETTERS[(LETTERS.index(question["answer"]) + 1) % 5]
+        lines.append({"id": question["id"], "prediction": f"Answer: {letter}"})
+    lines += [{"id": q["id"], "prediction": f"Reasoning: looked.\nAnswer: {open_answer}"}
+              for q in questions if q["question_type"] == "open"]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return round(100 * correct / len(mcq), 2)
+
+
+def submit(client: Client, path: Path, model: str, **meta) -> dict:
+    return client.predict(predictions=handle_file(str(path)), model=model, link=meta.get("link", ""),
+                          weights=meta.get("weights", "open"), domain=meta.get("domain", "general"),
+                          params_b=meta.get("params_b"), description=meta.get("description", ""),
+                          api_name="/submit")
+
+
+def status(client: Client, submission_id: str = "") -> list[dict]:
+    return rows(client.predict(submission_id=submission_id, api_name="/status"))
+
+
+def wait_for_status(client: Client, submission_id: str, wanted: tuple[str, ...], timeout: float = 90.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = status(client, submission_id)
+        if found and found[0]["status"] in wanted:
+            return found[0]
+        time.sleep(0.3)
+    raise AssertionError(f"{submission_id} never reached {wanted}: {status(client, submission_id)}")
+
+
+def board(client: Client, search: str = "", sources: list[str] | None = None, **filters) -> list[dict]:
+    return rows(client.predict(search=search, weights=filters.get("weights", []),
+                               domains=filters.get("domains", []), sizes=filters.get("sizes", []),
+                               sources=sources or [], column_groups=filters.get("column_groups", ALL_GROUPS),
+                               api_name="/leaderboard"))
+
+
+@pytest.fixture(scope="module")
+def questions(built_dataset: Path) -> list[dict]:
+    return medcmr.load_questions(built_dataset)
+
+
+def make_home(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    home = tmp_path_factory.mktemp(name) / "home"
+    shutil.copytree(built_dataset, home / "medcmr")
+    return home
+
+
+@pytest.fixture(scope="module")
+def space(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
+    app = SpaceProcess(make_home(built_dataset, tmp_path_factory, "space"))
+    yield app
+    app.kill()
+
+
+@pytest.fixture(scope="module")
+def client(space: SpaceProcess) -> Client:
+    return Client(space.url, verbose=False)
+
+
+def test_api_names_are_listed(client: Client) -> None:
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/submit", "/status", "/leaderboard"} <= set(endpoints)
+    submit_params = [p["parameter_name"] for p in endpoints["/submit"]["parameters"]]
+    assert submit_params == ["predictions", "model", "link", "weights", "domain", "params_b", "description"]
+
+
+def test_board_shows_paper_rows_with_their_notes(client: Client) -> None:
+    paper = board(client, sources=["paper"])
+    assert len(paper) == 18
+    by_model = {row["Model"]: row for row in paper}
+    assert by_model["GPT-5"]["MCQ"] == pytest.approx(57.81)
+    assert all(row["Source"] == "reported in paper" for row in paper)
+    assert "45.88" in by_model["Gemini-2.5-Pro"]["Note"]  # the published Open total that disagrees
+    assert all("SU = 709" in row["Note"] for row in paper)
+    closed = board(client, sources=["paper"], weights=["closed"])
+    assert closed and all(row["Weights"] == "closed" for row in closed)
+    narrow = board(client, search="gpt", column_groups=["Dimensions"])
+    assert [row["Model"] for row in narrow] == ["GPT-5"]
+    assert list(narrow[0]) == ["Rank", "Model", "SOD", "FDD", "SU", "TP", "CR", "LTG", "MSI"]
+
+
+def test_script_submits_then_sees_status_and_its_row(client: Client, questions: list[dict], tmp_path: Path) -> None:
+    mcq_count = sum(q["question_type"] == "mcq" for q in questions)
+    expected = write_predictions(tmp_path / "half.jsonl", questions, correct=mcq_count // 2, open_answer="pneumonia")
+    receipt = submit(client, tmp_path / "half.jsonl", "Half-Right-VL", params_b=7, domain="medical",
+                     link="https://example.org/model")
+    assert re.fullmatch(r"sub-[0-9a-f]+", receipt["id"]) and receipt["status"] == "queued"
+    assert receipt["coverage"]["given"] == len(questions)
+
+    done = wait_for_status(client, receipt["id"], ("awaiting judge", "finished", "failed"))
+    assert done["status"] == "awaiting judge"  # no judge configured: MCQ scored, open answers wait
+    assert done["model"] == "Half-Right-VL" and done["submitter"] == "local"
+
+    [row] = board(client, search="Half-Right-VL")
+    assert row["Source"] == "scored here"
+    assert row["MCQ"] == pytest.approx(expected, abs=0.01)
+    assert row["Open"] is None and row["Judge"] == "awaiting judge"
+    assert row["Params (B)"] == 7 and row["Domain"] == "medical" and row["Link"] == "https://example.org/model"
+    assert any(r["Model"] == "Half-Right-VL" for r in board(client, sizes=["<10B"], domains=["medical"]))
+    assert not any(r["Model"] == "Half-Right-VL" for r in board(client, sources=["paper"]))
+
+
+def test_bad_file_gets_a_clear_error_and_nothing_is_queued(client: Client, questions: list[dict],
+                                                           tmp_path: Path) -> None:
+    before = len(status(client))
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n")
+    with pytest.raises(AppError, match="mcq-99999999"):
+        submit(client, unknown, "Unknown-Ids")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({"id": questions[0]["id"], "prediction": "A"}) + "\n{not json\n")
+    with pytest.raises(AppError, match=r"broken\.jsonl.*line 2|line 2.*broken\.jsonl"):
+        submit(client, broken, "Broken-Line")
+    good = tmp_path / "good.jsonl"
+    write_predictions(good, questions, correct=1, open_answer="x")
+    with pytest.raises(AppError, match="(?i)model"):
+        submit(client, good, "")
+    assert len(status(client)) == before
+
+
+def test_concurrent_submissions_are_all_recorded(space: SpaceProcess, questions: list[dict], tmp_path: Path) -> None:
+    def one(number: int) -> str:
+        path = tmp_path / f"thread-{number}.jsonl"
+        write_predictions(path, questions, correct=number, open_answer=f"answer {number}")
+        return submit(Client(space.url, verbose=False), path, f"Thread-Model-{number}")["id"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = list(pool.map(one, range(6)))
+    assert len(set(ids)) == 6
+    client = Client(space.url, verbose=False)
+    recorded = {row["id"]: row["model"] for row in status(client)}
+    assert {recorded[i] for i in ids} == {f"Thread-Model-{n}" for n in range(6)}
+    for submission_id in ids:
+        wait_for_status(client, submission_id, ("awaiting judge",))
+    assert {f"Thread-Model-{n}" for n in range(6)} <= {row["Model"] for row in board(client, search="Thread-Model")}
+
+
+class SwitchableJudge:
+    """Grades every answer 8/10; answers containing "SLOW" hang while `slow` is set."""
+
+    def __init__(self) -> None:
+        self.slow = threading.Event()
+        self.slow.set()
+
+    def __call__(self, request: dict) -> Reply:
+        system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
+        nonce = re.search(r'"nonce" value must be exactly "([^"]+)"', system).group(1)
+        if "SLOW" in json.loads(user)["model_answer"] and self.slow.is_set():
+            return Reply(content="", delay=20.0)
+        grades = {name: JUDGE_GRADE for name in ("consistency", "coherence", "visual_accuracy", "ground_truth")}
+        return Reply(content=json.dumps({"nonce": nonce, **grades, "rationale": "fine"}))
+
+
+def test_restart_after_sigkill_keeps_submissions_and_resumes_judging(
+        built_dataset: Path, questions: list[dict], tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    home = make_home(built_dataset, tmp_path_factory, "restart")
+    responder = SwitchableJudge()
+    with OpenAIServer(responder) as server:
+        judge_env = {"MEDCMR_JUDGE_BASE_URL": server.base_url, "MEDCMR_JUDGE_MODEL": "test-judge",
+                     "MEDCMR_JUDGE_API_KEY": "sk-test-secret-never-shown"}
+        first = SpaceProcess(home, judge_env)
+        try:
+            client = Client(first.url, verbose=False)
+            fast_expected = write_predictions(tmp_path / "fast.jsonl", questions, correct=3, open_answer="fast")
+            fast = submit(client, tmp_path / "fast.jsonl", "Judged-Fast")
+            assert wait_for_status(client, fast["id"], ("finished", "failed"))["status"] == "finished"
+            slow_expected = write_predictions(tmp_path / "slow.jsonl", questions, correct=5, open_answer="SLOW")
+            slow = submit(client, tmp_path / "slow.jsonl", "Judged-Slow")
+            wait_for_status(client, slow["id"], ("running",))
+        finally:
+            first.kill()  # SIGKILL while the slow submission is being judged
+        assert "sk-test-secret-never-shown" not in first.log()
+
+        responder.slow.clear()
+        second = SpaceProcess(home, judge_env)
+        try:
+            client = Client(second.url, verbose=False)
+            by_id = {row["id"]: row for row in status(client)}
+            assert by_id[fast["id"]]["status"] == "finished"
+            assert by_id[slow["id"]]["status"] in ("queued", "running", "finished")
+            assert wait_for_status(client, slow["id"], ("finished", "failed"))["status"] == "finished"
+            scored = {row["Model"]: row for row in board(client, search="Judged-")}
+            assert scored["Judged-Fast"]["MCQ"] == pytest.approx(fast_expected, abs=0.01)
+            assert scored["Judged-Slow"]["MCQ"] == pytest.approx(slow_expected, abs=0.01)
+            for model in ("Judged-Fast", "Judged-Slow"):
+                assert scored[model]["Open"] == pytest.approx(10 * JUDGE_GRADE)
+                assert scored[model]["Judge"] == "test-judge"
+        finally:
+            second.kill()
+        assert "sk-test-secret-never-shown" not in second.log()
