@@ -47,7 +47,10 @@ def _load_dataset(data: Path) -> tuple[list[dict], dict]:
     if not (data / "build_info.json").is_file():
         raise PredictionsError(f"{data}: not a built Med-CMR folder (no build_info.json); "
                                "build one with `python medcmr.py build`")
-    return medcmr.load_questions(data), {"fingerprint": medcmr.dataset_fingerprint(data)}
+    source = json.loads((data / "build_info.json").read_text(encoding="utf-8")).get("source", {})
+    return medcmr.load_questions(data), {"fingerprint": medcmr.dataset_fingerprint(data),
+                                         "source": source.get("name"), "revision": source.get("revision"),
+                                         "sha256": source.get("sha256")}
 
 
 def score(args: argparse.Namespace) -> int:
