@@ -5,6 +5,7 @@ decodable data-URL image of the right size) and injects faults per question id.
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import io
 import json
@@ -21,11 +22,19 @@ import judge
 import medcmr
 import predict
 from tests.openai_server import OpenAIServer, Reply
+from tests.judge_responders import expected_score, fake_judge
 from tests.predict_responders import VisionModel, model_answer, read_built
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "test-vlm"
 SECRET = "sk-test-DO-NOT-LEAK-4f1d2c"
+
+
+@pytest.fixture(autouse=True)
+def no_endpoint_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the flags each test passes say where the model is."""
+    for name in ("MEDCMR_PREDICT_BASE_URL", "MEDCMR_PREDICT_MODEL", "MEDCMR_PREDICT_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -68,20 +77,33 @@ def test_every_question_answered_with_the_papers_prompt_and_its_image(built_data
     assert "tokens:" in done.stderr and "failed 0" in done.stderr
 
 
-def test_the_output_scores_through_the_judge(built_dataset, rows, tmp_path):
-    out = tmp_path / "preds.jsonl"
+def test_the_whole_path_build_predict_judge(built_dataset, rows, tmp_path):
+    """The predictions file goes to `python -m judge score` as it is; both formats are scored."""
+    out, results_path = tmp_path / "preds.jsonl", tmp_path / "results.json"
     with OpenAIServer(VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)) as server:
         assert run_predict(server, built_dataset, out).returncode == 0
     questions = medcmr.load_questions(built_dataset)
-    predictions = judge.read_predictions(out)
-    coverage = judge.check_predictions(predictions, questions)
-    assert coverage["missing"] in (0, []) and coverage["unknown"] in (0, [])
-    results = judge.score_submission(predictions, questions, mcq_only=True)
+    coverage = judge.check_predictions(judge.read_predictions(out), questions)
+    assert (coverage["expected"], coverage["given"], coverage["missing"]) == (len(rows), len(rows), 0)
+
+    with OpenAIServer(fake_judge) as judge_server:
+        scored = subprocess.run([sys.executable, "-m", "judge", "score", "--predictions", str(out),
+                                 "--data", str(built_dataset), "--out", str(results_path),
+                                 "--judge-base-url", judge_server.base_url, "--judge-model", "test-judge",
+                                 "--cache", str(tmp_path / "cache.sqlite")],
+                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert scored.returncode == 0, scored.stderr
+    results = json.loads(results_path.read_text())
     mcqs = [q for q in questions if q["question_type"] == "mcq"]
-    right = sum(1 for q in mcqs if q["index"] % 2 == 0)
-    assert results["mcq"]["n"] == len(mcqs)
-    assert results["mcq"]["correct"] == right
+    right = sum(1 for q in mcqs if q["index"] % 2 == 0)   # the responder answers even indices right
+    assert (results["mcq"]["n"], results["mcq"]["correct"], results["mcq"]["unparsed"]) == (len(mcqs), right, 0)
     assert results["mcq"]["accuracy"] == pytest.approx(100 * right / len(mcqs))
+    opens = [q for q in questions if q["question_type"] == "open"]
+    expected = [expected_score({"question": q["question"], "reference_answer": q["answer"],
+                                "reference_visual_description": q["visual_description"],
+                                "model_answer": model_answer(q)}) for q in opens]
+    assert (results["open"]["n"], results["open"]["judged"], results["open"]["failed"]) == (len(opens), len(opens), 0)
+    assert results["open"]["score"] == pytest.approx(sum(expected) / len(expected), abs=0.01)
 
 
 def test_images_over_the_bound_are_downscaled_with_aspect_kept(built_dataset, rows, tmp_path):
@@ -187,7 +209,7 @@ def test_limit_and_config_choose_the_questions(built_dataset, rows, tmp_path):
     model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
     with OpenAIServer(model) as server:
         assert run_predict(server, built_dataset, out, "--config", f"{slug}_mcq", "--limit", "2").returncode == 0
-        assert [r["id"] for r in lines(out)] == mcq_first[:2]
+        assert sorted(r["id"] for r in lines(out)) == sorted(mcq_first[:2])
         assert run_predict(server, built_dataset, out, "--config", slug).returncode == 0
         assert server.calls == len(in_config)
     assert sorted(r["id"] for r in lines(out)) == sorted(in_config)
@@ -204,21 +226,31 @@ def test_an_endpoint_that_refuses_the_key_stops_the_run_early(built_dataset, row
     assert out.read_text() == ""
 
 
-def test_bad_input_is_refused_with_a_clear_message_and_nothing_lost(built_dataset, rows, tmp_path):
+def test_a_file_from_another_model_is_refused_and_left_untouched(built_dataset, rows, tmp_path):
     out = tmp_path / "preds.jsonl"
     other = json.dumps({"id": rows[0]["id"], "prediction": "A", "model": "other-model",
                         "prompt_version": medcmr.PROMPT_VERSION}) + "\n"
     out.write_text(other)
-    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
-    with OpenAIServer(model) as server:
+    with OpenAIServer(VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)) as server:
         mixed = run_predict(server, built_dataset, out)
-        unknown = run_predict(server, built_dataset, tmp_path / "x.jsonl", "--config", "no_such_config")
-        missing = run_predict(server, tmp_path / "nowhere", tmp_path / "y.jsonl")
         assert server.calls == 0
     assert mixed.returncode == 2 and "other-model" in mixed.stderr and "line 1" in mixed.stderr
     assert out.read_text() == other
-    assert unknown.returncode == 2 and "no_such_config" in unknown.stderr
-    assert missing.returncode == 2 and "nowhere" in missing.stderr
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--config", "no_such_config"], "no_such_config"),
+    (["--data", "nowhere"], "nowhere"),
+    (["--base-url", ""], "no model endpoint"),
+])
+def test_bad_arguments_get_a_clear_message(built_dataset, tmp_path, capsys, flags, expected):
+    parser = argparse.ArgumentParser()
+    predict.add_arguments(parser)
+    args = parser.parse_args(["--model", MODEL, "--base-url", "http://127.0.0.1:9/v1", "--data", str(built_dataset),
+                              "--out", str(tmp_path / "preds.jsonl"), *flags])
+    assert predict.run(args) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "preds.jsonl").exists()
 
 
 @pytest.mark.parametrize("mode, size, mime", [

@@ -1,0 +1,130 @@
+"""Benchmark `predict`: questions/s against a local OpenAI-compatible server with a set latency,
+next to the ideal `concurrency / latency`, and the image-encoding cost per question.
+
+    .venv/bin/python bench/bench_predict.py [--questions 960] [--latency 0.1] [--data medcmr]
+
+The questions are the built dataset's rows (the sample release unless --data is given), cycled
+under fresh ids to reach --questions, so the images and prompts are real ones.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import itertools
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pyarrow.parquet as pq  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import medcmr  # noqa: E402
+import predict  # noqa: E402
+from judge.endpoint import Endpoint  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+# The server runs in its own process, as a model server would, so it does not share our GIL.
+SERVER = """
+import sys
+from tests.openai_server import OpenAIServer, Reply
+with OpenAIServer(lambda request: Reply(content="Answer: A"), latency=float(sys.argv[1])) as server:
+    print(server.base_url, flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def serve(latency: float) -> Iterator[str]:
+    """tests/openai_server.py in a child process; yields its base URL."""
+    child = subprocess.Popen([sys.executable, "-c", SERVER, str(latency)], cwd=ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield child.stdout.readline().strip()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+
+
+def dataset_rows(data: Path | None, workdir: Path) -> list[dict]:
+    if data is None:
+        data = workdir / "medcmr"
+        medcmr.build(medcmr.write_sample_release(workdir / "dataset.zip"), data)
+    return [row for shard in sorted(data.glob("data/*/*.parquet")) for row in pq.read_table(shard).to_pylist()]
+
+
+def throughput(rows: list[dict], n: int, concurrency: int, latency: float, workdir: Path) -> float:
+    """Questions/s of `predict.predict` over `n` questions (fresh ids, real images)."""
+    questions = ({**row, "id": f"bench-{k}"} for k, row in enumerate(itertools.islice(itertools.cycle(rows), n)))
+    out = workdir / f"preds-{concurrency}.jsonl"
+    with serve(latency) as base_url:
+        endpoint = Endpoint(base_url=base_url, model="bench-vlm", api_key=None, timeout=60, max_retries=4)
+        settings = predict.Settings(concurrency=concurrency)
+        summary = asyncio.run(predict.predict(questions, endpoint, out, settings))
+    assert summary.answered == n and summary.failed == 0, summary
+    return n / summary.elapsed_s
+
+
+def png(mode: str, size: tuple[int, int]) -> bytes:
+    """A synthetic scan-like image (smooth gradient plus noise, so it compresses like a real one)."""
+    gradient = Image.linear_gradient("L").resize(size)
+    noise = Image.effect_noise(size, 40)
+    image = Image.blend(gradient, noise, 0.3)
+    if mode == "RGB":
+        image = Image.merge("RGB", (image, image.rotate(90).resize(size), noise))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def encoding_ms(images: list[bytes], max_side: int, repeat: int = 3) -> tuple[float, float]:
+    """Mean milliseconds and kilobytes of data URL per image."""
+    started = time.perf_counter()
+    for _ in range(repeat):
+        sizes = [len(predict.image_data_url(image, max_side)) for image in images]
+    return 1000 * (time.perf_counter() - started) / (repeat * len(images)), sum(sizes) / len(sizes) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=int, default=960)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--data", type=Path, help="a built dataset folder (default: build the sample)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        rows = dataset_rows(args.data, workdir)
+        print(f"{len(rows)} dataset rows cycled to {args.questions} questions, server latency {args.latency} s")
+        print(f"{'concurrency':>11} {'questions/s':>12} {'ideal':>8} {'of ideal':>9}")
+        for concurrency in (16, 32):
+            rate = throughput(rows, args.questions, concurrency, args.latency, workdir)
+            ideal = concurrency / args.latency
+            print(f"{concurrency:>11} {rate:>12.1f} {ideal:>8.0f} {rate / ideal:>9.0%}")
+
+        stored = [row["image"]["bytes"] for row in rows]
+        sides = sorted(max(Image.open(io.BytesIO(b)).size) for b in stored)
+        print(f"\nimage encoding per question (dataset images: longest side {sides[0]}-{sides[-1]} px)")
+        cases = [
+            ("dataset images, within bound (sent as stored)", stored, predict.DEFAULT_IMAGE_MAX_SIDE),
+            ("dataset images, downscaled to 128 px", stored, 128),
+            ("1024x1024 grayscale PNG, within bound", [png("L", (1024, 1024))], predict.DEFAULT_IMAGE_MAX_SIDE),
+            ("3000x2400 grayscale PNG -> 2048 PNG", [png("L", (3000, 2400))], predict.DEFAULT_IMAGE_MAX_SIDE),
+            ("3000x2400 RGB PNG -> 2048 JPEG", [png("RGB", (3000, 2400))], predict.DEFAULT_IMAGE_MAX_SIDE),
+            ("3000x2400 RGB PNG -> 1024 JPEG", [png("RGB", (3000, 2400))], 1024),
+        ]
+        for label, images, bound in cases:
+            ms, kb = encoding_ms(images, bound)
+            print(f"  {label:<48} {ms:8.2f} ms  {kb:8.0f} KB data URL")
+
+
+if __name__ == "__main__":
+    main()
