@@ -89,6 +89,10 @@ TEXT_KEYS = ("question", "image_path", "answer", "visual_description", "task", "
 
 MAX_SHARD_BYTES = 400 * 2**20  # well under the Hub's 500 MB guidance for one parquet file
 ROWS_PER_GROUP = 100  # what `datasets` uses for image data: one row group stays a few tens of MB
+# Parquet leaf columns other than the image bytes: dictionary-encoded and snappy-compressed. The
+# image bytes (PNG, compressed already) are stored as they are, which also writes faster.
+TEXT_COLUMNS = [*(name for name in FEATURES if name not in ("options", "image")),
+                "options.list.element", "image.path"]
 CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")
 LEADERBOARD_URL = "https://huggingface.co/spaces/Med-CMR/leaderboard"
 
@@ -264,7 +268,9 @@ def _write_shards(release: Release, rows: list[dict], folder: Path, problems: li
             if writer:
                 writer.close()
             shards.append(folder / f"test-{len(shards):05d}.parquet")
-            writer, shard_bytes = pq.ParquetWriter(shards[-1], schema), 0
+            writer = pq.ParquetWriter(shards[-1], schema, use_dictionary=TEXT_COLUMNS,
+                                      compression={**dict.fromkeys(TEXT_COLUMNS, "snappy"), "image.bytes": "none"})
+            shard_bytes = 0
         batch.append({key: value for key, value in row.items() if key in FEATURES} | {"image": image})
         shard_bytes += size
         if len(batch) == ROWS_PER_GROUP:
@@ -352,37 +358,39 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: Path, expected: str) -> Path:
-    """Refuse a download whose bytes are not the pinned release."""
+def verify_sha256(path: Path, expected: str) -> str:
+    """Refuse an archive whose bytes are not the pinned release; returns the digest."""
     actual = sha256_file(path)
     if actual != expected:
         raise ReleaseError([f"{path.name}: sha256 {actual} does not match the pinned {expected}"])
-    return path
+    return actual
 
 
-def fetch_release(repo_id: str, revision: str | None = None) -> Path:
-    """Download the release archive from the Hub (pinned revision, sha256 checked)."""
+def fetch_release(repo_id: str, revision: str | None = None) -> tuple[Path, str]:
+    """Download the release archive from the Hub; the pinned release must match its sha256."""
     from huggingface_hub import hf_hub_download
 
     revision = revision or HUB_REVISION
     path = Path(hf_hub_download(repo_id, HUB_FILE, repo_type="dataset", revision=revision))
-    if (repo_id, revision) == (HUB_REPO, HUB_REVISION):
-        verify_sha256(path, HUB_SHA256)
-    return path
+    pinned = (repo_id, revision) == (HUB_REPO, HUB_REVISION)
+    return path, verify_sha256(path, HUB_SHA256) if pinned else sha256_file(path)
 
 
 def _resolve_source(source: str | Path, revision: str | None) -> tuple[Path, dict]:
+    """The release on disk (a Hub repo id is downloaded first) and what to record about it."""
     path = Path(source)
-    if path.exists():
-        if path.is_file() and not zipfile.is_zipfile(path):
+    if path.is_dir():
+        return path, {"kind": "folder", "name": path.name}
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
             raise ReleaseError([f"{path.name}: not a zip archive"])
-        kind = "zip" if path.is_file() else "folder"
-        return path, {"kind": kind, "name": path.name, **({"sha256": sha256_file(path)} if kind == "zip" else {})}
+        digest = sha256_file(path)
+        return path, {"kind": "zip", "name": path.name, "sha256": digest, "pinned_release": digest == HUB_SHA256}
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", str(source)):
         raise FileNotFoundError(f"{source}: no such release archive or folder (nor a Hub repo id)")
-    archive = fetch_release(str(source), revision)
+    archive, digest = fetch_release(str(source), revision)
     return archive, {"kind": "hub", "name": str(source), "revision": revision or HUB_REVISION,
-                     "sha256": HUB_SHA256 if str(source) == HUB_REPO and not revision else sha256_file(archive)}
+                     "sha256": digest, "pinned_release": digest == HUB_SHA256}
 
 
 def _fingerprint(files: dict[str, str]) -> str:
@@ -403,6 +411,8 @@ def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision
     try:
         problems: list[str] = []
         rows = [row for kind in QUESTION_TYPES for row in _read_rows(release, kind, problems)]
+        if not rows and not problems:
+            problems.append(f"{path.name}: both question lists are empty")
         if problems:
             raise ReleaseError(problems)
         counts: Counter = Counter()

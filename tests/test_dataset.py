@@ -341,9 +341,47 @@ def test_the_command_line_exits_non_zero_on_a_broken_release(tmp_path: Path) -> 
 def test_a_pinned_download_with_other_bytes_is_refused(tmp_path: Path) -> None:
     archive = tmp_path / "dataset.zip"
     archive.write_bytes(b"not the release")
-    assert medcmr.verify_sha256(archive, hashlib.sha256(b"not the release").hexdigest()) == archive
+    digest = hashlib.sha256(b"not the release").hexdigest()
+    assert medcmr.verify_sha256(archive, digest) == digest
     with pytest.raises(medcmr.ReleaseError, match="dataset.zip: sha256"):
         medcmr.verify_sha256(archive, medcmr.HUB_SHA256)
+
+
+def test_a_hub_source_downloads_the_pinned_archive_and_checks_it(sample_zip: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    downloads = []
+
+    def download(repo_id, filename, **kwargs):  # the one network call, served from disk
+        downloads.append((repo_id, filename, kwargs))
+        return str(sample_zip)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    with pytest.raises(medcmr.ReleaseError, match="does not match the pinned"):
+        medcmr.build(medcmr.HUB_REPO, tmp_path / "medcmr")
+    assert downloads == [(medcmr.HUB_REPO, "dataset.zip", {"repo_type": "dataset", "revision": medcmr.HUB_REVISION})]
+    assert not (tmp_path / "medcmr").exists()
+
+    report = medcmr.build("someone/Med-CMR-mirror", tmp_path / "medcmr", revision="main")
+    assert report["rows"] == release_counts()["all"]
+    source = json.loads((tmp_path / "medcmr" / "build_info.json").read_text())["source"]
+    assert source == {"kind": "hub", "name": "someone/Med-CMR-mirror", "revision": "main",
+                      "sha256": hashlib.sha256(sample_zip.read_bytes()).hexdigest(), "pinned_release": False}
+
+
+def test_an_empty_release_is_refused(tmp_path: Path) -> None:
+    def empty(mcq, open_ended):
+        mcq.clear()
+        open_ended.clear()
+
+    with pytest.raises(medcmr.ReleaseError, match="both question lists are empty"):
+        medcmr.build(write_release(tmp_path / "empty.zip", empty), tmp_path / "medcmr")
+
+
+def test_a_missing_source_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert medcmr.main(["build", "--source", str(tmp_path / "nowhere.zip"), "--out", str(tmp_path / "o")]) == 2
+    assert "nowhere.zip: no such release archive or folder" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- python api and push
