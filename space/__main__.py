@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="interface to listen on (default 127.0.0.1; 0.0.0.0 on a Space)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP call is noise
 
     home = (args.home or default_home()).resolve()
     home.mkdir(parents=True, exist_ok=True)

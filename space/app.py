@@ -92,37 +92,28 @@ def _ranked_models(df: pd.DataFrame) -> list[str]:
 
 # ---------------------------------------------------------------- submit tab adapters
 
-def _submitter(profile: gr.OAuthProfile | None, request: gr.Request | None) -> str:
-    """Who submits: the signed-in Hub user on a Space, a token's owner for scripts, else "local"."""
+def _submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None) -> str:
+    """Who submits: the signed-in Hub user on a Space (browser session, or a script's token
+    sent with `Client(url, oauth_token=...)`); "local" when not running on a Space."""
     if profile is not None:
         return profile.username
     if not os.environ.get("SPACE_ID"):
         return "local"
-    authorization = (request.headers.get("authorization", "") if request else "").strip()
-    if authorization.lower().startswith("bearer "):
+    if token is not None:
         try:
-            return huggingface_hub.whoami(token=authorization[7:].strip())["name"]
+            return huggingface_hub.whoami(token=token.token)["name"]
         except Exception as error:  # any failure means the token proves nothing
             raise SubmissionError("The Hugging Face token sent with this request was not accepted "
                                   "by the Hub; sign in or send a valid token.") from error
-    raise SubmissionError("Sign in with Hugging Face (the button above) before submitting; "
-                          "scripts pass a token: gradio_client.Client(url, token=...).")
+    raise SubmissionError("Sign in with Hugging Face (the button above) before submitting; scripts "
+                          "pass a token: gradio_client.Client(url, oauth_token=...).")
 
 
 def _receipt_markdown(receipt: dict) -> str:
-    if not receipt:
-        return ""
     position = receipt.get("position")
     where = f"position **{position}** in the queue" if position else f"status **{receipt.get('status')}**"
-    coverage = receipt.get("coverage") or {}
-    lines = [f"✅ Accepted as {code(receipt.get('id'))}, {where}.",
-             escape_md(receipt.get("message") or "")]
-    if coverage:
-        missing = coverage.get("missing")
-        missing_count = len(missing) if isinstance(missing, list) else missing
-        lines.append(f"Coverage: {coverage.get('given')} of {coverage.get('expected')} questions answered"
-                     + (f"; {missing_count} missing (scored as wrong)." if missing_count else "."))
-    return "\n\n".join(line for line in lines if line)
+    return (f"**Accepted** as {code(receipt.get('id'))}, {where}. Follow it in the queue below.\n\n"
+            + escape_md(receipt.get("message") or ""))
 
 
 def _status_frame(rows: list[dict]) -> pd.DataFrame:
@@ -304,7 +295,7 @@ def build_app(board: Leaderboard) -> gr.Blocks:
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, profile: gr.OAuthProfile | None,
-               request: gr.Request) -> dict:
+               oauth_token: gr.OAuthToken | None) -> dict:
         """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
         metadata; returns id, status, message, coverage and queue position, or raises the reason."""
         try:
@@ -312,9 +303,9 @@ def build_app(board: Leaderboard) -> gr.Blocks:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
             meta = SubmissionMeta(model=(model or "").strip(), link=(link or "").strip(),
                                   group=weights or "open", medical=domain == "medical",
-                                  params_b=None if params_b in (None, "") else float(params_b),
+                                  params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
                                   description=(description or "").strip())
-            receipt = board.submit(Path(predictions), meta, submitter=_submitter(profile, request))
+            receipt = board.submit(Path(predictions), meta, submitter=_submitter(profile, oauth_token))
         except SubmissionError as error:
             raise _user_error(error) from error
         return receipt
@@ -383,7 +374,7 @@ def build_app(board: Leaderboard) -> gr.Blocks:
                     with gr.Column():
                         weights = gr.Radio(["open", "closed"], value="open", label="Weights")
                         domain = gr.Radio(["general", "medical"], value="general", label="Domain")
-                        params_b = gr.Number(None, label="Parameters (billions; empty if unknown)", minimum=0)
+                        params_b = gr.Number(None, label="Parameters (billions; 0 or empty if unknown)", minimum=0)
                         description = gr.Textbox(label="Prompt and generation settings", lines=3,
                                                  max_length=2000)
                 submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")

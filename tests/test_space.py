@@ -276,3 +276,31 @@ def test_restart_after_sigkill_keeps_submissions_and_resumes_judging(
         finally:
             second.kill()
         assert "sk-test-secret-never-shown" not in second.log()
+
+
+def test_typed_text_is_escaped_for_markdown_and_html() -> None:
+    from space.app import code, escape_md
+
+    hostile = '<img src=x onerror=alert(1)> **bold** [link](javascript:alert(1)) $$x$$'
+    escaped = escape_md(hostile)
+    assert "<" not in escaped and "&lt;img" in escaped
+    assert "\\*\\*bold\\*\\*" in escaped and "\\[link\\]\\(javascript:alert\\(1\\)\\)" in escaped
+    assert "\\$\\$x\\$\\$" in escaped
+    assert escape_md("two\nlines") == "two lines"  # a newline would break a Markdown table row
+    assert code("a`b") == "`a'b`"
+
+
+def test_submitter_is_local_off_a_space_and_signed_in_on_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradio as gr
+
+    from leaderboard.service import SubmissionError
+    from space.app import _submitter
+
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert _submitter(None, None) == "local"
+    profile = gr.OAuthProfile({"name": "Ada", "preferred_username": "ada", "profile": "", "picture": ""})
+    assert _submitter(profile, None) == "ada"
+    monkeypatch.setenv("SPACE_ID", "org/medcmr-leaderboard")
+    assert _submitter(profile, None) == "ada"
+    with pytest.raises(SubmissionError, match="Sign in"):
+        _submitter(None, None)
