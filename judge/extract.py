@@ -23,23 +23,29 @@ SHORT_OUTPUT_WORDS = 25
 
 # A letter that is clearly a choice: optionally bracketed, not part of a word.
 _LETTER = r"[\(\[\{]?\s*([A-Ea-e])(?![A-Za-z0-9])"
-_ANSWER_PATTERNS = [
-    re.compile(r"\banswer[\"']?\s*(?:is|would be|should be|will be|appears to be|seems to be)?\s*"
-               r"[:=\-–—]?\s*[\"']?\s*(?:(?:option|choice|letter)\s*)?" + _LETTER, re.I),
-    re.compile(r"\b(?:correct|best|right|most likely|most appropriate)\s+(?:option|choice)\s*"
-               r"(?:is|would be|:|=)?\s*(?:(?:option|choice)\s*)?" + _LETTER, re.I),
-    re.compile(r"\bI(?:'d|'ll| would| will)?\s+(?:choose|select|pick|go with)\s+(?:(?:option|choice)\s*)?"
-               + _LETTER, re.I),
-    re.compile(r"\b(?:option|choice)\s+([A-Ea-e])\s+(?:is|seems|appears)\s+(?:the\s+)?"
-               r"(?:correct|right|best|most)", re.I),
-    re.compile(r"\\boxed\{\s*(?:\\text(?:bf)?\{\s*)?\(?([A-Ea-e])\)?\s*\}"),
-    re.compile(r"答案\s*(?:是|为|:)?\s*" + _LETTER),
-]
+# Explicit answers, one alternation (each alternative captures only its letter).
+_ANSWER = re.compile("|".join([
+    r"\banswer[\"']?\s*(?:is|would be|should be|will be|appears to be|seems to be)?\s*"
+    r"[:=\-–—]?\s*[\"']?\s*(?:(?:option|choice|letter)\s*)?" + _LETTER,
+    r"\b(?:correct|best|right|most likely|most appropriate)\s+(?:option|choice)\s*"
+    r"(?:is|would be|:|=)?\s*(?:(?:option|choice)\s*)?" + _LETTER,
+    r"\bI(?:'d|'ll| would| will)?\s+(?:choose|select|pick|go with)\s+(?:(?:option|choice)\s*)?" + _LETTER,
+    r"\b(?:option|choice)\s+([A-Ea-e])\s+(?:is|seems|appears)\s+(?:the\s+)?(?:correct|right|best|most)",
+    r"\\boxed\{\s*(?:\\text(?:bf)?\{\s*)?\(?([A-Ea-e])\)?\s*\}",
+    r"答案\s*(?:是|为|:)?\s*" + _LETTER,
+]), re.I)
 _BOLD = re.compile(r"\*\*\s*\(?([A-E])\s*[\).:]?\s*\*\*")
 _PAREN = re.compile(r"\(([A-E])\)")
 _WHOLE = re.compile(r"^[\(\[]?\s*([A-Ea-e])\s*(?:(?:[\)\]]\s*|[\.:](?:\s+|$))(.*))?$", re.S)
 _FIRST_LINE = re.compile(r"^[\(\[]?([A-E])[\)\]\.:]?$")
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
+_THINK_END = re.compile(r"</think>", re.I)
+_THINK_START = re.compile(r"<think>", re.I)
+_MARKDOWN = re.compile(r"[*`#]+|\$")
+_ABBREVIATION = re.compile(r"^\.[A-Za-z]")
+_FOLLOWING_WORD = re.compile(r"^[ \t]+([A-Za-z][A-Za-z'-]*)")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[a-z0-9]+")
 _REFUSAL = re.compile(
     r"\b(?:I\s*(?:am|'m)\s+(?:sorry|unable|not able)|I\s+(?:cannot|can ?not|can't|can’t|won't)|"
     r"unable to (?:determine|answer|provide|identify)|cannot be determined|not possible to (?:determine|tell)|"
@@ -55,29 +61,31 @@ _LETTER_FOLLOWERS = {"is", "was", "and", "or", "seems", "appears", "because", "s
 
 
 def _normalise(text: str) -> str:
-    """NFKC folds full-width letters and punctuation (Ｃ, （Ｃ）, ：) into ASCII."""
-    text = unicodedata.normalize("NFKC", text)
-    if re.search(r"</think>", text, re.I):
-        text = re.split(r"</think>", text, flags=re.I)[-1]
-    text = _THINK.sub(" ", text)
-    if re.search(r"<think>", text, re.I):  # a reasoning trace cut off before its answer
-        return ""
+    """NFKC folds full-width letters and punctuation (Ｃ, （Ｃ）, ：) into ASCII; drops reasoning traces."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    if "think>" in text.lower():
+        text = _THINK_END.split(text)[-1]
+        text = _THINK.sub(" ", text)
+        if _THINK_START.search(text):  # a reasoning trace cut off before its answer
+            return ""
     return text.strip()
 
 
 def _words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
-    """The match's letter if what follows it keeps it a choice (not "a mass", not "E.g."); "" if several."""
-    letter = match.group(1)
-    rest = text[match.end(1):]
+    """The match's letter if what follows keeps it a choice (not "a mass", not "e.g."); "" if several."""
+    group = match.lastindex or 1
+    letter = match.group(group)
+    rest = text[match.end(group):]
     if _MULTIPLE_AFTER.match(rest):
         return ""
-    if re.match(r"^\.[A-Za-z]", rest):
+    if _ABBREVIATION.match(rest):
         return None
-    following = re.match(r"^[ \t]+([A-Za-z][A-Za-z'-]*)", rest)
+    following = _FOLLOWING_WORD.match(rest)
     if following:
         index = LETTERS.index(letter.upper())
         option = options[index] if index < len(options) else ""
@@ -88,10 +96,9 @@ def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
     return letter.upper()
 
 
-def _last_valid(text: str, patterns: list[re.Pattern], options: list[str]) -> str | None:
-    """The last match across patterns that stands as a choice; "" when the answer names several."""
-    found = sorted((m for p in patterns for m in p.finditer(text)), key=lambda m: m.start())
-    for match in reversed(found):
+def _last_valid(text: str, pattern: re.Pattern, options: list[str]) -> str | None:
+    """The last match that stands as a choice; "" when that answer names several letters."""
+    for match in reversed(list(pattern.finditer(text))):
         letter = _letter_at(text, match, options)
         if letter is not None:
             return letter
@@ -100,7 +107,7 @@ def _last_valid(text: str, patterns: list[re.Pattern], options: list[str]) -> st
 
 def _lone_letter(text: str) -> str | None:
     """The one letter of the last sentence, if it stands among its last few words."""
-    sentence = [p for p in re.split(r"(?<=[.!?])\s+|\n+", text) if p.strip()][-1]
+    sentence = [p for p in _SENTENCES.split(text) if p.strip()][-1]
     tokens = [t.strip("()[]{}.,:;!?\"'`") for t in sentence.split()]
     letters = {}
     for position, token in enumerate(tokens):
@@ -126,7 +133,7 @@ def _option_text(text: str, options: list[str]) -> str | None:
         return exact[0]
     if _HEDGE.search(text):
         return None
-    contained = [letter for letter, name in names.items() if re.search(rf"\b{re.escape(name)}\b", said)]
+    contained = [letter for letter, name in names.items() if f" {name} " in f" {said} "]
     # "aspiration pneumonia" also contains the option "pneumonia": keep only the longest names.
     contained = [a for a in contained if not any(a != b and names[a] in names[b] for b in contained)]
     return contained[0] if len(contained) == 1 else None
@@ -139,15 +146,15 @@ def extract_choice(text: str | None, options: list[str]) -> str | None:
     text = _normalise(text)
     if not text:
         return None
-    plain = re.sub(r"[*`#]+|\$", "", text).strip()
+    plain = _MARKDOWN.sub("", text).strip()
     whole = _WHOLE.match(plain)
     if whole and len(plain) <= 200 and "\n" not in plain.strip():
         letter, rest = whole.group(1), (whole.group(2) or "").strip()
         # "a." alone is a letter; "A mass ..." never reaches here (needs a delimiter after the letter).
         if letter.isupper() or not rest or len(rest.split()) <= 8:
             return letter.upper()
-    for patterns, source in ((_ANSWER_PATTERNS, plain), ([_BOLD], text), ([_PAREN], plain)):
-        letter = _last_valid(source, patterns, options)
+    for pattern, source in ((_ANSWER, plain), (_BOLD, text), (_PAREN, plain)):
+        letter = _last_valid(source, pattern, options)
         if letter is not None:
             return letter or None
     first_line = plain.splitlines()[0].strip()

@@ -121,13 +121,17 @@ def check_predictions(predictions: list[dict], questions: list[dict]) -> dict:
     duplicates = sorted(i for i, count in counts.items() if count > 1)
     if duplicates:
         raise PredictionsError(f"duplicate ids in predictions: {_sample(duplicates)}")
-    expected = [q["id"] for q in questions]
-    known = set(expected)
+    known = {q["id"] for q in questions}
     unknown = sorted(i for i in counts if i not in known)
     if unknown:
         raise PredictionsError(
             f"{len(unknown)} prediction id(s) are not questions of this dataset: {_sample(unknown)}"
         )
-    missing = [i for i in expected if i not in counts]
-    return {"expected": len(expected), "given": len(counts), "missing": len(missing),
+    return coverage(set(counts), questions)
+
+
+def coverage(given_ids: set[str], questions: list[dict]) -> dict:
+    """Expected/given/missing counts of already checked ids over `questions` (missing ids listed)."""
+    missing = [q["id"] for q in questions if q["id"] not in given_ids]
+    return {"expected": len(questions), "given": len(questions) - len(missing), "missing": len(missing),
             "unknown": 0, "missing_ids": missing}

@@ -14,7 +14,7 @@ from .cache import VerdictCache, cache_key
 from .endpoint import Endpoint
 from .extract import EXTRACTION_VERSION, extract_choice
 from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall, weighted_score
-from .predictions import check_predictions
+from .predictions import check_predictions, coverage
 from .report import mcq_results, open_results
 
 RESULTS_VERSION = 1
@@ -91,9 +91,7 @@ def score_submission(
     check_predictions(predictions, questions)
     scope = [q for q in questions if not mcq_only or q["question_type"] == "mcq"]
     in_scope = {q["id"] for q in scope}
-    given = [p for p in predictions if p["id"].strip() in in_scope]
-    coverage = check_predictions(given, scope)
-    answers = {p["id"].strip(): p["prediction"] or "" for p in given}
+    answers = {p["id"].strip(): p["prediction"] or "" for p in predictions if p["id"].strip() in in_scope}
     by_id = {q["id"]: q for q in scope}
     total, done = len(scope), 0
     report = progress or (lambda done, total: None)
@@ -153,7 +151,7 @@ def score_submission(
         "mcq_only": mcq_only,
         "mcq": {**mcq_results(mcq_items, by_id), "extraction_version": EXTRACTION_VERSION},
         "open": open_results(ordered_open, by_id),
-        "coverage": coverage,
+        "coverage": coverage(set(answers), scope),
         "judge": {
             "host": endpoint.host if judging else None,
             "model": endpoint.model if judging else None,
