@@ -24,13 +24,11 @@ import tempfile
 import zipfile
 from collections import Counter
 from pathlib import Path
-from string import Template
 from typing import TYPE_CHECKING
 
 import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from PIL import Image, UnidentifiedImageError
 
 if TYPE_CHECKING:
@@ -93,8 +91,6 @@ ROWS_PER_GROUP = 100  # what `datasets` uses for image data: one row group stays
 # image bytes (PNG, compressed already) are stored as they are, which also writes faster.
 TEXT_COLUMNS = [*(name for name in FEATURES if name not in ("options", "image")),
                 "options.list.element", "image.path"]
-CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")
-LEADERBOARD_URL = "https://huggingface.co/spaces/Med-CMR/leaderboard"
 
 
 def format_prompt(row: dict) -> str:
@@ -285,14 +281,7 @@ def _write_shards(release: Release, rows: list[dict], folder: Path, problems: li
     return named, arrow_bytes
 
 
-# --------------------------------------------------------------------------- the card
-def _size_category(rows: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")):
-        if rows < limit:
-            return name
-    return "100K<n<1M"
-
-
+# --------------------------------------------------------------------------- configs
 def configs(counts: Counter) -> dict[str, dict]:
     """Every config that has rows -> its rows and (dimension, format) parts; `all` first."""
     selections = [(None, None), *((None, kind) for kind in QUESTION_TYPES)]
@@ -305,48 +294,6 @@ def configs(counts: Counter) -> dict[str, dict]:
         if parts:
             result[config_name(slug, kind)] = {"rows": sum(counts[part] for part in parts), "parts": parts}
     return result
-
-
-def render_card(counts: Counter, part_bytes: Counter, arrow_bytes: Counter, notes: str = "") -> str:
-    """dataset_card.md with its YAML (configs, features, sizes) and tables filled from the data."""
-    template = CARD_TEMPLATE.read_text(encoding="utf-8")
-    _, front, body = template.split("---\n", 2)
-    meta = yaml.safe_load(front)
-    config_table = configs(counts)
-    total = sum(counts.values())
-    meta["size_categories"] = [_size_category(total)]
-    meta["configs"] = [{"config_name": name, **({"default": True} if name == "all" else {}),
-                        "data_files": [{"split": "test", "path": [f"data/{s}_{k}/test-*.parquet" for s, k in config["parts"]]}]}
-                       for name, config in config_table.items()]
-    meta["dataset_info"] = [{"config_name": name, "features": FEATURES._to_yaml_list(),
-                             "splits": [{"name": "test", "num_bytes": sum(arrow_bytes[p] for p in config["parts"]),
-                                         "num_examples": config["rows"]}],
-                             "download_size": sum(part_bytes[p] for p in config["parts"]),
-                             "dataset_size": sum(arrow_bytes[p] for p in config["parts"])}
-                            for name, config in config_table.items()]
-    by_kind = Counter({kind: sum(n for (_, k), n in counts.items() if k == kind) for kind in QUESTION_TYPES})
-    dimension_rows = "\n".join(
-        f"| {task} | `{slug}` | {counts[slug, 'mcq']:,} | {counts[slug, 'open']:,} | "
-        f"{counts[slug, 'mcq'] + counts[slug, 'open']:,} |" for task, slug in DIMENSIONS.items())
-    config_rows = "\n".join(f"| `{name}` | {config['rows']:,} |" for name, config in config_table.items())
-    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n" + \
-        Template(body).substitute(
-            total=f"{total:,}", mcq=f"{by_kind['mcq']:,}", open=f"{by_kind['open']:,}",
-            dimension_rows=dimension_rows, config_rows=config_rows, notes=notes,
-            mcq_prompt=MCQ_PROMPT, open_prompt=OPEN_PROMPT, prompt_version=PROMPT_VERSION,
-            leaderboard=LEADERBOARD_URL)
-
-
-def _sample_notes(release: Release) -> str:
-    """The licence table of a sample release (made by `medcmr.py sample`), for its card."""
-    if SAMPLE_SOURCES not in release.names:
-        return ""
-    sources = json.loads(release.read(SAMPLE_SOURCES))
-    lines = ["## This build is the sample release", "", sources["note"], "",
-             "| image | source package | file | licence |", "|---|---|---|---|"]
-    lines += [f"| `{item['image_path']}` | {item['package']} | `{item['file']}` | {item['licence']} |"
-              for item in sources["images"]]
-    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- build
@@ -371,7 +318,10 @@ def fetch_release(repo_id: str, revision: str | None = None) -> tuple[Path, str]
     from huggingface_hub import hf_hub_download
 
     revision = revision or HUB_REVISION
-    path = Path(hf_hub_download(repo_id, HUB_FILE, repo_type="dataset", revision=revision))
+    try:
+        path = Path(hf_hub_download(repo_id, HUB_FILE, repo_type="dataset", revision=revision))
+    except OSError as error:  # offline, unknown repo or revision, network failure
+        raise FileNotFoundError(f"{repo_id}: cannot get {HUB_FILE} at revision {revision}: {error}") from error
     pinned = (repo_id, revision) == (HUB_REPO, HUB_REVISION)
     return path, verify_sha256(path, HUB_SHA256) if pinned else sha256_file(path)
 
@@ -432,7 +382,10 @@ def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision
                 files.update({shard.relative_to(staging).as_posix(): sha256_file(shard) for shard in shards})
         if problems:
             raise ReleaseError(problems)
-        card = render_card(counts, part_bytes, arrow_bytes, _sample_notes(release))
+        from release.card import render_card
+
+        sample_sources = json.loads(release.read(SAMPLE_SOURCES)) if SAMPLE_SOURCES in release.names else None
+        card = render_card(counts, part_bytes, arrow_bytes, sample_sources)
         (staging / "README.md").write_text(card, encoding="utf-8")
         empty = [config_name(slug, kind) for slug in DIMENSIONS.values() for kind in QUESTION_TYPES
                  if not counts[slug, kind]]
@@ -533,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {name:<20} {rows:>7,} rows")
             if report["empty_configs"]:
                 print("  no rows, so no config: " + ", ".join(report["empty_configs"]))
+            print(f"load with: datasets.load_dataset({str(args.out)!r}, CONFIG)  (a config above; default 'all')")
         else:
             print(f"pushed: {push(args.data, args.repo, private=args.private)}")
     except (ReleaseError, FileNotFoundError, FileExistsError) as error:

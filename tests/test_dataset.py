@@ -370,6 +370,19 @@ def test_a_hub_source_downloads_the_pinned_archive_and_checks_it(sample_zip: Pat
                       "sha256": hashlib.sha256(sample_zip.read_bytes()).hexdigest(), "pinned_release": False}
 
 
+def test_an_unreachable_hub_source_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    import huggingface_hub
+
+    def offline(repo_id, filename, **kwargs):
+        raise huggingface_hub.errors.LocalEntryNotFoundError("no connection and no cached copy")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
+    assert medcmr.main(["build", "--out", str(tmp_path / "medcmr")]) == 2
+    error = capsys.readouterr().err
+    assert f"{medcmr.HUB_REPO}: cannot get dataset.zip at revision {medcmr.HUB_REVISION}" in error
+    assert "no connection" in error and not (tmp_path / "medcmr").exists()
+
+
 def test_an_empty_release_is_refused(tmp_path: Path) -> None:
     def empty(mcq, open_ended):
         mcq.clear()
