@@ -117,9 +117,9 @@ def bench_open(n: int, latency: float, concurrency: int) -> None:
         endpoint = Endpoint(base_url=base_url, model="bench-judge", api_key="sk-bench")
         cache = Path(workdir) / "cache.sqlite"
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         results = score_submission(predictions, questions, endpoint=endpoint, cache_path=cache, concurrency=concurrency)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         first_calls = server_calls(child)
         again = score_submission(predictions, questions, endpoint=endpoint, cache_path=cache, concurrency=concurrency)
@@ -128,8 +128,8 @@ def bench_open(n: int, latency: float, concurrency: int) -> None:
     print(f"Open  {n:,} answers judged in {wall:.2f} s: {n / wall:,.1f}/s vs ideal {ideal:,.0f}/s "
           f"(concurrency {concurrency} / latency {latency} s) = {100 * n / wall / ideal:.1f}% (target >= 80%)  "
           f"judged {results['open']['judged']:,} failed {results['open']['failed']:,}")
-    print(f"      peak RSS {rss_after:,.0f} MiB (before judging {rss_before:,.0f} MiB)  "
-          f"server calls {first_calls:,}")
+    print(f"      judge-side CPU {1000 * cpu / n:.2f} ms per answer (one core alone caps at {n / cpu:,.0f}/s)  "
+          f"peak RSS {rss_after:,.0f} MiB (before judging {rss_before:,.0f} MiB)  server calls {first_calls:,}")
     print(f"Rerun {again['judge']['cached']:,} verdicts from the cache, judge calls: {rerun_calls} (target 0)")
 
 

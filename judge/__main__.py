@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (FileNotFoundError, NotADirectoryError) as exc:
-        print(f"error: {exc.filename or exc}: not found", file=sys.stderr)
+        print(f"error: {exc.filename}: not found" if exc.filename else f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: verdicts judged so far are cached; rerun to resume", file=sys.stderr)

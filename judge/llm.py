@@ -2,9 +2,9 @@
 
 The model's answer is untrusted. It travels JSON-encoded inside the user message (it cannot
 close its string), the judge is told it is data, and each call carries a fresh random nonce
-that the judge must echo in its verdict. Only a JSON object with exactly the verdict keys and
-that nonce is read, so a ready-made verdict inside the answer, echoed back by the judge, is
-never taken for the judge's own.
+that the judge must echo in its verdict. Only a JSON object with the four grades and that
+nonce is read, so a ready-made verdict inside the answer, echoed back by the judge, is never
+taken for the judge's own.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ TEMPERATURE = 0.0
 RAW_MAX = 10
 CRITERIA = ("consistency", "coherence", "visual_accuracy", "ground_truth")
 WEIGHTS = {"consistency": 1, "coherence": 1, "visual_accuracy": 4, "ground_truth": 4}
-VERDICT_KEYS = {"nonce", *CRITERIA, "rationale"}
 
 SYSTEM_PROMPT = """\
 You are an expert radiologist and clinician grading a model's answer to a medical visual \
@@ -72,27 +71,26 @@ def _json_objects(text: str):
             yield value
 
 
-def _grade(value: object) -> int | None:
+def _grade(value: object) -> float | None:
+    """A grade on 0..RAW_MAX (integers asked for; a judge's 7.5 or "8" is still its grade)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.0+)?\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
         value = float(value)
-    if isinstance(value, (int, float)) and float(value).is_integer() and 0 <= value <= RAW_MAX:
-        return int(value)
+    if isinstance(value, (int, float)) and 0 <= value <= RAW_MAX:
+        return value
     return None
 
 
 def parse_verdict(reply: str, nonce: str) -> dict | None:
     """The judge's own last verdict in `reply` (bare, in prose or in a code fence), or None.
 
-    A verdict is a JSON object whose keys are the four criteria, the nonce and optionally a
-    rationale, with integer grades 0..RAW_MAX. Returns the criteria normalised to 0-100.
+    A verdict is a JSON object carrying this call's nonce and the four criteria as grades
+    0..RAW_MAX (a rationale and other keys are allowed). Returns the criteria normalised to 0-100.
     """
     verdict = None
     for candidate in _json_objects(reply or ""):
-        if set(candidate) - VERDICT_KEYS or not set(CRITERIA) <= set(candidate):
-            continue
-        if candidate.get("nonce") != nonce:
+        if candidate.get("nonce") != nonce or not set(CRITERIA) <= set(candidate):
             continue
         grades = {name: _grade(candidate[name]) for name in CRITERIA}
         if None in grades.values():
@@ -145,7 +143,7 @@ class Judge:
         except openai.APITimeoutError:
             return JudgeCall(error="timeout: the judge did not answer in time (after retries)")
         except openai.APIStatusError as exc:
-            return JudgeCall(error=f"HTTP {exc.status_code} from the judge endpoint (after retries)")
+            return JudgeCall(error=f"HTTP {exc.status_code} from the judge endpoint")
         except openai.APIConnectionError:
             return JudgeCall(error="connection error: could not reach the judge endpoint (after retries)")
         except openai.OpenAIError as exc:
