@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from huggingface_hub import CommitInfo, HfApi
 
 import medcmr
 from tests.openai_server import OpenAIServer, Reply
@@ -41,16 +42,17 @@ def free_port() -> int:
 class SpaceProcess:
     """`python -m space --home H --port P` with its output in a log file."""
 
-    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, env: dict[str, str] | None = None, *,
+                 command: list[str] | None = None, cwd: Path = ROOT) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = home.parent / f"space-{self.port}.log"
         environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", **(env or {})}
         environment.pop("SPACE_ID", None)
+        command = command or [sys.executable, "-m", "space", "--home", str(home), "--port", str(self.port)]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "space", "--home", str(home), "--port", str(self.port)],
-                cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(command, cwd=cwd, env={**environment, "GRADIO_SERVER_PORT": str(self.port)},
+                                            stdout=log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
     def log(self) -> str:
@@ -304,3 +306,48 @@ def test_submitter_is_local_off_a_space_and_signed_in_on_one(monkeypatch: pytest
     assert _submitter(profile, None) == "ada"
     with pytest.raises(SubmissionError, match="Sign in"):
         _submitter(None, None)
+
+
+class RecordingHfApi(HfApi):
+    """The Hub seam: records what a deploy would send, never touches the network."""
+
+    def __init__(self) -> None:
+        super().__init__(token="hf_test_never_sent")
+        self.calls: list[tuple[str, tuple, dict]] = []
+
+    def create_repo(self, *args, **kwargs):
+        self.calls.append(("create_repo", args, kwargs))
+
+    def create_commit(self, *args, **kwargs):
+        self.calls.append(("create_commit", args, kwargs))
+        return CommitInfo(commit_url="https://huggingface.co/spaces/org/board/commit/abc", commit_message="",
+                          commit_description="", oid="abc")
+
+
+def test_deployed_tree_runs_as_a_space(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory,
+                                       tmp_path: Path) -> None:
+    from space.deploy import deploy, space_files
+
+    api = RecordingHfApi()
+    assert deploy("org/board", None, hf_api=api).endswith("/commit/abc")
+    (name, args, kwargs), (_, commit_args, commit_kwargs) = api.calls
+    assert name == "create_repo" and kwargs["repo_type"] == "space" and kwargs["space_sdk"] == "gradio"
+    pushed = {op.path_in_repo: op for op in commit_args[1]}
+    assert {"README.md", "requirements.txt", "space/app.py", "medcmr.py", "leaderboard/paper_results.csv",
+            "judge/__init__.py", "release/sample.py"} <= set(pushed)
+    front_matter = (ROOT / "space" / "README.md").read_text().split("---")[1]
+    assert "app_file: space/app.py" in front_matter and "sdk_version: 6.31.0" in front_matter
+
+    tree = tmp_path / "space-repo"
+    for target, local in space_files().items():
+        (tree / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(local, tree / target)
+    home = make_home(built_dataset, tmp_path_factory, "deployed")
+    app = SpaceProcess(home, {"MEDCMR_HOME": str(home)}, command=[sys.executable, "space/app.py"], cwd=tree)
+    try:
+        client = Client(app.url, verbose=False)
+        assert {"/submit", "/status", "/leaderboard"} <= set(
+            client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+        assert len(board(client, sources=["paper"])) == 18
+    finally:
+        app.kill()

@@ -1,0 +1,62 @@
+"""`python -m space.deploy --repo ORG/NAME`: push the Space in one commit (token from HF_TOKEN).
+
+A Space runs its repository's root, but the app imports `leaderboard`, `judge`, `medcmr` and
+`release` from this repository's root. So the Space repository is this tree, trimmed to those
+paths, with `space/README.md` (the front matter) and `space/requirements.txt` at its top.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, HfApi
+
+REPO = Path(__file__).resolve().parent.parent
+CODE_PATHS = ("space", "leaderboard", "judge", "release", "medcmr.py")
+AT_TOP = {"space/README.md": "README.md", "space/requirements.txt": "requirements.txt"}
+SHIPPED_SUFFIXES = {".py", ".csv", ".md", ".txt"}
+
+
+def space_files(root: Path = REPO) -> dict[str, Path]:
+    """Path in the Space repository -> local file, for everything the Space needs to run."""
+    files: dict[str, Path] = {}
+    for name in CODE_PATHS:
+        path = root / name
+        found = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in found:
+            if "__pycache__" in file.parts or file.suffix not in SHIPPED_SUFFIXES:
+                continue
+            files[file.relative_to(root).as_posix()] = file
+    for source, target in AT_TOP.items():
+        files[target] = root / source
+    return files
+
+
+def deploy(repo_id: str, token: str | None, *, private: bool = False, hf_api: HfApi | None = None,
+           root: Path = REPO) -> str:
+    """Create the Space if needed and upload the files in one commit; returns the commit URL."""
+    api = hf_api or HfApi(token=token)
+    api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
+    operations = [CommitOperationAdd(path_in_repo=target, path_or_fileobj=str(local))
+                  for target, local in sorted(space_files(root).items())]
+    info = api.create_commit(repo_id, operations, repo_type="space",
+                             commit_message="Deploy the Med-CMR leaderboard Space")
+    return info.commit_url
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m space.deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", required=True, help="ORG/NAME of the Space")
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument("--list", action="store_true", help="only list the files that would be pushed")
+    args = parser.parse_args(argv)
+    if args.list:
+        for target, local in sorted(space_files().items()):
+            print(f"{target}  <-  {local.relative_to(REPO)}")
+        return
+    print(f"pushed: {deploy(args.repo, os.environ.get('HF_TOKEN'), private=args.private)}")
+
+
+if __name__ == "__main__":
+    main()
