@@ -55,6 +55,16 @@ def sample_notes(sources: dict | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def provenance(sample_sources: dict | None) -> str:
+    if sample_sources:
+        return ("Built by `medcmr.py` from the sample release that `medcmr.py sample` makes (see above), "
+                "not from the official release; `build_info.json` holds the archive's sha256 and every "
+                "shard's sha256.")
+    return ("Built by `medcmr.py` from the official release `dataset.zip` of "
+            "[aaassddaadf/Med-CMR](https://huggingface.co/datasets/aaassddaadf/Med-CMR) (Apache-2.0); "
+            "`build_info.json` holds the source archive's sha256 and every shard's sha256.")
+
+
 def render_card(counts: Counter, part_bytes: Counter, arrow_bytes: Counter,
                 sample_sources: dict | None = None) -> str:
     """README.md of a build; `counts` etc. are keyed by (dimension slug, question type)."""
@@ -69,5 +79,5 @@ def render_card(counts: Counter, part_bytes: Counter, arrow_bytes: Counter,
         total=f"{sum(counts.values()):,}", mcq=f"{by_kind['mcq']:,}", open=f"{by_kind['open']:,}",
         dimension_rows=dimension_rows, config_rows=config_rows, notes=sample_notes(sample_sources),
         mcq_prompt=MCQ_PROMPT, open_prompt=OPEN_PROMPT, prompt_version=PROMPT_VERSION,
-        leaderboard=LEADERBOARD_URL)
+        leaderboard=LEADERBOARD_URL, provenance=provenance(sample_sources))
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n" + text

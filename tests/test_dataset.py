@@ -209,6 +209,17 @@ def test_build_from_zip_and_from_extracted_folders_agree(sample_zip: Path, built
         assert report["fingerprint"] == medcmr.dataset_fingerprint(built_dataset)
 
 
+def test_image_paths_relative_to_the_json_folder_are_found(tmp_path: Path) -> None:
+    def relative(mcq, open_ended):
+        for record in mcq + open_ended:
+            record["image_path"] = record["image_path"].removeprefix("dataset/")
+
+    medcmr.build(write_release(tmp_path / "relative.zip", relative), tmp_path / "medcmr")
+    rows = datasets.load_dataset(str(tmp_path / "medcmr"), split="test")
+    assert rows.num_rows == release_counts()["all"]
+    assert all(path.startswith("imgs/") for path in rows["image_path"]), "kept as in the release"
+
+
 def test_build_reports_rows_per_config_and_skips_clutter(sample_zip: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture) -> None:
     assert medcmr.main(["build", "--source", str(sample_zip), "--out", str(tmp_path / "medcmr")]) == 0
