@@ -64,7 +64,11 @@ async def _judge_all(endpoint: Endpoint, work: list[tuple[dict, str]], concurren
             on_done(question, answer, await judge.judge(question, answer))
 
     try:
-        await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(work))))))
+        async with asyncio.TaskGroup() as group:  # the first error (e.g. from `progress`) cancels the rest
+            for _ in range(max(1, min(concurrency, len(work)))):
+                group.create_task(worker())
+    except BaseExceptionGroup as errors:
+        raise errors.exceptions[0] from None
     finally:
         await client.close()
     return judge.json_mode
@@ -86,7 +90,8 @@ def score_submission(
 
     Raises PredictionsError before any judge call if the predictions cannot be scored. Open
     answers are judged only when `endpoint` is configured (else counted in `open.awaiting`);
-    verdicts are cached in `cache_path` as they arrive. `progress(done, total)` counts items.
+    verdicts are cached in `cache_path` as they arrive. `progress(done, total)` counts items;
+    an exception it raises stops the run at once (verdicts so far stay cached) and propagates.
     """
     check_predictions(predictions, questions)
     scope = [q for q in questions if not mcq_only or q["question_type"] == "mcq"]

@@ -274,6 +274,26 @@ def test_progress_counts_every_item_up_to_the_total() -> None:
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+def test_an_exception_from_progress_stops_the_run_and_keeps_what_was_judged(tmp_path: Path) -> None:
+    class Stop(Exception):
+        pass
+
+    def stop_after_three_open(done: int, total: int) -> None:
+        if done >= 12 + 3:
+            raise Stop
+
+    cache = tmp_path / "cache.sqlite"
+    with OpenAIServer(fake_judge, latency=0.2) as server:
+        with pytest.raises(Stop):
+            score_submission(predictions(), QUESTIONS, endpoint=endpoint(server), cache_path=cache,
+                             progress=stop_after_three_open, concurrency=2)
+        stopped_at = server.calls
+        time.sleep(0.5)
+        assert server.calls == stopped_at < len(OPEN)  # nothing keeps calling after the stop
+    _, server = run(fake_judge, cache=cache)
+    assert server.calls == len(OPEN) - 3
+
+
 def test_works_from_a_running_event_loop_and_from_threads_sharing_a_cache(tmp_path: Path) -> None:
     cache = tmp_path / "cache.sqlite"
     with OpenAIServer(fake_judge) as server:
