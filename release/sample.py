@@ -338,17 +338,24 @@ def write_sample_release(path: Path) -> Path:
     """Write the sample archive to `path` (same bytes on every run) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with zipfile.ZipFile(partial, "w") as archive:
-        for name, data in release_entries().items():
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            info.create_system = 3
-            if data is None:
-                info.external_attr = (0o40755 << 16) | 0x10
-                archive.writestr(info, b"")
-                continue
-            info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    os.replace(partial, path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w") as archive:
+            for name, data in release_entries().items():
+                archive.writestr(_zip_info(name, data), data or b"")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
+
+
+def _zip_info(name: str, data: bytes | None) -> zipfile.ZipInfo:
+    """A fixed timestamp and fixed permissions, so the archive's bytes never change."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.create_system = 3
+    if data is None:
+        info.external_attr = (0o40755 << 16) | 0x10
+    else:
+        info.external_attr = 0o100644 << 16
+        info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
+    return info
