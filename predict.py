@@ -293,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     todo = [i for i in ids if i not in answered]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     errors_path(args.out).unlink(missing_ok=True)
     print(f"{len(ids)} questions in config '{args.config}', {len(ids) - len(todo)} already in {args.out}; "
           f"asking {len(todo)} of model {endpoint.model} at {endpoint.host} ({args.concurrency} at a time)",
@@ -311,10 +312,12 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 130
     print(f"answered {summary.answered} in {summary.elapsed_s:.1f} s, failed {summary.failed}; tokens: "
-          f"{summary.prompt_tokens} prompt, {summary.completion_tokens} completion → {args.out}", file=sys.stderr)
+          f"{summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} completion → {args.out}")
     if summary.fatal:
-        print(f"stopped early, the endpoint refused: {summary.fatal}", file=sys.stderr)
-    if summary.failed or summary.fatal:
+        print(f"stopped early, the endpoint refused: {summary.fatal}; check --model, --base-url and the "
+              "API key, then rerun the same command", file=sys.stderr)
+        return 1
+    if summary.failed:
         print(f"{summary.failed} question(s) failed (reasons in {errors_path(args.out)}); "
               "rerun the same command to retry them", file=sys.stderr)
         return 1

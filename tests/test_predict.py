@@ -74,7 +74,7 @@ def test_every_question_answered_with_the_papers_prompt_and_its_image(built_data
         assert record["usage"]["completion_tokens"] > 0 and record["latency_s"] >= 0
     for request in server.requests:
         assert request["temperature"] == 0 and request["max_tokens"] == 1024
-    assert "tokens:" in done.stderr and "failed 0" in done.stderr
+    assert "tokens:" in done.stdout and "failed 0" in done.stdout
 
 
 def test_the_whole_path_build_predict_judge(built_dataset, rows, tmp_path):
