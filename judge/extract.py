@@ -1,13 +1,13 @@
 """From a model's free-form MCQ output to one option letter, or None. Deterministic; never guesses.
 
 The cascade, first hit wins (SPEC §2.2):
-1. the whole output is a letter ("C", "(c)", "**C.**", "C) Pneumonia", "Ｃ");
+1. a one-line output is exactly one option's text, or opens with a letter ("C", "(c)", "**C.**", "C) Pneumonia", "C, because…", "Ｃ");
 2. the last explicit answer: "Answer: X", "the answer is X", "\\boxed{X}", "答案：X",
    "I choose X", "option X is correct";
 3. the last "**X**", then the last "(X)";
-4. a first line that is only a letter, followed by an explanation;
+4. a first line that opens with a letter, followed by an explanation;
 5. refusals stop here (an explicit answer above still counts);
-6. one lone option letter among the last few words;
+6. the one option letter of the last sentence, among its last few words;
 7. on short outputs, the text of exactly one option.
 Two different letters in one answer ("A and C") or anything else is no answer.
 """
@@ -36,8 +36,8 @@ _ANSWER = re.compile("|".join([
 ]), re.I)
 _BOLD = re.compile(r"\*\*\s*\(?([A-E])\s*[\).:]?\s*\*\*")
 _PAREN = re.compile(r"\(([A-E])\)")
-_WHOLE = re.compile(r"^[\(\[]?\s*([A-Ea-e])\s*(?:(?:[\)\]]\s*|[\.:](?:\s+|$))(.*))?$", re.S)
-_FIRST_LINE = re.compile(r"^[\(\[]?([A-E])[\)\]\.:]?$")
+# A line that starts with a delimited letter: "C", "(c)", "C) Pneumonia", "C. ...", "C, because ..."
+_LEADING = re.compile(r"^[\(\[]?\s*([A-Ea-e])\s*(?:[\)\]]|[\.:,\-–—](?=\s|$)|$)")
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _THINK_END = re.compile(r"</think>", re.I)
 _THINK_START = re.compile(r"<think>", re.I)
@@ -139,6 +139,20 @@ def _option_text(text: str, options: list[str]) -> str | None:
     return contained[0] if len(contained) == 1 else None
 
 
+def _leading_letter(line: str) -> str | None:
+    """The letter a line opens with ("C) Pneumonia"); never "A mass", "e.g."; "" for "A, C"."""
+    match = _LEADING.match(line)
+    if not match:
+        return None
+    rest = line[match.end(1):]
+    if _MULTIPLE_AFTER.match(rest):
+        return ""
+    letter = match.group(1)
+    if letter.islower() and len(rest.split()) > 8:  # "a: ..." opening a long sentence is prose
+        return None
+    return letter.upper()
+
+
 def extract_choice(text: str | None, options: list[str]) -> str | None:
     """The option letter a model's output commits to, or None (unparsed, counted as wrong)."""
     if not isinstance(text, str):
@@ -147,19 +161,21 @@ def extract_choice(text: str | None, options: list[str]) -> str | None:
     if not text:
         return None
     plain = _MARKDOWN.sub("", text).strip()
-    whole = _WHOLE.match(plain)
-    if whole and len(plain) <= 200 and "\n" not in plain.strip():
-        letter, rest = whole.group(1), (whole.group(2) or "").strip()
-        # "a." alone is a letter; "A mass ..." never reaches here (needs a delimiter after the letter).
-        if letter.isupper() or not rest or len(rest.split()) <= 8:
-            return letter.upper()
+    lines = [line.strip() for line in plain.splitlines() if line.strip()]
+    if len(lines) == 1 and len(plain) <= 200:
+        said = _words(plain)
+        named = [LETTERS[i] for i, option in enumerate(options[:len(LETTERS)]) if said and _words(option) == said]
+        if len(named) == 1:  # the output is an option's text, even one like "E. coli sepsis"
+            return named[0]
+        letter = _leading_letter(plain)
+        if letter is not None:
+            return letter or None
     for pattern, source in ((_ANSWER, plain), (_BOLD, text), (_PAREN, plain)):
         letter = _last_valid(source, pattern, options)
         if letter is not None:
             return letter or None
-    first_line = plain.splitlines()[0].strip()
-    if _FIRST_LINE.match(first_line):
-        return _FIRST_LINE.match(first_line).group(1)
+    if lines and (letter := _leading_letter(lines[0])) is not None:
+        return letter or None
     if _REFUSAL.search(plain):
         return None
     return _lone_letter(plain) or _option_text(plain, options)

@@ -66,6 +66,16 @@ CASES = [
     # first line is the letter, then an explanation
     ("B\n\nThe blunted costophrenic angle indicates fluid.", "B"),
     ("D.\nNo acute abnormality is seen.", "D"),
+    ("B) Pleural effusion\n\nExplanation: the costophrenic angle is blunted.", "B"),
+    ("C, because the visceral pleural line is visible and there are no lung markings beyond it.", "C"),
+    ("Answer:\nC", "C"),
+    ("Correct option: D", "D"),
+    ("The final answer is $\\boxed{C}$.", "C"),
+    ("**Final answer: B**", "B"),
+    ("B is the answer.", "B"),
+    ("Neither A nor B; the answer is C.", "C"),
+    ("Option B.", "B"),
+    ("A, C", None),
     # a lone letter among the last words
     ("Based on the lung markings, I pick D", "D"),
     ("The findings are most consistent with choice E.", "E"),
@@ -119,3 +129,11 @@ def test_the_table_is_large_and_covers_every_letter_and_no_answer() -> None:
     assert len(CASES) >= 60
     assert set("ABCDE") <= set(expected) and None in expected
 
+
+
+def test_option_texts_that_open_like_a_letter_are_read_as_text() -> None:
+    options = ["Viral gastroenteritis", "C. difficile colitis", "E. coli sepsis", "Ischemic colitis", "Crohn disease"]
+    assert extract_choice("C. difficile colitis", options) == "B"
+    assert extract_choice("E. coli sepsis.", options) == "C"
+    assert extract_choice("C. Ischemic colitis", options) == "C"
+    assert extract_choice("Answer: B) C. difficile colitis", options) == "B"
