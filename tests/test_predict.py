@@ -265,3 +265,26 @@ def test_large_images_are_resized_and_reencoded(mode, size, mime):
     assert url.startswith(f"data:{mime};base64,")
     with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
         assert sent.size == (size[0] // 2, size[1] // 2)
+
+
+def test_small_png_and_jpeg_are_sent_as_stored_other_formats_reencoded():
+    for fmt, mime in (("PNG", "image/png"), ("JPEG", "image/jpeg")):
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 30), "white").save(buffer, fmt)
+        assert predict.image_data_url(buffer.getvalue(), 64) == \
+            f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode()}"
+    buffer = io.BytesIO()
+    Image.new("P", (40, 30)).save(buffer, "GIF")
+    url = predict.image_data_url(buffer.getvalue(), 64)
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
+        assert sent.format in ("PNG", "JPEG") and sent.size == (40, 30)
+
+
+def test_a_broken_line_inside_the_predictions_file_is_named_and_nothing_is_lost(tmp_path):
+    out = tmp_path / "preds.jsonl"
+    good = json.dumps({"id": "mcq-0", "prediction": "A", "model": MODEL, "prompt_version": medcmr.PROMPT_VERSION})
+    out.write_text(f"{good}\n{{not json\n{good.replace('mcq-0', 'mcq-1')}\n")
+    before = out.read_bytes()
+    with pytest.raises(predict.PredictError, match=r"preds.jsonl: line 2"):
+        predict.read_answered(out, MODEL)
+    assert out.read_bytes() == before
