@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 EXTRACTION_VERSION = "medcmr-extract-v1"
 LETTERS = "ABCDE"
@@ -76,6 +77,12 @@ def _words(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+@lru_cache(maxsize=65536)
+def _option_words(options: tuple[str, ...]) -> dict[str, str]:
+    """Letter -> normalised option text; the same options recur across thousands of outputs."""
+    return {LETTERS[i]: _words(option) for i, option in enumerate(options[:len(LETTERS)]) if _words(option)}
+
+
 def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
     """The match's letter if what follows keeps it a choice (not "a mass", not "e.g."); "" if several."""
     group = match.lastindex or 1
@@ -87,9 +94,8 @@ def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
         return None
     following = _FOLLOWING_WORD.match(rest)
     if following:
-        index = LETTERS.index(letter.upper())
-        option = options[index] if index < len(options) else ""
-        if option and _words(rest).startswith(_words(option)):
+        option = _option_words(tuple(options)).get(letter.upper())
+        if option and _words(rest).startswith(option):
             return letter.upper()
         if letter.islower() or (letter == "A" and following.group(1).lower() not in _LETTER_FOLLOWERS):
             return None
@@ -127,7 +133,7 @@ def _option_text(text: str, options: list[str]) -> str | None:
     said = _words(text)
     if not said or len(said.split()) > SHORT_OUTPUT_WORDS:
         return None
-    names = {LETTERS[i]: _words(option) for i, option in enumerate(options[:len(LETTERS)]) if _words(option)}
+    names = _option_words(tuple(options))
     exact = [letter for letter, name in names.items() if name == said]
     if len(exact) == 1:
         return exact[0]
@@ -164,7 +170,7 @@ def extract_choice(text: str | None, options: list[str]) -> str | None:
     lines = [line.strip() for line in plain.splitlines() if line.strip()]
     if len(lines) == 1 and len(plain) <= 200:
         said = _words(plain)
-        named = [LETTERS[i] for i, option in enumerate(options[:len(LETTERS)]) if said and _words(option) == said]
+        named = [letter for letter, name in _option_words(tuple(options)).items() if name == said]
         if len(named) == 1:  # the output is an option's text, even one like "E. coli sepsis"
             return named[0]
         letter = _leading_letter(plain)
