@@ -119,39 +119,48 @@ def read_answered(out: Path, model: str) -> set[str]:
     data = out.read_bytes()
     complete, _, tail = data.rpartition(b"\n")
     lines = complete.split(b"\n") if complete else []
+    torn = False
     if tail.strip():
         try:
             json.loads(tail)
             lines.append(tail)
-            with out.open("ab") as f:
-                f.write(b"\n")
         except ValueError:
-            with out.open("r+b") as f:
-                f.truncate(len(data) - len(tail))
-            print(f"{out}: dropped a torn last line (an interrupted write); that question is asked again",
-                  file=sys.stderr)
+            torn = True
     answered: set[str] = set()
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            raise PredictError(f"{out}: line {number} is not valid JSON ({error})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise PredictError(f"{out}: line {number}: field 'id' is missing")
-        if not isinstance(record.get("prediction"), str):
-            raise PredictError(f"{out}: line {number} (id {record['id']}): field 'prediction' is missing")
-        for key, expected in (("model", model), ("prompt_version", medcmr.PROMPT_VERSION)):
-            if record.get(key) != expected:
-                raise PredictError(
-                    f"{out}: line {number} (id {record['id']}): field '{key}' is {record.get(key)!r}, "
-                    f"this run uses {expected!r}; one predictions file holds one model and prompt "
-                    "version, so choose another --out")
-        if record["id"] in answered:
-            raise PredictError(f"{out}: line {number}: id {record['id']} appears twice")
-        answered.add(record["id"])
+        if line.strip():
+            row_id = _check_line(out, number, line, model)
+            if row_id in answered:
+                raise PredictError(f"{out}: line {number}: id {row_id} appears twice")
+            answered.add(row_id)
+    if torn:
+        with out.open("r+b") as f:
+            f.truncate(len(data) - len(tail))
+        print(f"{out}: dropped a torn last line (an interrupted write); that question is asked again",
+              file=sys.stderr)
+    elif tail.strip():
+        with out.open("ab") as f:
+            f.write(b"\n")
     return answered
+
+
+def _check_line(out: Path, number: int, line: bytes, model: str) -> str:
+    """The id of one line of a predictions file written by this command for this model."""
+    try:
+        record = json.loads(line)
+    except ValueError as error:
+        raise PredictError(f"{out}: line {number} is not valid JSON ({error})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+        raise PredictError(f"{out}: line {number}: field 'id' is missing")
+    if not isinstance(record.get("prediction"), str):
+        raise PredictError(f"{out}: line {number} (id {record['id']}): field 'prediction' is missing")
+    for key, expected in (("model", model), ("prompt_version", medcmr.PROMPT_VERSION)):
+        if record.get(key) != expected:
+            raise PredictError(
+                f"{out}: line {number} (id {record['id']}): field '{key}' is {record.get(key)!r}, "
+                f"this run uses {expected!r}; one predictions file holds one model and prompt "
+                "version, so choose another --out")
+    return record["id"]
 
 
 def errors_path(out: Path) -> Path:
