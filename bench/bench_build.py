@@ -121,8 +121,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=FULL_MCQ + FULL_OPEN)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of --rows to make")
     parser.add_argument("--image-kb", type=int, default=300)
-    parser.add_argument("--configs", default="all-of-them",
-                        help="comma-separated configs to time loading (default: every config)")
+    parser.add_argument("--configs", help="comma-separated configs to time loading (default: every config)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -151,11 +150,12 @@ def main() -> None:
           f"({build_s / read_s:.1f}x reading; {len(shards)} shards, largest {largest:,.0f} MB)")
 
     names = list(json.loads((built / "build_info.json").read_text())["configs"])
-    if args.configs != "all-of-them":
+    if args.configs:
         names = [name for name in args.configs.split(",") if name in names]
     print(f"\n{'config':<20} {'rows':>7} {'load_dataset':>13} {'pyarrow':>9}")
     for name, count, loaded, read in time_loads(built, names):
         print(f"{name:<20} {count:>7,} {loaded:>12.2f}s {read:>8.2f}s")
+    print(f"\nrelease and build left in {args.workdir} (delete it when done)")
 
 
 if __name__ == "__main__":
