@@ -92,12 +92,17 @@ def _ranked_models(df: pd.DataFrame) -> list[str]:
 
 # ---------------------------------------------------------------- submit tab adapters
 
+def on_space() -> bool:
+    """Running on a Hugging Face Space (the same test Gradio's OAuth uses)."""
+    return os.environ.get("SYSTEM") == "spaces" and bool(os.environ.get("SPACE_ID"))
+
+
 def _submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None) -> str:
     """Who submits: the signed-in Hub user on a Space (browser session, or a script's token
     sent with `Client(url, oauth_token=...)`); "local" when not running on a Space."""
     if profile is not None:
         return profile.username
-    if not os.environ.get("SPACE_ID"):
+    if not on_space():
         return "local"
     if token is not None:
         try:
@@ -262,7 +267,6 @@ Med-CMR and everything on this page is for research. It is **not for clinical us
 
 def build_app(board: Leaderboard) -> gr.Blocks:
     """The three-tab page over one running `Leaderboard` (its worker is started by the caller)."""
-    on_space = bool(os.environ.get("SPACE_ID"))
     judge_model = board.endpoint.model if board.endpoint is not None else None
     exports = Path(tempfile.mkdtemp(prefix="medcmr-exports-"))
 
@@ -356,7 +360,7 @@ def build_app(board: Leaderboard) -> gr.Blocks:
                 board_timer = gr.Timer(BOARD_REFRESH_SECONDS)
 
             with gr.Tab("Submit", id="submit"):
-                if on_space:
+                if on_space():
                     gr.LoginButton()
                 gr.Markdown(
                     "Upload your model's answers to every question: JSONL (`{\"id\": \"mcq-0\", "

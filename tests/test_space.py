@@ -49,6 +49,7 @@ class SpaceProcess:
         self.log_path = home.parent / f"space-{self.port}.log"
         environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", **(env or {})}
         environment.pop("SPACE_ID", None)
+        environment.pop("SYSTEM", None)
         command = command or [sys.executable, "-m", "space", "--home", str(home), "--port", str(self.port)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, cwd=cwd, env={**environment, "GRADIO_SERVER_PORT": str(self.port)},
@@ -299,10 +300,12 @@ def test_submitter_is_local_off_a_space_and_signed_in_on_one(monkeypatch: pytest
     from space.app import _submitter
 
     monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.delenv("SYSTEM", raising=False)
     assert _submitter(None, None) == "local"
     profile = gr.OAuthProfile({"name": "Ada", "preferred_username": "ada", "profile": "", "picture": ""})
     assert _submitter(profile, None) == "ada"
     monkeypatch.setenv("SPACE_ID", "org/medcmr-leaderboard")
+    monkeypatch.setenv("SYSTEM", "spaces")
     assert _submitter(profile, None) == "ada"
     with pytest.raises(SubmissionError, match="Sign in"):
         _submitter(None, None)
@@ -351,3 +354,23 @@ def test_deployed_tree_runs_as_a_space(built_dataset: Path, tmp_path_factory: py
         assert len(board(client, sources=["paper"])) == 18
     finally:
         app.kill()
+
+
+def test_sign_in_button_only_on_a_space(built_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradio as gr
+
+    from leaderboard.service import Leaderboard
+    from space.app import build_app
+
+    board_ = Leaderboard(tmp_path / "home", built_dataset)
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.delenv("SYSTEM", raising=False)
+    local = build_app(board_)
+    assert not any(isinstance(block, gr.LoginButton) for block in local.blocks.values())
+    monkeypatch.setenv("SPACE_ID", "org/medcmr-leaderboard")
+    monkeypatch.setenv("SYSTEM", "spaces")
+    for name, value in {"OAUTH_CLIENT_ID": "client", "OAUTH_CLIENT_SECRET": "secret", "OAUTH_SCOPES": "openid",
+                        "OPENID_PROVIDER_URL": "https://huggingface.co"}.items():
+        monkeypatch.setattr(gr.oauth, name, value)  # what `hf_oauth: true` provides on a Space
+    on_space = build_app(board_)
+    assert any(isinstance(block, gr.LoginButton) for block in on_space.blocks.values())
