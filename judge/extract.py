@@ -1,7 +1,8 @@
 """From a model's free-form MCQ output to one option letter, or None. Deterministic; never guesses.
 
 The cascade, first hit wins (SPEC §2.2):
-1. a one-line output is exactly one option's text, or opens with a letter ("C", "(c)", "**C.**", "C) Pneumonia", "C, because…", "Ｃ");
+1. a one-line output is exactly one option's text, or opens with a letter ("C", "(c)", "**C.**",
+   "C) Pneumonia", "C, because…", "Ｃ");
 2. the last explicit answer: "Answer: X", "the answer is X", "\\boxed{X}", "答案：X",
    "I choose X", "option X is correct";
 3. the last "**X**", then the last "(X)";
