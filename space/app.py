@@ -86,6 +86,10 @@ def _write_once(root: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
+def _fingerprint(df: pd.DataFrame) -> str:
+    return hashlib.sha256(tables.export_csv(df)).hexdigest()
+
+
 def _ranked_models(df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(df[tables.PINNED].tolist()))
 
@@ -292,10 +296,11 @@ def build_app(board: Leaderboard) -> gr.Blocks:
     def board_tick(fingerprint: str, *filters):
         """Re-render only when the board changed, so a reader's sorting is not reset for nothing."""
         full = board.board()
-        current = hashlib.sha256(tables.export_csv(full)).hexdigest()
+        current = _fingerprint(full)
         if current == fingerprint:
-            return gr.skip(), fingerprint, gr.skip()
-        return leaderboard(*filters), current, gr.Dropdown(choices=_ranked_models(full))
+            return (gr.skip(),) * 6
+        return (leaderboard(*filters), current, gr.Dropdown(choices=_ranked_models(full)),
+                *downloads_and_plot(*filters))
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, profile: gr.OAuthProfile | None,
@@ -404,9 +409,10 @@ def build_app(board: Leaderboard) -> gr.Blocks:
         board_events = [demo.load, board_tab.select] + [f.change for f in filters[1:]] + [search.submit]
         gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard").then(
             downloads_and_plot, inputs=filters, outputs=[csv_button, json_button, size_plot], **private)
+        demo.load(lambda: _fingerprint(board.board()), outputs=fingerprint, **private)
         gr.on([demo.load, compared.change], radar, inputs=compared, outputs=radar_plot, **private)
-        board_timer.tick(board_tick, inputs=[fingerprint, *filters], outputs=[table, fingerprint, compared],
-                         **private)
+        board_timer.tick(board_tick, inputs=[fingerprint, *filters],
+                         outputs=[table, fingerprint, compared, csv_button, json_button, size_plot], **private)
 
         submit_button.click(
             submit, inputs=[predictions, model_name, link, weights, domain, params_b, description],
