@@ -391,6 +391,9 @@ def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision
                  if not counts[slug, kind]]
         report = {"rows": sum(counts.values()), "configs": {n: c["rows"] for n, c in configs(counts).items()},
                   "empty_configs": empty, "clutter_skipped": release.clutter,
+                  "unreferenced_files": sorted(release.names - {row["image"] for row in rows}
+                                               - {release.find(name) for name in RELEASE_FILES.values()}
+                                               - {SAMPLE_SOURCES}),
                   "fingerprint": _fingerprint(files)}
         info = {"builder": "medcmr.py", "builder_version": BUILDER_VERSION, "prompt_version": PROMPT_VERSION,
                 "source": source_info, **report, "files": files}
@@ -461,6 +464,21 @@ def write_sample_release(path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- command line
+def print_report(report: dict) -> None:
+    """What went where: rows per config, and every file of the release that went nowhere."""
+    print(f"built {report['out']}: {report['rows']:,} rows (fingerprint {report['fingerprint']}), "
+          f"{report['clutter_skipped']} clutter file(s) skipped")
+    for name, rows in report["configs"].items():
+        print(f"  {name:<20} {rows:>7,} rows")
+    if report["empty_configs"]:
+        print("  no rows, so no config: " + ", ".join(report["empty_configs"]))
+    unused = report["unreferenced_files"]
+    if unused:
+        print(f"  {len(unused)} file(s) no question refers to, not included: "
+              + ", ".join(unused[:5]) + (" ..." if len(unused) > 5 else ""))
+    print(f"load with: datasets.load_dataset({report['out']!r}, CONFIG)  (a config above; default 'all')")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medcmr.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -479,17 +497,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample":
             print(f"wrote {write_sample_release(args.out)}")
         elif args.command == "build":
-            report = build(args.source, args.out, revision=args.revision)
-            print(f"built {report['out']}: {report['rows']:,} rows (fingerprint {report['fingerprint']}), "
-                  f"{report['clutter_skipped']} clutter file(s) skipped")
-            for name, rows in report["configs"].items():
-                print(f"  {name:<20} {rows:>7,} rows")
-            if report["empty_configs"]:
-                print("  no rows, so no config: " + ", ".join(report["empty_configs"]))
-            print(f"load with: datasets.load_dataset({str(args.out)!r}, CONFIG)  (a config above; default 'all')")
+            print_report(build(args.source, args.out, revision=args.revision))
         else:
             print(f"pushed: {push(args.data, args.repo, private=args.private)}")
-    except (ReleaseError, FileNotFoundError, FileExistsError) as error:
+    except (ReleaseError, OSError) as error:  # OSError: missing files, and the Hub's HTTP/offline errors
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -224,11 +224,20 @@ def test_build_reports_rows_per_config_and_skips_clutter(sample_zip: Path, tmp_p
                                                          capsys: pytest.CaptureFixture) -> None:
     assert medcmr.main(["build", "--source", str(sample_zip), "--out", str(tmp_path / "medcmr")]) == 0
     printed = capsys.readouterr().out
-    assert "3 clutter file(s) skipped" in printed
+    assert "3 clutter file(s) skipped" in printed and "no question refers to" not in printed
     for name, rows in release_counts().items():
         assert f"  {name:<20} {rows:>7,} rows" in printed
     info = json.loads((tmp_path / "medcmr" / "build_info.json").read_text())
     assert info["source"]["sha256"] == hashlib.sha256(sample_zip.read_bytes()).hexdigest()
+
+
+def test_files_no_question_refers_to_are_reported(tmp_path: Path, capsys) -> None:
+    source = write_release(tmp_path / "extra.zip", add={"dataset/imgs/orphan.png": b"\x89PNG", "notes.txt": b"x"})
+    assert medcmr.main(["build", "--source", str(source), "--out", str(tmp_path / "medcmr")]) == 0
+    assert "2 file(s) no question refers to, not included: dataset/imgs/orphan.png, notes.txt" \
+        in capsys.readouterr().out
+    info = json.loads((tmp_path / "medcmr" / "build_info.json").read_text())
+    assert info["unreferenced_files"] == ["dataset/imgs/orphan.png", "notes.txt"]
 
 
 def test_large_parts_are_split_into_shards(sample_zip: Path, tmp_path: Path) -> None:
@@ -456,6 +465,12 @@ def test_push_uploads_the_built_folder(built_dataset: Path) -> None:
     assert create == {"repo_id": "org/Med-CMR", "repo_type": "dataset", "private": True, "exist_ok": True}
     assert Path(upload["folder_path"]) == built_dataset and upload["repo_type"] == "dataset"
     assert medcmr.dataset_fingerprint(built_dataset) in upload["commit_message"]
+
+
+def test_push_offline_is_a_one_line_error(built_dataset: Path, capsys) -> None:
+    assert medcmr.main(["push", "--repo", "org/Med-CMR", "--data", str(built_dataset)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "offline" in error.lower()
 
 
 def test_push_refuses_a_folder_that_is_not_a_build(tmp_path: Path) -> None:
