@@ -185,7 +185,25 @@ class Summary:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     elapsed_s: float = 0.0
-    fatal: str | None = None
+    fatal: str | None = None  # why the endpoint refused us, when it did
+
+
+async def ask_model(client: openai.AsyncOpenAI, model: str, row: dict, settings: Settings) -> dict:
+    """One question to its predictions record; raises when there is no answer (an empty one included)."""
+    messages = await asyncio.to_thread(build_messages, row, settings.image_max_side)
+    sent = time.perf_counter()
+    response = await client.chat.completions.create(
+        model=model, messages=messages, max_tokens=settings.max_tokens, temperature=settings.temperature)
+    latency = time.perf_counter() - sent
+    choice = response.choices[0] if response.choices else None
+    text = choice.message.content if choice else None
+    if not text or not text.strip():
+        reason = choice.finish_reason if choice else "no choices"
+        raise ValueError(f"empty answer (finish_reason={reason}); raise --max-tokens if 'length'")
+    usage = response.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}) \
+        if response.usage else None
+    return {"id": row["id"], "prediction": text, "model": model, "prompt_version": medcmr.PROMPT_VERSION,
+            "usage": usage, "latency_s": round(latency, 3)}
 
 
 async def predict(
@@ -203,42 +221,27 @@ async def predict(
     slots = asyncio.Semaphore(settings.concurrency)
     in_flight: set[asyncio.Task] = set()
     started = time.perf_counter()
-    secret = endpoint.api_key
+
+    def record_answer(answers: TextIO, record: dict) -> None:
+        answers.write(json.dumps(record, ensure_ascii=False) + "\n")
+        answers.flush()
+        summary.answered += 1
+        summary.prompt_tokens += (record["usage"] or {}).get("prompt_tokens") or 0
+        summary.completion_tokens += (record["usage"] or {}).get("completion_tokens") or 0
 
     def record_failure(row_id: str, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"
-        if secret:
-            message = message.replace(secret, "***")
+        if endpoint.api_key:
+            message = message.replace(endpoint.api_key, "***")
         summary.failed += 1
         with errors_path(out).open("a", encoding="utf-8") as f:
             f.write(json.dumps({"id": row_id, "model": endpoint.model, "error": message}) + "\n")
         if isinstance(error, FATAL_ERRORS) and summary.fatal is None:
             summary.fatal = message
 
-    async def ask(client: openai.AsyncOpenAI, row: dict, answers: TextIO) -> None:
+    async def ask(client: openai.AsyncOpenAI, answers: TextIO, row: dict) -> None:
         try:
-            messages = await asyncio.to_thread(build_messages, row, settings.image_max_side)
-            sent = time.perf_counter()
-            response = await client.chat.completions.create(
-                model=endpoint.model, messages=messages,
-                max_tokens=settings.max_tokens, temperature=settings.temperature)
-            latency = time.perf_counter() - sent
-            choice = response.choices[0] if response.choices else None
-            text = choice.message.content if choice else None
-            if not text or not text.strip():
-                reason = choice.finish_reason if choice else "no choices"
-                raise ValueError(f"empty answer (finish_reason={reason}); raise --max-tokens if 'length'")
-            usage = response.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}) \
-                if response.usage else None
-            answers.write(json.dumps({
-                "id": row["id"], "prediction": text, "model": endpoint.model,
-                "prompt_version": medcmr.PROMPT_VERSION, "usage": usage, "latency_s": round(latency, 3),
-            }, ensure_ascii=False) + "\n")
-            answers.flush()
-            summary.answered += 1
-            if usage:
-                summary.prompt_tokens += usage.get("prompt_tokens") or 0
-                summary.completion_tokens += usage.get("completion_tokens") or 0
+            record_answer(answers, await ask_model(client, endpoint.model, row, settings))
         except (openai.OpenAIError, OSError, ValueError) as error:
             record_failure(row["id"], error)
         finally:
@@ -253,7 +256,7 @@ async def predict(
                 if summary.fatal:
                     slots.release()
                     break
-                task = asyncio.create_task(ask(client, row, answers))
+                task = asyncio.create_task(ask(client, answers, row))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
             await asyncio.gather(*in_flight)
