@@ -6,8 +6,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -287,6 +289,27 @@ def test_interrupted_build_leaves_no_loadable_folder(sample_zip: Path, tmp_path:
         medcmr.build(sample_zip, tmp_path / "medcmr")
     assert tree_bytes(tmp_path / "medcmr") == before, "a failed rebuild keeps the previous build intact"
     assert [path.name for path in tmp_path.iterdir()] == ["medcmr"]
+
+
+def test_a_killed_build_leaves_nothing_that_loads_as_the_dataset(tmp_path: Path) -> None:
+    def many(mcq, open_ended):  # ~2,000 questions, so the build is still running when it is killed
+        mcq[:] = [dict(record, index=n) for n, record in enumerate(mcq * 100)]
+
+    source = write_release(tmp_path / "big.zip", many)
+    out = tmp_path / "built" / "medcmr"
+    child = subprocess.Popen([sys.executable, str(ROOT / "medcmr.py"), "build", "--source", str(source),
+                              "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.parent.glob("medcmr.tmp*/data/*/*.parquet")) and time.monotonic() < deadline:
+            assert child.poll() is None, "the build ended before it could be interrupted"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    assert not out.exists()
+    with pytest.raises(FileNotFoundError):
+        datasets.load_dataset(str(out), "all")
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_a_build(sample_zip: Path, tmp_path: Path) -> None:
