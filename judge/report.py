@@ -110,29 +110,30 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def summary_table(results: dict) -> str:
-    """A one-screen plain-text summary of a results document."""
+    """A one-screen plain-text summary of a results document: one row per dimension, then counts."""
     mcq, open_, coverage, judge = results["mcq"], results["open"], results["coverage"], results["judge"]
-    lines = []
+    names = list(dict.fromkeys([*mcq["by_dimension"], *open_["by_dimension"]]))
+    rows = [("overall", mcq, open_)] + [(n, mcq["by_dimension"].get(n, {}), open_["by_dimension"].get(n, {}))
+                                        for n in names]
+    lines = [f"{'':<16}{'MCQ %':>8}{'n':>8}{'Open':>9}{'n':>8}"]
+    for name, m, o in rows:
+        lines.append(f"{name:<16}{_fmt(m.get('accuracy')):>8}{m.get('n', 0):>8,}{_fmt(o.get('score')):>9}{o.get('n', 0):>8,}")
     if mcq["n"]:
-        low, high = mcq["ci95"] or [None, None]
-        lines.append(f"MCQ   accuracy {_fmt(mcq['accuracy'])}%  CI95 [{_fmt(low)}, {_fmt(high)}]  "
-                     f"n={mcq['n']:,}  correct={mcq['correct']:,}  unparsed={mcq['unparsed']:,} "
-                     f"({_fmt(mcq['unparsed_rate'], 1)}%)  missing={mcq['missing']:,}")
-        for name, group in mcq["by_dimension"].items():
-            lines.append(f"      {name:<16} {_fmt(group['accuracy']):>6}%  n={group['n']:,}")
+        low, high = mcq["ci95"]
+        lines.append(f"MCQ   {mcq['correct']:,} correct, CI95 [{_fmt(low)}, {_fmt(high)}]; unparsed {mcq['unparsed']:,} "
+                     f"({_fmt(mcq['unparsed_rate'], 1)}%), missing {mcq['missing']:,}")
     if open_["n"]:
         low, high = open_["ci95"] or [None, None]
-        lines.append(f"Open  score {_fmt(open_['score'])}  CI95 [{_fmt(low)}, {_fmt(high)}]  n={open_['n']:,}  "
-                     f"judged={open_['judged']:,}  failed={open_['failed']:,}  awaiting={open_['awaiting']:,}")
-        lines.append("      " + "  ".join(f"{name}={_fmt(value)}" for name, value in open_["criteria"].items()))
-        for name, group in open_["by_dimension"].items():
-            lines.append(f"      {name:<16} {_fmt(group['score']):>6}   n={group['n']:,}")
-    lines.append(f"Coverage  expected={coverage['expected']:,}  given={coverage['given']:,}  "
-                 f"missing={coverage['missing']:,}")
+        criteria = open_["criteria"]
+        lines.append(f"Open  judged {open_['judged']:,}, failed {open_['failed']:,}, awaiting {open_['awaiting']:,}; "
+                     f"CI95 [{_fmt(low)}, {_fmt(high)}]; Con {_fmt(criteria['consistency'])} "
+                     f"Coh {_fmt(criteria['coherence'])} VA {_fmt(criteria['visual_accuracy'])} "
+                     f"GT {_fmt(criteria['ground_truth'])}")
+    lines.append(f"Coverage  expected {coverage['expected']:,}, given {coverage['given']:,}, "
+                 f"missing {coverage['missing']:,} (scored as wrong)")
     if judge["model"]:
-        tokens = judge["tokens"]["total_tokens"]
-        lines.append(f"Judge  {judge['model']} @ {judge['host']}  prompt {judge['prompt_version']}  "
-                     f"calls={judge['calls']:,}  cached={judge['cached']:,}  tokens={tokens:,}")
+        lines.append(f"Judge  {judge['model']} @ {judge['host']}, prompt {judge['prompt_version']}: "
+                     f"{judge['calls']:,} calls, {judge['cached']:,} cached, {judge['tokens']['total_tokens']:,} tokens")
     elif open_["awaiting"]:
         lines.append(f"Judge  not configured: {open_['awaiting']:,} open answers await a judge "
                      "(--judge-base-url/--judge-model or MEDCMR_JUDGE_*)")

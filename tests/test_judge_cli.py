@@ -71,10 +71,12 @@ def test_scores_jsonl_json_and_csv_alike_through_the_command(tmp_path: Path, bui
                              "--judge-model", "judge-model", "--judge-api-key", SECRET,
                              "--cache", str(tmp_path / f"{name}.sqlite"), tmp=tmp_path)
             assert done.returncode == 0, done.stderr
-            assert "MCQ   accuracy" in done.stdout and "Open  score" in done.stdout
             for text in (done.stdout, done.stderr, out.read_text(), details.read_text()):
                 assert SECRET not in text
             outcomes.append(json.loads(out.read_text()))
+            overall = next(line for line in done.stdout.splitlines() if line.startswith("overall"))
+            assert overall.split()[1:] == [f"{outcomes[-1]['mcq']['accuracy']:.2f}", str(outcomes[-1]["mcq"]["n"]),
+                                           f"{outcomes[-1]['open']['score']:.2f}", str(outcomes[-1]["open"]["n"])]
             assert len(details.read_text().splitlines()) == len(questions)
     results = outcomes[0]
     assert outcomes[1] == results and outcomes[2]["mcq"] == results["mcq"] and outcomes[2]["open"] == results["open"]
