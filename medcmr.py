@@ -163,19 +163,18 @@ class Release:
 def _read_rows(release: Release, question_type: str, problems: list[str]) -> list[dict]:
     """Validated rows of one JSON list; problems are collected, not raised one at a time."""
     member = release.find(RELEASE_FILES[question_type])
-    where = member
     try:
         records = json.loads(release.read(member))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        problems.append(f"{where}: not valid JSON: {error}")
+        problems.append(f"{member}: not valid JSON: {error}")
         return []
     if not isinstance(records, list):
-        problems.append(f"{where}: expected a JSON list of questions, got {type(records).__name__}")
+        problems.append(f"{member}: expected a JSON list of questions, got {type(records).__name__}")
         return []
     required = TEXT_KEYS + (tuple(LETTERS) if question_type == "mcq" else ())
     rows, seen = [], {}
     for position, record in enumerate(records):
-        label = f"{where}: record #{position}"
+        label = f"{member}: record #{position}"
         if not isinstance(record, dict):
             problems.append(f"{label}: expected an object, got {type(record).__name__}")
             continue
@@ -185,15 +184,17 @@ def _read_rows(release: Release, question_type: str, problems: list[str]) -> lis
         if not isinstance(index, int) or isinstance(index, bool):
             problems.append(f"{label}: field 'index': missing or not an integer ({index!r})")
             continue
-        label = f"{where}: index {index}"
+        label = f"{member}: index {index}"
         if index in seen:
             problems.append(f"{label}: field 'index': duplicate (also record #{seen[index]})")
             continue
         seen[index] = position
-        bad = [f"field '{key}': missing" if key not in record else f"field '{key}': expected text, "
-               f"got {type(record[key]).__name__}" for key in required if not isinstance(record.get(key), str)]
-        if bad:
-            problems.extend(f"{label}: {text}" for text in bad)
+        missing = [key for key in required if key not in record]
+        not_text = [key for key in required if key in record and not isinstance(record[key], str)]
+        problems.extend(f"{label}: field '{key}': missing" for key in missing)
+        problems.extend(f"{label}: field '{key}': expected text, got {type(record[key]).__name__}"
+                        for key in not_text)
+        if missing or not_text:
             continue
         answer = record["answer"].strip()
         if record["task"] not in DIMENSIONS:

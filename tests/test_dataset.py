@@ -346,6 +346,8 @@ BROKEN = {
     "undecodable image": (None, {"dataset/imgs/head_ct_plain.png": b"\x89PNG\r\n\x1a\nnot really"}, (),
                           [MCQ_JSON, "index 12", "'image_path'", "undecodable"]),
     "duplicate index": (_duplicate, {}, (), [OPEN_JSON, "index 2", "'index'", "duplicate"]),
+    "text field not text": (_set("mcq", 2, "question", 42), {}, (), [MCQ_JSON, "index 2", "'question'", "expected text"]),
+    "index not an integer": (_set("open", 0, "index", "zero"), {}, (), [OPEN_JSON, "record #0", "'index'", "'zero'"]),
     "bad JSON": (None, {MCQ_JSON: b'[{"index": 0,'}, (), [MCQ_JSON, "not valid JSON"]),
 }
 
