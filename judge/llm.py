@@ -18,6 +18,7 @@ import openai
 JUDGE_PROMPT_VERSION = "medcmr-judge-v1"
 TEMPERATURE = 0.0
 RAW_MAX = 10
+MAX_ANSWER_CHARS = 12_000
 CRITERIA = ("consistency", "coherence", "visual_accuracy", "ground_truth")
 WEIGHTS = {"consistency": 1, "coherence": 1, "visual_accuracy": 4, "ground_truth": 4}
 
@@ -46,13 +47,20 @@ Reply with only this JSON object, with no other keys:
 The "nonce" value must be exactly "{nonce}"."""
 
 
+def _clip(answer: str) -> str:
+    """Runaway outputs (repetition loops) are cut so one answer cannot exhaust the judge's context."""
+    if len(answer) <= MAX_ANSWER_CHARS:
+        return answer
+    return answer[:MAX_ANSWER_CHARS] + f" [... {len(answer) - MAX_ANSWER_CHARS} more characters cut by the grader]"
+
+
 def build_messages(question: dict, answer: str, nonce: str) -> list[dict]:
     """System + user messages for one open question; the answer sits in a JSON string."""
     payload = {
         "question": question["question"],
         "reference_answer": question["answer"],
         "reference_visual_description": question.get("visual_description", ""),
-        "model_answer": answer,
+        "model_answer": _clip(answer),
     }
     return [
         {"role": "system", "content": SYSTEM_PROMPT.format(nonce=nonce)},
@@ -132,7 +140,10 @@ class Judge:
                     **kwargs, response_format={"type": "json_object"})
             except openai.BadRequestError:
                 # Endpoints without JSON mode reject the parameter; the prompt asks for JSON anyway.
+                # Only a success without it proves that, so one bad request cannot switch it off.
+                response = await self.client.chat.completions.create(**kwargs)
                 self.json_mode = False
+                return response
         return await self.client.chat.completions.create(**kwargs)
 
     async def judge(self, question: dict, answer: str) -> JudgeCall:

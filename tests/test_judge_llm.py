@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from judge.llm import JUDGE_PROMPT_VERSION, build_messages, parse_verdict, weighted_score
+from judge.llm import JUDGE_PROMPT_VERSION, MAX_ANSWER_CHARS, build_messages, parse_verdict, weighted_score
 
 NONCE = "5f2c9a0d11e4b7c3"
 QUESTION = {"id": "open-3", "question": "What is the main finding?", "answer": "left pleural effusion",
@@ -26,6 +26,13 @@ def test_the_answer_travels_as_data_inside_a_json_string() -> None:
                                            "model_answer": hostile}
     assert hostile not in system["content"] and NONCE in system["content"]
     assert "untrusted" in system["content"] and JUDGE_PROMPT_VERSION.startswith("medcmr-judge-")
+
+
+def test_a_runaway_answer_is_cut_with_a_note() -> None:
+    answer = "Answer: effusion. " + "and again " * 5000
+    sent = json.loads(build_messages(QUESTION, answer, NONCE)[1]["content"])["model_answer"]
+    assert sent.startswith(answer[:MAX_ANSWER_CHARS]) and len(sent) < MAX_ANSWER_CHARS + 100
+    assert f"{len(answer) - MAX_ANSWER_CHARS} more characters cut" in sent
 
 
 @pytest.mark.parametrize("reply", [

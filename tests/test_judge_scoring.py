@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -103,6 +104,20 @@ def test_json_mode_is_asked_for_and_dropped_when_the_endpoint_rejects_it() -> No
     assert any("response_format" in r for r in server.requests)
     assert "response_format" not in server.requests[-1]
     assert results["open"]["judged"] == len(OPEN)
+
+
+def test_a_bad_request_for_one_answer_does_not_switch_json_mode_off() -> None:
+    def rejects_one(request: dict) -> Reply:
+        _, data = read_request(request)
+        if data["model_answer"].endswith("(too long)"):
+            return Reply(status=400, body={"error": {"message": "context length exceeded"}})
+        return fake_judge(request)
+
+    preds = predictions(lambda q: good_answer(q) + (" (too long)" if q["index"] == 0 else ""))
+    results, server = run(rejects_one, preds, concurrency=1)
+    assert results["open"]["failed"] == 1 and results["open"]["judged"] == len(OPEN) - 1
+    assert results["judge"]["json_mode"] is True
+    assert all("response_format" in r for r in server.requests[2:])
 
 
 def test_malformed_replies_are_failed_items_with_a_reason_and_the_run_finishes(tmp_path: Path) -> None:
@@ -290,8 +305,11 @@ def test_an_exception_from_progress_stops_the_run_and_keeps_what_was_judged(tmp_
         stopped_at = server.calls
         time.sleep(0.5)
         assert server.calls == stopped_at < len(OPEN)  # nothing keeps calling after the stop
+    with sqlite3.connect(cache) as connection:
+        saved = connection.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    assert 3 <= saved <= 4  # the other call in flight may land in the same instant
     _, server = run(fake_judge, cache=cache)
-    assert server.calls == len(OPEN) - 3
+    assert server.calls == len(OPEN) - saved
 
 
 def test_works_from_a_running_event_loop_and_from_threads_sharing_a_cache(tmp_path: Path) -> None:
