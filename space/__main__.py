@@ -43,8 +43,25 @@ def ensure_dataset(home: Path) -> Path:
 
 def _rate_limit() -> tuple[int, float]:
     """MEDCMR_RATE_LIMIT="5/3600": at most 5 submissions per submitter per 3600 s."""
-    count, _, window = os.environ.get("MEDCMR_RATE_LIMIT", "5/3600").partition("/")
-    return int(count), float(window or 3600)
+    value = os.environ.get("MEDCMR_RATE_LIMIT", "5/3600")
+    count, _, window = value.partition("/")
+    try:
+        return int(count), float(window or 3600)
+    except ValueError:
+        raise SystemExit(f"MEDCMR_RATE_LIMIT={value!r}: expected COUNT/SECONDS, e.g. 5/3600") from None
+
+
+def _mirror(home: Path) -> HubMirror | None:
+    """The optional Hub copy of results; the board runs without it when the Hub cannot be reached."""
+    try:
+        mirror = HubMirror.from_env(home / "mirror")
+    except Exception as error:  # the store stays the truth; a mirror is a copy
+        print(f"Results mirror disabled: {type(error).__name__} while opening "
+              f"{os.environ.get('MEDCMR_RESULTS_REPO')}", flush=True)
+        return None
+    if mirror is not None:
+        print(f"Results mirror: {os.environ['MEDCMR_RESULTS_REPO']} (dataset repo)", flush=True)
+    return mirror
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="interface to listen on (default 127.0.0.1; 0.0.0.0 on a Space)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP call is noise
+    for chatty in ("httpx", "httpx2"):  # one line per HTTP call (judge, Hub) is noise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
     home = (args.home or default_home()).resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -66,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print("No judge endpoint (set MEDCMR_JUDGE_MODEL and MEDCMR_JUDGE_BASE_URL or an API key): "
               "MCQ is scored, open answers wait as 'awaiting judge'.", flush=True)
-    mirror = HubMirror.from_env(home / "mirror")
+    mirror = _mirror(home)
     board = Leaderboard(home, data_dir, endpoint=endpoint, mirror=mirror, rate_limit=_rate_limit())
     board.start()
     print(f"Home: {home}", flush=True)
