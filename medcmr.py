@@ -23,6 +23,7 @@ import sys
 import tempfile
 import zipfile
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -328,15 +329,14 @@ def fetch_release(repo_id: str, revision: str | None = None) -> tuple[Path, str]
 
 
 def _resolve_source(source: str | Path, revision: str | None) -> tuple[Path, dict]:
-    """The release on disk (a Hub repo id is downloaded first) and what to record about it."""
+    """The release on disk (a Hub repo id is downloaded and checked first) and what to record of it."""
     path = Path(source)
     if path.is_dir():
         return path, {"kind": "folder", "name": path.name}
     if path.is_file():
         if not zipfile.is_zipfile(path):
             raise ReleaseError([f"{path.name}: not a zip archive"])
-        digest = sha256_file(path)
-        return path, {"kind": "zip", "name": path.name, "sha256": digest, "pinned_release": digest == HUB_SHA256}
+        return path, {"kind": "zip", "name": path.name}
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", str(source)):
         raise FileNotFoundError(f"{source}: no such release archive or folder (nor a Hub repo id)")
     archive, digest = fetch_release(str(source), revision)
@@ -349,6 +349,28 @@ def _fingerprint(files: dict[str, str]) -> str:
                           .encode()).hexdigest()[:16]
 
 
+def _write_parts(release: Release, rows: list[dict], staging: Path, problems: list[str],
+                 max_shard_bytes: int, hasher: ThreadPoolExecutor) -> tuple[dict[str, Counter], dict[str, Future]]:
+    """Write every (dimension, format) part under data/<slug>_<format>/, hashing shards meanwhile.
+
+    Returns per-part rows, parquet bytes and Arrow bytes, and the sha256 (future) of every shard."""
+    sizes: dict[str, Counter] = {"rows": Counter(), "parquet": Counter(), "arrow": Counter()}
+    hashes: dict[str, Future] = {}
+    for slug in DIMENSIONS.values():
+        for kind in QUESTION_TYPES:
+            part = sorted((row for row in rows if (row["dimension"], row["question_type"]) == (slug, kind)),
+                          key=lambda row: row["index"])
+            if not part:
+                continue
+            shards, sizes["arrow"][slug, kind] = _write_shards(
+                release, part, staging / "data" / f"{slug}_{kind}", problems, max_shard_bytes)
+            sizes["rows"][slug, kind] = sum(pq.ParquetFile(shard).metadata.num_rows for shard in shards)
+            sizes["parquet"][slug, kind] = sum(shard.stat().st_size for shard in shards)
+            hashes.update({shard.relative_to(staging).as_posix(): hasher.submit(sha256_file, shard)
+                           for shard in shards})
+    return sizes, hashes
+
+
 def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision: str | None = None,
           max_shard_bytes: int = MAX_SHARD_BYTES) -> dict:
     """Validate a release and write the Hub-ready folder `out` (atomically); return the counts."""
@@ -359,39 +381,31 @@ def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision
     release = Release(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp", dir=out.parent))
+    hasher = ThreadPoolExecutor(max_workers=1)  # hashing overlaps the build: hashlib releases the GIL
     try:
+        source_hash = hasher.submit(sha256_file, path) if source_info["kind"] == "zip" else None
         problems: list[str] = []
         rows = [row for kind in QUESTION_TYPES for row in _read_rows(release, kind, problems)]
         if not rows and not problems:
             problems.append(f"{path.name}: both question lists are empty")
         if problems:
             raise ReleaseError(problems)
-        counts: Counter = Counter()
-        part_bytes: Counter = Counter()
-        arrow_bytes: Counter = Counter()
-        files: dict[str, str] = {}
-        for slug in DIMENSIONS.values():
-            for kind in QUESTION_TYPES:
-                part = sorted((row for row in rows if (row["dimension"], row["question_type"]) == (slug, kind)),
-                              key=lambda row: row["index"])
-                if not part:
-                    continue
-                shards, arrow_bytes[slug, kind] = _write_shards(
-                    release, part, staging / "data" / f"{slug}_{kind}", problems, max_shard_bytes)
-                counts[slug, kind] = sum(pq.ParquetFile(shard).metadata.num_rows for shard in shards)
-                part_bytes[slug, kind] = sum(shard.stat().st_size for shard in shards)
-                files.update({shard.relative_to(staging).as_posix(): sha256_file(shard) for shard in shards})
+        sizes, hashes = _write_parts(release, rows, staging, problems, max_shard_bytes, hasher)
         if problems:
             raise ReleaseError(problems)
+        if source_hash:
+            source_info |= {"sha256": source_hash.result(), "pinned_release": source_hash.result() == HUB_SHA256}
+        files = {name: digest.result() for name, digest in hashes.items()}
+        counts = sizes["rows"]
         from release.card import render_card
 
         sample_sources = json.loads(release.read(SAMPLE_SOURCES)) if SAMPLE_SOURCES in release.names else None
-        card = render_card(counts, part_bytes, arrow_bytes, sample_sources)
+        card = render_card(counts, sizes["parquet"], sizes["arrow"], sample_sources)
         (staging / "README.md").write_text(card, encoding="utf-8")
-        empty = [config_name(slug, kind) for slug in DIMENSIONS.values() for kind in QUESTION_TYPES
-                 if not counts[slug, kind]]
         report = {"rows": sum(counts.values()), "configs": {n: c["rows"] for n, c in configs(counts).items()},
-                  "empty_configs": empty, "clutter_skipped": release.clutter,
+                  "empty_configs": [config_name(slug, kind) for slug in DIMENSIONS.values()
+                                    for kind in QUESTION_TYPES if not counts[slug, kind]],
+                  "clutter_skipped": release.clutter,
                   "unreferenced_files": sorted(release.names - {row["image"] for row in rows}
                                                - {release.find(name) for name in RELEASE_FILES.values()}
                                                - {SAMPLE_SOURCES}),
@@ -401,9 +415,11 @@ def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision
         (staging / "build_info.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
         _replace(staging, out)
     except BaseException:
+        hasher.shutdown(cancel_futures=True)
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
+        hasher.shutdown()
         release.close()
     return report | {"out": str(out)}
 
