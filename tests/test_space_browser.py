@@ -54,16 +54,16 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
     expect(page.get_by_text("SU = 709").first).to_be_visible()
 
     predictions = tmp_path / "browser.jsonl"
-    predictions.write_text("".join(
-        json.dumps({"id": q["id"], "prediction": q["answer"]}) + "\n"
-        for q in medcmr.load_questions(built_dataset, "mcq")))
+    predictions.write_text("".join(  # every MCQ right; open answers wait for a judge
+        json.dumps({"id": q["id"], "prediction": q["answer"] if q["question_type"] == "mcq" else "pneumonia"}) + "\n"
+        for q in medcmr.load_questions(built_dataset)))
     page.get_by_role("tab", name="Submit").click()
     page.locator("#predictions input[type=file]").set_input_files(str(predictions))
     expect(page.locator("#predictions").get_by_text("browser.jsonl")).to_be_visible()
     page.get_by_label("Model name").fill(MODEL)
     page.locator("#submit-button").click()
     expect(page.locator("#receipt")).to_contain_text("Accepted as sub-")
-    expect(visible_row(page.locator("#status"), MODEL)).to_be_visible()
+    expect(visible_row(page.locator("#status"), MODEL)).to_contain_text("awaiting judge")
     page.screenshot(path=str(SCREENSHOTS / "medcmr_space_submit.png"), full_page=True)
 
     page.get_by_role("tab", name="Leaderboard").click()
@@ -71,6 +71,7 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
     expect(board.locator("b")).to_have_count(0)
     # every MCQ answered correctly: 100% and first place
     expect(visible_row(board, MODEL)).to_contain_text("100")
+    expect(visible_row(board, MODEL)).to_contain_text("awaiting judge")
     page.screenshot(path=str(SCREENSHOTS / "medcmr_space_board.png"), full_page=True)
 
     page.get_by_label("scored here").check()
