@@ -5,7 +5,8 @@
 1. 16,655 synthetic MCQ predictions in realistic output styles (bare letters, "Answer: X",
    reasoning traces, markdown, option text, refusals) are scored: CPU seconds (target < 1 s).
 2. 3,999 open answers are judged against tests/openai_server.py with a set latency: throughput
-   next to the ideal `concurrency / latency` (target >= 80%), and peak RSS.
+   next to the ideal `concurrency / latency` (target >= 80%) and to the bare openai client's rate
+   with the same prompts on this machine (what the hardware allows), and peak RSS.
 3. The same submission again with the same cache: the judge calls it made (target 0).
 The server runs in its own process, as a real endpoint would, so it does not share our GIL;
 on a shared machine, read the throughput next to the load average printed with it.
@@ -13,6 +14,7 @@ on a shared machine, read the throughput next to the load average printed with i
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import resource
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import medcmr  # noqa: E402,F401  (imported up front, as by every caller: its import time is not scoring)
 from judge import Endpoint, score_submission  # noqa: E402
+from judge.llm import build_messages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DIMENSION_SIZES = {"small_object": 1024, "fine_detail": 711, "spatial": 371, "temporal": 336, "causal": 1922,
@@ -108,12 +111,35 @@ def bench_mcq(n: int) -> None:
           f"accuracy {mcq['accuracy']:.2f}%  unparsed {mcq['unparsed_rate']:.1f}%")
 
 
+def bare_client_rate(base_url: str, question: dict, n: int, concurrency: int) -> float:
+    """Calls/s of the bare openai client with the same prompts: what this machine allows at all."""
+    async def main() -> float:
+        client = Endpoint(base_url=base_url, model="bench-judge", api_key="sk-bench").client()
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(number: int) -> None:
+            async with gate:
+                await client.chat.completions.create(
+                    model="bench-judge", temperature=0, response_format={"type": "json_object"},
+                    messages=build_messages(question, f"Answer: left pleural effusion ({number})", "0" * 16))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(number) for number in range(n)))
+        rate = n / (time.perf_counter() - start)
+        await client.close()
+        return rate
+
+    return asyncio.run(main())
+
+
 def bench_open(n: int, latency: float, concurrency: int) -> None:
     questions = open_questions(n)
     predictions = [{"id": q["id"], "prediction": f"Reasoning: fluid in the left pleural space with a meniscus.\n"
                                                  f"Answer: left pleural effusion (case {i})"}
                    for i, q in enumerate(questions)]
     with tempfile.TemporaryDirectory() as workdir, serve(latency) as (base_url, child):
+        bare = bare_client_rate(base_url, questions[0], min(n, 1000), concurrency)
+        before = server_calls(child)
         endpoint = Endpoint(base_url=base_url, model="bench-judge", api_key="sk-bench")
         cache = Path(workdir) / "cache.sqlite"
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -121,13 +147,15 @@ def bench_open(n: int, latency: float, concurrency: int) -> None:
         results = score_submission(predictions, questions, endpoint=endpoint, cache_path=cache, concurrency=concurrency)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        first_calls = server_calls(child)
+        first_calls = server_calls(child) - before
         again = score_submission(predictions, questions, endpoint=endpoint, cache_path=cache, concurrency=concurrency)
-        rerun_calls = server_calls(child) - first_calls
+        rerun_calls = server_calls(child) - before - first_calls
     ideal = concurrency / latency
     print(f"Open  {n:,} answers judged in {wall:.2f} s: {n / wall:,.1f}/s vs ideal {ideal:,.0f}/s "
           f"(concurrency {concurrency} / latency {latency} s) = {100 * n / wall / ideal:.1f}% (target >= 80%)  "
           f"judged {results['open']['judged']:,} failed {results['open']['failed']:,}")
+    print(f"      the bare openai client on this machine, same prompts and server: {bare:,.1f}/s "
+          f"({100 * bare / ideal:.1f}% of ideal); the judge reaches {100 * n / wall / bare:.1f}% of that")
     print(f"      judge-side CPU {1000 * cpu / n:.2f} ms per answer (one core alone caps at {n / cpu:,.0f}/s)  "
           f"peak RSS {rss_after:,.0f} MiB (before judging {rss_before:,.0f} MiB)  server calls {first_calls:,}")
     print(f"Rerun {again['judge']['cached']:,} verdicts from the cache, judge calls: {rerun_calls} (target 0)")
