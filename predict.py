@@ -246,20 +246,25 @@ async def predict(
             record_failure(row["id"], error)
         finally:
             slots.release()
-            if progress:
-                progress(summary)
+        if progress:
+            progress(summary)
 
     async with endpoint.client() as client:
         with out.open("a", encoding="utf-8") as answers:
-            for row in rows:
-                await slots.acquire()
-                if summary.fatal:
-                    slots.release()
-                    break
-                task = asyncio.create_task(ask(client, answers, row))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-            await asyncio.gather(*in_flight)
+            try:
+                for row in rows:
+                    await slots.acquire()
+                    if summary.fatal:
+                        slots.release()
+                        break
+                    task = asyncio.create_task(ask(client, answers, row))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                await asyncio.gather(*in_flight)
+            finally:  # interrupted (Ctrl-C): drop the questions in flight, keep every answer written
+                for task in in_flight:
+                    task.cancel()
+                await asyncio.gather(*in_flight, return_exceptions=True)
     summary.elapsed_s = time.perf_counter() - started
     return summary
 

@@ -28,6 +28,7 @@ from tests.predict_responders import VisionModel, model_answer, read_built
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "test-vlm"
 SECRET = "sk-test-DO-NOT-LEAK-4f1d2c"
+CLI = [sys.executable, "predict.py"]  # becomes [sys.executable, "medcmr.py", "predict"] once wired
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +44,7 @@ def rows(built_dataset: Path) -> list[dict]:
 
 
 def command(server: OpenAIServer, data: Path, out: Path, *flags: str) -> list[str]:
-    return [sys.executable, "predict.py", "--model", MODEL, "--base-url", server.base_url,
+    return [*CLI, "--model", MODEL, "--base-url", server.base_url,
             "--data", str(data), "--out", str(out), *flags]
 
 
@@ -183,6 +184,23 @@ def test_a_killed_run_resumes_and_never_asks_an_answered_question_again(built_da
     asked_again = model.asked_ids() - before
     assert not set(asked_again) & answered_first
     assert sorted(r["id"] for r in lines(out)) == [row["id"] for row in rows]
+
+
+def test_ctrl_c_keeps_every_answer_and_says_how_to_continue(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    with OpenAIServer(model, latency=0.2) as server:
+        process = subprocess.Popen(command(server, built_dataset, out, "--concurrency", "2"), cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not (out.exists() and out.read_text().count("\n") >= 3) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "rerun the same command" in stderr
+    assert "Traceback" not in stderr
+    assert 3 <= len(lines(out)) < len(rows)          # every line whole, every answer kept
+    assert not predict.errors_path(out).exists()     # an interruption is not a failure
 
 
 def test_a_torn_last_line_is_dropped_and_that_question_asked_again(built_dataset, rows, tmp_path):
