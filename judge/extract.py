@@ -56,10 +56,14 @@ _REFUSAL = re.compile(
 )
 # Negations and hedges make a named option unreliable ("not pneumonia", "pneumonia or effusion").
 _HEDGE = re.compile(r"\b(?:not|no|unlikely|excluded?|rule[sd]? out|without|or|either|versus|vs|differential)\b", re.I)
-_MULTIPLE_AFTER = re.compile(r"^\s*(?:,|&|/|\+|(?i:and|or))\s*[\(\[]?[A-E](?![A-Za-z0-9])")
+_MULTIPLE_AFTER = re.compile(r"^[\)\]]?\s*(?:(?:,|&|/|\+|(?i:and|or))\s*[\(\[]?|[\(\[])[A-E](?![A-Za-z0-9])")
 # Words that may follow a choice letter; after "A" anything else makes it the English article.
 _LETTER_FOLLOWERS = {"is", "was", "and", "or", "seems", "appears", "because", "since", "as", "would",
                      "fits", "matches", "corresponds", "best", "which", "with"}
+# Words before a letter that make it part of a term ("grade C", "vitamin D", "hepatitis B").
+_TERM_PREFIXES = {"grade", "type", "stage", "class", "vitamin", "hepatitis", "zone", "group", "segment",
+                  "level", "phase", "factor", "protein", "category", "score", "lead", "complex", "point",
+                  "cell", "cells", "influenza", "pattern", "figure", "panel", "image", "series"}
 
 
 def _normalise(text: str) -> str:
@@ -113,7 +117,7 @@ def _last_valid(text: str, pattern: re.Pattern, options: list[str]) -> str | Non
 
 
 def _lone_letter(text: str) -> str | None:
-    """The one letter of the last sentence, if it stands among its last few words."""
+    """The one letter of the last sentence, standing alone among its last few words (not "grade C")."""
     sentence = [p for p in _SENTENCES.split(text) if p.strip()][-1]
     tokens = [t.strip("()[]{}.,:;!?\"'`") for t in sentence.split()]
     letters = {}
@@ -121,7 +125,8 @@ def _lone_letter(text: str) -> str | None:
         if len(token) != 1 or token not in LETTERS:
             continue
         after = tokens[position + 1].lower() if position + 1 < len(tokens) else ""
-        if token == "A" and after.isalpha() and after not in _LETTER_FOLLOWERS:
+        before = tokens[position - 1].lower() if position else ""
+        if (after.isalpha() and after not in _LETTER_FOLLOWERS) or before in _TERM_PREFIXES:
             continue
         letters[token] = position
     if len(letters) != 1:

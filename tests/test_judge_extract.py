@@ -76,6 +76,18 @@ CASES = [
     ("Neither A nor B; the answer is C.", "C"),
     ("Option B.", "B"),
     ("A, C", None),
+    ("(B)(C)", None),
+    ("Answer: (A), (B)", None),
+    ("Based on the image, the most likely diagnosis is pleural effusion (B).", "B"),
+    ("So the answer should be B rather than A.", "B"),
+    ("Both B and C are possible, but B is more likely.", "B"),
+    ("The correct choice is E - aspiration pneumonia.", "E"),
+    ("It's C.", "C"),
+    # letters inside medical terms
+    ("Type A aortic dissection is seen.", None),
+    ("Grade C lesion.", None),
+    ("The findings suggest vitamin D deficiency.", None),
+    ("Consistent with hepatitis B infection", None),
     # a lone letter among the last words
     ("Based on the lung markings, I pick D", "D"),
     ("The findings are most consistent with choice E.", "E"),
