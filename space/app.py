@@ -209,7 +209,7 @@ def about_markdown(board: Leaderboard, judge_model: str | None) -> str:
     notes = [f"- {escape_md(model)}: {escape_md(note)}" for model, note in own_notes.items() if note]
     dimensions = "\n".join(f"| {task} | `{slug}` | {tables.DIMENSION_ABBR.get(slug, '')} |"
                            for task, slug in medcmr.DIMENSIONS.items())
-    judge_line = (f"`{escape_md(judge_model)}`" if judge_model
+    judge_line = (code(judge_model) if judge_model
                   else "none configured — open answers wait as **awaiting judge**")
     return f"""
 ## Med-CMR

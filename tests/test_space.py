@@ -276,6 +276,10 @@ def test_restart_after_sigkill_keeps_submissions_and_resumes_judging(
             for model in ("Judged-Fast", "Judged-Slow"):
                 assert scored[model]["Open"] == pytest.approx(10 * JUDGE_GRADE)
                 assert scored[model]["Judge"] == "test-judge"
+            with urllib.request.urlopen(second.url + "config", timeout=10) as response:
+                page_config = response.read().decode()
+            assert "`test-judge`" in page_config  # the About tab names the judge
+            assert "sk-test-secret-never-shown" not in page_config
         finally:
             second.kill()
         assert "sk-test-secret-never-shown" not in second.log()
