@@ -9,6 +9,7 @@ import argparse
 import base64
 import io
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from tests.predict_responders import VisionModel, model_answer, read_built
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "test-vlm"
 SECRET = "sk-test-DO-NOT-LEAK-4f1d2c"
-CLI = [sys.executable, "predict.py"]  # becomes [sys.executable, "medcmr.py", "predict"] once wired
+CLI = [sys.executable, str(ROOT / "predict.py")]  # [..., str(ROOT / "medcmr.py"), "predict"] once wired
 
 
 @pytest.fixture(autouse=True)
@@ -43,13 +44,15 @@ def rows(built_dataset: Path) -> list[dict]:
     return read_built(built_dataset)
 
 
-def command(server: OpenAIServer, data: Path, out: Path, *flags: str) -> list[str]:
-    return [*CLI, "--model", MODEL, "--base-url", server.base_url,
-            "--data", str(data), "--out", str(out), *flags]
+def command(server: OpenAIServer, data: Path | None, out: Path, *flags: str) -> list[str]:
+    """The predict command line; without `data`, the default folder `medcmr` of the working directory."""
+    where = ["--data", str(data)] if data else []
+    return [*CLI, "--model", MODEL, "--base-url", server.base_url, *where, "--out", str(out), *flags]
 
 
-def run_predict(server: OpenAIServer, data: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
-    return subprocess.run(command(server, data, out, *flags), cwd=ROOT, capture_output=True, text=True,
+def run_predict(server: OpenAIServer, data: Path | None, out: Path, *flags: str,
+                cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(command(server, data, out, *flags), cwd=cwd, capture_output=True, text=True,
                           timeout=300)
 
 
@@ -76,6 +79,18 @@ def test_every_question_answered_with_the_papers_prompt_and_its_image(built_data
     for request in server.requests:
         assert request["temperature"] == 0 and request["max_tokens"] == 1024
     assert "tokens:" in done.stdout and "failed 0" in done.stdout
+
+
+def test_the_default_data_folder_is_medcmr_in_the_working_directory(built_dataset, rows, tmp_path):
+    """As in the repository root after `python medcmr.py build`: medcmr.py next to the medcmr/ folder."""
+    shutil.copytree(built_dataset, tmp_path / "medcmr")
+    shutil.copy(ROOT / "medcmr.py", tmp_path / "medcmr.py")
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    with OpenAIServer(model) as server:
+        done = run_predict(server, None, Path("preds.jsonl"), "--config", "temporal_open", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = sorted(row["id"] for row in rows if row["dimension"] == "temporal" and row["question_type"] == "open")
+    assert sorted(r["id"] for r in lines(tmp_path / "preds.jsonl")) == expected
 
 
 def test_the_whole_path_build_predict_judge(built_dataset, rows, tmp_path):
