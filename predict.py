@@ -281,13 +281,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "never printed or written")
     parser.add_argument("--out", type=Path, required=True, help="predictions JSONL, appended and resumed")
     parser.add_argument("--data", type=Path, default=Path("medcmr"), help="built dataset folder (default: medcmr)")
-    parser.add_argument("--config", default="all", help="dataset config, e.g. mcq, long_tail, causal_open (default: all)")
+    parser.add_argument("--config", default="all",
+                        help="dataset config, e.g. mcq, long_tail, causal_open (default: all)")
     parser.add_argument("--limit", type=int, help="only the first N questions of the config")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default: 16)")
     parser.add_argument("--max-tokens", type=int, default=1024, help="max tokens per answer (default: 1024)")
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
     parser.add_argument("--image-max-side", type=int, default=DEFAULT_IMAGE_MAX_SIDE,
-                        help=f"downscale images whose longer side exceeds this, 0 = never (default: {DEFAULT_IMAGE_MAX_SIDE})")
+                        help="downscale images whose longer side exceeds this, aspect kept; 0 = never "
+                        f"(default: {DEFAULT_IMAGE_MAX_SIDE})")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default: 120)")
     parser.add_argument("--retries", type=int, default=4,
                         help="retries per request on 408/429/5xx/connection errors, with backoff (default: 4)")
@@ -301,8 +303,10 @@ def run(args: argparse.Namespace) -> int:
         if not endpoint.configured:
             raise PredictError("no model endpoint: give --model and --base-url (or MEDCMR_PREDICT_MODEL "
                                "and MEDCMR_PREDICT_BASE_URL; an API key alone means api.openai.com)")
-        if args.concurrency < 1 or (args.limit is not None and args.limit < 0) or args.image_max_side < 0:
-            raise PredictError("--concurrency must be ≥ 1, --limit and --image-max-side ≥ 0")
+        if min(args.concurrency, args.max_tokens) < 1 or args.timeout <= 0 \
+                or min(args.limit or 0, args.retries, args.image_max_side) < 0:
+            raise PredictError("--concurrency and --max-tokens must be ≥ 1, --timeout > 0, "
+                               "--limit, --retries and --image-max-side ≥ 0")
         files = config_files(args.data, args.config)
         ids = config_ids(files)[:args.limit]
         answered = read_answered(args.out, endpoint.model)

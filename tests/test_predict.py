@@ -275,6 +275,7 @@ def test_a_file_from_another_model_is_refused_and_left_untouched(built_dataset, 
     (["--config", "no_such_config"], "no_such_config"),
     (["--data", "nowhere"], "nowhere"),
     (["--base-url", ""], "no model endpoint"),
+    (["--concurrency", "0"], "--concurrency"),
 ])
 def test_bad_arguments_get_a_clear_message(built_dataset, tmp_path, capsys, flags, expected):
     parser = argparse.ArgumentParser()
