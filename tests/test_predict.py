@@ -124,7 +124,7 @@ def test_the_whole_path_build_predict_judge(built_dataset, rows, tmp_path):
 
 def test_images_over_the_bound_are_downscaled_with_aspect_kept(built_dataset, rows, tmp_path):
     sides = [max(Image.open(io.BytesIO(row["image"]["bytes"])).size) for row in rows]
-    bound = sorted(sides)[len(sides) // 2] - 1     # about half the images are over it
+    bound = sorted(sides)[len(sides) // 2] - 1     # at least half the images are over it
     model = VisionModel(rows, max_side=bound)
     with OpenAIServer(model) as server:
         done = run_predict(server, built_dataset, tmp_path / "preds.jsonl", "--image-max-side", str(bound))
