@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 
 import openai
+from openai.types.chat import ChatCompletion
 
 JUDGE_PROMPT_VERSION = "medcmr-judge-v1"
 TEMPERATURE = 0.0
@@ -136,19 +137,24 @@ class Judge:
     model: str
     json_mode: bool = True
 
-    async def _complete(self, messages: list[dict]) -> object:
-        kwargs = {"model": self.model, "messages": messages, "temperature": TEMPERATURE}
+    async def _post(self, body: dict) -> ChatCompletion:
+        # The same request as chat.completions.create() with the client's retries, timeout and
+        # errors, minus the SDK's per-call walk of every message through its TypedDict
+        # transform: about a quarter of the client's CPU per call at high concurrency.
+        return await self.client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+
+    async def _complete(self, messages: list[dict]) -> ChatCompletion:
+        body = {"model": self.model, "messages": messages, "temperature": TEMPERATURE}
         if self.json_mode:
             try:
-                return await self.client.chat.completions.create(
-                    **kwargs, response_format={"type": "json_object"})
+                return await self._post({**body, "response_format": {"type": "json_object"}})
             except openai.BadRequestError:
                 # Endpoints without JSON mode reject the parameter; the prompt asks for JSON anyway.
                 # Only a success without it proves that, so one bad request cannot switch it off.
-                response = await self.client.chat.completions.create(**kwargs)
+                response = await self._post(body)
                 self.json_mode = False
                 return response
-        return await self.client.chat.completions.create(**kwargs)
+        return await self._post(body)
 
     async def judge(self, question: dict, answer: str) -> JudgeCall:
         """Grade one answer; every failure becomes an error string, never an exception or a 0."""
