@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 PINNED = "Model"
@@ -138,26 +139,28 @@ def submission_record(meta_row: dict, results: dict) -> dict:
 
 
 def frame(records: Iterable[dict]) -> pd.DataFrame:
-    """Board rows in the canonical column order and dtypes (unranked)."""
-    df = pd.DataFrame.from_records(list(records), columns=[c for c in COLUMNS if c != "Rank"])
-    for col in NUMERIC_COLUMNS:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    for col in TEXT_COLUMNS:
-        df[col] = df[col].fillna("").astype(str)
-    return df
+    """Board rows in the canonical column order and dtypes (unranked), built column by column."""
+    records = list(records)
+    columns = {}
+    for col in COLUMNS[1:]:
+        values = [r.get(col) for r in records]
+        if col in NUMERIC_COLUMNS:
+            columns[col] = np.array([math.nan if v is None else v for v in values], dtype="float64")
+        else:
+            columns[col] = np.array(["" if v is None else str(v) for v in values], dtype=object)
+    return pd.DataFrame(columns, columns=COLUMNS[1:])
 
 
 def rank(df: pd.DataFrame) -> pd.DataFrame:
     """Sorted by MCQ overall, ties broken by Open; equal (MCQ, Open) pairs share a rank."""
     df = df.drop(columns=["Rank"], errors="ignore")
-    df = df.sort_values(["MCQ", "Open", "Model"], ascending=[False, False, True],
-                        na_position="last", kind="stable").reset_index(drop=True)
-    keys = list(zip(df["MCQ"].fillna(-1.0), df["Open"].fillna(-1.0)))
-    ranks, previous = [], None
-    for position, key in enumerate(keys, start=1):
-        ranks.append(ranks[-1] if key == previous else position)
-        previous = key
-    df.insert(0, "Rank", pd.Series(ranks, dtype="int64"))
+    df = df.sort_values(["MCQ", "Open"], ascending=False, na_position="last",
+                        kind="stable").reset_index(drop=True)
+    mcq, open_ = df["MCQ"].fillna(-1.0).to_numpy(), df["Open"].fillna(-1.0).to_numpy()
+    starts = np.ones(len(df), dtype=bool)
+    starts[1:] = (mcq[1:] != mcq[:-1]) | (open_[1:] != open_[:-1])
+    positions = np.arange(1, len(df) + 1)
+    df.insert(0, "Rank", np.maximum.accumulate(np.where(starts, positions, 0)).astype("int64"))
     return df
 
 

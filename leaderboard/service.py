@@ -114,6 +114,8 @@ class Leaderboard:
         self._wake = threading.Event()
         self._busy = threading.Event()
         self._thread: threading.Thread | None = None
+        self._board_lock = threading.Lock()
+        self._board: tuple[int, pd.DataFrame] | None = None
 
     # -- submitting ----------------------------------------------------------------------
 
@@ -295,10 +297,14 @@ class Leaderboard:
         return self.store.results(submission_id)
 
     def board(self) -> pd.DataFrame:
-        """The paper's rows and every scored submission, ranked."""
-        scored = board_logic.frame(self.store.board_rows())
-        frames = [f for f in (self._paper, scored) if not f.empty]
-        return board_logic.rank(pd.concat(frames, ignore_index=True) if frames else self._paper)
+        """The paper's rows and every scored submission, ranked (rebuilt only when a row changed)."""
+        version = self.store.board_version()
+        with self._board_lock:
+            if self._board is None or self._board[0] != version:
+                scored = board_logic.frame(self.store.board_rows())
+                frames = [f for f in (self._paper, scored) if not f.empty]
+                self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True)))
+            return self._board[1].copy()
 
 
 def _first_error(details: Path) -> str:

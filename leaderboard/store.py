@@ -19,7 +19,6 @@ SCHEMA_VERSION = 1
 
 QUEUED, RUNNING, FINISHED, FAILED, AWAITING = "queued", "running", "finished", "failed", "awaiting_judge"
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, AWAITING)
-ON_BOARD = (FINISHED, AWAITING)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -184,6 +183,8 @@ class Store:
             db.execute("UPDATE submissions SET status = ?, results = ?, board_row = ?, error = '',"
                        " updated_at = ? WHERE id = ?",
                        (status, json.dumps(results), json.dumps(board_row), utc_now(), submission_id))
+            db.execute("INSERT INTO meta VALUES ('board_version', '1') ON CONFLICT (key)"
+                       " DO UPDATE SET value = CAST(value AS INTEGER) + 1")
 
     def fail(self, submission_id: str, reason: str) -> None:
         """Mark failed with a reason; the file and any earlier results stay for a retry."""
@@ -226,11 +227,16 @@ class Store:
         return dict(row) if row is not None else None
 
     def board_rows(self) -> list[dict]:
-        marks = ",".join("?" * len(ON_BOARD))
+        """Board rows of every scored submission, oldest first. A row being re-judged keeps its
+        previous (MCQ) row until the new one is written."""
         rows = self._connection().execute(
-            f"SELECT board_row FROM submissions WHERE status IN ({marks}) AND board_row IS NOT NULL"
-            " ORDER BY seq", ON_BOARD).fetchall()
-        return [json.loads(r[0]) for r in rows]
+            "SELECT board_row FROM submissions WHERE board_row IS NOT NULL ORDER BY seq").fetchall()
+        return json.loads("[" + ",".join(r[0] for r in rows) + "]")
+
+    def board_version(self) -> int:
+        """Changes whenever a board row is written; lets readers cache the board."""
+        row = self._connection().execute("SELECT value FROM meta WHERE key = 'board_version'").fetchone()
+        return int(row[0]) if row else 0
 
     def pending(self) -> int:
         """Submissions the worker still has to take or finish."""

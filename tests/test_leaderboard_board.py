@@ -77,7 +77,7 @@ def test_rank_orders_by_mcq_then_open_and_shares_ties(paper):
             for name, mcq, op in [("tie-low", 60.0, 10.0), ("tie-high", 60.0, 30.0),
                                   ("same", 60.0, 30.0), ("best", 90.0, None)]]
     ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True))
-    assert list(ranked["Model"][:4]) == ["best", "same", "tie-high", "tie-low"]
+    assert list(ranked["Model"][:4]) == ["best", "tie-high", "same", "tie-low"]  # ties: input order
     assert list(ranked["Rank"][:5]) == [1, 2, 2, 4, 5]
     assert ranked.loc[4, "Model"] == "GPT-5"
     assert list(ranked.columns) == board.COLUMNS
