@@ -18,7 +18,8 @@ from huggingface_hub import CommitScheduler, HfApi
 from leaderboard.board import export_csv
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_PRIVATE_FIELDS = ("file_bytes", "file_sha256", "submitter")
+# What a submission's public record carries; the submitter, file and hashes stay in the store.
+PUBLIC_FIELDS = ("id", "model", "link", "weights", "medical", "params_b", "description", "created_at")
 
 
 class HubMirror:
@@ -46,11 +47,15 @@ class HubMirror:
         """Write one submission's public metadata and results document as results/<id>.json."""
         if not _SAFE_ID.match(submission_id):
             raise ValueError(f"not a submission id: {submission_id!r}")
-        public = {k: v for k, v in meta.items() if k not in _PRIVATE_FIELDS}
+        public = {k: meta[k] for k in PUBLIC_FIELDS if k in meta}
         path = self.folder / "results" / f"{submission_id}.json"
         self._write(path, json.dumps({"submission": public, "results": results}, indent=1,
                                      ensure_ascii=False).encode("utf-8"))
         return path
+
+    def has(self, submission_id: str) -> bool:
+        """Whether a submission's results file is already in the mirror folder."""
+        return (self.folder / "results" / f"{submission_id}.json").exists()
 
     def write_board(self, board: pd.DataFrame) -> Path:
         """Write the whole board as board.csv (spreadsheet formulas neutralised)."""

@@ -200,6 +200,7 @@ class Leaderboard:
         if self.endpoint is not None:
             self.store.requeue((AWAITING, FAILED))
         self._stop.clear()
+        self._backfill_mirror()
         self._thread = threading.Thread(target=self._run, name="leaderboard-worker", daemon=True)
         self._thread.start()
 
@@ -277,14 +278,33 @@ class Leaderboard:
         self.store.finish(submission_id, status, results, board_logic.submission_record(meta, results))
         self._mirror(submission_id, meta, results)
 
-    def _mirror(self, submission_id: str, meta: dict, results: dict) -> None:
+    def _backfill_mirror(self) -> None:
+        """Give a mirror configured after submissions were scored their results (once each)."""
+        if self.mirror is None:
+            return
+        missing = [s["id"] for s in self.store.statuses()
+                   if s["status"] in (FINISHED, AWAITING) and not self.mirror.has(s["id"])]
+        for submission_id in missing:
+            self._mirror(submission_id, self.store.record(submission_id) or {},
+                         self.store.results(submission_id) or {}, with_board=False)
+        if missing:
+            self._mirror_board()
+
+    def _mirror_board(self) -> None:
+        try:
+            self.mirror.write_board(self.board())
+        except Exception as err:  # noqa: BLE001 - the mirror is a copy; the store stays the truth
+            log.warning("mirror update failed: %s", type(err).__name__)
+
+    def _mirror(self, submission_id: str, meta: dict, results: dict, with_board: bool = True) -> None:
         if self.mirror is None:
             return
         try:
             self.mirror.record(submission_id, meta, results)
-            self.mirror.write_board(self.board())
         except Exception as err:  # noqa: BLE001 - the mirror is a copy; the store stays the truth
             log.warning("mirror update failed: %s", type(err).__name__)
+        if with_board:
+            self._mirror_board()
 
     # -- reading -------------------------------------------------------------------------
 

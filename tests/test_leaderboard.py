@@ -118,6 +118,9 @@ def test_submit_queues_then_worker_scores_mcq_and_open_awaits_judge(tmp_path, ma
     assert row["Source"] == "scored here" and row["MCQ"] == round(expected, 2)
     assert math.isnan(row["Open"]) and row["Judge"] == "awaiting judge"
     assert row["Params (B)"] == 7 and row["Submitted"] == status["created_at"][:10]
+    by_class = result["mcq"]["by_medical_intelligence"]
+    assert row["DX"] == round(by_class["Diagnosis"]["accuracy"], 2)
+    assert row["LTG"] == round(result["mcq"]["by_dimension"]["long_tail"]["accuracy"], 2)
 
 
 def test_awaiting_submission_is_judged_after_restart_with_an_endpoint(tmp_path, make_board, questions):

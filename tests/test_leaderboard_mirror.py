@@ -55,8 +55,8 @@ def test_mirror_creates_the_dataset_repo_and_commits_results_and_board(tmp_path,
         assert api.calls[0] == ("create_repo", {"repo_id": "org/medcmr-results", "private": None,
                                                 "repo_type": "dataset", "exist_ok": True})
         mirror.push().result(10)  # the scheduler's own first run may race this one: both are fine
-        mirror.record("sub-abc123", {"model": "M", "submitter": "alice", "file_sha256": "ff"},
-                      {"mcq": {"accuracy": 50.0}})
+        mirror.record("sub-abc123", {"model": "M", "submitter": "alice", "file_sha256": "ff",
+                                     "file_name": "p.jsonl"}, {"mcq": {"accuracy": 50.0}})
         mirror.write_board(board.rank(board.paper_frame(PAPER_CSV)))
         mirror.push().result(10)
         last = api.commits()[-1]
@@ -88,3 +88,38 @@ def test_from_env_needs_both_repo_and_token(tmp_path, monkeypatch):
     monkeypatch.delenv("MEDCMR_RESULTS_REPO")
     monkeypatch.setenv("HF_TOKEN", "hf_x")
     assert HubMirror.from_env(tmp_path) is None
+
+
+def test_the_leaderboard_mirrors_each_scored_submission_and_backfills_on_start(tmp_path, built_dataset):
+    import medcmr
+    from leaderboard.service import Leaderboard, SubmissionMeta
+
+    questions = medcmr.load_questions(built_dataset)
+    lines = [json.dumps({"id": q["id"], "prediction": q["answer"] if q["question_type"] == "mcq" else "x"})
+             for q in questions]
+    (tmp_path / "p.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    home = tmp_path / "home"
+    plain = Leaderboard(home, built_dataset)  # scored before any mirror was configured
+    first = plain.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Before-Mirror"), "olga")["id"]
+    plain.start()
+    assert plain.wait_idle(60)
+    plain.stop()
+
+    api = RecordingHfApi()
+    mirror = HubMirror("org/results", "hf_fake_token_for_tests", home / "mirror", hf_api=api, every_min=60)
+    board = Leaderboard(home, built_dataset, mirror=mirror)
+    try:
+        board.start()
+        (tmp_path / "q.jsonl").write_text("\n".join(lines[:-1]), encoding="utf-8")
+        second = board.submit(tmp_path / "q.jsonl", SubmissionMeta(model="With-Mirror"), "olga")["id"]
+        assert board.wait_idle(60)
+        mirror.push().result(10)
+        paths = {path for commit in api.commits() for path in commit["paths"]}
+        assert {f"results/{first}.json", f"results/{second}.json", "board.csv"} <= paths
+        document = json.loads(api.uploaded[f"results/{second}.json"])
+        assert document["submission"]["model"] == "With-Mirror" and "submitter" not in document["submission"]
+        assert document["results"]["mcq"]["accuracy"] == board.result(second)["mcq"]["accuracy"]
+        board_csv = (home / "mirror" / "board.csv").read_text(encoding="utf-8")
+        assert "Before-Mirror" in board_csv and "With-Mirror" in board_csv
+    finally:
+        board.stop()
