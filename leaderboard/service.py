@@ -74,6 +74,8 @@ def _checked_meta(meta: SubmissionMeta) -> dict:
             raise SubmissionError("Link: give an http(s) URL (at most 500 characters) or leave it empty.")
     if meta.group not in ("open", "closed"):
         raise SubmissionError('Weights: choose "open" or "closed".')
+    if not isinstance(meta.medical, bool):
+        raise SubmissionError("Domain: `medical` is true (medical-specialised) or false (general).")
     params_b = meta.params_b
     if params_b is not None:
         try:
@@ -86,7 +88,7 @@ def _checked_meta(meta: SubmissionMeta) -> dict:
     description = meta.description or ""
     if len(description) > 2000:
         raise SubmissionError(f"Description: at most 2000 characters (got {len(description)}).")
-    return {"model": model, "link": link, "weights": meta.group, "medical": bool(meta.medical),
+    return {"model": model, "link": link, "weights": meta.group, "medical": meta.medical,
             "params_b": params_b, "description": description}
 
 
@@ -236,7 +238,11 @@ class Leaderboard:
                     self._busy.clear()
                     self._wake.wait(1.0)
                     continue
-                self._score(row)
+                try:
+                    self._score(row)
+                except Exception:  # noqa: BLE001 - e.g. a store error: the row stays "running"
+                    log.exception("worker: submission %s left for the next start", row["id"])
+                    self._stop.wait(5.0)
         finally:
             self._busy.clear()
             self.store.close()
@@ -274,7 +280,7 @@ class Leaderboard:
                                            "judged answers are cached, and a retry judges only the rest.")
             return
         status = AWAITING if open_.get("awaiting") else FINISHED
-        meta = {**dict(self.store.record(submission_id) or {}), "group": row["weights"]}
+        meta = self.store.record(submission_id) or {}
         self.store.finish(submission_id, status, results, board_logic.submission_record(meta, results))
         self._mirror(submission_id, meta, results)
 

@@ -146,13 +146,15 @@ class Store:
     def _check(db: sqlite3.Connection, submitter: str, model: str, sha256: str | None,
                limit: int, window: float, now: float) -> None:
         same = db.execute(
-            "SELECT id, model, file_sha256 = ? AS same_file FROM submissions WHERE submitter = ?"
-            " AND status != ? AND (file_sha256 = ? OR lower(model) = lower(?)) ORDER BY seq LIMIT 1",
-            (sha256, submitter, FAILED, sha256, model)).fetchone()
+            "SELECT id, model, status, file_sha256 = ? AS same_file FROM submissions"
+            " WHERE submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?)) ORDER BY seq LIMIT 1",
+            (sha256, submitter, sha256, model)).fetchone()
         if same is not None:
             what = "this predictions file" if same["same_file"] else f"the model name {same['model']!r}"
-            raise DuplicateError(f"You already submitted {what} (submission {same['id']}); "
-                                 "duplicates are not queued again.")
+            after = (" It failed in the judge and keeps its file: it is judged again when the judge"
+                     " is back, no need to submit it again." if same["status"] == FAILED else "")
+            raise DuplicateError(f"You already submitted {what} (submission {same['id']}, "
+                                 f"{same['status']}); duplicates are not queued again.{after}")
         recent = db.execute("SELECT count(*), min(created_ts) FROM submissions"
                             " WHERE submitter = ? AND created_ts > ?",
                             (submitter, now - window)).fetchone()

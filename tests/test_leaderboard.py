@@ -268,7 +268,7 @@ def test_duplicate_file_or_model_name_from_the_same_submitter_is_refused(tmp_pat
     write_predictions(tmp_path / "p.jsonl", questions)
     write_predictions(tmp_path / "q.jsonl", questions, right=1)
     first = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Model-X"), "gina")["id"]
-    with pytest.raises(SubmissionError, match=f"this predictions file .*{first}"):
+    with pytest.raises(SubmissionError, match=f"this predictions file \\(submission {first}, queued\\)"):
         board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Model-Y"), "gina")
     with pytest.raises(SubmissionError, match=f"the model name 'Model-X' .*{first}"):
         board.submit(tmp_path / "q.jsonl", SubmissionMeta(model="  model-x "), "gina")
@@ -282,6 +282,7 @@ def test_duplicate_file_or_model_name_from_the_same_submitter_is_refused(tmp_pat
     (SubmissionMeta(model="a\nb"), "Model name: control characters"),
     (SubmissionMeta(model="M", link="javascript:alert(1)"), "Link: give an http"),
     (SubmissionMeta(model="M", group="semi"), 'Weights: choose "open" or "closed"'),
+    (SubmissionMeta(model="M", medical="general"), "Domain: `medical` is true"),
     (SubmissionMeta(model="M", params_b=-3), r"Params \(B\): a positive number"),
     (SubmissionMeta(model="M", params_b=float("nan")), r"Params \(B\): a positive number"),
     (SubmissionMeta(model="M", description="d" * 2001), "Description: at most 2000 characters"),
@@ -356,6 +357,8 @@ def test_judge_failures_mark_the_submission_failed_and_a_later_start_retries(tmp
     assert f"{n_open(questions)} of {n_open(questions)} open answers could not be judged" in status["error"]
     assert "HTTP 400" in status["error"]
     assert "Unlucky" not in set(board.board()["Model"])
+    with pytest.raises(SubmissionError, match="failed\\); duplicates are not queued again. It failed in the judge"):
+        board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Unlucky again"), "lee")
     with OpenAIServer(verdict_responder) as server:
         fixed = make_board(home, endpoint=endpoint_for(server))
         fixed.start()
