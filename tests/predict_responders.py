@@ -14,6 +14,7 @@ import binascii
 import io
 import re
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -53,6 +54,7 @@ class VisionModel:
             self.ids_by_prompt.setdefault(medcmr.format_prompt(row), []).append(row["id"])
         self.problems: list[str] = []
         self.asked: Counter[str] = Counter()
+        self.asked_at: dict[str, list[float]] = {}  # monotonic clock of each request, per id
         self.downscaled = 0
         self.script: dict[str, list[Reply]] = {}   # replies to give before answering normally
         self.broken: set[str] = set()              # ids that always get HTTP 500
@@ -73,6 +75,7 @@ class VisionModel:
             return Reply(status=400, body={"error": {"message": str(problem), "type": "invalid_request"}})
         with self._lock:
             self.asked[row_id] += 1
+            self.asked_at.setdefault(row_id, []).append(time.monotonic())
             scripted = self.script.get(row_id)
             if scripted:
                 return scripted.pop(0)

@@ -142,11 +142,15 @@ def test_faults_are_retried_and_a_question_that_keeps_failing_is_recorded_not_an
     model.script[throttled] = [Reply(status=500), Reply(status=503)]
     model.broken.add(broken)
     with OpenAIServer(model) as server:
-        first = run_predict(server, built_dataset, out, "--retries", "2", "--api-key", SECRET)
+        # a few at a time: the test server accepts only a short queue of new connections, and a reset
+        # connection would use up one of the retries counted below
+        first = run_predict(server, built_dataset, out, "--retries", "2", "--api-key", SECRET, "--concurrency", "4")
     assert first.returncode == 1
     assert "1 question(s) failed" in first.stderr and "rerun" in first.stderr
     asked = model.asked_ids()
     assert (asked[limited], asked[throttled], asked[broken]) == (2, 3, 3)
+    first_try, retry = model.asked_at[limited]
+    assert retry - first_try >= 0.9   # waited as Retry-After said (own backoff starts at ≤ 0.5 s)
     answered = {r["id"]: r for r in lines(out)}
     assert broken not in answered and len(answered) == len(rows) - 1
     assert all(r["prediction"].strip() for r in answered.values())
