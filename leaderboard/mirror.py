@@ -37,11 +37,13 @@ class HubMirror:
 
     @classmethod
     def from_env(cls, folder: Path) -> "HubMirror | None":
-        """A mirror when MEDCMR_RESULTS_REPO and HF_TOKEN are both set, else None."""
+        """A mirror when MEDCMR_RESULTS_REPO and HF_TOKEN are both set, else None.
+
+        MEDCMR_RESULTS_EVERY_MIN sets the minutes between commits (default 5)."""
         repo_id, token = os.environ.get("MEDCMR_RESULTS_REPO"), os.environ.get("HF_TOKEN")
         if not (repo_id and token):
             return None
-        return cls(repo_id, token, folder)
+        return cls(repo_id, token, folder, every_min=float(os.environ.get("MEDCMR_RESULTS_EVERY_MIN", 5)))
 
     def record(self, submission_id: str, meta: dict, results: dict) -> Path:
         """Write one submission's public metadata and results document as results/<id>.json."""
