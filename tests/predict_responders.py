@@ -59,6 +59,7 @@ class VisionModel:
         self.script: dict[str, list[Reply]] = {}   # replies to give before answering normally
         self.broken: set[str] = set()              # ids that always get HTTP 500
         self.empty: set[str] = set()               # ids answered with an empty message
+        self.slow: set[str] = set()                # ids answered only after 5 s
         self._lock = threading.Lock()
 
     def asked_ids(self) -> Counter[str]:
@@ -83,6 +84,8 @@ class VisionModel:
             return Reply(status=500)
         if row_id in self.empty:
             return Reply(content="")
+        if row_id in self.slow:
+            return Reply(content=model_answer(self.rows[row_id]), delay=5.0)
         return Reply(content=model_answer(self.rows[row_id]))
 
     def _check(self, request: dict) -> str:

@@ -168,15 +168,18 @@ def test_faults_are_retried_and_a_question_that_keeps_failing_is_recorded_not_an
     assert not predict.errors_path(out).exists()
 
 
-def test_an_empty_answer_is_a_failure_not_a_prediction(built_dataset, rows, tmp_path):
+def test_an_empty_answer_and_a_timeout_are_failures_not_predictions(built_dataset, rows, tmp_path):
     out = tmp_path / "preds.jsonl"
+    empty, slow = rows[0]["id"], rows[1]["id"]
     model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
-    model.empty.add(rows[0]["id"])
+    model.empty.add(empty)
+    model.slow.add(slow)
     with OpenAIServer(model) as server:
-        done = run_predict(server, built_dataset, out)
-    assert done.returncode == 1
-    assert rows[0]["id"] not in {r["id"] for r in lines(out)}
-    assert "empty answer" in lines(predict.errors_path(out))[0]["error"]
+        done = run_predict(server, built_dataset, out, "--timeout", "1", "--retries", "0", "--concurrency", "4")
+    assert done.returncode == 1 and "2 question(s) failed" in done.stderr
+    assert {r["id"] for r in lines(out)} == {row["id"] for row in rows} - {empty, slow}
+    errors = {e["id"]: e["error"] for e in lines(predict.errors_path(out))}
+    assert "empty answer" in errors[empty] and "Timeout" in errors[slow]
 
 
 def test_a_killed_run_resumes_and_never_asks_an_answered_question_again(built_dataset, rows, tmp_path):
