@@ -249,15 +249,17 @@ class Leaderboard:
 
     def _score(self, row) -> None:
         submission_id = row["id"]
-        last_write = 0.0
+        written = (0.0, -1)  # (when, done) of the last progress write
 
         def progress(done: int, total: int) -> None:
-            nonlocal last_write
+            """Throttled: at most every PROGRESS_EVERY_S or every 1% of the items, and the end."""
+            nonlocal written
             if self._stop.is_set():
                 raise _Stopped
             now = time.monotonic()
-            if done >= total or now - last_write >= PROGRESS_EVERY_S:
-                last_write = now
+            if done >= total or now - written[0] >= PROGRESS_EVERY_S \
+                    or done - written[1] >= max(1, total // 100):
+                written = (now, done)
                 self.store.set_progress(submission_id, done, total)
 
         details = self.home / "details" / f"{submission_id}.jsonl"

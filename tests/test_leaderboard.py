@@ -201,11 +201,16 @@ def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
             while server.calls <= total_open // 2 + 1 and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.3)  # let the fast verdicts be committed to the cache
+            with sqlite3.connect(home / "leaderboard.sqlite") as db:
+                mid_run = db.execute("SELECT status, progress_done, progress_total FROM submissions"
+                                     " WHERE id = ?", (submission,)).fetchone()
         finally:
             process.kill()
             process.wait()
         calls_before_kill = server.calls
     assert calls_before_kill > total_open // 2
+    status, done, total = mid_run  # progress is visible while the judge works
+    assert status == "running" and len(questions) - total_open < done < total == len(questions)
     with sqlite3.connect(home / "judge_cache.sqlite") as db:
         cached = db.execute("SELECT count(*) FROM verdicts").fetchone()[0]
     assert 0 < cached < total_open
