@@ -45,10 +45,8 @@ COLUMN_GROUPS: dict[str, list[str]] = {
     "Model info": ["Params (B)", "Weights", "Domain", "Submitted", "Judge", "Note", "Link"],
 }
 COLUMNS: list[str] = [c for group in COLUMN_GROUPS.values() for c in group]
-SCORE_COLUMNS: list[str] = (["MCQ", "Open"] + COLUMN_GROUPS["Dimensions"]
-                            + COLUMN_GROUPS["Open criteria"] + COLUMN_GROUPS["Medical intelligence"])
-NUMERIC_COLUMNS: list[str] = SCORE_COLUMNS + ["Params (B)"]
-TEXT_COLUMNS: list[str] = [c for c in COLUMNS if c not in NUMERIC_COLUMNS and c != "Rank"]
+NUMERIC_COLUMNS: list[str] = (["MCQ", "Open"] + COLUMN_GROUPS["Dimensions"] + COLUMN_GROUPS["Open criteria"]
+                              + COLUMN_GROUPS["Medical intelligence"] + ["Params (B)"])
 
 SIZE_BUCKETS: tuple[str, ...] = ("<10B", "10-40B", ">40B", "unknown")
 SOURCES = ("paper", "scored here")

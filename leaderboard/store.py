@@ -115,11 +115,6 @@ class Store:
             db.close()
             self._local.db = None
 
-    @property
-    def schema_version(self) -> int:
-        row = self._connection().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0])
-
     # -- writing -------------------------------------------------------------------------
 
     def add(self, row: dict[str, Any], *, rate_limit: tuple[int, float]) -> None:
