@@ -118,6 +118,21 @@ def weighted_score(criteria: dict) -> float:
     return sum(WEIGHTS[name] * criteria[name] for name in CRITERIA) / sum(WEIGHTS.values())
 
 
+def _content(response: ChatCompletion) -> str | None:
+    """The reply text; None for a completion without one (odd servers answer 200 with anything)."""
+    try:
+        content = response.choices[0].message.content
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return content if isinstance(content, str) else None
+
+
+def _usage(response: ChatCompletion) -> dict:
+    usage = getattr(response, "usage", None)
+    return {name: value if isinstance(value := getattr(usage, name, 0), int) else 0
+            for name in ("prompt_tokens", "completion_tokens", "total_tokens")}
+
+
 @dataclass
 class JudgeCall:
     """The outcome of judging one answer: criteria (0-100) or an error, and what it cost."""
@@ -169,9 +184,7 @@ class Judge:
             return JudgeCall(error="connection error: could not reach the judge endpoint (after retries)")
         except openai.OpenAIError as exc:
             return JudgeCall(error=f"judge client error: {type(exc).__name__}")
-        usage = response.usage.model_dump() if getattr(response, "usage", None) else {}
-        usage = {k: usage.get(k) or 0 for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
-        raw = response.choices[0].message.content if response.choices else None
+        usage, raw = _usage(response), _content(response)
         verdict = parse_verdict(raw or "", nonce)
         if verdict is None:
             return JudgeCall(raw=raw, usage=usage,

@@ -129,6 +129,14 @@ def test_malformed_replies_are_failed_items_with_a_reason_and_the_run_finishes(t
     assert "unparseable verdict" in recorded["error"] and "8/10" in recorded["raw"]
 
 
+@pytest.mark.parametrize("body", [{"choices": []}, {"choices": [{}]}, {"object": "nothing"},
+                                  {"choices": [{"message": {"content": None}}], "usage": "lots"}])
+def test_odd_200_bodies_are_failed_items_and_the_run_finishes(tmp_path: Path, body: dict) -> None:
+    results, _ = run(lambda request: Reply(body=body), details=tmp_path / "items.jsonl")
+    assert results["open"]["failed"] == len(OPEN) and results["mcq"]["n"] == 12
+    assert items(tmp_path / "items.jsonl")["open-0"]["error"].startswith("unparseable verdict")
+
+
 def test_some_failures_are_excluded_from_the_score_and_counted(tmp_path: Path) -> None:
     def half_broken(request: dict) -> Reply:
         _, data = read_request(request)
