@@ -116,12 +116,15 @@ def submission_record(meta_row: dict, results: dict) -> dict:
         notes.append(f"{missing_count} questions unanswered (scored as wrong)")
     if open_.get("failed"):
         notes.append(f"{open_['failed']} open items failed in the judge (excluded)")
+    no_open_answers = bool(open_.get("n")) and open_.get("empty") == open_.get("n")
+    if no_open_answers:
+        notes.append("no open answers submitted")
     medical = meta_row.get("medical")
     return {
         "Model": str(meta_row.get("model", "")),
         "Source": "scored here",
         "MCQ": _percent(mcq.get("accuracy")),
-        "Open": _percent(open_.get("score")),
+        "Open": math.nan if no_open_answers else _percent(open_.get("score")),
         **{abbr: _percent((by_dim.get(slug) or {}).get("accuracy")) for slug, abbr in DIMENSION_ABBR.items()},
         **{abbr: _percent(criteria.get(key)) for key, abbr in CRITERIA_ABBR.items()},
         **{abbr: _percent((by_mi.get(name) or by_mi.get(abbr.lower()) or {}).get("accuracy"))

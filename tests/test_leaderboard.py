@@ -346,6 +346,9 @@ def test_partial_coverage_is_accepted_and_missing_answers_count_as_wrong(tmp_pat
     board.start()
     assert board.wait_idle(60)
     assert close(board.result(answer["id"])["mcq"]["accuracy"], 100 / len(mcqs))
+    row = board.board().set_index("Model").loc["Partial"]
+    assert row["MCQ"] == round(100 / len(mcqs), 2) and math.isnan(row["Open"])
+    assert "no open answers submitted" in row["Note"] and f"{len(questions) - 1} questions unanswered" in row["Note"]
 
 
 def test_judge_failures_mark_the_submission_failed_and_a_later_start_retries(tmp_path, make_board, questions):
