@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -350,3 +352,16 @@ def test_results_record_the_judge_settings_but_never_the_key(tmp_path: Path) -> 
     assert judge["tokens"]["total_tokens"] > 0 and results["dataset"] == {"fingerprint": "abc"}
     assert results["open"]["failed"] == 1
     assert secret not in json.dumps(results) and secret not in (tmp_path / "items.jsonl").read_text()
+
+
+def test_the_cache_is_shared_safely_by_several_processes(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.sqlite"
+    writer = ("import sys; from judge.cache import VerdictCache\n"
+              "cache = VerdictCache(sys.argv[1])\n"
+              "for n in range(300):\n"
+              "    cache.put(f'{sys.argv[2]}-{n}', 'm', 'v', f'open-{n}', {'criteria': {'x': n}})\n")
+    root = Path(__file__).resolve().parent.parent
+    processes = [subprocess.Popen([sys.executable, "-c", writer, str(cache), name], cwd=root) for name in "abc"]
+    assert [process.wait(timeout=120) for process in processes] == [0, 0, 0]
+    with sqlite3.connect(cache) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0] == 900
