@@ -64,6 +64,13 @@ class RateLimitError(ValueError):
     """The submitter sent too many submissions in the window."""
 
 
+def _duration(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -155,7 +162,7 @@ class Store:
                             (submitter, now - window)).fetchone()
         if recent[0] >= limit:
             wait_min = max(1, int((recent[1] + window - now) // 60) + 1)
-            raise RateLimitError(f"Rate limit: at most {limit} submissions per {window / 3600:g} h "
+            raise RateLimitError(f"Rate limit: at most {limit} submissions per {_duration(window)} "
                                  f"per submitter; try again in about {wait_min} min.")
 
     def claim_next(self) -> sqlite3.Row | None:
