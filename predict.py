@@ -164,6 +164,7 @@ def _check_line(out: Path, number: int, line: bytes, model: str) -> str:
 
 
 def errors_path(out: Path) -> Path:
+    """Questions that failed in the last run, with the reason; the judge never reads this file."""
     return out.with_name(out.name + ".errors.jsonl")
 
 
@@ -172,6 +173,8 @@ def errors_path(out: Path) -> Path:
 
 @dataclass
 class Settings:
+    """How each question is asked."""
+
     concurrency: int = 16
     max_tokens: int = 1024
     temperature: float = 0.0
@@ -180,6 +183,8 @@ class Settings:
 
 @dataclass
 class Summary:
+    """What a run did, for the last line on the terminal."""
+
     answered: int = 0
     failed: int = 0
     prompt_tokens: int = 0
