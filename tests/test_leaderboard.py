@@ -224,6 +224,25 @@ def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
         assert close(board.result(submission)["open"]["score"], EXPECTED_OPEN)
 
 
+def test_stop_mid_judging_leaves_the_submission_for_the_next_start(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    write_predictions(tmp_path / "p.jsonl", questions)
+    with OpenAIServer(verdict_responder, latency=0.5) as server:
+        board = make_board(home, endpoint=endpoint_for(server))
+        submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Stopped"), "sam")["id"]
+        board.start()
+        deadline = time.monotonic() + 30
+        while server.calls == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        board.stop()
+        assert board.status(submission)[0]["status"] == "running"  # abandoned, not failed or lost
+        restarted = make_board(home, endpoint=endpoint_for(server))
+        restarted.start()
+        assert restarted.wait_idle(60)
+        assert restarted.status(submission)[0]["status"] == "finished"
+        assert close(restarted.result(submission)["open"]["score"], EXPECTED_OPEN)
+
+
 def test_concurrent_submissions_from_many_threads_are_all_recorded(tmp_path, make_board, questions):
     board = make_board()
     board.start()
