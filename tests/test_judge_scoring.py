@@ -280,7 +280,7 @@ def test_concurrency_is_bounded_and_used() -> None:
             state["now"] += 1
             state["peak"] = max(state["peak"], state["now"])
         reply = slow_judge(0.0)(request)
-        time.sleep(0.3)
+        time.sleep(0.5)  # long enough for all three workers to overlap, even on a busy machine
         with lock:
             state["now"] -= 1
         return reply
