@@ -28,6 +28,11 @@ class Reply:
 Responder = Callable[[dict], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # judges and predictors open dozens of connections at once
+
+
 def _completion(request: dict, content: str) -> dict:
     prompt_tokens = sum(len(str(m.get("content", ""))) // 4 for m in request.get("messages", []))
     completion_tokens = max(1, len(content) // 4)
@@ -51,8 +56,7 @@ class OpenAIServer:
         self.latency = latency
         self.requests: list[dict] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
