@@ -141,3 +141,15 @@ def test_plots_build_and_call_out_the_weakest_dimension(paper):
     assert [t.name for t in scatter.data] == ["paper"]
     assert len(scatter.data[0].x) == 16 and "2 models with unknown size" in scatter.layout.title.text
     assert plots.dimension_chart(ranked, []).data == ()
+
+
+def test_plots_show_submitted_model_names_as_text_not_markup(paper):
+    hostile = "<b>Bold</b> %{x} VL"
+    record = board.submission_record(meta(hostile, params_b=7.0), results_doc(50.0, None))
+    ranked = board.rank(pd.concat([paper, pd.DataFrame([record])], ignore_index=True))
+    radar = plots.dimension_chart(ranked, [hostile])
+    assert radar.data[0].name.startswith("&lt;b&gt;Bold&lt;/b&gt; %{x} VL (weakest:")
+    assert hostile not in radar.data[0].hovertemplate
+    scatter = plots.score_vs_size(ranked)
+    scored = next(t for t in scatter.data if t.name == "scored here")
+    assert list(scored.text) == ["&lt;b&gt;Bold&lt;/b&gt; %{x} VL"]
