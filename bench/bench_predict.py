@@ -2,9 +2,12 @@
 next to the ideal `concurrency / latency`, and the image-encoding cost per question.
 
     .venv/bin/python bench/bench_predict.py [--questions 960] [--latency 0.1] [--data medcmr]
+    .venv/bin/python bench/bench_predict.py --release-rows 1000    # also: the command end to end
 
 The questions are the built dataset's rows (the sample release unless --data is given), cycled
-under fresh ids to reach --questions, so the images and prompts are real ones.
+under fresh ids to reach --questions, so the images and prompts are real ones. With
+--release-rows, a synthetic release of that many rows with ~300 KB images (bench_build.py) is
+built and the real command runs over it: questions/s and the command's peak memory.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import io
 import itertools
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -95,6 +99,32 @@ def bare_client_rate(rows: list[dict], n: int, concurrency: int, base_url: str) 
     return asyncio.run(run())
 
 
+def command_run(data: Path, concurrency: int, latency: float, out: Path) -> tuple[int, float, float]:
+    """The real command over a built folder: (questions answered, questions/s, its peak RSS in MB)."""
+    child = ("import argparse, resource, sys, predict\n"
+             "parser = argparse.ArgumentParser(); predict.add_arguments(parser)\n"
+             "code = predict.run(parser.parse_args())\n"
+             "print('peak_rss_mb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+             "sys.exit(code)")
+    with serve(latency, "tuned") as base_url:
+        done = subprocess.run([sys.executable, "-c", child, "--model", "bench-vlm", "--base-url", base_url,
+                               "--data", str(data), "--out", str(out), "--concurrency", str(concurrency)],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+    answered, seconds = re.search(r"answered (\d+) in ([\d.]+) s", done.stdout).groups()
+    peak = float(re.search(r"peak_rss_mb ([\d.]+)", done.stdout).group(1))
+    return int(answered), int(answered) / float(seconds), peak
+
+
+def synthetic_build(rows: int, workdir: Path) -> Path:
+    """A built folder from bench_build.py's synthetic release (scan-like PNGs of ~300 KB)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_build import write_release
+
+    write_release(workdir / "synthetic.zip", rows, 300)
+    medcmr.build(workdir / "synthetic.zip", workdir / "synthetic")
+    return workdir / "synthetic"
+
+
 def png(mode: str, size: tuple[int, int]) -> bytes:
     """A synthetic scan-like image (smooth gradient plus noise, so it compresses like a real one)."""
     gradient = Image.linear_gradient("L").resize(size)
@@ -120,6 +150,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=960)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--data", type=Path, help="a built dataset folder (default: build the sample)")
+    parser.add_argument("--release-rows", type=int, default=0,
+                        help="also run the command end to end over a synthetic release of this many rows")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,6 +171,13 @@ def main() -> None:
                 print(f"{server:>11} {concurrency:>11} {rate:>12.1f} {ideal:>6.0f} {rate / ideal:>9.0%}"
                       f" {cpu_ms:>8.1f} ms {bare:>16.1f}")
         print("tuned = TCP_NODELAY and a listen backlog of 128 on the test server, as uvicorn/vLLM have")
+
+        if args.release_rows:
+            built = synthetic_build(args.release_rows, workdir)
+            for concurrency in (16, 32):
+                answered, rate, peak = command_run(built, concurrency, args.latency, workdir / f"cmd-{concurrency}.jsonl")
+                print(f"command end to end, {answered} questions with ~300 KB images, concurrency {concurrency}: "
+                      f"{rate:.1f} q/s ({rate / (concurrency / args.latency):.0%} of ideal), peak RSS {peak:.0f} MB")
 
         stored = [row["image"]["bytes"] for row in rows]
         sides = sorted(max(Image.open(io.BytesIO(b)).size) for b in stored)
