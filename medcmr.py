@@ -8,6 +8,7 @@ images embedded, and a README.md card whose YAML names every config. This file i
     python medcmr.py build --source sample.zip        # -> ./medcmr (default source: the Hub release)
     python -c "import datasets; print(datasets.load_dataset('medcmr', 'long_tail'))"
     python medcmr.py push --repo ORG/Med-CMR          # token from HF_TOKEN
+    python medcmr.py predict --model NAME --base-url URL --out preds.jsonl
 """
 from __future__ import annotations
 
@@ -509,7 +510,13 @@ def main(argv: list[str] | None = None) -> int:
     push_cmd.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
     push_cmd.add_argument("--data", type=Path, default=Path("medcmr"), help="the built folder")
     push_cmd.add_argument("--private", action="store_true")
+    import predict  # here, not at the top: predict imports this module
+
+    predict.add_arguments(commands.add_parser(
+        "predict", help="run an OpenAI-compatible vision model over the benchmark"))
     args = parser.parse_args(argv)
+    if args.command == "predict":
+        return predict.run(args)
     try:
         if args.command == "sample":
             print(f"wrote {write_sample_release(args.out)}")

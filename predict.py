@@ -353,8 +353,3 @@ def run(args: argparse.Namespace) -> int:
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    _parser = argparse.ArgumentParser(prog="predict.py", description=__doc__.split("\n\n")[0])
-    add_arguments(_parser)
-    sys.exit(run(_parser.parse_args()))

@@ -23,7 +23,8 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 for _secret in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN",
-                "MEDCMR_JUDGE_BASE_URL", "MEDCMR_JUDGE_MODEL", "MEDCMR_JUDGE_API_KEY"):
+                "MEDCMR_JUDGE_BASE_URL", "MEDCMR_JUDGE_MODEL", "MEDCMR_JUDGE_API_KEY",
+                "MEDCMR_PREDICT_BASE_URL", "MEDCMR_PREDICT_MODEL", "MEDCMR_PREDICT_API_KEY"):
     os.environ.pop(_secret, None)
 
 

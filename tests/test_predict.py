@@ -29,14 +29,8 @@ from tests.predict_responders import VisionModel, model_answer, read_built
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "test-vlm"
 SECRET = "sk-test-DO-NOT-LEAK-4f1d2c"
-CLI = [sys.executable, str(ROOT / "predict.py")]  # [..., str(ROOT / "medcmr.py"), "predict"] once wired
+CLI = [sys.executable, str(ROOT / "medcmr.py"), "predict"]
 
-
-@pytest.fixture(autouse=True)
-def no_endpoint_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only the flags each test passes say where the model is."""
-    for name in ("MEDCMR_PREDICT_BASE_URL", "MEDCMR_PREDICT_MODEL", "MEDCMR_PREDICT_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")
