@@ -60,6 +60,14 @@ def fake_judge(request: dict) -> Reply:
     return Reply(content=verdict_json(request))
 
 
+def fixed_judge(grades: dict) -> Responder:
+    """A well-behaved judge that gives every answer the same `grades` (0-10 per criterion)."""
+    def respond(request: dict) -> Reply:
+        nonce, _ = read_request(request)
+        return Reply(content=json.dumps({"nonce": nonce, **grades, "rationale": "fixed grades"}))
+    return respond
+
+
 def prose_judge(request: dict) -> Reply:
     """A chatty judge: the verdict in a ```json fence between sentences."""
     return Reply(content=f"Here is my evaluation.\n\n```json\n{verdict_json(request)}\n```\n\nLet me know if you need more.")

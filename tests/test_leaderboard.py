@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +19,8 @@ import medcmr
 from judge.endpoint import Endpoint
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from leaderboard.store import SCHEMA_VERSION
-from openai_server import OpenAIServer, Reply
+from tests.judge_responders import fixed_judge
+from tests.openai_server import OpenAIServer, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADES = {"consistency": 10, "coherence": 8, "visual_accuracy": 5, "ground_truth": 6}
@@ -33,11 +33,7 @@ def close(value: float, expected: float) -> bool:
     return math.isclose(value, expected, abs_tol=1e-3)
 
 
-def verdict_responder(request: dict) -> Reply:
-    """A judge that grades every answer GRADES, echoing the nonce its system prompt asks for."""
-    system = next(m["content"] for m in request["messages"] if m["role"] == "system")
-    nonce = re.search(r'"nonce" value must be exactly "([0-9a-f]+)"', system).group(1)
-    return Reply(content=json.dumps({"nonce": nonce, **GRADES, "rationale": "ok"}))
+verdict_responder = fixed_judge(GRADES)  # a judge that grades every answer GRADES
 
 
 def failing_responder(request: dict) -> Reply:

@@ -25,6 +25,8 @@ from gradio_client.exceptions import AppError
 from huggingface_hub import CommitInfo, HfApi
 
 import medcmr
+from judge.llm import CRITERIA
+from tests.judge_responders import fixed_judge, read_request
 from tests.openai_server import OpenAIServer, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,13 +235,13 @@ class SwitchableJudge:
         self.slow = threading.Event()
         self.slow.set()
 
+    grade = staticmethod(fixed_judge({name: JUDGE_GRADE for name in CRITERIA}))
+
     def __call__(self, request: dict) -> Reply:
-        system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
-        nonce = re.search(r'"nonce" value must be exactly "([^"]+)"', system).group(1)
-        if "SLOW" in json.loads(user)["model_answer"] and self.slow.is_set():
+        _, payload = read_request(request)
+        if "SLOW" in payload["model_answer"] and self.slow.is_set():
             return Reply(content="", delay=20.0)
-        grades = {name: JUDGE_GRADE for name in ("consistency", "coherence", "visual_accuracy", "ground_truth")}
-        return Reply(content=json.dumps({"nonce": nonce, **grades, "rationale": "fine"}))
+        return self.grade(request)
 
 
 def test_restart_after_sigkill_keeps_submissions_and_resumes_judging(
