@@ -18,7 +18,6 @@ import io
 import json
 import os
 import posixpath
-import re
 import shutil
 import sys
 import tempfile
@@ -329,6 +328,18 @@ def fetch_release(repo_id: str, revision: str | None = None) -> tuple[Path, str]
     return path, verify_sha256(path, HUB_SHA256) if pinned else sha256_file(path)
 
 
+def _is_hub_repo_id(text: str) -> bool:
+    """`org/name` as the Hub spells repo ids; a mistyped path (`./x.zip`, `../x`) never goes to the Hub."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        return False
+    return "/" in text
+
+
 def _resolve_source(source: str | Path, revision: str | None) -> tuple[Path, dict]:
     """The release on disk (a Hub repo id is downloaded and checked first) and what to record of it."""
     path = Path(source)
@@ -338,7 +349,7 @@ def _resolve_source(source: str | Path, revision: str | None) -> tuple[Path, dic
         if not zipfile.is_zipfile(path):
             raise ReleaseError([f"{path.name}: not a zip archive"])
         return path, {"kind": "zip", "name": path.name}
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", str(source)):
+    if path.suffix.lower() == ".zip" or not _is_hub_repo_id(str(source)):
         raise FileNotFoundError(f"{source}: no such release archive or folder (nor a Hub repo id)")
     archive, digest = fetch_release(str(source), revision)
     return archive, {"kind": "hub", "name": str(source), "revision": revision or HUB_REVISION,

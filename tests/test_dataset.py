@@ -442,6 +442,19 @@ def test_a_missing_source_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert "nowhere.zip: no such release archive or folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("source", ["downloads/dataset.zip", "./dataset.zip", "../Med-CMR"])
+def test_a_mistyped_relative_path_is_not_taken_for_a_hub_repo(source: str, tmp_path: Path, capsys,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    downloads = []
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *args, **kwargs: downloads.append(args))
+    monkeypatch.chdir(tmp_path)
+    assert medcmr.main(["build", "--source", source, "--out", str(tmp_path / "o")]) == 2
+    assert f"{source}: no such release archive or folder" in capsys.readouterr().err
+    assert downloads == [], "a local path is never looked up on the Hub"
+
+
 # --------------------------------------------------------------------------- python api and push
 def test_load_questions_is_every_row_without_images(built_dataset: Path) -> None:
     questions = medcmr.load_questions(built_dataset)
