@@ -69,6 +69,9 @@ def _read_csv(text: str, name: str) -> list[dict]:
             raise PredictionsError(f"{name} line {reader.line_num}: more cells than header columns")
         if not any((value or "").strip() for value in row.values()):
             continue
+        if row["prediction"] is None:  # a row cut short is a broken export, not an empty answer
+            raise PredictionsError(f"{name} line {reader.line_num} (id {row['id']!r}): missing field 'prediction' "
+                                   "(fewer cells than header columns)")
         records.append(_check_record(row, f"{name} line {reader.line_num}"))
     return records
 

@@ -65,6 +65,7 @@ def test_csv_with_excel_bom_and_a_null_prediction(tmp_path: Path) -> None:
     ("broken.json", '[{"id": "mcq-0", "prediction": "A"},]', ["broken.json", "not valid JSON", "line 1"]),
     ("cols.csv", "qid,answer\nmcq-0,A\n", ["cols.csv line 1", "'id'"]),
     ("cells.csv", "id,prediction\nmcq-0,A\nmcq-1,B,extra\n", ["cells.csv line 3", "more cells"]),
+    ("short.csv", "id,prediction\nmcq-0,A\nmcq-1\n", ["short.csv line 3", "'mcq-1'", "'prediction'"]),
     ("empty.jsonl", "  \n", ["empty.jsonl", "empty"]),
     ("header.csv", "id,prediction\n", ["header.csv", "no predictions"]),
 ])
