@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 PREDICTION_FORMATS = (".jsonl", ".json", ".csv")
 PROGRESS_EVERY_S = 0.5
+RETRY_FAILED_AFTER_S = 600.0  # a submission failed by the judge is tried again this long after
 MISSING_SHOWN = 20
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -97,7 +98,8 @@ class Leaderboard:
 
     def __init__(self, home: Path, data_dir: Path, *, endpoint: Endpoint | None = None,
                  paper_csv: Path | None = None, mirror: "HubMirror | None" = None,
-                 max_file_bytes: int = 50 * 2**20, rate_limit: tuple[int, float] = (5, 3600.0)) -> None:
+                 max_file_bytes: int = 50 * 2**20, rate_limit: tuple[int, float] = (5, 3600.0),
+                 retry_failed_after: float = RETRY_FAILED_AFTER_S) -> None:
         import medcmr
 
         self.home = Path(home)
@@ -107,6 +109,7 @@ class Leaderboard:
         self.mirror = mirror
         self.max_file_bytes = max_file_bytes
         self.rate_limit = rate_limit
+        self.retry_failed_after = retry_failed_after
         self.store = Store(self.home / "leaderboard.sqlite")
         self.cache_path = self.home / "judge_cache.sqlite"
         self.questions = medcmr.load_questions(self.data_dir)
@@ -236,6 +239,8 @@ class Leaderboard:
                 row = self.store.claim_next()
                 if row is None:
                     self._busy.clear()
+                    if self.endpoint is not None:  # the judge may be back: failed work gets another try
+                        self.store.requeue((FAILED,), idle_for=self.retry_failed_after)
                     self._wake.wait(1.0)
                     continue
                 try:

@@ -71,8 +71,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def utc_now(timestamp: float | None = None) -> str:
+    """A UTC time stamp (now, or of `timestamp`) that sorts as text."""
+    moment = datetime.now(timezone.utc) if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
@@ -196,14 +198,19 @@ class Store:
             db.execute("UPDATE submissions SET status = ?, error = ?, updated_at = ? WHERE id = ?",
                        (FAILED, reason, utc_now(), submission_id))
 
-    def requeue(self, statuses: tuple[str, ...], submission_id: str | None = None) -> int:
-        """Put submissions in the given statuses back in the queue; returns how many."""
+    def requeue(self, statuses: tuple[str, ...], submission_id: str | None = None, *,
+                idle_for: float | None = None) -> int:
+        """Put submissions in the given statuses back in the queue (only those unchanged for
+        `idle_for` seconds, when given); returns how many."""
         marks = ",".join("?" * len(statuses))
         sql = f"UPDATE submissions SET status = ?, updated_at = ? WHERE status IN ({marks})"
         args: list[Any] = [QUEUED, utc_now(), *statuses]
         if submission_id is not None:
             sql += " AND id = ?"
             args.append(submission_id)
+        if idle_for is not None:
+            sql += " AND updated_at <= ?"
+            args.append(utc_now(time.time() - idle_for))
         with self._transaction() as db:
             return db.execute(sql, args).rowcount
 

@@ -406,6 +406,26 @@ def test_retry_requeues_a_failed_submission(tmp_path, make_board, questions):
         assert board.retry(submission) is False
 
 
+def wait_for(board: Leaderboard, submission: str, wanted: str, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while (status := board.status(submission)[0])["status"] != wanted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return status
+
+
+def test_a_failed_submission_is_judged_again_while_running_once_the_judge_is_back(
+        tmp_path, make_board, questions):
+    write_predictions(tmp_path / "p.jsonl", questions)
+    with OpenAIServer(failing_responder) as server:
+        board = make_board(endpoint=endpoint_for(server), retry_failed_after=1.0)
+        submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Judge-Outage"), "olga")["id"]
+        board.start()
+        assert wait_for(board, submission, "failed")["status"] == "failed"
+        server.responder = verdict_responder  # the judge is back; nobody restarts or resubmits
+        assert wait_for(board, submission, "finished")["status"] == "finished"
+        assert board.board().set_index("Model").loc["Judge-Outage", "Open"] == EXPECTED_OPEN
+
+
 def test_untrusted_text_is_data_and_no_file_is_written_from_the_upload_name(tmp_path, make_board, questions):
     home = tmp_path / "home"
     board = make_board(home)
