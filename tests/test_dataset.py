@@ -337,6 +337,13 @@ def _duplicate(mcq, open_ended):
     open_ended.append(dict(open_ended[2]))
 
 
+def _truncated_jpeg() -> bytes:
+    """A JPEG cut in half: its header opens, its pixels do not decode."""
+    buffer = io.BytesIO()
+    Image.effect_noise((256, 256), 40).save(buffer, "JPEG")
+    return buffer.getvalue()[: len(buffer.getvalue()) // 2]
+
+
 BROKEN = {
     "missing key": (_del_key("organ system"), {}, (), [MCQ_JSON, "index 4", "'organ system'", "missing"]),
     "unknown task": (_set("open", 1, "task", "Telepathy"), {}, (), [OPEN_JSON, "index 1", "'task'", "Telepathy"]),
@@ -345,6 +352,8 @@ BROKEN = {
                       [MCQ_JSON, "index 3", "'image_path'", "colon_ihc.png"]),
     "undecodable image": (None, {"dataset/imgs/head_ct_plain.png": b"\x89PNG\r\n\x1a\nnot really"}, (),
                           [MCQ_JSON, "index 12", "'image_path'", "undecodable"]),
+    "truncated JPEG image": (None, {"dataset/imgs/head_ct_plain.png": _truncated_jpeg()}, (),
+                             [MCQ_JSON, "index 12", "'image_path'", "undecodable"]),
     "duplicate index": (_duplicate, {}, (), [OPEN_JSON, "index 2", "'index'", "duplicate"]),
     "text field not text": (_set("mcq", 2, "question", 42), {}, (), [MCQ_JSON, "index 2", "'question'", "expected text"]),
     "index not an integer": (_set("open", 0, "index", "zero"), {}, (), [OPEN_JSON, "record #0", "'index'", "'zero'"]),
