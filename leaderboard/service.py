@@ -236,17 +236,17 @@ class Leaderboard:
             while not self._stop.is_set():
                 self._wake.clear()
                 self._busy.set()
-                row = self.store.claim_next()
-                if row is None:
-                    self._busy.clear()
-                    if self.endpoint is not None:  # the judge may be back: failed work gets another try
-                        self.store.requeue((FAILED,), idle_for=self.retry_failed_after)
-                    self._wake.wait(1.0)
-                    continue
                 try:
+                    row = self.store.claim_next()
+                    if row is None:
+                        self._busy.clear()
+                        if self.endpoint is not None:  # the judge may be back: failed work gets another try
+                            self.store.requeue((FAILED,), idle_for=self.retry_failed_after)
+                        self._wake.wait(1.0)
+                        continue
                     self._score(row)
-                except Exception:  # noqa: BLE001 - e.g. a store error: the row stays "running"
-                    log.exception("worker: submission %s left for the next start", row["id"])
+                except Exception:  # noqa: BLE001 - e.g. a locked store: the worker lives on; a row
+                    log.exception("worker: store error")  # left "running" resumes on the next start
                     self._stop.wait(5.0)
         finally:
             self._busy.clear()

@@ -426,6 +426,24 @@ def test_a_failed_submission_is_judged_again_while_running_once_the_judge_is_bac
         assert board.board().set_index("Model").loc["Judge-Outage", "Open"] == EXPECTED_OPEN
 
 
+def test_the_worker_survives_a_store_error_while_taking_work(tmp_path, make_board, questions):
+    board = make_board()
+    take = board.store.claim_next
+    errors = iter([sqlite3.OperationalError("database is locked")])
+
+    def locked_once():
+        error = next(errors, None)
+        if error is not None:
+            raise error
+        return take()
+
+    board.store.claim_next = locked_once  # one failure, as a long lock from another process gives
+    write_predictions(tmp_path / "p.jsonl", questions)
+    submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="After-Lock"), "pat")["id"]
+    board.start()
+    assert wait_for(board, submission, "awaiting_judge")["status"] == "awaiting_judge"
+
+
 def test_untrusted_text_is_data_and_no_file_is_written_from_the_upload_name(tmp_path, make_board, questions):
     home = tmp_path / "home"
     board = make_board(home)
