@@ -413,10 +413,10 @@ def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision
             source_info |= {"sha256": source_hash.result(), "pinned_release": source_hash.result() == HUB_SHA256}
         files = {name: digest.result() for name, digest in hashes.items()}
         counts = sizes["rows"]
-        from release.card import render_card
+        from release.card import render_card, taxonomy_counts
 
         sample_sources = json.loads(release.read(SAMPLE_SOURCES)) if SAMPLE_SOURCES in release.names else None
-        card = render_card(counts, sizes["parquet"], sizes["arrow"], sample_sources)
+        card = render_card(counts, sizes["parquet"], sizes["arrow"], taxonomy_counts(rows), sample_sources)
         (staging / "README.md").write_text(card, encoding="utf-8")
         report = {"rows": sum(counts.values()), "configs": {n: c["rows"] for n, c in configs(counts).items()},
                   "empty_configs": [config_name(slug, kind) for slug in DIMENSIONS.values()

@@ -65,9 +65,27 @@ def provenance(sample_sources: dict | None) -> str:
             "`build_info.json` holds the source archive's sha256 and every shard's sha256.")
 
 
-def render_card(counts: Counter, part_bytes: Counter, arrow_bytes: Counter,
+TAXONOMY_FIELDS = ("medical_intelligence", "modality", "organ_system")
+
+
+def taxonomy_counts(rows: list[dict]) -> dict[str, Counter]:
+    """How many rows carry each value of each taxonomy field: the lists come from the data."""
+    return {field: Counter(row[field] for row in rows) for field in TAXONOMY_FIELDS}
+
+
+def taxonomy_rows(values: dict[str, Counter]) -> str:
+    """One table row per field: how many values, then every value with its count, most common first."""
+    return "\n".join(
+        f"| `{field}` | {len(counter)} | "
+        + ", ".join(f"{value.replace('|', '&#124;')} ({n:,})"
+                    for value, n in sorted(counter.items(), key=lambda item: (-item[1], item[0]))) + " |"
+        for field, counter in values.items())
+
+
+def render_card(counts: Counter, part_bytes: Counter, arrow_bytes: Counter, values: dict[str, Counter],
                 sample_sources: dict | None = None) -> str:
-    """README.md of a build; `counts` etc. are keyed by (dimension slug, question type)."""
+    """README.md of a build; `counts` etc. are keyed by (dimension slug, question type), `values`
+    is `taxonomy_counts` of the rows."""
     _, front, body = CARD_TEMPLATE.read_text(encoding="utf-8").split("---\n", 2)
     meta = metadata(yaml.safe_load(front), counts, part_bytes, arrow_bytes)
     by_kind = {kind: sum(n for (_, k), n in counts.items() if k == kind) for kind in QUESTION_TYPES}
@@ -78,6 +96,7 @@ def render_card(counts: Counter, part_bytes: Counter, arrow_bytes: Counter,
     text = Template(body).substitute(
         total=f"{sum(counts.values()):,}", mcq=f"{by_kind['mcq']:,}", open=f"{by_kind['open']:,}",
         dimension_rows=dimension_rows, config_rows=config_rows, notes=sample_notes(sample_sources),
+        taxonomy_rows=taxonomy_rows(values),
         mcq_prompt=MCQ_PROMPT, open_prompt=OPEN_PROMPT, prompt_version=PROMPT_VERSION,
         leaderboard=LEADERBOARD_URL, provenance=provenance(sample_sources))
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n" + text

@@ -133,7 +133,16 @@ def test_card_yaml_parses_and_agrees_with_the_data(built_dataset: Path) -> None:
     assert {name: info["splits"][0]["num_examples"] for name, info in infos.items()} == dict(expected)
     assert [feature["name"] for feature in infos["all"]["features"]] == list(medcmr.FEATURES)
     body = card.text
-    assert "| Long-tail Generalization | `long_tail` | 3 | 2 | 5 |" in body
+    for task, slug in medcmr.DIMENSIONS.items():
+        assert (f"| {task} | `{slug}` | {expected[f'{slug}_mcq']} | {expected[f'{slug}_open']} | "
+                f"{expected[slug]} |") in body
+    mcq, open_ended = sample.sample_records()
+    for key, field in (("question type", "medical_intelligence"), ("modality", "modality"),
+                       ("organ system", "organ_system")):
+        values = Counter(record[key] for record in mcq + open_ended)
+        line = next(line for line in body.splitlines() if line.startswith(f"| `{field}` |"))
+        assert f"| {len(values)} |" in line, field
+        assert all(f"{value} ({count})" in line for value, count in values.items()), line
     assert medcmr.MCQ_PROMPT in body and medcmr.OPEN_PROMPT in body
     assert "not for clinical use" in body.lower() and "2512.00818" in body
     assert "S = (Con + Coh + 4·VA + 4·GT) / 10" in body
