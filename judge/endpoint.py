@@ -57,8 +57,12 @@ class Endpoint:
         """The endpoint's host, safe to record in results (no path, no credentials)."""
         if not self.base_url:
             return "api.openai.com"
-        parsed = urlparse(self.base_url)
-        return parsed.hostname + (f":{parsed.port}" if parsed.port else "") if parsed.hostname else ""
+        try:
+            parsed = urlparse(self.base_url)
+            port = parsed.port
+        except ValueError:  # e.g. a port out of range: the calls fail and say so; this stays quiet
+            return ""
+        return parsed.hostname + (f":{port}" if port else "") if parsed.hostname else ""
 
     def client(self) -> openai.AsyncOpenAI:
         """An async client; local servers (vLLM, Ollama, llama.cpp) accept any key."""

@@ -182,7 +182,7 @@ class Judge:
             return JudgeCall(error=f"HTTP {exc.status_code} from the judge endpoint")
         except openai.APIConnectionError:
             return JudgeCall(error="connection error: could not reach the judge endpoint (after retries)")
-        except openai.OpenAIError as exc:
+        except Exception as exc:  # noqa: BLE001 - e.g. the transport rejecting a bad URL: the item fails, the run goes on
             return JudgeCall(error=f"judge client error: {type(exc).__name__}")
         usage, raw = _usage(response), _content(response)
         verdict = parse_verdict(raw or "", nonce)

@@ -340,6 +340,16 @@ def test_works_from_a_running_event_loop_and_from_threads_sharing_a_cache(tmp_pa
     assert len(outcomes) == 3 and all(o["open"]["judged"] == len(OPEN) for o in outcomes)
 
 
+def test_an_error_outside_the_openai_client_fails_the_items_and_the_run_finishes(tmp_path: Path) -> None:
+    port_out_of_range = Endpoint(base_url="http://127.0.0.1:99999/v1", model="judge-model", api_key="sk-test",
+                                 max_retries=0, timeout=2)  # the socket layer raises, not openai
+    results = score_submission(predictions(), QUESTIONS, endpoint=port_out_of_range,
+                               details_path=tmp_path / "items.jsonl")
+    assert results["open"]["failed"] == len(OPEN) and results["mcq"]["n"] == 12
+    assert results["judge"]["model"] == "judge-model" and results["judge"]["host"] == ""
+    assert items(tmp_path / "items.jsonl")["open-0"]["error"].startswith("judge client error: ")
+
+
 def test_results_record_the_judge_settings_but_never_the_key(tmp_path: Path) -> None:
     secret = "sk-live-RECOGNISABLE-0123456789"
     with OpenAIServer(Counting(fake_judge, fail=1, status=401)) as server:
