@@ -248,6 +248,40 @@ def test_mcq_accuracy_and_breakdowns_recombine(tmp_path: Path) -> None:
         "extracted": None, "answer": "A", "correct": False}
 
 
+PAPER_CSV = Path(__file__).resolve().parent.parent / "leaderboard" / "paper_results.csv"
+# MCQ counts per dimension that the paper's Table 2 percentages fit (SU and MSI swapped against
+# the release labels, as the dataset card notes).
+PAPER_COUNTS = {"SOD": ("small_object", 1024), "FDD": ("fine_detail", 711), "SU": ("spatial", 709),
+                "TP": ("temporal", 336), "CR": ("causal", 1922), "LTG": ("long_tail", 11582),
+                "MSI": ("multi_source", 371)}
+
+
+def test_the_papers_per_dimension_accuracies_recombine_to_its_overall_and_open_totals() -> None:
+    """Scoring a submission that matches the paper's per-dimension accuracies gives the paper's
+    overall MCQ figure (a micro average), and the paper's criteria give its Open totals."""
+    import csv
+
+    from judge.llm import weighted_score
+
+    questions = [{"id": f"mcq-{abbr}-{n}", "question_type": "mcq", "options": OPTIONS, "answer": "A",
+                  "dimension": slug, "medical_intelligence": "DX", "modality": "CT", "organ_system": "chest"}
+                 for abbr, (slug, count) in PAPER_COUNTS.items() for n in range(count)]
+    rows = list(csv.DictReader(PAPER_CSV.open(encoding="utf-8")))
+    assert len(rows) == 18
+    for row in rows:
+        preds = []
+        for abbr, (_, count) in PAPER_COUNTS.items():
+            right = round(float(row[abbr]) * count / 100)
+            preds += [{"id": f"mcq-{abbr}-{n}", "prediction": "A" if n < right else "Answer: B"} for n in range(count)]
+        mcq = score_submission(preds, questions)["mcq"]
+        assert mcq["n"] == 16_655
+        assert mcq["accuracy"] == pytest.approx(float(row["mcq_all"]), abs=0.015), row["model"]
+        criteria = {name: float(row[key]) for name, key in
+                    (("consistency", "con"), ("coherence", "coh"), ("visual_accuracy", "va"), ("ground_truth", "gt"))}
+        if "gives" not in row["note"]:  # two published totals disagree with the paper's own formula
+            assert weighted_score(criteria) == pytest.approx(float(row["open_all"]), abs=0.006), row["model"]
+
+
 def test_rerun_and_resubmission_make_no_calls_and_give_the_same_results(tmp_path: Path) -> None:
     cache = tmp_path / "cache.sqlite"
     first, server = run(fake_judge, cache=cache)
