@@ -238,6 +238,11 @@ async def predict(
         summary.prompt_tokens += (record["usage"] or {}).get("prompt_tokens") or 0
         summary.completion_tokens += (record["usage"] or {}).get("completion_tokens") or 0
 
+    def unreachable(error: Exception) -> bool:
+        """No connection before any answer: a wrong --base-url, not a passing network fault."""
+        return isinstance(error, openai.APIConnectionError) and not isinstance(error, openai.APITimeoutError) \
+            and summary.answered == 0
+
     def record_failure(row_id: str, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"
         if endpoint.api_key:
@@ -245,7 +250,7 @@ async def predict(
         summary.failed += 1
         with errors_path(out).open("a", encoding="utf-8") as f:
             f.write(json.dumps({"id": row_id, "model": endpoint.model, "error": message}) + "\n")
-        if isinstance(error, FATAL_ERRORS) and summary.fatal is None:
+        if summary.fatal is None and (isinstance(error, FATAL_ERRORS) or unreachable(error)):
             summary.fatal = message
 
     async def ask(client: openai.AsyncOpenAI, answers: TextIO, row: dict) -> None:

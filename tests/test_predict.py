@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -256,6 +257,20 @@ def test_an_endpoint_that_refuses_the_key_stops_the_run_early(built_dataset, row
     assert done.returncode == 1 and "stopped early" in done.stderr
     assert SECRET not in done.stderr + done.stdout
     assert out.read_text() == ""
+
+
+def test_an_endpoint_nobody_listens_on_stops_the_run_early(built_dataset, rows, tmp_path):
+    """A mistyped --base-url must not spend every question's retries before saying so."""
+    with socket.socket() as probe:   # a port that was just free, so nothing listens on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "preds.jsonl"
+    done = subprocess.run([*CLI, "--model", MODEL, "--base-url", f"http://127.0.0.1:{port}/v1", "--data",
+                           str(built_dataset), "--out", str(out), "--concurrency", "2", "--retries", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "stopped early" in done.stderr
+    assert out.read_text() == ""
+    assert 1 <= len(lines(predict.errors_path(out))) <= 2 < len(rows)
 
 
 def test_a_file_from_another_model_is_refused_and_left_untouched(built_dataset, rows, tmp_path):
