@@ -15,7 +15,7 @@ import medcmr
 from judge.endpoint import Endpoint
 from leaderboard.mirror import HubMirror
 from leaderboard.service import Leaderboard
-from space.app import build_app, on_space
+from space.app import CSS, build_app, on_space
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 7860
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         build_app(board).queue(default_concurrency_limit=4).launch(
             server_name=args.host or ("0.0.0.0" if on_space() else "127.0.0.1"),
-            server_port=args.port, max_file_size=2 * board.max_file_bytes)
+            server_port=args.port, max_file_size=2 * board.max_file_bytes, css=CSS)
     finally:
         board.stop()
 

@@ -32,6 +32,8 @@ SOURCE_BADGES = {"paper": "reported in paper", "scored here": "scored here"}
 STATUS_LABELS = {"awaiting_judge": "awaiting judge"}
 STATUS_COLUMNS = ["id", "model", "submitter", "status", "progress", "error", "created_at", "updated_at"]
 STATUS_REFRESH_SECONDS = 3.0
+# The paper's open prompt has one long line: wrap code blocks in About rather than hide its end.
+CSS = "#about pre, #about pre code { white-space: pre-wrap; overflow-wrap: anywhere; }"
 BOARD_REFRESH_SECONDS = 10.0
 
 CITATION = """@misc{gong2025medcmr,
@@ -403,7 +405,7 @@ def build_app(board: Leaderboard) -> gr.Blocks:
                 status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
 
             with gr.Tab("About", id="about"):
-                gr.Markdown(about_markdown(board, judge_model))
+                gr.Markdown(about_markdown(board, judge_model), elem_id="about")
 
         private = {"api_visibility": "private", "show_progress": "hidden"}
         board_events = [demo.load, board_tab.select] + [f.change for f in filters[1:]] + [search.submit]

@@ -82,3 +82,15 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
         page.get_by_role("button", name="CSV (filtered view)").click()
     exported = Path(download.value.path()).read_text()
     assert "Browser <b>Bold</b> VL" in exported and "GPT-5" not in exported
+
+
+def test_about_tab_shows_the_papers_prompts_whole(space: SpaceProcess, page) -> None:
+    page.goto(space.url)
+    page.get_by_role("tab", name="About").click()
+    about = page.locator("#about")
+    playwright.expect(about).to_contain_text("S = (Con + Coh + 4·VA + 4·GT) / 10")
+    prompt = about.locator("pre").filter(has_text="Think step by step")
+    playwright.expect(prompt).to_contain_text("in one short sentence or a single medical term.")
+    # the long line wraps inside the page instead of running past the block's right edge
+    assert prompt.evaluate("block => block.scrollWidth <= block.clientWidth + 1")
+    page.screenshot(path=str(SCREENSHOTS / "medcmr_space_about.png"), full_page=True)
