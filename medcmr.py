@@ -236,7 +236,7 @@ def _image_cell(release: Release, row: dict, problems: list[str]) -> dict | None
                 image.verify()
             else:
                 image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         problems.append(f"{row['_where']}: field 'image_path': undecodable image {row['image']!r} ({error})")
         return None
     return {"bytes": data, "path": posixpath.basename(row["image"])}

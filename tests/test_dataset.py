@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -346,6 +347,15 @@ def _duplicate(mcq, open_ended):
     open_ended.append(dict(open_ended[2]))
 
 
+def _oversized_png() -> bytes:
+    """A PNG header declaring 30,000 x 30,000 pixels: more than Pillow (and so `datasets`) will decode."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = (30_000).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
 def _truncated_jpeg() -> bytes:
     """A JPEG cut in half: its header opens, its pixels do not decode."""
     buffer = io.BytesIO()
@@ -361,6 +371,8 @@ BROKEN = {
                       [MCQ_JSON, "index 3", "'image_path'", "colon_ihc.png"]),
     "undecodable image": (None, {"dataset/imgs/head_ct_plain.png": b"\x89PNG\r\n\x1a\nnot really"}, (),
                           [MCQ_JSON, "index 12", "'image_path'", "undecodable"]),
+    "image too large to decode": (None, {"dataset/imgs/head_ct_plain.png": _oversized_png()}, (),
+                                  [MCQ_JSON, "index 12", "'image_path'", "undecodable"]),
     "truncated JPEG image": (None, {"dataset/imgs/head_ct_plain.png": _truncated_jpeg()}, (),
                              [MCQ_JSON, "index 12", "'image_path'", "undecodable"]),
     "duplicate index": (_duplicate, {}, (), [OPEN_JSON, "index 2", "'index'", "duplicate"]),
