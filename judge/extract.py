@@ -18,7 +18,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-EXTRACTION_VERSION = "medcmr-extract-v1"
+EXTRACTION_VERSION = "medcmr-extract-v2"
 LETTERS = "ABCDE"
 LAST_TOKENS = 4
 SHORT_OUTPUT_WORDS = 25
@@ -46,6 +46,7 @@ _THINK_START = re.compile(r"<think>", re.I)
 _MARKDOWN = re.compile(r"[*`#]+|\$")
 _ABBREVIATION = re.compile(r"^\.[A-Za-z]")
 _FOLLOWING_WORD = re.compile(r"^[ \t]+([A-Za-z][A-Za-z'-]*)")
+_WORD_AFTER_LETTER = re.compile(r"^[ \t.\-–—]*[A-Za-z]")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[a-z0-9]+")
 _REFUSAL = re.compile(
@@ -88,6 +89,30 @@ def _option_words(options: tuple[str, ...]) -> dict[str, str]:
     return {LETTERS[i]: _words(option) for i, option in enumerate(options[:len(LETTERS)]) if _words(option)}
 
 
+@lru_cache(maxsize=65536)
+def _letter_word_options(options: tuple[str, ...]) -> dict[str, list[tuple[str, str]]]:
+    """Lower-case first word -> (letter, text) of options whose text opens with a one-letter word."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for letter, name in _option_words(options).items():
+        if len(name) > 1 and name[1] == " ":
+            found.setdefault(name[0], []).append((letter, name))
+    return found
+
+
+def _spells_another_option(letter: str, rest: str, options: list[str]) -> bool:
+    """The letter opens another option's text ("E. coli sepsis", "B-cell lymphoma"), not its own."""
+    if not _WORD_AFTER_LETTER.match(rest):  # "C", "C) …", "C, because …": a choice, whatever the options
+        return False
+    candidates = _letter_word_options(tuple(options)).get(letter.lower())
+    if not candidates:
+        return False
+    own = _option_words(tuple(options)).get(letter.upper())
+    if own and (_words(rest) + " ").startswith(own + " "):
+        return False
+    spelled = _words(letter + rest) + " "
+    return any(other != letter.upper() and spelled.startswith(name + " ") for other, name in candidates)
+
+
 def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
     """The match's letter if what follows keeps it a choice (not "a mass", not "e.g."); "" if several."""
     group = match.lastindex or 1
@@ -95,7 +120,7 @@ def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
     rest = text[match.end(group):]
     if _MULTIPLE_AFTER.match(rest):
         return ""
-    if _ABBREVIATION.match(rest):
+    if _ABBREVIATION.match(rest) or _spells_another_option(letter, rest, options):
         return None
     following = _FOLLOWING_WORD.match(rest)
     if following:
@@ -151,14 +176,16 @@ def _option_text(text: str, options: list[str]) -> str | None:
     return contained[0] if len(contained) == 1 else None
 
 
-def _leading_letter(line: str) -> str | None:
-    """The letter a line opens with ("C) Pneumonia"); never "A mass", "e.g."; "" for "A, C"."""
+def _leading_letter(line: str, options: list[str]) -> str | None:
+    """The letter a line opens with ("C) Pneumonia"); never "A mass", "e.g.", "E. coli"; "" for "A, C"."""
     match = _LEADING.match(line)
     if not match:
         return None
     rest = line[match.end(1):]
     if _MULTIPLE_AFTER.match(rest):
         return ""
+    if _spells_another_option(match.group(1), rest, options):
+        return None
     letter = match.group(1)
     if letter.islower() and len(rest.split()) > 8:  # "a: ..." opening a long sentence is prose
         return None
@@ -179,14 +206,14 @@ def extract_choice(text: str | None, options: list[str]) -> str | None:
         named = [letter for letter, name in _option_words(tuple(options)).items() if name == said]
         if len(named) == 1:  # the output is an option's text, even one like "E. coli sepsis"
             return named[0]
-        letter = _leading_letter(plain)
+        letter = _leading_letter(plain, options)
         if letter is not None:
             return letter or None
     for pattern, source in ((_ANSWER, plain), (_BOLD, text), (_PAREN, plain)):
         letter = _last_valid(source, pattern, options)
         if letter is not None:
             return letter or None
-    if lines and (letter := _leading_letter(lines[0])) is not None:
+    if lines and (letter := _leading_letter(lines[0], options)) is not None:
         return letter or None
     if _REFUSAL.search(plain):
         return None

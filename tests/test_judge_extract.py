@@ -149,3 +149,10 @@ def test_option_texts_that_open_like_a_letter_are_read_as_text() -> None:
     assert extract_choice("E. coli sepsis.", options) == "C"
     assert extract_choice("C. Ischemic colitis", options) == "C"
     assert extract_choice("Answer: B) C. difficile colitis", options) == "B"
+    assert extract_choice("Answer: E. coli sepsis", options) == "C"
+    assert extract_choice("The answer is C. difficile colitis.", options) == "B"
+    assert extract_choice("E. coli sepsis is the most likely diagnosis", options) == "C"
+    assert extract_choice("Answer: E. Crohn disease", options) == "E"
+    lymphomas = ["Hodgkin lymphoma", "T-cell lymphoma", "Burkitt lymphoma", "B-cell lymphoma", "Metastasis"]
+    assert extract_choice("Answer: B-cell lymphoma", lymphomas) == "D"
+    assert extract_choice("Answer: B) T-cell lymphoma", lymphomas) == "B"
