@@ -324,12 +324,12 @@ def run(args: argparse.Namespace) -> int:
         files = config_files(args.data, args.config)
         ids = config_ids(files)[:args.limit]
         answered = read_answered(args.out, endpoint.model)
-    except PredictError as error:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        errors_path(args.out).unlink(missing_ok=True)
+    except (PredictError, OSError) as error:  # OSError: an --out that is a folder, or under a file
         print(f"error: {error}", file=sys.stderr)
         return 2
     todo = [i for i in ids if i not in answered]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    errors_path(args.out).unlink(missing_ok=True)
     print(f"{len(ids)} questions in config '{args.config}', {len(ids) - len(todo)} already in {args.out}; "
           f"asking {len(todo)} of model {endpoint.model} at {endpoint.host} ({args.concurrency} at a time)",
           file=sys.stderr)

@@ -301,6 +301,25 @@ def test_bad_arguments_get_a_clear_message(built_dataset, tmp_path, capsys, flag
     assert not (tmp_path / "preds.jsonl").exists()
 
 
+@pytest.mark.parametrize("where", ["is a directory", "is under a file"])
+def test_an_unusable_out_path_is_a_one_line_error(built_dataset, tmp_path, capsys, where):
+    taken = tmp_path / "taken"
+    if where == "is a directory":
+        taken.mkdir()
+        out = taken
+    else:
+        taken.write_text("mine")
+        out = taken / "preds.jsonl"
+    parser = argparse.ArgumentParser()
+    predict.add_arguments(parser)
+    args = parser.parse_args(["--model", MODEL, "--base-url", "http://127.0.0.1:9/v1", "--data", str(built_dataset),
+                              "--out", str(out)])
+    assert predict.run(args) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and str(taken) in error
+    assert taken.is_dir() or taken.read_text() == "mine"
+
+
 @pytest.mark.parametrize("mode, size, mime", [
     ("RGB", (900, 300), "image/jpeg"),    # photograph over the bound: JPEG, aspect kept
     ("L", (300, 900), "image/png"),       # grayscale radiograph: lossless PNG
