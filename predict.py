@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
+from urllib.parse import urlparse
 
 import openai
 import pyarrow.parquet as pq
@@ -286,6 +287,21 @@ async def predict(
 # ---------------------------------------------------------------- command line
 
 
+def check_base_url(url: str | None) -> None:
+    """A typo in --base-url is a one-line error before any question (the URL is not echoed: it may hold
+    credentials). None means the client's default, api.openai.com."""
+    if url is None:
+        return
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - reading the port checks its range (ValueError)
+    except ValueError as error:
+        raise PredictError(f"--base-url is not a usable URL ({error})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise PredictError("--base-url is not a usable URL (expected http(s)://host[:port]/path, "
+                           "e.g. http://localhost:8000/v1)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `predict` flags; model, URL and key also come from MEDCMR_PREDICT_* / OPENAI_* variables."""
     parser.add_argument("--model", help="model name as the endpoint knows it (or MEDCMR_PREDICT_MODEL)")
@@ -317,6 +333,7 @@ def run(args: argparse.Namespace) -> int:
         if not endpoint.configured:
             raise PredictError("no model endpoint: give --model and --base-url (or MEDCMR_PREDICT_MODEL "
                                "and MEDCMR_PREDICT_BASE_URL; an API key alone means api.openai.com)")
+        check_base_url(endpoint.base_url)
         if min(args.concurrency, args.max_tokens) < 1 or args.timeout <= 0 \
                 or min(args.limit or 0, args.retries, args.image_max_side) < 0:
             raise PredictError("--concurrency and --max-tokens must be ≥ 1, --timeout > 0, "

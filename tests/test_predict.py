@@ -289,6 +289,9 @@ def test_a_file_from_another_model_is_refused_and_left_untouched(built_dataset, 
     (["--config", "no_such_config"], "no_such_config"),
     (["--data", "nowhere"], "nowhere"),
     (["--base-url", ""], "no model endpoint"),
+    (["--base-url", "http://127.0.0.1:99999/v1"], "--base-url"),     # port out of range
+    (["--base-url", "http://[::1:8000/v1"], "--base-url"),           # unclosed IPv6 bracket
+    (["--base-url", "localhost:8000/v1"], "--base-url"),             # no http:// or https://
     (["--concurrency", "0"], "--concurrency"),
 ])
 def test_bad_arguments_get_a_clear_message(built_dataset, tmp_path, capsys, flags, expected):
