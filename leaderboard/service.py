@@ -329,6 +329,10 @@ class Leaderboard:
         """The judge's results document of a scored (or awaiting) submission."""
         return self.store.results(submission_id)
 
+    def board_version(self) -> int:
+        """Changes whenever a board row is written: lets pages re-render only when the board changed."""
+        return self.store.board_version()
+
     def board(self) -> pd.DataFrame:
         """The paper's rows and every scored submission, ranked (rebuilt only when a row changed)."""
         version = self.store.board_version()

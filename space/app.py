@@ -88,10 +88,6 @@ def _write_once(root: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
-def _fingerprint(df: pd.DataFrame) -> str:
-    return hashlib.sha256(tables.export_csv(df)).hexdigest()
-
-
 def _ranked_models(df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(df[tables.PINNED].tolist()))
 
@@ -295,13 +291,12 @@ def build_app(board: Leaderboard) -> gr.Blocks:
     def radar(models: list[str]) -> object:
         return plots.dimension_chart(board.board(), list(models or [])[:5])
 
-    def board_tick(fingerprint: str, *filters):
+    def board_tick(seen_version: int, *filters):
         """Re-render only when the board changed, so a reader's sorting is not reset for nothing."""
-        full = board.board()
-        current = _fingerprint(full)
-        if current == fingerprint:
+        current = board.board_version()
+        if current == seen_version:
             return (gr.skip(),) * 6
-        return (leaderboard(*filters), current, gr.Dropdown(choices=_ranked_models(full)),
+        return (leaderboard(*filters), current, gr.Dropdown(choices=_ranked_models(board.board())),
                 *downloads_and_plot(*filters))
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
@@ -363,7 +358,7 @@ def build_app(board: Leaderboard) -> gr.Blocks:
                                                label="Compare up to 5 models by dimension")
                         radar_plot = gr.Plot(label="Per-dimension accuracy")
                     size_plot = gr.Plot(label="MCQ accuracy vs parameters")
-                fingerprint = gr.State("")
+                seen_version = gr.State(-1)
                 board_timer = gr.Timer(BOARD_REFRESH_SECONDS)
 
             with gr.Tab("Submit", id="submit"):
@@ -411,10 +406,10 @@ def build_app(board: Leaderboard) -> gr.Blocks:
         board_events = [demo.load, board_tab.select] + [f.change for f in filters[1:]] + [search.submit]
         gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard").then(
             downloads_and_plot, inputs=filters, outputs=[csv_button, json_button, size_plot], **private)
-        demo.load(lambda: _fingerprint(board.board()), outputs=fingerprint, **private)
+        demo.load(board.board_version, outputs=seen_version, **private)
         gr.on([demo.load, compared.change], radar, inputs=compared, outputs=radar_plot, **private)
-        board_timer.tick(board_tick, inputs=[fingerprint, *filters],
-                         outputs=[table, fingerprint, compared, csv_button, json_button, size_plot], **private)
+        board_timer.tick(board_tick, inputs=[seen_version, *filters],
+                         outputs=[table, seen_version, compared, csv_button, json_button, size_plot], **private)
 
         submit_button.click(
             submit, inputs=[predictions, model_name, link, weights, domain, params_b, description],

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import medcmr
-from tests.test_space import SpaceProcess, make_home
+from tests.test_space import SpaceProcess, make_home, submit, wait_for_status
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -94,3 +94,20 @@ def test_about_tab_shows_the_papers_prompts_whole(space: SpaceProcess, page) -> 
     # the long line wraps inside the page instead of running past the block's right edge
     assert prompt.evaluate("block => block.scrollWidth <= block.clientWidth + 1")
     page.screenshot(path=str(SCREENSHOTS / "medcmr_space_about.png"), full_page=True)
+
+
+def test_an_open_board_shows_a_new_scored_row_without_any_click(
+        space: SpaceProcess, page, built_dataset: Path, tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    page.goto(space.url)
+    board = page.locator("#board")
+    playwright.expect(visible_row(board, "GPT-5")).to_be_visible()
+    predictions = tmp_path / "script.jsonl"
+    predictions.write_text("".join(json.dumps({"id": q["id"], "prediction": q["answer"]}) + "\n"
+                                   for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq"))
+    client = Client(space.url, verbose=False)
+    receipt = submit(client, predictions, "Scripted Refresh VL")
+    wait_for_status(client, receipt["id"], ("finished",))  # MCQ only: nothing waits for a judge
+    # the reader does nothing: the board's timer notices the new row and re-renders
+    playwright.expect(visible_row(board, "Scripted Refresh VL")).to_be_visible(timeout=40_000)
