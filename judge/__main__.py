@@ -3,22 +3,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from . import DEFAULT_CONCURRENCY, Endpoint, PredictionsError, read_predictions, score_submission, summary_table
+from core.results import DatasetInfo
+from core.settings import Settings
+from release.built import load_questions, provenance
+
+from . import Endpoint, PredictionsError, read_predictions, score_submission, summary_table
 
 
 def default_cache_path() -> Path:
     """One verdict cache per user, shared by every run (`$XDG_CACHE_HOME/medcmr/judge_cache.sqlite`)."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "medcmr" / "judge_cache.sqlite"
+    return Settings.from_env().judge_cache
 
 
 def _parser() -> argparse.ArgumentParser:
+    defaults = Settings.from_env()
     parser = argparse.ArgumentParser(prog="python -m judge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a predictions file and write results.json")
@@ -29,11 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--judge-base-url", help="OpenAI-compatible base URL (env MEDCMR_JUDGE_BASE_URL, OPENAI_BASE_URL)")
     score.add_argument("--judge-model", help="judge model name (env MEDCMR_JUDGE_MODEL)")
     score.add_argument("--judge-api-key", help="judge API key (env MEDCMR_JUDGE_API_KEY, OPENAI_API_KEY)")
-    score.add_argument("--judge-timeout", type=float, default=60.0, help="seconds per judge call (default 60)")
-    score.add_argument("--judge-max-retries", type=int, default=4,
-                       help="retries per call on 408/429/5xx/timeouts, honouring Retry-After (default 4)")
-    score.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
-                       help=f"judge calls in flight (default {DEFAULT_CONCURRENCY})")
+    score.add_argument("--judge-timeout", type=float, default=defaults.judge.timeout,
+                       help=f"seconds per judge call (env MEDCMR_JUDGE_TIMEOUT; default {defaults.judge.timeout:g})")
+    score.add_argument("--judge-max-retries", type=int, default=defaults.judge.max_retries,
+                       help="retries per call on 408/429/5xx/timeouts, honouring Retry-After "
+                            f"(env MEDCMR_JUDGE_MAX_RETRIES; default {defaults.judge.max_retries})")
+    score.add_argument("--concurrency", type=int, default=defaults.judge_concurrency,
+                       help=f"judge calls in flight (env MEDCMR_JUDGE_CONCURRENCY; default {defaults.judge_concurrency})")
     score.add_argument("--cache", type=Path, default=None,
                        help=f"verdict cache, SQLite (default {default_cache_path()})")
     score.add_argument("--no-cache", action="store_true", help="judge every open answer again")
@@ -41,16 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_dataset(data: Path) -> tuple[list[dict], dict]:
-    import medcmr
-
+def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
     if not (data / "build_info.json").is_file():
         raise PredictionsError(f"{data}: not a built Med-CMR folder (no build_info.json); "
                                "build one with `python medcmr.py build`")
-    source = json.loads((data / "build_info.json").read_text(encoding="utf-8")).get("source", {})
-    return medcmr.load_questions(data), {"fingerprint": medcmr.dataset_fingerprint(data),
-                                         "source": source.get("name"), "revision": source.get("revision"),
-                                         "sha256": source.get("sha256")}
+    return load_questions(data), provenance(data)
 
 
 def score(args: argparse.Namespace) -> int:
@@ -72,7 +72,9 @@ def score(args: argparse.Namespace) -> int:
                                    progress=progress, details_path=args.details,
                                    mcq_only=args.mcq_only, dataset=dataset, concurrency=args.concurrency)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial = args.out.with_name(args.out.name + ".partial")  # a reader never sees half a document
+    partial.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.replace(args.out)
     print(summary_table(results))
     print(f"Wrote {args.out}" + (f" and {args.details}" if args.details else ""))
     return 0

@@ -11,6 +11,8 @@ from urllib.parse import urlparse
 
 import openai
 
+from core.settings import JUDGE_MAX_RETRIES, JUDGE_TIMEOUT_S, endpoint_settings
+
 
 def _first(*values: str | None) -> str | None:
     return next((v for v in values if v), None)
@@ -23,8 +25,8 @@ class Endpoint:
     base_url: str | None
     model: str | None
     api_key: str | None = field(default=None, repr=False)
-    timeout: float = 60.0
-    max_retries: int = 4
+    timeout: float = JUDGE_TIMEOUT_S
+    max_retries: int = JUDGE_MAX_RETRIES
 
     @classmethod
     def from_env(
@@ -34,17 +36,18 @@ class Endpoint:
         base_url: str | None = None,
         model: str | None = None,
         api_key: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 4,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> "Endpoint":
-        """Flags win over `{prefix}_BASE_URL/_MODEL/_API_KEY`, which win over `OPENAI_*`."""
-        env = os.environ.get
+        """Flags win over `{prefix}_BASE_URL/_MODEL/_API_KEY/_TIMEOUT/_MAX_RETRIES` (read by
+        `core.settings`), which win over `OPENAI_*`."""
+        env = endpoint_settings(os.environ, prefix, JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES)
         return cls(
-            base_url=_first(base_url, env(f"{prefix}_BASE_URL"), env("OPENAI_BASE_URL")),
-            model=_first(model, env(f"{prefix}_MODEL")),
-            api_key=_first(api_key, env(f"{prefix}_API_KEY"), env("OPENAI_API_KEY")),
-            timeout=timeout,
-            max_retries=max_retries,
+            base_url=_first(base_url, env.base_url),
+            model=_first(model, env.model),
+            api_key=_first(api_key, env.api_key),
+            timeout=env.timeout if timeout is None else timeout,
+            max_retries=env.max_retries if max_retries is None else max_retries,
         )
 
     @property

@@ -18,8 +18,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from core.vocabulary import LETTERS
+
 EXTRACTION_VERSION = "medcmr-extract-v2"
-LETTERS = "ABCDE"
 LAST_TOKENS = 4
 SHORT_OUTPUT_WORDS = 25
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 import openai
 from openai.types.chat import ChatCompletion
 
+from core.vocabulary import CRITERION_KEYS as CRITERIA
+from core.vocabulary import weighted_score
+
 JUDGE_PROMPT_VERSION = "medcmr-judge-v1"
 TEMPERATURE = 0.0
 RAW_MAX = 10
 MAX_ANSWER_CHARS = 12_000
-CRITERIA = ("consistency", "coherence", "visual_accuracy", "ground_truth")
-WEIGHTS = {"consistency": 1, "coherence": 1, "visual_accuracy": 4, "ground_truth": 4}
 
 SYSTEM_PROMPT = """\
 You are an expert radiologist and clinician grading a model's answer to a medical visual \
@@ -111,11 +112,6 @@ def parse_verdict(reply: str, nonce: str) -> dict | None:
         verdict = {name: grade * 100 / RAW_MAX for name, grade in grades.items()}
         verdict["rationale"] = str(candidate.get("rationale", ""))
     return verdict
-
-
-def weighted_score(criteria: dict) -> float:
-    """The paper's S = (Con + Coh + 4·VA + 4·GT) / 10, on 0-100."""
-    return sum(WEIGHTS[name] * criteria[name] for name in CRITERIA) / sum(WEIGHTS.values())
 
 
 def _content(response: ChatCompletion) -> str | None:

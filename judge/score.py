@@ -10,15 +10,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from core.settings import JUDGE_CONCURRENCY
+
+from core.results import Coverage, DatasetInfo, JudgeInfo, Results
+from core.vocabulary import weighted_score
+
 from .cache import VerdictCache, cache_key
 from .endpoint import Endpoint
 from .extract import EXTRACTION_VERSION, extract_choice
-from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall, weighted_score
+from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall
 from .predictions import check_predictions, coverage
 from .report import mcq_results, open_results
 
-RESULTS_VERSION = 1
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = JUDGE_CONCURRENCY
 
 
 def _mcq_item(question: dict, prediction: str | None) -> dict:
@@ -83,10 +87,11 @@ def score_submission(
     progress: Callable[[int, int], None] | None = None,
     details_path: Path | None = None,
     mcq_only: bool = False,
-    dataset: dict | None = None,
+    dataset: DatasetInfo | dict | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
 ) -> dict:
-    """Score `predictions` against `questions` (rows of `medcmr.load_questions`); the results document.
+    """Score `predictions` against `questions` (rows of `release.built.load_questions`); the results
+    document as JSON-ready dict (`core.results.Results.from_dict` reads it back typed).
 
     Raises PredictionsError before any judge call if the predictions cannot be scored. Open
     answers are judged only when `endpoint` is configured (else counted in `open.awaiting`);
@@ -151,28 +156,21 @@ def score_submission(
             cache.close()
 
     ordered_open = [open_items[q["id"]] for q in scope if q["question_type"] == "open"]
-    results = {
-        "results_version": RESULTS_VERSION,
-        "mcq_only": mcq_only,
-        "mcq": {**mcq_results(mcq_items, by_id), "extraction_version": EXTRACTION_VERSION},
-        "open": open_results(ordered_open, by_id),
-        "coverage": coverage(set(answers), scope),
-        "judge": {
-            "host": endpoint.host if judging else None,
-            "model": endpoint.model if judging else None,
-            "prompt_version": JUDGE_PROMPT_VERSION,
-            "temperature": TEMPERATURE,
-            "json_mode": json_mode,
-            "concurrency": concurrency,
-            "calls": len(work),
-            "cached": cached,
-            "tokens": tokens,
-        },
-        "dataset": dict(dataset or {}),
-    }
+    if isinstance(dataset, dict):
+        dataset = DatasetInfo(**dataset)
+    results = Results(
+        mcq_only=mcq_only,
+        mcq=mcq_results(mcq_items, by_id, EXTRACTION_VERSION),
+        open=open_results(ordered_open, by_id),
+        coverage=Coverage(**coverage(set(answers), scope)),
+        judge=JudgeInfo(host=endpoint.host if judging else None, model=endpoint.model if judging else None,
+                        prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=json_mode,
+                        concurrency=concurrency, calls=len(work), cached=cached, tokens=tokens),
+        dataset=dataset or DatasetInfo(),
+    )
     if details_path:
         _write_details(Path(details_path), mcq_items + ordered_open)
-    return results
+    return results.to_dict()
 
 
 def _write_details(path: Path, items: list[dict]) -> None:

@@ -16,32 +16,19 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-PINNED = "Model"
-PAPER_URL = "https://arxiv.org/abs/2512.00818"
-PAPER_JUDGE = "DeepSeek-V3.2-Exp (paper)"
-AWAITING_JUDGE = "awaiting judge"
+from core.results import Results
+from core.vocabulary import CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, PAPER, PAPER_JUDGE_MARK, RELEASE_LABEL_NOTE
 
-# Release `task` slug -> the paper's abbreviation, in paper order.
-DIMENSION_ABBR: dict[str, str] = {
-    "small_object": "SOD", "fine_detail": "FDD", "spatial": "SU", "temporal": "TP",
-    "causal": "CR", "long_tail": "LTG", "multi_source": "MSI",
-}
-# The paper's medical-intelligence classes (Table 3) -> abbreviation.
-MEDICAL_INTELLIGENCE_ABBR: dict[str, str] = {
-    "clinical decision support": "CDS", "diagnosis": "DX", "pathophysiologic analysis": "PA",
-    "procedural risk assessment": "PRA", "staging and extent evaluation": "SEE",
-    "treatment response evaluation": "TRE",
-}
-# Results-document criterion key -> column.
-CRITERIA_ABBR: dict[str, str] = {
-    "consistency": "Con", "coherence": "Coh", "visual_accuracy": "VA", "ground_truth": "GT",
-}
+PINNED = "Model"
+PAPER_URL = PAPER.url
+PAPER_JUDGE = PAPER_JUDGE_MARK
+AWAITING_JUDGE = "awaiting judge"
 
 COLUMN_GROUPS: dict[str, list[str]] = {
     "Overview": ["Rank", "Model", "Source", "MCQ", "Open"],
-    "Dimensions": list(DIMENSION_ABBR.values()),
-    "Open criteria": list(CRITERIA_ABBR.values()),
-    "Medical intelligence": list(MEDICAL_INTELLIGENCE_ABBR.values()),
+    "Dimensions": [d.abbr for d in DIMENSIONS],
+    "Open criteria": [c.abbr for c in CRITERIA],
+    "Medical intelligence": [m.abbr for m in MEDICAL_INTELLIGENCE],
     "Model info": ["Params (B)", "Weights", "Domain", "Submitted", "Judge", "Note", "Link"],
 }
 COLUMNS: list[str] = [c for group in COLUMN_GROUPS.values() for c in group]
@@ -50,9 +37,6 @@ NUMERIC_COLUMNS: list[str] = (["MCQ", "Open"] + COLUMN_GROUPS["Dimensions"] + CO
 
 SIZE_BUCKETS: tuple[str, ...] = ("<10B", "10-40B", ">40B", "unknown")
 SOURCES = ("paper", "scored here")
-
-RELEASE_LABEL_NOTE = ("SU/MSI: the paper's percentages fit SU = 709 and MSI = 371 questions; "
-                      "the release labels (kept here) say the reverse")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -81,9 +65,9 @@ def paper_frame(csv_path: Path) -> pd.DataFrame:
         row = {
             "Model": rec["model"], "Source": "paper",
             "MCQ": _percent(rec["mcq_all"]), "Open": _percent(rec["open_all"]),
-            **{abbr: _percent(rec[abbr]) for abbr in DIMENSION_ABBR.values()},
-            **{abbr: _percent(rec[abbr.lower()]) for abbr in CRITERIA_ABBR.values()},
-            **{abbr: _percent(rec[abbr]) for abbr in MEDICAL_INTELLIGENCE_ABBR.values()},
+            **{d.abbr: _percent(rec[d.abbr]) for d in DIMENSIONS},
+            **{c.abbr: _percent(rec[c.abbr.lower()]) for c in CRITERIA},
+            **{m.abbr: _percent(rec[m.abbr]) for m in MEDICAL_INTELLIGENCE},
             "Params (B)": _percent(rec["params_b"]),
             "Weights": rec["group"], "Domain": "medical" if rec["medical"] == "yes" else "general",
             "Submitted": "", "Judge": PAPER_JUDGE, "Note": "; ".join(notes), "Link": PAPER_URL,
@@ -92,50 +76,51 @@ def paper_frame(csv_path: Path) -> pd.DataFrame:
     return frame(rows)
 
 
-def submission_record(meta_row: dict, results: dict) -> dict:
+def paper_notes(csv_path: Path) -> dict[str, str]:
+    """Model -> the paper row's own note from the CSV (empty when it has none)."""
+    raw = pd.read_csv(csv_path, dtype={"note": "string"}, keep_default_na=False)
+    return {str(model): str(note) for model, note in zip(raw["model"], raw["note"])}
+
+
+def submission_record(meta_row: dict, results: Results) -> dict:
     """One board row (display columns) from a stored submission and its results document.
 
-    `meta_row` carries the submitter's metadata: model, link, weights/group, medical, params_b,
+    `meta_row` carries the submitter's metadata: model, link, weights, medical, params_b,
     created_at. Medical-intelligence classes whose names do not match the paper's six stay in
     the results document only.
     """
-    mcq = results.get("mcq") or {}
-    open_ = results.get("open") or {}
-    by_dim = mcq.get("by_dimension") or {}
-    by_mi = {_normalise_class(k): v for k, v in (mcq.get("by_medical_intelligence") or {}).items()}
-    criteria = open_.get("criteria") or {}
-    awaiting = int(open_.get("awaiting") or 0)
-    judge = results.get("judge") or {}
+    mcq, open_ = results.mcq, results.open
+    by_mi = {_normalise_class(name): group for name, group in mcq.by_medical_intelligence.items()}
     notes = []
-    if awaiting:
-        notes.append(f"{awaiting} open answers awaiting judge")
-    coverage = results.get("coverage") or {}
-    missing = coverage.get("missing")
-    missing_count = len(missing) if isinstance(missing, list) else int(missing or 0)
-    if missing_count:
-        notes.append(f"{missing_count} questions unanswered (scored as wrong)")
-    if open_.get("failed"):
-        notes.append(f"{open_['failed']} open items failed in the judge (excluded)")
-    no_open_answers = bool(open_.get("n")) and open_.get("empty") == open_.get("n")
-    if no_open_answers:
+    if open_.awaiting:
+        notes.append(f"{open_.awaiting} open answers awaiting judge")
+    if results.coverage.missing:
+        notes.append(f"{results.coverage.missing} questions unanswered (scored as wrong)")
+    if open_.failed:
+        notes.append(f"{open_.failed} open items failed in the judge (excluded)")
+    if open_.flagged:
+        notes.append(f"{open_.flagged} open answers addressed the grader (scored 0)")
+    if open_.all_empty:
         notes.append("no open answers submitted")
-    medical = meta_row.get("medical")
+
+    def accuracy(group) -> float:
+        return _percent(group.accuracy if group is not None else None)
+
     return {
-        "Model": str(meta_row.get("model", "")),
+        "Model": meta_row["model"],
         "Source": "scored here",
-        "MCQ": _percent(mcq.get("accuracy")),
-        "Open": math.nan if no_open_answers else _percent(open_.get("score")),
-        **{abbr: _percent((by_dim.get(slug) or {}).get("accuracy")) for slug, abbr in DIMENSION_ABBR.items()},
-        **{abbr: _percent(criteria.get(key)) for key, abbr in CRITERIA_ABBR.items()},
-        **{abbr: _percent((by_mi.get(name) or by_mi.get(abbr.lower()) or {}).get("accuracy"))
-           for name, abbr in MEDICAL_INTELLIGENCE_ABBR.items()},
+        "MCQ": _percent(mcq.accuracy),
+        "Open": math.nan if open_.all_empty else _percent(open_.score),
+        **{d.abbr: accuracy(mcq.by_dimension.get(d.slug)) for d in DIMENSIONS},
+        **{c.abbr: _percent(open_.criteria.get(c.key)) for c in CRITERIA},
+        **{m.abbr: accuracy(by_mi.get(m.name) or by_mi.get(m.abbr.lower())) for m in MEDICAL_INTELLIGENCE},
         "Params (B)": _percent(meta_row.get("params_b")),
-        "Weights": str(meta_row.get("group") or meta_row.get("weights") or ""),
-        "Domain": "medical" if medical in (True, 1, "yes", "medical") else "general",
+        "Weights": meta_row["weights"],
+        "Domain": "medical" if meta_row["medical"] else "general",
         "Submitted": str(meta_row.get("created_at") or "")[:10],
-        "Judge": AWAITING_JUDGE if awaiting else str(judge.get("model") or ""),
+        "Judge": AWAITING_JUDGE if open_.awaiting else (results.judge.model or ""),
         "Note": "; ".join(notes),
-        "Link": str(meta_row.get("link") or ""),
+        "Link": meta_row.get("link") or "",
     }
 
 

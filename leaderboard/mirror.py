@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from huggingface_hub import CommitScheduler, HfApi
 
+from core.settings import Settings
 from leaderboard.board import export_csv
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -36,14 +37,14 @@ class HubMirror:
             hf_api=hf_api or HfApi(token=token))
 
     @classmethod
-    def from_env(cls, folder: Path) -> "HubMirror | None":
+    def from_env(cls, folder: Path, settings: Settings | None = None) -> "HubMirror | None":
         """A mirror when MEDCMR_RESULTS_REPO and HF_TOKEN are both set, else None.
 
         MEDCMR_RESULTS_EVERY_MIN sets the minutes between commits (default 5)."""
-        repo_id, token = os.environ.get("MEDCMR_RESULTS_REPO"), os.environ.get("HF_TOKEN")
-        if not (repo_id and token):
+        settings = settings or Settings.from_env()
+        if not (settings.results_repo and settings.hf_token):
             return None
-        return cls(repo_id, token, folder, every_min=float(os.environ.get("MEDCMR_RESULTS_EVERY_MIN", 5)))
+        return cls(settings.results_repo, settings.hf_token, folder, every_min=settings.results_every_min)
 
     def record(self, submission_id: str, meta: dict, results: dict) -> Path:
         """Write one submission's public metadata and results document as results/<id>.json."""

@@ -7,9 +7,10 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from leaderboard.board import COLUMN_GROUPS, PINNED
+from core.vocabulary import DIMENSIONS as _DIMENSIONS
+from leaderboard.board import PINNED
 
-DIMENSIONS = COLUMN_GROUPS["Dimensions"]
+AXES = [d.abbr for d in _DIMENSIONS]
 MAX_MODELS = 5
 
 
@@ -23,11 +24,11 @@ def dimension_chart(df: pd.DataFrame, models: list[str]) -> go.Figure:
     fig = go.Figure()
     chosen = [m for m in dict.fromkeys(models or []) if m][:MAX_MODELS]
     rows = df.drop_duplicates(PINNED).set_index(PINNED)
-    theta = DIMENSIONS + DIMENSIONS[:1]
+    theta = AXES + AXES[:1]
     for model in chosen:
         if model not in rows.index:
             continue
-        scores = rows.loc[model, DIMENSIONS].astype(float)
+        scores = rows.loc[model, AXES].astype(float)
         if scores.isna().all():
             continue
         weakest = scores.idxmin()

@@ -23,9 +23,12 @@ from urllib.parse import urlparse
 import pandas as pd
 
 import judge
+from core.results import Results
+from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
 from leaderboard.store import AWAITING, FAILED, FINISHED, RUNNING, Store
+from release.built import load_questions, provenance
 
 from typing import TYPE_CHECKING
 
@@ -37,7 +40,8 @@ log = logging.getLogger(__name__)
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 PREDICTION_FORMATS = (".jsonl", ".json", ".csv")
 PROGRESS_EVERY_S = 0.5
-RETRY_FAILED_AFTER_S = 600.0  # a submission failed by the judge is tried again this long after
+_DEFAULTS = Settings()
+RETRY_FAILED_AFTER_S = _DEFAULTS.retry_failed_after_s  # a submission failed by the judge is tried again this long after
 MISSING_SHOWN = 20
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -98,10 +102,8 @@ class Leaderboard:
 
     def __init__(self, home: Path, data_dir: Path, *, endpoint: Endpoint | None = None,
                  paper_csv: Path | None = None, mirror: "HubMirror | None" = None,
-                 max_file_bytes: int = 50 * 2**20, rate_limit: tuple[int, float] = (5, 3600.0),
+                 max_file_bytes: int = _DEFAULTS.max_file_bytes, rate_limit: tuple[int, float] = _DEFAULTS.rate_limit,
                  retry_failed_after: float = RETRY_FAILED_AFTER_S) -> None:
-        import medcmr
-
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.data_dir = Path(data_dir)
@@ -112,9 +114,10 @@ class Leaderboard:
         self.retry_failed_after = retry_failed_after
         self.store = Store(self.home / "leaderboard.sqlite")
         self.cache_path = self.home / "judge_cache.sqlite"
-        self.questions = medcmr.load_questions(self.data_dir)
-        self.dataset = {"fingerprint": medcmr.dataset_fingerprint(self.data_dir)}
-        self._paper = board_logic.paper_frame(paper_csv or PAPER_CSV)
+        self.questions = load_questions(self.data_dir)
+        self.dataset = provenance(self.data_dir)
+        self._paper_csv = paper_csv or PAPER_CSV
+        self._paper = board_logic.paper_frame(self._paper_csv)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._busy = threading.Event()
@@ -279,16 +282,16 @@ class Leaderboard:
             log.warning("submission %s failed: %s", submission_id, type(err).__name__)
             self.store.fail(submission_id, _reason(err))
             return
-        open_ = results.get("open") or {}
-        if open_.get("failed"):
+        typed = Results.from_dict(results)
+        if typed.open.failed:
             # A partly judged Open score would not be comparable: keep the file, let a retry finish it.
-            self.store.fail(submission_id, f"{open_['failed']} of {open_.get('n')} open answers could "
+            self.store.fail(submission_id, f"{typed.open.failed} of {typed.open.n} open answers could "
                                            f"not be judged ({_first_error(details)}); the file is kept, "
                                            "judged answers are cached, and a retry judges only the rest.")
             return
-        status = AWAITING if open_.get("awaiting") else FINISHED
-        meta = self.store.record(submission_id) or {}
-        self.store.finish(submission_id, status, results, board_logic.submission_record(meta, results))
+        status = AWAITING if typed.open.awaiting else FINISHED
+        meta = self.store.record(submission_id)
+        self.store.finish(submission_id, status, results, board_logic.submission_record(meta, typed))
         self._mirror(submission_id, meta, results)
 
     def _backfill_mirror(self) -> None:
@@ -326,8 +329,17 @@ class Leaderboard:
         return self.store.statuses(submission_id)
 
     def result(self, submission_id: str) -> dict | None:
-        """The judge's results document of a scored (or awaiting) submission."""
+        """The judge's results document of a scored (or awaiting) submission, as stored (JSON)."""
         return self.store.results(submission_id)
+
+    def scores(self, submission_id: str) -> Results | None:
+        """The same document, typed (its version checked)."""
+        document = self.store.results(submission_id)
+        return Results.from_dict(document) if document else None
+
+    def paper_notes(self) -> dict[str, str]:
+        """The paper rows' own notes (e.g. a published total that disagrees with the formula)."""
+        return board_logic.paper_notes(self._paper_csv)
 
     def board_version(self) -> int:
         """Changes whenever a board row is written: lets pages re-render only when the board changed."""

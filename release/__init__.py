@@ -1,1 +1,2 @@
-"""Helpers of the Med-CMR builder that do not belong in `medcmr.py` itself (the sample release)."""
+"""The release layer: reading the official release (`reader`), writing a build (`build`, `card`),
+reading a build (`built`), the Hub (`hub`) and the sample release (`sample`)."""

@@ -11,8 +11,9 @@ from string import Template
 
 import yaml
 
-from medcmr import (DIMENSIONS, FEATURES, MCQ_PROMPT, OPEN_PROMPT, PROMPT_VERSION, QUESTION_TYPES,
-                    configs)
+from core.features import FEATURES
+from core.vocabulary import (DIMENSIONS, HUB_REPO, MCQ_PROMPT, OPEN_PROMPT, PROMPT_VERSION, QUESTION_TYPES,
+                             TAXONOMY_FIELDS, configs)
 
 CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
 LEADERBOARD_URL = "https://huggingface.co/spaces/Med-CMR/leaderboard"
@@ -61,11 +62,8 @@ def provenance(sample_sources: dict | None) -> str:
                 "not from the official release; `build_info.json` holds the archive's sha256 and every "
                 "shard's sha256.")
     return ("Built by `medcmr.py` from the official release `dataset.zip` of "
-            "[aaassddaadf/Med-CMR](https://huggingface.co/datasets/aaassddaadf/Med-CMR) (Apache-2.0); "
+            f"[{HUB_REPO}](https://huggingface.co/datasets/{HUB_REPO}) (Apache-2.0); "
             "`build_info.json` holds the source archive's sha256 and every shard's sha256.")
-
-
-TAXONOMY_FIELDS = ("medical_intelligence", "modality", "organ_system")
 
 
 def taxonomy_counts(rows: list[dict]) -> dict[str, Counter]:
@@ -91,7 +89,7 @@ def render_card(counts: Counter, part_bytes: Counter, arrow_bytes: Counter, valu
     by_kind = {kind: sum(n for (_, k), n in counts.items() if k == kind) for kind in QUESTION_TYPES}
     dimension_rows = "\n".join(
         f"| {task} | `{slug}` | {counts[slug, 'mcq']:,} | {counts[slug, 'open']:,} | "
-        f"{counts[slug, 'mcq'] + counts[slug, 'open']:,} |" for task, slug in DIMENSIONS.items())
+        f"{counts[slug, 'mcq'] + counts[slug, 'open']:,} |" for task, slug in ((d.release_name, d.slug) for d in DIMENSIONS))
     config_rows = "\n".join(f"| `{name}` | {config['rows']:,} |" for name, config in configs(counts).items())
     text = Template(body).substitute(
         total=f"{sum(counts.values()):,}", mcq=f"{by_kind['mcq']:,}", open=f"{by_kind['open']:,}",

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from medcmr import SAMPLE_SOURCES
+from core.vocabulary import LETTERS
+from release.reader import SAMPLE_SOURCES
 
 SAMPLE_MARK = "[Sample] "
 MAX_SIDE = 384
@@ -294,7 +295,7 @@ def sample_records() -> tuple[list[dict], list[dict]]:
     mcq = []
     for index, (task, image, subtype, kind, question, options, answer, description) in enumerate(MCQ):
         record = _record(index, task, image, subtype, kind, question, answer, description)
-        record.update(zip("ABCDE", options))
+        record.update(zip(LETTERS, options))
         mcq.append(record)
     open_ended = [_record(index, *fields) for index, fields in enumerate(OPEN)]
     return mcq, open_ended

@@ -13,7 +13,7 @@ from pathlib import Path
 from huggingface_hub import CommitOperationAdd, HfApi
 
 REPO = Path(__file__).resolve().parent.parent
-CODE_PATHS = ("space", "leaderboard", "judge", "release", "medcmr.py")
+CODE_PATHS = ("core", "space", "leaderboard", "judge", "release", "medcmr.py")
 AT_TOP = {"space/README.md": "README.md", "space/requirements.txt": "requirements.txt"}
 SHIPPED_SUFFIXES = {".py", ".csv", ".md", ".txt"}
 

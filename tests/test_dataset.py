@@ -277,7 +277,9 @@ def test_a_dimension_without_rows_has_no_config_and_says_so(tmp_path: Path, caps
 
 def test_interrupted_build_leaves_no_loadable_folder(sample_zip: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    real_write, calls = medcmr._write_shards, []
+    from release import build as build_module
+
+    real_write, calls = build_module._write_shards, []
 
     def interrupted(*args, **kwargs):
         calls.append(1)
@@ -285,38 +287,43 @@ def test_interrupted_build_leaves_no_loadable_folder(sample_zip: Path, tmp_path:
             raise KeyboardInterrupt
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(medcmr, "_write_shards", interrupted)
+    monkeypatch.setattr(build_module, "_write_shards", interrupted)
     with pytest.raises(KeyboardInterrupt):
         medcmr.build(sample_zip, tmp_path / "medcmr")
     assert list(tmp_path.iterdir()) == [], "neither the output nor a staging folder is left behind"
 
-    monkeypatch.setattr(medcmr, "_write_shards", real_write)
+    monkeypatch.setattr(build_module, "_write_shards", real_write)
     medcmr.build(sample_zip, tmp_path / "medcmr")
     before = tree_bytes(tmp_path / "medcmr")
     calls.clear()
-    monkeypatch.setattr(medcmr, "_write_shards", interrupted)
+    monkeypatch.setattr(build_module, "_write_shards", interrupted)
     with pytest.raises(KeyboardInterrupt):
         medcmr.build(sample_zip, tmp_path / "medcmr")
     assert tree_bytes(tmp_path / "medcmr") == before, "a failed rebuild keeps the previous build intact"
     assert [path.name for path in tmp_path.iterdir()] == ["medcmr"]
 
 
-def test_a_killed_build_leaves_nothing_that_loads_as_the_dataset(tmp_path: Path) -> None:
-    def many(mcq, open_ended):  # ~2,000 questions, so the build is still running when it is killed
-        mcq[:] = [dict(record, index=n) for n, record in enumerate(mcq * 100)]
+KILL_AFTER_FIRST_PART = """
+import os, signal, sys
+from release import build as build_module
+real = build_module._write_shards
+def write_then_die(*args, **kwargs):
+    result = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # mid-build, after the first part's shards are on disk
+    return result
+build_module._write_shards = write_then_die
+import medcmr
+sys.exit(medcmr.main(sys.argv[1:]))
+"""
 
-    source = write_release(tmp_path / "big.zip", many)
+
+def test_a_killed_build_leaves_nothing_that_loads_as_the_dataset(sample_zip: Path, tmp_path: Path) -> None:
+    """SIGKILL lands at a fixed point of the build (after its first shards), so the test cannot race it."""
     out = tmp_path / "built" / "medcmr"
-    child = subprocess.Popen([sys.executable, str(ROOT / "medcmr.py"), "build", "--source", str(source),
-                              "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while not list(out.parent.glob("medcmr.tmp*/data/*/*.parquet")) and time.monotonic() < deadline:
-            assert child.poll() is None, "the build ended before it could be interrupted"
-            time.sleep(0.01)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait()
+    child = subprocess.run([sys.executable, "-c", KILL_AFTER_FIRST_PART, "build", "--source", str(sample_zip),
+                            "--out", str(out)], cwd=ROOT, capture_output=True, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    assert list(out.parent.glob("medcmr.tmp*/data/*/*.parquet")), "killed while shards were being written"
     assert not out.exists()
     with pytest.raises(FileNotFoundError):
         datasets.load_dataset(str(out), "all")

@@ -9,8 +9,13 @@ import math
 import pandas as pd
 import pytest
 
+from core.results import Results
+from core.vocabulary import CRITERION_KEYS, DIMENSIONS
+from judge import Endpoint, score_submission
 from leaderboard import board, plots
 from leaderboard.service import PAPER_CSV
+from tests.judge_responders import fixed_judge
+from tests.openai_server import OpenAIServer
 
 
 @pytest.fixture(scope="module")
@@ -18,19 +23,50 @@ def paper() -> pd.DataFrame:
     return board.paper_frame(PAPER_CSV)
 
 
-def results_doc(mcq: float, open_score: float | None, *, awaiting: int = 0, classes=None) -> dict:
-    """A results document shaped like the judge's (issue 3 keys)."""
-    return {
-        "mcq": {"accuracy": mcq,
-                "by_dimension": {slug: {"n": 10, "correct": 5, "accuracy": mcq + i}
-                                 for i, slug in enumerate(board.DIMENSION_ABBR)},
-                "by_medical_intelligence": classes or {}},
-        "open": {"score": open_score, "judged": 0 if open_score is None else 3, "awaiting": awaiting,
-                 "criteria": {"consistency": 90.0, "coherence": 80.0, "visual_accuracy": 30.0,
-                              "ground_truth": 20.0} if open_score is not None else {}},
-        "judge": {"model": "judge-x"} if open_score is not None else {},
-        "coverage": {"expected": 20, "given": 20, "missing": 0, "unknown": 0},
-    }
+PER_DIMENSION = 20
+CLASSES = ["Diagnosis", "clinical decision support", "Something Else"]
+
+
+def questions() -> list[dict]:
+    """20 MCQs per dimension (classes cycling through two paper classes and an unknown one) + 3 open."""
+    rows = []
+    for d, dimension in enumerate(DIMENSIONS):
+        for k in range(PER_DIMENSION):
+            rows.append({"id": f"mcq-{d * 100 + k}", "question_type": "mcq", "question": "q", "answer": "A",
+                         "options": ["a", "b", "c", "d", "e"], "visual_description": "",
+                         "dimension": dimension.slug, "medical_intelligence": CLASSES[k % 3],
+                         "modality": "CT", "organ_system": "chest"})
+    rows += [{"id": f"open-{k}", "question_type": "open", "question": "q", "answer": "effusion", "options": [],
+              "visual_description": "fluid", "dimension": DIMENSIONS[k].slug, "medical_intelligence": "Diagnosis",
+              "modality": "CT", "organ_system": "chest"} for k in range(3)]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def judge_server():
+    with OpenAIServer(fixed_judge({name: 0 for name in CRITERION_KEYS})) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def results_doc(judge_server):
+    """Results documents produced by the judge itself (`score_submission`) for chosen outcomes."""
+    def make(mcq: float, grades: dict | int | None, *, spread: bool = False) -> Results:
+        """`mcq`% right in every dimension (plus 5 points per dimension with `spread`); open answers
+        judged with `grades` (one grade 0-10 for all four criteria, or a dict), or awaiting a judge (None)."""
+        predictions = []
+        for d, _ in enumerate(DIMENSIONS):
+            right = round((mcq + (5 * d if spread else 0)) * PER_DIMENSION / 100)
+            predictions += [{"id": f"mcq-{d * 100 + k}", "prediction": "A" if k < right else "B"}
+                            for k in range(PER_DIMENSION)]
+        predictions += [{"id": f"open-{k}", "prediction": "Reasoning: fluid. Answer: effusion"} for k in range(3)]
+        endpoint = None
+        if grades is not None:
+            judge_server.responder = fixed_judge(grades if isinstance(grades, dict)
+                                                 else dict.fromkeys(CRITERION_KEYS, grades))
+            endpoint = Endpoint(base_url=judge_server.base_url, model="judge-x", api_key="k", max_retries=0)
+        return Results.from_dict(score_submission(predictions, questions(), endpoint=endpoint))
+    return make
 
 
 def meta(model: str, **extra) -> dict:
@@ -51,31 +87,33 @@ def test_paper_rows_carry_all_18_models_with_their_notes(paper):
     assert paper.set_index("Model").loc["MedGemma-4B", "Domain"] == "medical"
 
 
-def test_submission_record_maps_slugs_and_paper_classes():
-    classes = {"Diagnosis": {"accuracy": 61.0}, "clinical decision support": {"accuracy": 40.0},
-               "Something Else": {"accuracy": 99.0}}
-    row = board.submission_record(meta("M", params_b=7.0, medical=1, link="https://x.org"),
-                                  results_doc(50.0, 40.0, classes=classes))
+def test_submission_record_maps_slugs_and_paper_classes(results_doc):
+    grades = {"consistency": 9, "coherence": 8, "visual_accuracy": 3, "ground_truth": 2}
+    results = results_doc(50.0, grades, spread=True)
+    row = board.submission_record(meta("M", params_b=7.0, medical=1, link="https://x.org"), results)
     assert row["Source"] == "scored here" and row["Model"] == "M"
-    assert row["MCQ"] == 50.0 and row["Open"] == 40.0
-    assert [row[a] for a in board.COLUMN_GROUPS["Dimensions"]] == [50.0 + i for i in range(7)]
-    assert row["DX"] == 61.0 and row["CDS"] == 40.0 and math.isnan(row["TRE"])
-    assert 99.0 not in row.values()
+    assert row["MCQ"] == 65.0 and row["Open"] == 37.0  # (90 + 80 + 4*30 + 4*20) / 10
+    assert [row[a] for a in board.COLUMN_GROUPS["Dimensions"]] == [50.0 + 5 * i for i in range(7)]
+    classes = results.mcq.by_medical_intelligence
+    assert row["DX"] == round(classes["Diagnosis"].accuracy, 2)
+    assert row["CDS"] == round(classes["clinical decision support"].accuracy, 2)
+    shown = [c for c in board.COLUMN_GROUPS["Medical intelligence"] if not math.isnan(row[c])]
+    assert shown == ["CDS", "DX"]  # "Something Else" stays in the results document only
     assert (row["Con"], row["Coh"], row["VA"], row["GT"]) == (90.0, 80.0, 30.0, 20.0)
     assert row["Domain"] == "medical" and row["Params (B)"] == 7.0 and row["Link"] == "https://x.org"
     assert row["Submitted"] == "2026-11-25" and row["Judge"] == "judge-x"
 
 
-def test_awaiting_submission_has_no_open_score_and_says_so():
-    row = board.submission_record(meta("M"), results_doc(50.0, None, awaiting=4))
+def test_awaiting_submission_has_no_open_score_and_says_so(results_doc):
+    row = board.submission_record(meta("M"), results_doc(50.0, None))
     assert math.isnan(row["Open"]) and row["Judge"] == board.AWAITING_JUDGE
-    assert "4 open answers awaiting judge" in row["Note"]
+    assert "3 open answers awaiting judge" in row["Note"]
 
 
-def test_rank_orders_by_mcq_then_open_and_shares_ties(paper):
-    rows = [board.submission_record(meta(name), results_doc(mcq, op))
-            for name, mcq, op in [("tie-low", 60.0, 10.0), ("tie-high", 60.0, 30.0),
-                                  ("same", 60.0, 30.0), ("best", 90.0, None)]]
+def test_rank_orders_by_mcq_then_open_and_shares_ties(paper, results_doc):
+    rows = [board.submission_record(meta(name), results_doc(mcq, grade))
+            for name, mcq, grade in [("tie-low", 60.0, 1), ("tie-high", 60.0, 3),
+                                     ("same", 60.0, 3), ("best", 90.0, None)]]
     ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True))
     assert list(ranked["Model"][:4]) == ["best", "tie-high", "same", "tie-low"]  # ties: input order
     assert list(ranked["Rank"][:5]) == [1, 2, 2, 4, 5]
@@ -83,7 +121,7 @@ def test_rank_orders_by_mcq_then_open_and_shares_ties(paper):
     assert list(ranked.columns) == board.COLUMNS
 
 
-def test_filters_and_search(paper):
+def test_filters_and_search(paper, results_doc):
     ranked = board.rank(pd.concat([paper, board.frame([board.submission_record(
         meta("My-Qwen=1", params_b=40.0, weights="closed"), results_doc(10.0, None))])],
         ignore_index=True))
@@ -112,7 +150,7 @@ def test_visible_columns_keep_rank_and_model(paper):
     assert list(board.visible_columns(board.rank(paper), board.COLUMN_GROUPS).columns) == board.COLUMNS
 
 
-def test_export_csv_neutralises_formulas_and_keeps_numbers(paper):
+def test_export_csv_neutralises_formulas_and_keeps_numbers(paper, results_doc):
     evil = [board.submission_record(meta(name, link=""), results_doc(10.0, None))
             for name in ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tTab", "\rCR", "ok"]]
     df = board.rank(board.frame(evil))
@@ -143,7 +181,7 @@ def test_plots_build_and_call_out_the_weakest_dimension(paper):
     assert plots.dimension_chart(ranked, []).data == ()
 
 
-def test_plots_show_submitted_model_names_as_text_not_markup(paper):
+def test_plots_show_submitted_model_names_as_text_not_markup(paper, results_doc):
     hostile = "<b>Bold</b> %{x} VL"
     record = board.submission_record(meta(hostile, params_b=7.0), results_doc(50.0, None))
     ranked = board.rank(pd.concat([paper, pd.DataFrame([record])], ignore_index=True))

@@ -288,12 +288,13 @@ def test_restart_after_sigkill_keeps_submissions_and_resumes_judging(
 
 
 def test_typed_text_is_escaped_for_markdown_and_html() -> None:
-    from space.app import code, escape_md
+    from space.render import code, escape_md
 
     hostile = '<img src=x onerror=alert(1)> **bold** [link](javascript:alert(1)) $$x$$'
     escaped = escape_md(hostile)
     assert "<" not in escaped and "&lt;img" in escaped
-    assert "\\*\\*bold\\*\\*" in escaped and "\\[link\\]\\(javascript:alert\\(1\\)\\)" in escaped
+    assert "\\*\\*bold\\*\\*" in escaped and "\\[link\\]\\(javascript\\:alert\\(1\\)\\)" in escaped
+    assert "http:" not in escape_md("see http://2130706433/claim") and "www." not in escape_md("www.example.org")
     assert "\\$\\$x\\$\\$" in escaped
     assert escape_md("two\nlines") == "two lines"  # a newline would break a Markdown table row
     assert code("a`b") == "`a'b`"
@@ -303,7 +304,7 @@ def test_submitter_is_local_off_a_space_and_signed_in_on_one(monkeypatch: pytest
     import gradio as gr
 
     from leaderboard.service import SubmissionError
-    from space.app import _submitter
+    from space.submit_tab import submitter as _submitter
 
     monkeypatch.delenv("SPACE_ID", raising=False)
     monkeypatch.delenv("SYSTEM", raising=False)

@@ -1,0 +1,56 @@
+"""Reading a build: its questions without images (fast, pyarrow only) and its provenance.
+
+What the judge, predict and the Space need of a built folder; nothing here decodes images.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from core.features import TEXT_FIELDS
+from core.results import DatasetInfo
+from core.vocabulary import HUB_SHA256, QUESTION_TYPES
+
+
+def _shards(data_dir: Path) -> list[Path]:
+    shards = sorted(Path(data_dir).glob("data/*/test-*.parquet"))
+    if not shards:
+        raise FileNotFoundError(f"{data_dir}: no Med-CMR build here (run `python medcmr.py build`)")
+    return shards
+
+
+def load_questions(data_dir: Path, question_type: str | None = None) -> list[dict]:
+    """Every row of a build without its image (pyarrow only, fast), sorted by id."""
+    if question_type not in (None, *QUESTION_TYPES):
+        raise ValueError(f"question_type must be one of {QUESTION_TYPES} or None, not {question_type!r}")
+    rows = [row for shard in _shards(data_dir) for row in pq.read_table(shard, columns=list(TEXT_FIELDS)).to_pylist()
+            if question_type in (None, row["question_type"])]
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def dataset_fingerprint(data_dir: Path) -> str:
+    """A stable id of the built data: the hash of its shards' hashes (from build_info.json)."""
+    info_path = Path(data_dir) / "build_info.json"
+    if not info_path.exists():
+        raise FileNotFoundError(f"{info_path}: missing; rebuild with `python medcmr.py build`")
+    return json.loads(info_path.read_text(encoding="utf-8"))["fingerprint"]
+
+
+
+def build_info(data_dir: Path) -> dict:
+    """The build's `build_info.json` (source, counts, fingerprint, shard hashes)."""
+    path = Path(data_dir) / "build_info.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; not a Med-CMR build (run `python medcmr.py build`)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def provenance(data_dir: Path) -> DatasetInfo:
+    """What every results document records of the build it was scored on (CLI and Space alike)."""
+    info = build_info(data_dir)
+    source = info.get("source") or {}
+    sha256 = source.get("sha256")
+    return DatasetInfo(fingerprint=info["fingerprint"], source=source.get("name"), revision=source.get("revision"),
+                       sha256=sha256, questions=info.get("rows"), official=sha256 == HUB_SHA256)

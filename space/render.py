@@ -1,0 +1,183 @@
+"""What the page says, as plain functions from data to Markdown or tables; no Gradio in here.
+
+Everything a submitter typed reaches the page as escaped text or a code span, never as HTML
+or a link (Markdown autolinks included).
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+
+import pandas as pd
+
+from judge import JUDGE_PROMPT_VERSION
+from core.results import McqGroup, OpenGroup, Results
+from core.vocabulary import (CITATION, CRITERIA, DATASET_URL, DIMENSION_BY_SLUG, DIMENSIONS, MEDICAL_INTELLIGENCE,
+                             PAPER, PERCEPTION, PROMPT_VERSION, REASONING, RELEASE_LABEL_NOTE, RELEASE_QUESTIONS,
+                             LETTERS, format_prompt)
+
+STATUS_LABELS = {"awaiting_judge": "awaiting judge"}
+STATUS_COLUMNS = ["id", "model", "submitter", "status", "progress", "error", "created_at", "updated_at"]
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$<>:])")
+
+
+def escape_md(text: object) -> str:
+    """Untrusted text as literal Markdown: HTML entities, escaped punctuation, one line.
+
+    The colon is escaped too, so "http://host/x" never becomes an autolink."""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def code(text: object) -> str:
+    """Untrusted text as an inline code span (nothing inside a code span is interpreted)."""
+    return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", status or "")
+
+
+def status_frame(rows: list[dict]) -> pd.DataFrame:
+    """The queue as a table: one row per submission, newest first."""
+    return pd.DataFrame(
+        [{**{key: row.get(key) for key in STATUS_COLUMNS}, "status": status_label(row.get("status")),
+          "progress": f"{row.get('progress_done') or 0}/{row.get('progress_total') or 0}",
+          "error": row.get("error") or ""} for row in rows],
+        columns=STATUS_COLUMNS)
+
+
+def card_choices(rows: list[dict]) -> list[tuple[str, str]]:
+    """(label, id) of every submission, for a picker that identifies rows by id, never by name."""
+    return [(f"{row['model']} · {row['id']}", row["id"]) for row in rows]
+
+
+def receipt_markdown(receipt: dict) -> str:
+    position = receipt.get("position")
+    where = f"position **{position}** in the queue" if position else f"status **{receipt['status']}**"
+    return (f"**Accepted** as {code(receipt['id'])}, {where}. Follow it in the queue below.\n\n"
+            + escape_md(receipt.get("message") or ""))
+
+
+def _dimension_label(key: str) -> str:
+    dimension = DIMENSION_BY_SLUG.get(key)
+    return f"{dimension.abbr} ({key})" if dimension else key
+
+
+def _breakdown_table(title: str, breakdown: dict[str, McqGroup] | dict[str, OpenGroup]) -> list[str]:
+    if not breakdown:
+        return []
+    accuracy = isinstance(next(iter(breakdown.values())), McqGroup)
+    lines = [f"**{title}**", "", f"| {title} | n | {'accuracy' if accuracy else 'score'} |", "|---|---:|---:|"]
+    for key, group in breakdown.items():  # already in the vocabulary's order
+        value = group.accuracy if accuracy else group.score
+        shown = "—" if value is None else f"{value:.2f}"
+        lines.append(f"| {escape_md(_dimension_label(key))} | {group.n} | {shown} |")
+    return lines + [""]
+
+
+def result_card(row: dict | None, results: Results | None, submission_id: str | None = None) -> str:
+    """Scores and breakdowns of one submission (`row` from the store's status view), as Markdown."""
+    if not submission_id and row is None:
+        return "Choose a submission to see its scores."
+    if row is None:
+        return f"No submission with id {code(submission_id)}."
+    lines = [f"### {escape_md(row['model'])}",
+             f"{code(row['id'])} · status **{escape_md(status_label(row['status']))}** · "
+             f"progress {row.get('progress_done') or 0}/{row.get('progress_total') or 0}", ""]
+    if row.get("error"):
+        lines += [f"**Error:** {escape_md(row['error'])}", ""]
+    if results is None:
+        return "\n".join(lines + ["No scores yet."])
+    mcq, open_ = results.mcq, results.open
+    if mcq.n:
+        ci = f"; 95% CI {mcq.ci95[0]:.2f}–{mcq.ci95[1]:.2f}" if mcq.ci95 else ""
+        lines.append(f"\n**MCQ accuracy: {mcq.accuracy:.2f}%** ({mcq.correct} of {mcq.n}{ci}; "
+                     f"unparsed {mcq.unparsed})")
+    if open_.score is not None:
+        criteria = ", ".join(f"{c.name} {open_.criteria[c.key]:.2f}" for c in CRITERIA
+                             if open_.criteria.get(c.key) is not None)
+        extra = "".join(f", {n} {what}" for n, what in ((open_.failed, "failed"), (open_.flagged, "flagged"))
+                        if n)
+        lines.append(f"\n**Open score: {open_.score:.2f}** ({open_.judged} judged{extra}) — {criteria}")
+    elif open_.awaiting:
+        lines.append(f"\n**Open answers: awaiting judge** ({open_.awaiting} stored; judged once a "
+                     "judge endpoint is configured)")
+    lines.append("")
+    lines += _breakdown_table("Dimension", mcq.by_dimension)
+    lines += _breakdown_table("Medical intelligence", mcq.by_medical_intelligence)
+    lines += _breakdown_table("Open dimension", open_.by_dimension)
+    if results.judge.model:
+        lines.append(f"Judge: {escape_md(results.judge.model)} (prompt {escape_md(results.judge.prompt_version)})")
+    if results.dataset.fingerprint:
+        build = "official release" if results.dataset.official else "not the official release"
+        lines.append(f"\nScored on build {code(results.dataset.fingerprint)} ({build}"
+                     + (f", {results.dataset.questions:,} questions" if results.dataset.questions else "") + ")")
+    return "\n".join(lines)
+
+
+def _formula() -> str:
+    total = sum(c.weight for c in CRITERIA)
+    terms = " + ".join(f"{c.weight}·{c.abbr}" if c.weight != 1 else c.abbr for c in CRITERIA)
+    return f"S = ({terms}) / {total}"
+
+
+def _counts_table(served: Counter) -> str:
+    """The served build's counts beside the paper's and the official release's."""
+    paper = {"mcq": PAPER.mcq, "open": PAPER.open}
+    rows = [f"| {label} | {served[kind]:,} | {paper[kind]:,} | {RELEASE_QUESTIONS[kind]:,} |"
+            for kind, label in (("mcq", "Multiple choice (A–E)"), ("open", "Open-ended"))]
+    total = (f"| **All** | **{sum(served.values()):,}** | **{PAPER.questions:,}** | "
+             f"**{sum(RELEASE_QUESTIONS.values()):,}** |")
+    return "\n".join(["| Questions | Served here | Paper | Official release |", "|---|---:|---:|---:|",
+                      *rows, total])
+
+
+def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[str, str]) -> str:
+    """The benchmark, dimensions, prompts, judge, scoring rules, discrepancies and citation.
+
+    `served` counts the served build's questions by format; `paper_notes` are the paper rows' own notes.
+    """
+    template = {"question": "{question}", "options": [f"{{{letter}}}" for letter in LETTERS]}
+    mcq_prompt = format_prompt({**template, "question_type": "mcq"})
+    open_prompt = format_prompt({**template, "question_type": "open", "options": []})
+    dimensions = "\n".join(f"| {d.release_name} | `{d.slug}` | {d.abbr} | {d.group} |" for d in DIMENSIONS)
+    groups = {group: ", ".join(d.abbr for d in DIMENSIONS if d.group == group) for group in (PERCEPTION, REASONING)}
+    classes = ", ".join(f"{m.name} ({m.abbr})" for m in MEDICAL_INTELLIGENCE)
+    criteria = ", ".join(f"{c.name} ({c.abbr})" for c in CRITERIA)
+    notes = "\n".join(f"- {escape_md(model)}: {escape_md(note)}" for model, note in paper_notes.items() if note)
+    judge_line = code(judge_model) if judge_model else "none configured — open answers wait as **awaiting judge**"
+    sections = [
+        "## Med-CMR",
+        f"A benchmark of medical complex multimodal reasoning ([paper, arXiv {PAPER.arxiv}]({PAPER.url}), "
+        f"{PAPER.venue}; [project page]({PAPER.project_url}); [dataset on the Hub]({DATASET_URL})): image "
+        f"questions in multiple-choice (five options A–E) and open-ended form, over {PAPER.organ_systems} organ "
+        f"systems and {PAPER.modalities} imaging modalities, test split only.",
+        _counts_table(served),
+        f"The paper reports {PAPER.questions:,} questions ({PAPER.mcq:,} MCQ, {PAPER.open:,} open); the public "
+        f"release holds {sum(RELEASE_QUESTIONS.values()):,} ({RELEASE_QUESTIONS['mcq']:,} MCQ, "
+        f"{RELEASE_QUESTIONS['open']:,} open).",
+        "### Seven dimensions",
+        f"The paper splits them into **perception** ({groups[PERCEPTION]}) and **reasoning** ({groups[REASONING]}).",
+        "| Task in the release | Config | Paper | Group |\n|---|---|---|---|\n" + dimensions,
+        f"Medical-intelligence classes (paper Table 3): {classes}.",
+        f"### The paper's prompts (version `{PROMPT_VERSION}`)",
+        f"Multiple choice:\n```text\n{mcq_prompt}\n```\nOpen-ended:\n```text\n{open_prompt}\n```",
+        "### Scoring",
+        "- **MCQ**: accuracy in %, micro-averaged over all MCQs, from a deterministic letter-extraction\n"
+        "  cascade; unparsed or missing answers count as wrong and the unparsed rate is reported.\n"
+        f"- **Open-ended**: an LLM judge scores {criteria}, each 0–100; {_formula()}.\n"
+        f"- Judge here: {judge_line}; judge prompt version `{JUDGE_PROMPT_VERSION}`, temperature 0.\n"
+        f"  The paper used {PAPER.judge} with an unpublished prompt, so paper rows and rows scored\n"
+        "  here are comparable for MCQ, indicative for open-ended.\n"
+        "- Ranking: MCQ overall, ties broken by the open score.",
+        "### Known discrepancies",
+        f"- {escape_md(RELEASE_LABEL_NOTE)}.\n{notes}",
+        "### Research use only",
+        "Med-CMR and everything on this page is for research. It is **not for clinical use**.",
+        "### Citation",
+        f"```bibtex\n{CITATION}\n```",
+    ]
+    return "\n\n".join(sections) + "\n"

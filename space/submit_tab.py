@@ -1,0 +1,132 @@
+"""The Submit tab: the upload form, the queue and the result card of any submission."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import huggingface_hub
+import pandas as pd
+
+from core.settings import Settings
+from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
+from space.render import card_choices, receipt_markdown, result_card, status_frame
+
+STATUS_REFRESH_SECONDS = 3.0
+PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
+
+
+def on_space() -> bool:
+    """Running on a Hugging Face Space (the same test Gradio's OAuth uses)."""
+    return Settings.from_env().on_space
+
+
+def submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None) -> str:
+    """Who submits: the signed-in Hub user on a Space (browser session, or a script's token
+    sent with `Client(url, oauth_token=...)`); "local" when not running on a Space."""
+    if profile is not None:
+        return profile.username
+    if not on_space():
+        return "local"
+    if token is not None:
+        try:
+            return huggingface_hub.whoami(token=token.token)["name"]
+        except Exception as error:  # any failure means the token proves nothing
+            raise SubmissionError("The Hugging Face token sent with this request was not accepted "
+                                  "by the Hub; sign in or send a valid token.") from error
+    raise SubmissionError("Sign in with Hugging Face (the button above) before submitting; scripts "
+                          "pass a token: gradio_client.Client(url, oauth_token=...).")
+
+
+def user_error(error: Exception) -> gr.Error:
+    """gr.Error renders HTML, so the facade's message (which may quote the file) is escaped."""
+    return gr.Error(html.escape(str(error), quote=False), title="Submission refused")
+
+
+def card_for(board: Leaderboard, submission_id: str | None) -> str:
+    rows = board.status(submission_id) if submission_id else []
+    return result_card(rows[0] if rows else None, board.scores(submission_id) if rows else None,
+                       submission_id)
+
+
+@dataclass
+class SubmitTab:
+    """What other tabs wire to: the submit event, to refresh the board after it."""
+
+    submitted: object
+
+
+def build_submit_tab(board: Leaderboard) -> SubmitTab:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API."""
+    judge_model = board.endpoint.model if board.endpoint is not None else None
+
+    def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
+               params_b: float | None, description: str, profile: gr.OAuthProfile | None,
+               oauth_token: gr.OAuthToken | None) -> dict:
+        """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
+        metadata; returns id, status, message, coverage and queue position, or raises the reason."""
+        try:
+            if not predictions:
+                raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
+            meta = SubmissionMeta(model=(model or "").strip(), link=(link or "").strip(),
+                                  group=weights or "open", medical=domain == "medical",
+                                  params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
+                                  description=(description or "").strip())
+            return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token))
+        except SubmissionError as error:
+            raise user_error(error) from error
+
+    def status(submission_id: str) -> pd.DataFrame:
+        """Submissions, newest first (or just the one with this id): status, progress, error."""
+        return status_frame(board.status((submission_id or "").strip() or None))
+
+    def tick(submission_id: str, chosen: str | None):
+        return (status(submission_id), gr.Dropdown(choices=card_choices(board.status())), card_for(board, chosen))
+
+    if on_space():
+        gr.LoginButton()
+    gr.Markdown(
+        "Upload your model's answers to every question: JSONL (`{\"id\": \"mcq-0\", "
+        "\"prediction\": \"B\"}` per line), a JSON list of such objects, or CSV with "
+        "`id,prediction`. Ids are `mcq-{index}` / `open-{index}`. Everything is checked "
+        "before scoring; judging runs in the background."
+        + ("" if judge_model else "\n\n**No judge endpoint is configured:** MCQ answers "
+           "are scored right away; open answers wait as *awaiting judge*."))
+    with gr.Row():
+        with gr.Column():
+            predictions = gr.File(label="Predictions file", file_types=[".jsonl", ".json", ".csv"],
+                                  type="filepath", elem_id="predictions")
+            model_name = gr.Textbox(label="Model name", max_length=100, elem_id="model-name")
+            link = gr.Textbox(label="Link (model card, paper or code)", placeholder="https://…")
+        with gr.Column():
+            weights = gr.Radio(["open", "closed"], value="open", label="Weights")
+            domain = gr.Radio(["general", "medical"], value="general", label="Domain")
+            params_b = gr.Number(None, label="Parameters (billions; 0 or empty if unknown)", minimum=0)
+            description = gr.Textbox(label="Prompt and generation settings", lines=3, max_length=2000)
+    submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
+    receipt_text = gr.Markdown(elem_id="receipt")
+    with gr.Accordion("Receipt as returned by the API", open=False):
+        receipt = gr.JSON(show_label=False)
+    gr.Markdown("### Queue")
+    with gr.Row():
+        status_id = gr.Textbox(label="Submission id (empty: all)", scale=1)
+        refresh_status = gr.Button("Refresh", size="sm", scale=0)
+    status_table = gr.Dataframe(value=status(""), interactive=False, wrap=True, label="Submissions",
+                                elem_id="status")
+    gr.Markdown("### Result card")
+    card_choice = gr.Dropdown(card_choices(board.status()), label="Submission", allow_custom_value=True)
+    card = gr.Markdown(card_for(board, None))
+    status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
+
+    submitted = submit_button.click(
+        submit, inputs=[predictions, model_name, link, weights, domain, params_b, description],
+        outputs=receipt, api_name="submit", concurrency_limit=None,
+    ).success(lambda r: (receipt_markdown(r), r["id"]), inputs=receipt, outputs=[receipt_text, card_choice],
+              **PRIVATE
+    ).then(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
+    gr.on([refresh_status.click, status_id.submit], status, inputs=status_id, outputs=status_table,
+          api_name="status", concurrency_limit=None)
+    card_choice.change(lambda chosen: card_for(board, chosen), inputs=card_choice, outputs=card, **PRIVATE)
+    status_timer.tick(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
+    return SubmitTab(submitted)
