@@ -21,7 +21,7 @@ import numpy as np
 
 Z95 = NormalDist().inv_cdf(0.975)
 ALPHA = 0.05
-# The release's MCQ count: the n behind the paper's published accuracies (their per-item data is not public).
+# The release's MCQ count, taken as the n behind the paper's published accuracies (it gives no per-item data).
 PAPER_MCQ_N = 16_655
 # Open items whose scores differ by at least this many points are listed for the explorer.
 OPEN_DISAGREE_POINTS = 20.0
@@ -29,6 +29,11 @@ OPEN_DISAGREE_POINTS = 20.0
 # handful of equal differences it collapses to a point), so the view declines to call a winner.
 MIN_OPEN_PAIRS = 20
 _BOOTSTRAP_CELLS = 2_000_000  # resample indices drawn per chunk: bounds memory at ~16 MB
+
+
+def _is_number(value: object) -> bool:
+    """A real number and not a bool; the plain-type check first, as it runs once per item."""
+    return not isinstance(value, bool) and (isinstance(value, (int, float)) or isinstance(value, Real))
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -60,7 +65,7 @@ def sign_test(diffs: Iterable[float]) -> float:
     """
     positive = negative = 0
     for position, d in enumerate(diffs):
-        if isinstance(d, bool) or not isinstance(d, Real) or math.isnan(d):
+        if not _is_number(d) or math.isnan(d):
             raise ValueError(f"sign_test: difference {position + 1} is not a number: {d!r}")
         positive += d > 0
         negative += d < 0
@@ -128,8 +133,7 @@ def _index(items: list[dict], side: str) -> dict[str, dict]:
                 raise ValueError(f"{where}: field 'correct' must be true or false, got {item.get('correct')!r}")
         elif kind == "open":
             score = item.get("score")
-            if score is not None and (isinstance(score, bool) or not isinstance(score, Real)
-                                      or not 0 <= score <= 100):
+            if score is not None and (not _is_number(score) or not 0 <= score <= 100):
                 raise ValueError(f"{where}: field 'score' must be a number from 0 to 100 or null, got {score!r}")
         else:
             raise ValueError(f"{where}: field 'question_type' must be 'mcq' or 'open', got {kind!r}")
@@ -239,7 +243,7 @@ def wilson_interval(accuracy_pct: float, n: int) -> tuple[float, float]:
 
     The judge's `wilson_ci` from a correct count gives the same interval; this takes the
     accuracy so the paper's rows, which publish only a percentage, can have one too: they use
-    n = PAPER_MCQ_N, the release's MCQ count, on which the paper reports its accuracies.
+    n = PAPER_MCQ_N, the release's MCQ count, taken as the set the paper's accuracies are on.
     """
     if accuracy_pct is None or math.isnan(accuracy_pct):
         return math.nan, math.nan
@@ -270,12 +274,17 @@ def mean_interval(scores: Sequence[float]) -> tuple[float, float]:
 def rank_bands(estimates: Sequence[tuple[float, float, float]]) -> list[tuple[int, int] | None]:
     """(best, worst) rank of each (score, low, high) row, higher scores ranking first; None without an interval.
 
-    Rule: a row is certainly behind another only when their intervals do not overlap. So
-    best = 1 + the rows whose low is above this row's high (certainly ahead of it), and
-    worst = the rows whose high reaches this row's low, itself included (all that are not
-    certainly behind it). Touching intervals count as overlapping. Rows that overlap share
-    ranks; separated rows get disjoint bands. Best is LMArena's "rank (UB)". Rows with a NaN
-    in score, low or high take no part and get None.
+    Rule: row j is certainly ahead of row i only when their intervals do not overlap and j's
+    lies above (low_j > high_i); otherwise the board cannot order them. So i's best rank is
+    1 + the rows certainly ahead of it, and its worst rank is the rows not certainly behind it,
+    itself included: best = 1 + #{j: low_j > high_i}, worst = #{j: high_j >= low_i}. Touching
+    intervals count as overlapping. Rows that overlap share at least one rank (every row
+    counted in i's best is counted in j's worst, and j too). A row whose interval lies wholly
+    above another's has a strictly better best and worst rank. Best is LMArena's "rank (UB)".
+    Rows with a NaN in score, low or high take no part and get None.
+
+    These intervals are each row's own, unpaired: two submissions that share a band can still
+    differ significantly in `compare`, whose paired tests see more; the band is the cautious view.
     """
     present = []
     for position, (score, low, high) in enumerate(estimates, 1):

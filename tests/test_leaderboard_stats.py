@@ -149,7 +149,8 @@ def test_compare_declines_with_too_few_open_pairs_and_handles_none() -> None:
     b = [open_item(f"o{i}", 10.0) for i in range(5)]
     o = stats.compare(a, b)["open"]
     assert not o["significant"] and o["ci95"] == [80.0, 80.0]
-    assert o["sentence"] == "Only 5 open answers are scored for both A and B: too few (under 20) to tell them apart on Open."
+    assert o["sentence"] == ("Only 5 open answers are scored for both A and B: too few (under 20) "
+                             "to tell them apart on Open.")
     empty = stats.compare([], [])
     assert empty["mcq"]["sentence"] == "A and B share no scored MCQ: nothing to compare on MCQ."
     assert empty["open"]["sentence"] == "No open answer is scored for both A and B: nothing to compare on Open."
@@ -191,6 +192,21 @@ def test_a_chain_of_overlaps_gives_nested_bands() -> None:
     assert bands == [(1, 2), (1, 3), (2, 3)]
     assert [stats.band_label(*band) for band in bands] == ["1–2", "1–3", "2–3"]
     assert stats.band_label(3, 3) == "3"
+
+
+def test_bands_order_separated_rows_and_let_overlapping_rows_share_a_rank() -> None:
+    rng = random.Random(5)
+    rows = []
+    for _ in range(150):
+        score, half = rng.uniform(20, 80), rng.choice([0.5, 2.0, 8.0, 30.0])
+        rows.append((score, score - half, score + half))
+    bands = stats.rank_bands(rows)
+    for (_, low_i, high_i), (best_i, worst_i) in zip(rows, bands):
+        for (_, low_j, high_j), (best_j, worst_j) in zip(rows, bands):
+            if low_i > high_j:  # i is certainly ahead of j
+                assert best_i < best_j and worst_i < worst_j
+            elif low_j <= high_i:  # overlap: some rank is in both bands
+                assert max(best_i, best_j) <= min(worst_i, worst_j)
 
 
 def test_rows_without_an_interval_get_no_band_and_do_not_count() -> None:
