@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 from tqdm import tqdm
 
-import medcmr
+from core.vocabulary import PROMPT_VERSION, format_prompt
 from judge.endpoint import Endpoint
 
 DEFAULT_IMAGE_MAX_SIDE = 2048
@@ -110,7 +110,7 @@ def build_messages(row: dict, image_max_side: int) -> list[dict]:
         raise ValueError(f"row {row['id']}: field 'image' has no embedded bytes")
     return [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": image_data_url(image["bytes"], image_max_side)}},
-        {"type": "text", "text": medcmr.format_prompt(row)},
+        {"type": "text", "text": format_prompt(row)},
     ]}]
 
 
@@ -159,7 +159,7 @@ def _check_line(out: Path, number: int, line: bytes, model: str) -> str:
         raise PredictError(f"{out}: line {number}: field 'id' is missing")
     if not isinstance(record.get("prediction"), str):
         raise PredictError(f"{out}: line {number} (id {record['id']}): field 'prediction' is missing")
-    for key, expected in (("model", model), ("prompt_version", medcmr.PROMPT_VERSION)):
+    for key, expected in (("model", model), ("prompt_version", PROMPT_VERSION)):
         if record.get(key) != expected:
             raise PredictError(
                 f"{out}: line {number} (id {record['id']}): field '{key}' is {record.get(key)!r}, "
@@ -212,7 +212,7 @@ async def ask_model(client: openai.AsyncOpenAI, model: str, row: dict, settings:
         raise ValueError(f"empty answer (finish_reason={reason}); raise --max-tokens if 'length'")
     usage = response.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}) \
         if response.usage else None
-    return {"id": row["id"], "prediction": text, "model": model, "prompt_version": medcmr.PROMPT_VERSION,
+    return {"id": row["id"], "prediction": text, "model": model, "prompt_version": PROMPT_VERSION,
             "usage": usage, "latency_s": round(latency, 3)}
 
 

@@ -1,0 +1,89 @@
+"""The layering holds: core at the bottom, then release, judge, leaderboard, space; no import cycles.
+
+Read from the source with `ast` (every import, also those inside functions), so a lazy import
+cannot hide a dependency that points the wrong way.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("core", "release", "judge", "leaderboard", "space", "bridges")
+TOP_MODULES = ("medcmr", "predict")
+# What each layer may import of this project (besides itself).
+ALLOWED = {
+    "core": set(),
+    "release": {"core"},
+    "judge": {"core", "release"},
+    "bridges": {"core", "release", "judge"},
+    "leaderboard": {"core", "release", "judge"},
+    "space": {"core", "release", "judge", "leaderboard"},
+    "predict": {"core", "release", "judge"},
+    "medcmr": {"core", "release", "judge", "bridges", "predict"},
+}
+OURS = set(PACKAGES) | set(TOP_MODULES)
+
+
+def modules() -> dict[str, Path]:
+    found = {name: ROOT / f"{name}.py" for name in TOP_MODULES}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")) if (ROOT / package).is_dir() else []:
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def imports(name: str, path: Path) -> set[str]:
+    """Every module of this project that `name` imports, resolved to a module name."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {module for module in found if module.split(".")[0] in OURS}
+
+
+GRAPH = {name: imports(name, path) for name, path in modules().items()}
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH))
+def test_each_module_imports_only_the_layers_below_it(name: str) -> None:
+    layer = name.split(".")[0]
+    wrong = sorted(m for m in GRAPH[name] if m.split(".")[0] not in ALLOWED[layer] | {layer})
+    assert not wrong, f"{name} ({layer}) must not import {wrong}"
+
+
+def test_no_import_cycles() -> None:
+    known = set(GRAPH)
+    edges = {name: {m if m in known else m.rpartition(".")[0] for m in targets} & known - {name}
+             for name, targets in GRAPH.items()}
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for target in edges[node]:
+            if state.get(target) == 1:
+                cycle = trail[trail.index(target):] + [target] if target in trail else [node, target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target, trail + [target])
+        state[node] = 2
+
+    for start in sorted(edges):
+        if start not in state:
+            visit(start, [start])
+
+
+def test_no_layer_names_a_package_after_the_built_dataset() -> None:
+    """`load_dataset("medcmr", ...)` reads the built folder `medcmr/`; a package of that name would shadow it."""
+    assert not (ROOT / "medcmr" / "__init__.py").exists()
