@@ -40,7 +40,10 @@ def imports(name: str, path: Path) -> set[str]:
     """Every module of this project that `name` imports, resolved to a module name."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for block in [n for n in tree.body if _runs_as_script_only(n)]:
+        tree.body.remove(block)  # `if __name__ == "__main__":` runs when executed, never on import
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -51,6 +54,12 @@ def imports(name: str, path: Path) -> set[str]:
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return {module for module in found if module.split(".")[0] in OURS}
+
+
+def _runs_as_script_only(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in node.test.comparators))
 
 
 GRAPH = {name: imports(name, path) for name, path in modules().items()}
