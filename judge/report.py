@@ -87,6 +87,7 @@ def open_results(items: list[dict], questions: dict[str, dict]) -> dict:
     block = {
         "n": len(items), "judged": len(scored),
         "failed": sum(item["status"] == "failed" for item in items),
+        "flagged": sum(item["status"] == "flagged" for item in items),
         "awaiting": awaiting,
         "empty": sum(item["status"] in ("empty", "missing") for item in items),
         "score": _mean([item["score"] for item in scored], awaiting),
@@ -125,7 +126,8 @@ def summary_table(results: dict) -> str:
     if open_["n"]:
         low, high = open_["ci95"] or [None, None]
         criteria = open_["criteria"]
-        lines.append(f"Open  judged {open_['judged']:,}, failed {open_['failed']:,}, awaiting {open_['awaiting']:,}; "
+        lines.append(f"Open  judged {open_['judged']:,}, failed {open_['failed']:,}, flagged {open_.get('flagged', 0):,}, "
+                     f"awaiting {open_['awaiting']:,}; "
                      f"CI95 [{_fmt(low)}, {_fmt(high)}]; Con {_fmt(criteria['consistency'])} "
                      f"Coh {_fmt(criteria['coherence'])} VA {_fmt(criteria['visual_accuracy'])} "
                      f"GT {_fmt(criteria['ground_truth'])}")
