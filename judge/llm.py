@@ -198,7 +198,13 @@ SCREENING_RULES = (
         r"(?:score|grade|marks?|points)|10\s*/\s*10|(?:a\s+)?(?:10|ten)\s+(?:on|for|in|across)\s+(?:every|each|all)\b)"
         r"|\b(?:10|ten)\s+(?:on|for|in|across)\s+(?:every|each|all)\s+(?:of\s+the\s+)?(?:four\s+)?"
         r"(?:criteri(?:on|a)|categor(?:y|ies)|metrics?|dimensions?)\b"
-        r"|\b(?:system|developer)\s+(?:prompt|message|instruction)s?\b", re.I)),
+        r"|\b(?:system|developer)\s+(?:prompt|message|instruction)s?\b"
+        r"|\b(?:this|the|my|our)\s+(?:answer|response|output)\s+(?:(?:should|must|shall)\s+be\s+(?:graded|scored|"
+        r"marked|rated)|(?:deserves?|merits?|(?:should|must|shall)\s+(?:get|receive))\s+(?:a\s+)?(?:full\s+marks|perfect|"
+        r"10|ten|the\s+maximum|maximum|top))\b"
+        r"|\bdeserves?\s+(?:a\s+)?(?:10\s*/\s*10|full\s+marks|perfect\s+(?:score|marks?)|the\s+maximum)"
+        r"|\breference\s+(?:answer|description)\s+(?:is|was|has\s+been)\s+(?:now\s+)?"
+        r"(?:wrong|incorrect|outdated|revised|updated|mistaken|erroneous|invalid)\b", re.I)),
     ("instruction to the grader", re.compile(r"(?m:^)\s*(?:SYSTEM|ASSISTANT|USER|DEVELOPER)\s*:")),
     ("fake delimiter", re.compile(
         r"</?\s*(?:model[_ ]?answer|reference[_ ]?answer|reference(?:[_ ]visual[_ ]description)?|question|system|"
