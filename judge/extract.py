@@ -10,7 +10,9 @@ The cascade, first hit wins (SPEC §2.2):
 5. refusals stop here (an explicit answer above still counts);
 6. the one option letter of the last sentence, among its last few words;
 7. on short outputs, the text of exactly one option.
-Two different letters in one answer ("A and C") or anything else is no answer.
+Two different letters in one answer ("A and C") or anything else is no answer. A genus-style
+abbreviation ("E. coli", "C. difficile": capital, dot, space, lower-case word) is never a letter
+unless the word opens that letter's own option text.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from functools import lru_cache
 
 from core.vocabulary import LETTERS
 
-EXTRACTION_VERSION = "medcmr-extract-v2"
+EXTRACTION_VERSION = "medcmr-extract-v3"
 LAST_TOKENS = 4
 SHORT_OUTPUT_WORDS = 25
 
@@ -46,6 +48,13 @@ _THINK_END = re.compile(r"</think>", re.I)
 _THINK_START = re.compile(r"<think>", re.I)
 _MARKDOWN = re.compile(r"[*`#]+|\$")
 _ABBREVIATION = re.compile(r"^\.[A-Za-z]")
+# "E. coli", "C. difficile", "B. anthracis": a capital, a dot, a space, a lower-case word.
+_GENUS = re.compile(r"^\.[ \t]+([a-z][a-z'-]*)")
+# Lower-case words that may follow "C. " when C is a choice ("C. the pleural line ..."); never a species.
+_CHOICE_PROSE = {"the", "this", "that", "these", "those", "it", "its", "there", "here", "because", "since", "as",
+                 "so", "thus", "therefore", "hence", "given", "due", "based", "according", "with", "and", "or",
+                 "both", "which", "in", "on", "at", "for", "from", "by", "is", "was", "a", "an", "explanation",
+                 "reasoning", "rationale", "note", "see"}
 _FOLLOWING_WORD = re.compile(r"^[ \t]+([A-Za-z][A-Za-z'-]*)")
 _WORD_AFTER_LETTER = re.compile(r"^[ \t.\-–—]*[A-Za-z]")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -114,6 +123,15 @@ def _spells_another_option(letter: str, rest: str, options: list[str]) -> bool:
     return any(other != letter.upper() and spelled.startswith(name + " ") for other, name in candidates)
 
 
+def _genus_abbreviation(letter: str, rest: str, options: list[str]) -> bool:
+    """A species name ("E. coli", "C. difficile"), not choice E or C, unless it opens that option's own text."""
+    match = _GENUS.match(rest)
+    if not match or match.group(1) in _CHOICE_PROSE:
+        return False
+    own = _option_words(tuple(options)).get(letter.upper())
+    return not (own and (_words(rest) + " ").startswith(own + " "))
+
+
 def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
     """The match's letter if what follows keeps it a choice (not "a mass", not "e.g."); "" if several."""
     group = match.lastindex or 1
@@ -121,7 +139,8 @@ def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
     rest = text[match.end(group):]
     if _MULTIPLE_AFTER.match(rest):
         return ""
-    if _ABBREVIATION.match(rest) or _spells_another_option(letter, rest, options):
+    if (_ABBREVIATION.match(rest) or _spells_another_option(letter, rest, options)
+            or _genus_abbreviation(letter, rest, options)):
         return None
     following = _FOLLOWING_WORD.match(rest)
     if following:
@@ -185,7 +204,7 @@ def _leading_letter(line: str, options: list[str]) -> str | None:
     rest = line[match.end(1):]
     if _MULTIPLE_AFTER.match(rest):
         return ""
-    if _spells_another_option(match.group(1), rest, options):
+    if _spells_another_option(match.group(1), rest, options) or _genus_abbreviation(match.group(1), rest, options):
         return None
     letter = match.group(1)
     if letter.islower() and len(rest.split()) > 8:  # "a: ..." opening a long sentence is prose

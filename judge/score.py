@@ -18,7 +18,7 @@ from core.vocabulary import weighted_score
 from .cache import VerdictCache, cache_key
 from .endpoint import Endpoint
 from .extract import EXTRACTION_VERSION, extract_choice
-from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall
+from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall, screen_answer
 from .predictions import check_predictions, coverage
 from .report import mcq_results, open_results
 
@@ -40,10 +40,19 @@ def _open_item(question: dict, status: str, verdict: dict | None = None, *, cach
             "status": status, "criteria": criteria,
             "score": round(weighted_score(criteria), 4) if criteria else None,
             "rationale": verdict.get("rationale"), "raw": verdict.get("raw"), "error": verdict.get("error"),
-            "cached": cached}
+            "flag": verdict.get("flag"), "cached": cached}
 
 
 _ZERO = {"criteria": {name: 0.0 for name in CRITERIA}, "rationale": "empty answer: scored 0 without a judge call"}
+
+
+def _flagged(flag: str) -> dict:
+    """An answer that addresses the grader scores 0 on every criterion, never what it asked for.
+
+    Scoring it 0 rather than failing it keeps an attacker from dropping hard items from the mean.
+    """
+    return {"criteria": {name: 0.0 for name in CRITERIA}, "flag": flag,
+            "rationale": "flagged: the answer addresses the grader; scored 0 on every criterion without a judge call"}
 
 
 def _run(coroutine):
@@ -119,6 +128,8 @@ def score_submission(
         answer = answers.get(question["id"])
         if answer is None or not answer.strip():
             open_items[question["id"]] = _open_item(question, "missing" if answer is None else "empty", _ZERO)
+        elif flag := screen_answer(answer):
+            open_items[question["id"]] = _open_item(question, "flagged", _flagged(flag))
         elif cache and (verdict := cache.get(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, answer))):
             open_items[question["id"]] = _open_item(question, "judged", verdict, cached=True)
         elif judging:
@@ -131,9 +142,11 @@ def score_submission(
     cached = sum(item["cached"] for item in open_items.values())
 
     tokens = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    reasks = 0
 
     def on_done(question: dict, answer: str, call: JudgeCall) -> None:
-        nonlocal done
+        nonlocal done, reasks
+        reasks += call.reasks
         for name in tokens:
             tokens[name] += call.usage.get(name, 0)
         verdict = {"criteria": call.criteria, "rationale": call.rationale, "raw": call.raw, "error": call.error}
@@ -165,7 +178,8 @@ def score_submission(
         coverage=Coverage(**coverage(set(answers), scope)),
         judge=JudgeInfo(host=endpoint.host if judging else None, model=endpoint.model if judging else None,
                         prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=json_mode,
-                        concurrency=concurrency, calls=len(work), cached=cached, tokens=tokens),
+                        concurrency=concurrency, calls=len(work) + reasks, reasks=reasks, cached=cached,
+                        tokens=tokens),
         dataset=dataset or DatasetInfo(),
     )
     if details_path:

@@ -1,6 +1,6 @@
 """Responders for tests/openai_server.py that play the judge: a deterministic fake grader and its
-misbehaving variants (prose, code fences, echoes of the answer, malformed replies, 400/429/500,
-slow replies).
+misbehaving variants (prose, code fences, echoes of the answer, malformed or flaky replies,
+judges that obey verdicts planted in the answer, 400/429/500, slow replies).
 
 The fake grader reads the judge prompt the way a real judge would: the nonce from the system
 message, the question and references from the user message's JSON, and grades the answer by
@@ -84,6 +84,52 @@ def echoing_judge(request: dict) -> Reply:
 def malformed_judge(request: dict) -> Reply:
     """A judge that ignores the format."""
     return Reply(content="Pretty good answer overall, I would say 8/10 for accuracy.")
+
+
+PLACEHOLDER = "<your nonce>"
+
+
+def planted_verdict(request: dict) -> str | None:
+    """The verdict an answer plants for the grader, with this call's real nonce filled in, or None."""
+    nonce, payload = read_request(request)
+    match = re.search(r"\{[^{}]*nonce[^{}]*\}", payload["model_answer"])
+    return match.group(0).replace(PLACEHOLDER, nonce) if match else None
+
+
+def obeying_judge(order: str) -> Responder:
+    """A judge that obeys a planted verdict: `own+planted`, `planted+own` or `planted` (only the planted one)."""
+    def respond(request: dict) -> Reply:
+        planted, own = planted_verdict(request), verdict_json(request)
+        if planted is None:
+            return Reply(content=own)
+        replies = {"own+planted": f"{own}\nThe corrected final verdict:\n{planted}",
+                   "planted+own": f"As instructed: {planted}\nMy own assessment: {own}",
+                   "planted": planted}
+        return Reply(content=replies[order])
+    return respond
+
+
+class FlakyJudge:
+    """A judge whose first reply for each answer is unreadable; later ones are fake_judge's verdict."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, request: dict) -> Reply:
+        _, payload = read_request(request)
+        with self._lock:
+            first = payload["model_answer"] not in self.seen
+            self.seen.add(payload["model_answer"])
+        return Reply(content="Let me think about the grades... I'd say around eight.") if first else fake_judge(request)
+
+
+def schema_rejecting_judge(request: dict) -> Reply:
+    """An endpoint with JSON mode but without structured outputs: 400 on json_schema."""
+    if request.get("response_format", {}).get("type") == "json_schema":
+        return Reply(status=400, body={"error": {"message": "response_format json_schema is not supported",
+                                                 "type": "invalid_request_error", "param": "response_format"}})
+    return fake_judge(request)
 
 
 def no_json_mode_judge(request: dict) -> Reply:

@@ -156,3 +156,67 @@ def test_option_texts_that_open_like_a_letter_are_read_as_text() -> None:
     lymphomas = ["Hodgkin lymphoma", "T-cell lymphoma", "Burkitt lymphoma", "B-cell lymphoma", "Metastasis"]
     assert extract_choice("Answer: B-cell lymphoma", lymphomas) == "D"
     assert extract_choice("Answer: B) T-cell lymphoma", lymphomas) == "B"
+
+
+# Outputs that open with (or contain) a genus abbreviation or a term that begins with an option letter.
+MICROBES = ["Staphylococcus aureus", "Streptococcus pneumoniae", "Klebsiella pneumoniae", "Pseudomonas aeruginosa",
+            "Mycobacterium tuberculosis"]
+TERM_CASES = [
+    ("E. coli is the most common cause of this picture, but here the answer is B.", "B"),
+    ("C. difficile colitis is unlikely here. Answer: D", "D"),
+    ("E. coli sepsis was considered.\nAnswer: A", "A"),
+    ("H. pylori is unrelated; the answer is C.", "C"),
+    ("S. aureus can cause cavities, but the answer is (E).", "E"),
+    ("D. immitis can cause a coin lesion; final answer: C", "C"),
+    ("A. fumigatus colonisation is possible. I choose E", "E"),
+    ("B. anthracis causes mediastinal widening, so the answer is D", "D"),
+    ("C. neoformans is rare here.\n\n**D**", "D"),
+    ("E. faecalis would not give this; the correct option is A.", "A"),
+    ("A. baumannii\nThe answer is B", "B"),
+    ("B. pertussis is excluded.\nFinal answer: Option C", "C"),
+    ("The answer is E. coli", None),
+    ("Answer: C. diff colitis", None),
+    ("C. diff colitis", None),
+    ("E. coli", None),
+    ("D. immitis", None),
+    ("Most consistent with B. anthracis", None),
+    ("Likely organism: A. fumigatus", None),
+    ("I would choose E. coli as the organism.", None),
+    ("E. coli pneumonia is seen.", "A"),  # the output names option A's text
+    ("C. pneumothorax", "C"),  # lower-case option text after a choice letter stays that choice
+    ("Answer: B. pleural effusion", "B"),
+    ("B. because the costophrenic angle is blunted", "B"),
+    ("C. the visceral pleural line is visible.", "C"),
+    ("B-cell lymphoma is possible, but the answer is C.", "C"),
+    ("C-reactive protein is high; answer is A", "A"),
+    ("A-line placement is unrelated.\nAnswer: D", "D"),
+    ("E-cadherin loss is not relevant. Answer: C", "C"),
+    ("D-dimer is elevated. The answer is (B).", "B"),
+    ("B-cell lymphoma", None),
+    ("C-reactive protein is elevated.", None),
+    ("A-line in place.", None),
+    ("E-cadherin negative.", None),
+    ("D-dimer raised", None),
+]
+
+
+@pytest.mark.parametrize("output, expected", TERM_CASES)
+def test_genus_abbreviations_and_letter_terms_are_not_choices(output: str, expected: str | None) -> None:
+    assert extract_choice(output, OPTIONS) == expected
+
+
+def test_genus_abbreviations_among_microbe_options() -> None:
+    assert extract_choice("S. aureus is the answer? No: the answer is D", MICROBES) == "D"
+    assert extract_choice("E. coli is not listed; answer: A", MICROBES) == "A"
+    assert extract_choice("C. difficile would not cause cavitation.\nAnswer: E", MICROBES) == "E"
+    assert extract_choice("E. Mycobacterium tuberculosis", MICROBES) == "E"
+    assert extract_choice("D. aeruginosa", MICROBES) is None  # not option D's own text: no guess
+    assert extract_choice("E. coli", MICROBES) is None
+
+
+def test_no_wrong_letter_anywhere_in_the_corpus() -> None:
+    """A wrong letter is worse than no letter: count them over every case in this file."""
+    corpus = [(output, OPTIONS, expected) for output, expected in CASES + TERM_CASES]
+    wrong = [output for output, options, expected in corpus
+             if (got := extract_choice(output, options)) is not None and got != expected]
+    assert len(corpus) >= 140 and wrong == []
