@@ -1,0 +1,72 @@
+"""Who a row claims to be: model names that cannot impersonate another row or hide characters.
+
+A name is refused when it equals a paper model's or another submitter's model name once both
+are folded the same way: Unicode NFKC, case folding, look-alike letters mapped to the Latin
+letter they imitate, and spaces and punctuation ignored. The look-alike map comes from
+Unicode's confusables data (UTS #39) as shipped by the `confusable-homoglyphs` package; it is
+applied to non-ASCII letters only, so plain ASCII names fold by case and punctuation alone.
+Names and descriptions may not carry control, format (bidi overrides, zero-width) or line/
+paragraph separator characters (Unicode categories Cc, Cf, Zl, Zp); a description may keep
+line breaks and tabs.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable
+
+FORBIDDEN_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible formatting character",
+                        "Zl": "a line separator", "Zp": "a paragraph separator"}
+DESCRIPTION_ALLOWED = {"\n", "\t"}
+
+
+class IdentityError(ValueError):
+    """A name or text that is refused; the message names the field and the rule."""
+
+
+@lru_cache(maxsize=1)
+def _latin_lookalikes() -> dict[str, str]:
+    """Non-ASCII character -> the ASCII letter or digit it imitates (from Unicode's confusables)."""
+    data = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8"))
+    mapping = {}
+    for character, entries in data.items():
+        if len(character) != 1 or character.isascii():
+            continue
+        for entry in entries:
+            target = entry.get("c", "")
+            if len(target) == 1 and target.isascii() and target.isalnum():
+                mapping[character] = target
+                break
+    return mapping
+
+
+def identity_key(name: str) -> str:
+    """The folded form two names must not share: NFKC, casefold, look-alikes, no spaces or punctuation."""
+    lookalikes = _latin_lookalikes()
+    normal = unicodedata.normalize("NFKC", name)
+    mapped = "".join(lookalikes.get(ch, lookalikes.get(ch.casefold(), ch)) for ch in normal).casefold()
+    return "".join(ch for ch in mapped if unicodedata.category(ch)[0] in "LN")
+
+
+def check_characters(field: str, text: str, allowed: set[str] = frozenset()) -> None:
+    """Refuse `text` when it holds a character of a forbidden category (naming it and its code point)."""
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in FORBIDDEN_CATEGORIES and ch not in allowed:
+            raise IdentityError(f"{field}: {FORBIDDEN_CATEGORIES[category]} (U+{ord(ch):04X}) is not allowed; "
+                                "names and descriptions are shown as plain visible text.")
+
+
+def check_model_name(name: str, reserved: Iterable[str], taken: Iterable[str]) -> None:
+    """Refuse a name that folds to a paper model's name (`reserved`) or another submitter's (`taken`)."""
+    check_characters("Model name", name)
+    key = identity_key(name)
+    if not key:
+        raise IdentityError("Model name: needs at least one letter or digit.")
+    for label, names in (("a model reported in the paper", reserved), ("another submitter's model", taken)):
+        clash = next((other for other in names if identity_key(other) == key), None)
+        if clash is not None:
+            raise IdentityError(f"Model name: {name!r} reads the same as {label} ({clash!r}) once case, spacing, "
+                                "punctuation and look-alike letters are ignored; choose a name that tells them apart.")
