@@ -27,6 +27,7 @@ from core.results import Results
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
+from leaderboard import identity
 from leaderboard.store import AWAITING, FAILED, FINISHED, RUNNING, Store
 from release.built import load_questions, provenance
 
@@ -69,8 +70,11 @@ def _checked_meta(meta: SubmissionMeta) -> dict:
     model = (meta.model or "").strip()
     if not model or len(model) > 100:
         raise SubmissionError("Model name: required, 1 to 100 characters.")
-    if _CONTROL_CHARS.search(model):
-        raise SubmissionError("Model name: control characters (tabs, line breaks) are not allowed.")
+    try:
+        identity.check_characters("Model name", model)
+        identity.check_characters("Description", meta.description or "", identity.DESCRIPTION_ALLOWED)
+    except identity.IdentityError as error:
+        raise SubmissionError(str(error)) from None
     link = (meta.link or "").strip()
     if link:
         parsed = urlparse(link)
@@ -145,6 +149,11 @@ class Leaderboard:
         if file_format not in PREDICTION_FORMATS:
             raise SubmissionError(f"{shown}: unsupported file type {file_format or '(none)'!r}; "
                                   "upload .jsonl, .json or .csv with `id` and `prediction`.")
+        try:
+            identity.check_model_name(fields["model"], self._paper["Model"].tolist(),
+                                      self.store.models_of_others(submitter))
+        except identity.IdentityError as error:
+            raise SubmissionError(str(error)) from None
         data = path.read_bytes()
         sha256 = hashlib.sha256(data).hexdigest()
         try:

@@ -237,6 +237,12 @@ class Store:
             " created_at, updated_at FROM submissions WHERE id = ?", (submission_id,)).fetchone()
         return dict(row) if row is not None else None
 
+    def models_of_others(self, submitter: str) -> list[str]:
+        """Model names other submitters already took (a name identifies one row on the board)."""
+        rows = self._connection().execute("SELECT DISTINCT model FROM submissions WHERE submitter != ?",
+                                          (submitter,)).fetchall()
+        return [row[0] for row in rows]
+
     def board_rows(self) -> list[dict]:
         """Board rows of every scored submission, oldest first. A row being re-judged keeps its
         previous (MCQ) row until the new one is written."""
