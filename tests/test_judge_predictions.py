@@ -121,7 +121,7 @@ def test_errors_carry_file_line_and_field_and_read_plainly() -> None:
     with pytest.raises(PredictionsError) as error:
         read_predictions(b'{"id": "mcq-0", "prediction": "A"}\n{"id": "mcq-1", "prediction": "B\n', name="p.jsonl")
     assert (error.value.file, error.value.line) == ("p.jsonl", 2)
-    assert str(error.value) == "p.jsonl line 2: not valid JSON: Unterminated string starting at (column 32)"
+    assert str(error.value) == "p.jsonl line 2: not valid JSON: Unterminated string starting at (column 31)"
     assert "at at" not in str(error.value)
     with pytest.raises(PredictionsError) as error:
         read_predictions(b'{"id": "mcq-0", "prediction": "A"}\n\n{"id": "mcq-1", "prediction": 3}\n', name="p.jsonl")
