@@ -16,7 +16,8 @@ def run_export(tool: str, data_dir: Path, out: Path, *, dataset_path: str | None
         report = vlmevalkit.export(data_dir, out)
         files = report["files"]
         return (f"wrote {files['mcq']} ({report['rows']['mcq']} rows), {files['open']} ({report['rows']['open']} rows) "
-                f"and {files['config']}\nrun: LMUData={out.resolve()} python run.py --config {files['config']} --mode infer"
+                f"and {files['config']}\n"
+                f"run: LMUData={out.resolve()} python run.py --config {files['config']} --mode infer"
                 "\nscore: python -m bridges merge --out predictions.jsonl outputs/MODEL/*/MODEL_MedCMR_*.xlsx"
                 " && python -m judge score --predictions predictions.jsonl ...")
     if tool == "lmms-eval":

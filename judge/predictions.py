@@ -94,9 +94,7 @@ def vlmevalkit_index(question_id: str) -> int:
 def _vlmevalkit_record(index: object, prediction: object, spot: _Spot) -> dict:
     """Map one VLMEvalKit row (`index`, `prediction`) back to `{"id", "prediction"}`."""
     number = None
-    if isinstance(index, bool):
-        number = None
-    elif isinstance(index, int):
+    if isinstance(index, int) and not isinstance(index, bool):
         number = index
     elif isinstance(index, float) and index.is_integer():
         number = int(index)
@@ -277,8 +275,8 @@ def _delimited_items(stream: IO[bytes], name: str, delimiter: str) -> Iterator[t
 def _xlsx_items(stream: IO[bytes], name: str) -> Iterator[tuple[dict, _Spot]]:
     """VLMEvalKit's default `{model}_{dataset}.xlsx`: only `index` and `prediction` are read."""
     try:
-        import pandas as pd
         import openpyxl  # noqa: F401  (pandas needs it for .xlsx; say so plainly if absent)
+        import pandas as pd
     except ImportError:
         raise PredictionsError(f"{name}: reading a VLMEvalKit .xlsx file needs openpyxl (pip install openpyxl)",
                                file=name) from None
@@ -292,7 +290,7 @@ def _xlsx_items(stream: IO[bytes], name: str) -> Iterator[tuple[dict, _Spot]]:
             raise PredictionsError(f"{name} row 1: a VLMEvalKit prediction workbook needs columns 'index' and "
                                    f"'prediction' (missing '{column}')", file=name, line=1, field=column)
     for row, (index, prediction) in enumerate(zip(frame["index"], frame["prediction"]), start=2):
-        if isinstance(index, float) and math.isnan(index) and prediction != prediction:
+        if pd.isna(index) and pd.isna(prediction):
             continue  # an empty sheet row
         spot = _line_spot(name, row, "row")
         yield _vlmevalkit_record(index, prediction, spot), spot

@@ -70,7 +70,8 @@ def scores(predictions: list[dict], questions: list[dict], server: OpenAIServer)
 def reference(answers: dict[str, str], questions: list[dict], judge_server: OpenAIServer, tmp_path_factory) -> dict:
     """Our own JSONL of the same answers, scored."""
     path = tmp_path_factory.mktemp("ours") / "predictions.jsonl"
-    path.write_text("".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p in answers.items()), encoding="utf-8")
+    path.write_text("".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p in answers.items()),
+                    encoding="utf-8")
     result = scores(read_predictions(path), questions, judge_server)
     assert result["coverage"]["given"] == len(answers) and 0 < result["mcq"]["accuracy"] < 100
     assert result["open"]["judged"] > result["open"]["empty"] > 0
@@ -100,7 +101,7 @@ def vlmevalkit_predictions(data: pd.DataFrame, answers: dict[str, str], path: Pa
     `prediction` = str(model output) per index, `image` dropped, saved by vlmeval/smp/file.py `dump`
     (dump_xlsx: DataFrame.to_excel(index=False), engine xlsxwriter there, openpyxl here as xlsxwriter
     is not installed; dump_tsv: to_csv(sep='\\t', index=False, quoting=csv.QUOTE_ALL)).
-    The file name follows `get_pred_file_path`: {model}_{dataset}.xlsx / .tsv."""
+    The file name follows `get_pred_file_path`: {model}_{dataset}.xlsx / .tsv / .json (env PRED_FORMAT)."""
     def question_id(index: int) -> str:
         return f"open-{index - OPEN_INDEX_OFFSET}" if index >= OPEN_INDEX_OFFSET else f"mcq-{index}"
 
@@ -110,6 +111,8 @@ def vlmevalkit_predictions(data: pd.DataFrame, answers: dict[str, str], path: Pa
     data.pop("image")
     if path.suffix == ".xlsx":
         data.to_excel(path, index=False, engine="openpyxl")
+    elif path.suffix == ".json":  # PRED_FORMAT=json: dump_json, json.dump(to_dict('records'), indent=4)
+        path.write_text(json.dumps(data.to_dict("records"), indent=4, ensure_ascii=False), encoding="utf-8")
     else:
         data.to_csv(path, sep="\t", index=False, encoding="utf-8", quoting=csv.QUOTE_ALL)
     return path
@@ -147,7 +150,7 @@ def test_the_export_is_what_vlmevalkit_reads_as_custom_mcq_and_vqa(exported: Pat
     assert list(config["model"]) == ["GPT4o"]  # a supported_VLM shortcut in vlmeval/config.py
 
 
-@pytest.mark.parametrize("suffix", [".xlsx", ".tsv"])
+@pytest.mark.parametrize("suffix", [".xlsx", ".tsv", ".json"])
 def test_vlmevalkit_prediction_files_score_like_our_jsonl(exported: Path, answers: dict[str, str],
                                                           questions: list[dict], reference: dict,
                                                           judge_server: OpenAIServer, tmp_path: Path,
@@ -236,7 +239,8 @@ def test_utils_is_self_contained() -> None:
     assert imported <= {"__future__", "re"}
 
 
-def test_utils_prompts_are_the_papers_and_results_feed_our_judge(utils, rows: list[dict], questions: list[dict]) -> None:
+def test_utils_prompts_are_the_papers_and_results_feed_our_judge(utils, rows: list[dict],
+                                                                 questions: list[dict]) -> None:
     assert len(rows) == len(questions)
     for row in rows:
         assert utils.medcmr_doc_to_text(row) == medcmr.format_prompt(row)

@@ -144,8 +144,10 @@ def test_a_csv_answer_cell_over_128_kib_reads(tmp_path: Path) -> None:
     ("deep.jsonl", '{"id": "mcq-0", "prediction": "A"}\n{"id": "mcq-1", "x": ' + "[" * 100_000 + "\n",
      "deep.jsonl line 2: nesting too deep"),
     ("deep.json", '[{"id": "mcq-0", "prediction": "A"},\n' + "[" * 100_000, "deep.json record 2: nesting too deep"),
-    ("big.jsonl", '{"id": "mcq-0", "prediction": "A", "n": ' + "9" * 5000 + "}\n", "big.jsonl line 1: number too large"),
-    ("big.json", '[{"id": "mcq-0", "prediction": "A"},\n {"n": ' + "9" * 5000 + "}]", "big.json record 2: number too large"),
+    ("big.jsonl", '{"id": "mcq-0", "prediction": "A", "n": ' + "9" * 5000 + "}\n",
+     "big.jsonl line 1: number too large"),
+    ("big.json", '[{"id": "mcq-0", "prediction": "A"},\n {"n": ' + "9" * 5000 + "}]",
+     "big.json record 2: number too large"),
     ("words.jsonl", "this is not json\n", "words.jsonl line 1: not valid JSON"),
     ("number.json", "\n\n42\n", "number.json line 3: expected a JSON object"),
     ("fake.xlsx", "id,prediction\nmcq-0,A\n", "fake.xlsx: not an .xlsx workbook"),
@@ -161,7 +163,8 @@ def test_the_cli_reports_parser_gaps_with_file_and_line(tmp_path: Path, built_da
 
     first = medcmr.load_questions(built_dataset)[0]["id"]
     cases = {
-        "deep.jsonl": (f'{{"id": "{first}", "prediction": ' + "[" * 50_000 + "\n", "deep.jsonl line 1: nesting too deep"),
+        "deep.jsonl": (f'{{"id": "{first}", "prediction": ' + "[" * 50_000 + "\n",
+                       "deep.jsonl line 1: nesting too deep"),
         "big.jsonl": (f'{{"id": "{first}", "prediction": "A", "n": ' + "1" * 5000 + "}\n",
                       "big.jsonl line 1: number too large"),
         "unknown.jsonl": (f'{{"id": "{first}", "prediction": "A"}}\n{{"id": "mcq-999999", "prediction": "A"}}\n',
@@ -171,7 +174,8 @@ def test_the_cli_reports_parser_gaps_with_file_and_line(tmp_path: Path, built_da
     }
     for name, (text, message) in cases.items():
         out = tmp_path / f"{name}.results.json"
-        done = subprocess.run([sys.executable, "-m", "judge", "score", "--predictions", str(write(tmp_path / name, text)),
+        predictions = write(tmp_path / name, text)
+        done = subprocess.run([sys.executable, "-m", "judge", "score", "--predictions", str(predictions),
                                "--data", str(built_dataset), "--out", str(out), "--no-cache"],
                               cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and not out.exists(), done.stderr
