@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     push_cmd.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
     push_cmd.add_argument("--data", type=Path, default=Path("medcmr"), help="the built folder")
     push_cmd.add_argument("--private", action="store_true")
+    export_cmd = commands.add_parser("export", help="write a build in another tool's format (VLMEvalKit, lmms-eval)")
+    export_cmd.add_argument("--format", required=True, choices=["vlmevalkit", "lmms-eval"])
+    export_cmd.add_argument("--data", type=Path, default=Path("medcmr"), help="the built folder")
+    export_cmd.add_argument("--out", type=Path, required=True, help="folder to write (VLMEvalKit: use it as $LMUData)")
+    export_cmd.add_argument("--dataset-path", help="lmms-eval: the Hub dataset repo to load (default: --data, local)")
     import predict
 
     predict.add_arguments(commands.add_parser(
@@ -83,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {write_sample_release(args.out)}")
         elif args.command == "build":
             print_report(build(args.source, args.out, revision=args.revision))
+        elif args.command == "export":
+            from bridges.export import run_export
+
+            print(run_export(args.format, args.data, args.out, dataset_path=args.dataset_path))
         else:
             print(f"pushed: {push(args.data, args.repo, private=args.private)}")
     except (ReleaseError, OSError) as error:  # OSError: missing files, and the Hub's HTTP/offline errors

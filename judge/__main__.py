@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m judge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a predictions file and write results.json")
-    score.add_argument("--predictions", required=True, type=Path, help="JSONL, JSON list or CSV with id,prediction")
+    score.add_argument("--predictions", required=True, type=Path,
+                       help="JSONL, JSON list or CSV with id,prediction; or VLMEvalKit's .xlsx/.tsv or "
+                            "lmms-eval's samples_*.jsonl as they are")
     score.add_argument("--data", required=True, type=Path, help="a built Med-CMR folder (python medcmr.py build)")
     score.add_argument("--out", required=True, type=Path, help="where to write results.json")
     score.add_argument("--details", type=Path, help="also write one JSON line per question here")
@@ -56,8 +58,8 @@ def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
 def score(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise PredictionsError("--concurrency must be at least 1")
-    predictions = read_predictions(args.predictions)
     questions, dataset = _load_dataset(args.data)
+    predictions = read_predictions(args.predictions, known_ids={q["id"] for q in questions})
     endpoint = Endpoint.from_env(base_url=args.judge_base_url, model=args.judge_model,
                                  api_key=args.judge_api_key, timeout=args.judge_timeout,
                                  max_retries=args.judge_max_retries)

@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import re
-import tempfile
 import threading
 import time
 import uuid
@@ -119,6 +118,7 @@ class Leaderboard:
         self.store = Store(self.home / "leaderboard.sqlite")
         self.cache_path = self.home / "judge_cache.sqlite"
         self.questions = load_questions(self.data_dir)
+        self._known_ids = frozenset(question["id"] for question in self.questions)
         self.dataset = provenance(self.data_dir)
         self._paper_csv = paper_csv or PAPER_CSV
         self._paper = board_logic.paper_frame(self._paper_csv)
@@ -180,14 +180,13 @@ class Leaderboard:
                 "position": self.store.queue_position(submission_id)}
 
     def _parse(self, data: bytes, file_format: str, shown: str) -> list[dict]:
-        """Read predictions from bytes through the judge's reader, naming the upload in errors."""
-        with tempfile.TemporaryDirectory(prefix="medcmr-upload-") as tmp:
-            copy = Path(tmp) / f"predictions{file_format}"
-            copy.write_bytes(data)
-            try:
-                return judge.read_predictions(copy)
-            except judge.PredictionsError as err:
-                raise SubmissionError(str(err).replace(copy.name, shown)) from None
+        """Read predictions from the upload's bytes, naming the upload in errors; unknown and duplicate
+        ids stop the read at the first offender (bounded work for hostile files)."""
+        name = shown if shown.lower().endswith(file_format) else f"{shown}{file_format}"
+        try:
+            return judge.read_predictions(data, name=name, known_ids=self._known_ids)
+        except judge.PredictionsError as err:
+            raise SubmissionError(str(err)) from None
 
     def _check_file(self, data: bytes, file_format: str, shown: str) -> dict:
         predictions = self._parse(data, file_format, shown)

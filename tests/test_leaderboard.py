@@ -292,14 +292,16 @@ def test_duplicate_file_or_model_name_from_the_same_submitter_is_refused(tmp_pat
         board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Model-Y"), "gina")
     with pytest.raises(SubmissionError, match=f"the model name 'Model-X' .*{first}"):
         board.submit(tmp_path / "q.jsonl", SubmissionMeta(model="  model-x "), "gina")
-    board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Model-X"), "hal")  # another submitter
+    with pytest.raises(SubmissionError, match="another submitter's model"):  # a name identifies one row
+        board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="model x"), "hal")
+    board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Model-Z"), "hal")
     assert len(board.status()) == 2
 
 
 @pytest.mark.parametrize("meta, message", [
     (SubmissionMeta(model=""), "Model name: required"),
     (SubmissionMeta(model="x" * 101), "Model name: required, 1 to 100"),
-    (SubmissionMeta(model="a\nb"), "Model name: control characters"),
+    (SubmissionMeta(model="a\nb"), r"Model name: a control character \(U\+000A\)"),
     (SubmissionMeta(model="M", link="javascript:alert(1)"), "Link: give an http"),
     (SubmissionMeta(model="M", group="semi"), 'Weights: choose "open" or "closed"'),
     (SubmissionMeta(model="M", medical="general"), "Domain: `medical` is true"),
@@ -324,8 +326,8 @@ def _bad_files(questions: list[dict]) -> dict[str, tuple[str, str]]:
         "nofield.jsonl": (f'{{"id": "{first}", "prediction": "A"}}\n{{"id": "{second}"}}\n',
                           f"nofield.jsonl line 2 \\(id '{second}'\\): missing field 'prediction'"),
         "unknown.jsonl": ('{"id": "mcq-999999", "prediction": "A"}\n',
-                          r"unknown.jsonl: 1 prediction id\(s\) are not questions of this dataset: 'mcq-999999'"),
-        "dupes.csv": (f"id,prediction\n{first},A\n{first},B\n", f"dupes.csv: duplicate ids in predictions: '{first}'"),
+                          r"unknown.jsonl line 1: id 'mcq-999999' is not a question of this dataset"),
+        "dupes.csv": (f"id,prediction\n{first},A\n{first},B\n", f"dupes.csv line 3: duplicate id '{first}'"),
         "noheader.csv": (f"{first},A\n", "noheader.csv line 1: CSV header must have columns"),
         "notalist.json": ('{"id": 1}', "notalist.json line 1: field 'id' must be a non-empty string"),
         "preds.txt": (f'{{"id": "{first}", "prediction": "A"}}\n', "preds.txt: unsupported file type '.txt'"),

@@ -1,0 +1,99 @@
+"""Med-CMR as VLMEvalKit custom datasets: two TSV files and a `run.py --config` JSON.
+
+VLMEvalKit (github.com/open-compass/VLMEvalKit) reads a dataset that it does not know from
+`$LMUData/{name}.tsv` (vlmeval/dataset/__init__.py `build_dataset`; `CustomMCQDataset` and
+`CustomVQADataset` in image_mcq.py / image_vqa.py). The MCQ file has the columns of its image MCQ
+datasets (`index`, base64 `image`, `question`, `A`-`E`, `answer`, `category`, `l2-category`); the
+open file has no option columns, so it is a VQA dataset (and its name says `openended`, which is
+how VLMEvalKit tells a custom VQA dataset from an MCQ one).
+
+Indices: VLMEvalKit needs one integer `index` per row. Our ids are `mcq-{i}` and `open-{i}` and the
+two ranges overlap, so mcq-{i} gets index i and open-{i} gets OPEN_INDEX_OFFSET + i (1,000,000 + i):
+the indices never collide, and `judge.read_predictions` maps a prediction file back to our ids
+from the index alone (judge.predictions.vlmevalkit_index).
+
+Prompts: VLMEvalKit builds its own MCQ prompt from `question` and `A`-`E`
+(ImageMCQDataset.build_prompt), which is not the paper's; the judge reads its letter answers the
+same way. For open questions it sends `question` as it is (ImageBaseDataset.build_prompt), so that
+column holds the paper's full open prompt (vocabulary.format_prompt).
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from core import vocabulary
+from release.build import ROWS_PER_GROUP
+from release.built import load_questions
+from judge.predictions import vlmevalkit_index
+
+DEFAULT_NAME = "MedCMR"
+MCQ_COLUMNS = ["index", "image", "question", *vocabulary.LETTERS, "answer", "category", "l2-category",
+               "modality", "organ_system"]
+OPEN_COLUMNS = ["index", "image", "question", "answer", "category", "l2-category", "modality", "organ_system"]
+DIMENSION_NAMES = {d.slug: d.release_name for d in vocabulary.DIMENSIONS}
+_READ = ["id", "index", "question_type", "question", "options", "answer", "dimension", "subtype", "modality",
+         "organ_system", "image"]
+
+
+def dataset_names(name: str = DEFAULT_NAME) -> dict[str, str]:
+    """The VLMEvalKit dataset name of each format (the TSV is `$LMUData/{dataset name}.tsv`)."""
+    return {"mcq": f"{name}_MCQ", "open": f"{name}_openended"}
+
+
+def _row(question: dict) -> dict:
+    index = vlmevalkit_index(question["id"])
+    if question["id"] != f"{question['question_type']}-{question['index']}":
+        raise ValueError(f"{question['id']}: id does not match question_type and index {question['index']}")
+    image = question["image"] or {}
+    if not image.get("bytes"):
+        raise ValueError(f"{question['id']}: the build has no image bytes for this question")
+    row = {"index": index, "image": base64.b64encode(image["bytes"]).decode("ascii"),
+           "answer": question["answer"], "category": DIMENSION_NAMES.get(question["dimension"], question["dimension"]),
+           "l2-category": question["subtype"], "modality": question["modality"],
+           "organ_system": question["organ_system"]}
+    if question["question_type"] == "mcq":
+        return {**row, "question": question["question"], **dict(zip(vocabulary.LETTERS, question["options"]))}
+    return {**row, "question": vocabulary.format_prompt(question)}
+
+
+def export(data_dir: Path, out: Path, *, name: str = DEFAULT_NAME, model: str = "GPT4o") -> dict:
+    """Write `{name}_MCQ.tsv`, `{name}_openended.tsv` and `vlmevalkit_config.json` into `out`.
+
+    Streams the build's parquet shards a batch at a time, so memory stays at one batch of
+    images whatever the size of the release. Returns the paths and row counts.
+    """
+    data_dir, out = Path(data_dir), Path(out)
+    shards = sorted(data_dir.glob("data/*/test-*.parquet"))  # the build's layout (load_questions)
+    if not shards:
+        raise FileNotFoundError(f"{data_dir}: no Med-CMR build here (run `python medcmr.py build`)")
+    out.mkdir(parents=True, exist_ok=True)
+    names = dataset_names(name)
+    paths = {kind: out / f"{names[kind]}.tsv" for kind in vocabulary.QUESTION_TYPES}
+    counts = dict.fromkeys(vocabulary.QUESTION_TYPES, 0)
+    with paths["mcq"].open("w", newline="", encoding="utf-8") as mcq_file, \
+            paths["open"].open("w", newline="", encoding="utf-8") as open_file:
+        writers = {kind: csv.DictWriter(handle, fieldnames=columns, delimiter="\t", lineterminator="\n")
+                   for kind, handle, columns in (("mcq", mcq_file, MCQ_COLUMNS), ("open", open_file, OPEN_COLUMNS))}
+        for writer in writers.values():
+            writer.writeheader()
+        for shard in shards:
+            for batch in pq.ParquetFile(shard).iter_batches(batch_size=ROWS_PER_GROUP, columns=_READ):
+                for question in batch.to_pylist():
+                    writers[question["question_type"]].writerow(_row(question))
+                    counts[question["question_type"]] += 1
+    config = out / "vlmevalkit_config.json"
+    config.write_text(json.dumps(run_config(name, model), indent=2) + "\n", encoding="utf-8")
+    return {"files": {**{kind: str(path) for kind, path in paths.items()}, "config": str(config)}, "rows": counts}
+
+
+def run_config(name: str = DEFAULT_NAME, model: str = "GPT4o") -> dict:
+    """`run.py --config` settings: a model from VLMEvalKit's supported_VLM, our two custom datasets."""
+    names = dataset_names(name)
+    return {"model": {model: {}},
+            "data": {names["mcq"]: {"class": "CustomMCQDataset", "dataset": names["mcq"]},
+                     names["open"]: {"class": "CustomVQADataset", "dataset": names["open"]}}}

@@ -1,0 +1,322 @@
+"""Bridges to VLMEvalKit and lmms-eval: what we export is what each tool reads, and what each tool
+writes scores exactly like our own JSONL of the same answers.
+
+Neither tool is installed here (both pull in torch; VLMEvalKit is not on PyPI for this Python), so
+their files are made the way their source makes them; each step names the file and function of the
+tool's repository it follows (VLMEvalKit at open-compass/VLMEvalKit, lmms-eval at
+EvolvingLMMs-Lab/lmms-eval, read at their main branches of August 2026).
+"""
+from __future__ import annotations
+
+import ast
+import base64
+import csv
+import importlib.util
+import io
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+import medcmr
+from bridges import lmms_tasks, merge, vlmevalkit
+from judge import Endpoint, PredictionsError, read_predictions, score_submission
+from judge.predictions import OPEN_INDEX_OFFSET
+from tests.judge_responders import fake_judge
+from tests.openai_server import OpenAIServer
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS = ROOT / "bridges" / "lmms_eval"
+
+
+@pytest.fixture(scope="module")
+def questions(built_dataset: Path) -> list[dict]:
+    return medcmr.load_questions(built_dataset)
+
+
+@pytest.fixture(scope="module")
+def answers(questions: list[dict]) -> dict[str, str]:
+    """A model's raw outputs: right and wrong letters in several styles, open answers, one empty, one missing."""
+    result = {}
+    for number, question in enumerate(questions[:-1]):
+        if question["question_type"] == "mcq":
+            letter = question["answer"] if number % 3 else "ABCDE"[("ABCDE".index(question["answer"]) + 1) % 5]
+            result[question["id"]] = [letter, f"Answer: {letter}", f"The answer is ({letter})."][number % 3]
+        else:
+            result[question["id"]] = ("" if number % 4 == 0 else
+                                      f"Reasoning: {question['visual_description']}\nAnswer: {question['answer']}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def judge_server():
+    with OpenAIServer(fake_judge) as server:
+        yield server
+
+
+def scores(predictions: list[dict], questions: list[dict], server: OpenAIServer) -> dict:
+    """What a user compares: MCQ and open results and coverage, judged over real HTTP (no cache)."""
+    results = score_submission(predictions, questions, cache_path=None,
+                               endpoint=Endpoint(base_url=server.base_url, model="judge-model", api_key="sk-test"))
+    return {key: results[key] for key in ("mcq", "open", "coverage")}
+
+
+@pytest.fixture(scope="module")
+def reference(answers: dict[str, str], questions: list[dict], judge_server: OpenAIServer, tmp_path_factory) -> dict:
+    """Our own JSONL of the same answers, scored."""
+    path = tmp_path_factory.mktemp("ours") / "predictions.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p in answers.items()),
+                    encoding="utf-8")
+    result = scores(read_predictions(path), questions, judge_server)
+    assert result["coverage"]["given"] == len(answers) and 0 < result["mcq"]["accuracy"] < 100
+    assert result["open"]["judged"] > result["open"]["empty"] > 0
+    return result
+
+
+# --------------------------------------------------------------------------- VLMEvalKit
+@pytest.fixture(scope="module")
+def exported(built_dataset: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("lmudata")
+    assert medcmr.main(["export", "--format", "vlmevalkit", "--data", str(built_dataset), "--out", str(out)]) == 0
+    return out
+
+
+def vlmevalkit_data(tsv: Path) -> pd.DataFrame:
+    """The dataset as VLMEvalKit holds it: vlmeval/smp/file.py `load` (load_tsv: pd.read_csv(sep='\\t')),
+    then vlmeval/dataset/image_base.py `ImageBaseDataset.__init__` (index to str, back to int if all are)."""
+    data = pd.read_csv(tsv, sep="\t")
+    data["index"] = [str(x) for x in data["index"]]
+    if all(x.isdigit() for x in data["index"]):
+        data["index"] = [int(x) for x in data["index"]]
+    return data
+
+
+def vlmevalkit_predictions(data: pd.DataFrame, answers: dict[str, str], path: Path) -> Path:
+    """A prediction file as vlmeval/inference.py `infer_data_job` writes it: the dataset's columns with
+    `prediction` = str(model output) per index, `image` dropped, saved by vlmeval/smp/file.py `dump`
+    (dump_xlsx: DataFrame.to_excel(index=False), engine xlsxwriter there, openpyxl here as xlsxwriter
+    is not installed; dump_tsv: to_csv(sep='\\t', index=False, quoting=csv.QUOTE_ALL)).
+    The file name follows `get_pred_file_path`: {model}_{dataset}.xlsx / .tsv / .json (env PRED_FORMAT)."""
+    def question_id(index: int) -> str:
+        return f"open-{index - OPEN_INDEX_OFFSET}" if index >= OPEN_INDEX_OFFSET else f"mcq-{index}"
+
+    data = data.copy()
+    data["prediction"] = [str(answers.get(question_id(i), "")) for i in data["index"]]
+    data = data[[question_id(i) in answers for i in data["index"]]]  # the question the model skipped
+    data.pop("image")
+    if path.suffix == ".xlsx":
+        data.to_excel(path, index=False, engine="openpyxl")
+    elif path.suffix == ".json":  # PRED_FORMAT=json: dump_json, json.dump(to_dict('records'), indent=4)
+        path.write_text(json.dumps(data.to_dict("records"), indent=4, ensure_ascii=False), encoding="utf-8")
+    else:
+        data.to_csv(path, sep="\t", index=False, encoding="utf-8", quoting=csv.QUOTE_ALL)
+    return path
+
+
+def test_the_export_is_what_vlmevalkit_reads_as_custom_mcq_and_vqa(exported: Path, questions: list[dict]) -> None:
+    mcq, open_ = (vlmevalkit_data(exported / f"{name}.tsv") for name in ("MedCMR_MCQ", "MedCMR_openended"))
+    # vlmeval/dataset/__init__.py `build_dataset`: a TSV with a question column and A and B columns plus
+    # image is a CustomMCQDataset; without A/B a CustomVQADataset; `DATASET_TYPE` calls a name with
+    # "openended" a VQA dataset.
+    assert {"question", "A", "B", "image"} <= set(mcq.columns) and {"A", "B"}.isdisjoint(open_.columns)
+    assert "openended" in "MedCMR_openended".lower()
+    # ImageBaseDataset: `index` unique integers (across both files too: they may share $LMUData/images);
+    # an `image` of 64 characters or fewer would be read as another row's index.
+    indices = list(mcq["index"]) + list(open_["index"])
+    assert len(set(indices)) == len(questions) == len(indices)
+    by_id = {q["id"]: q for q in questions}
+    for _, row in mcq.iterrows():
+        question = by_id[f"mcq-{row['index']}"]
+        assert [row[letter] for letter in medcmr.LETTERS] == question["options"]
+        assert (row["question"], row["answer"], row["l2-category"]) == (question["question"], question["answer"],
+                                                                       question["subtype"])
+        assert medcmr.DIMENSIONS[row["category"]] == question["dimension"]
+    for _, row in open_.iterrows():
+        question = by_id[f"open-{row['index'] - OPEN_INDEX_OFFSET}"]
+        assert row["question"] == medcmr.format_prompt(question)  # ImageBaseDataset.build_prompt sends it as is
+        assert row["answer"] == question["answer"]
+    # vlmeval/smp/vlm.py `decode_base64_to_image`: b64decode, then PIL.Image.open.
+    for encoded in list(mcq["image"]) + list(open_["image"]):
+        assert len(encoded) > 64 and Image.open(io.BytesIO(base64.b64decode(encoded))).size[0] > 0
+    # run.py `build_dataset_from_config`: each data entry needs a `class` from vlmeval.dataset.
+    config = json.loads((exported / "vlmevalkit_config.json").read_text(encoding="utf-8"))
+    assert config["data"] == {"MedCMR_MCQ": {"class": "CustomMCQDataset", "dataset": "MedCMR_MCQ"},
+                              "MedCMR_openended": {"class": "CustomVQADataset", "dataset": "MedCMR_openended"}}
+    assert list(config["model"]) == ["GPT4o"]  # a supported_VLM shortcut in vlmeval/config.py
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".tsv", ".json"])
+def test_vlmevalkit_prediction_files_score_like_our_jsonl(exported: Path, answers: dict[str, str],
+                                                          questions: list[dict], reference: dict,
+                                                          judge_server: OpenAIServer, tmp_path: Path,
+                                                          suffix: str) -> None:
+    files = [vlmevalkit_predictions(vlmevalkit_data(exported / f"{name}.tsv"), answers,
+                                    tmp_path / f"GPT4o_{name}{suffix}") for name in ("MedCMR_MCQ", "MedCMR_openended")]
+    known = {q["id"] for q in questions}
+    mcq_records = read_predictions(files[0], known_ids=known)
+    assert {r["id"] for r in mcq_records} == {i for i in answers if i.startswith("mcq-")}
+    assert all(r["prediction"] == answers[r["id"]] for r in mcq_records)
+    merged = tmp_path / "predictions.jsonl"
+    assert merge(files, merged, known_ids=known) == len(answers)
+    assert scores(read_predictions(merged), questions, judge_server) == reference
+
+
+def test_vlmevalkit_files_that_cannot_be_mapped_say_why(exported: Path, tmp_path: Path) -> None:
+    with pytest.raises(PredictionsError, match=r"MedCMR_MCQ.tsv line 1: a VLMEvalKit file needs columns 'index' and "
+                                               r"'prediction' \(missing 'prediction'\)"):
+        read_predictions(exported / "MedCMR_MCQ.tsv")
+    sheet = tmp_path / "GPT4o_MedCMR_MCQ.xlsx"
+    pd.DataFrame({"index": [0], "answer": ["B"]}).to_excel(sheet, index=False, engine="openpyxl")
+    with pytest.raises(PredictionsError, match="GPT4o_MedCMR_MCQ.xlsx row 1: a VLMEvalKit prediction workbook needs"):
+        read_predictions(sheet)
+    pd.DataFrame({"index": [0, "x7"], "prediction": ["A", "B"]}).to_excel(sheet, index=False, engine="openpyxl")
+    with pytest.raises(PredictionsError) as error:
+        read_predictions(sheet)
+    assert str(error.value).startswith("GPT4o_MedCMR_MCQ.xlsx row 3: field 'index' must be the whole-number")
+    assert (error.value.line, error.value.field) == (3, "index")
+
+
+# --------------------------------------------------------------------------- lmms-eval
+class _Loader(yaml.SafeLoader):
+    """lmms-eval's YAML loader turns `!function utils.name` into that function (lmms_eval/utils.py)."""
+
+
+_Loader.add_constructor("!function", lambda loader, node: ("function", loader.construct_scalar(node)))
+
+
+def load_yaml(path: Path) -> dict:
+    config = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    if "include" in config:  # lmms_eval/utils.py `load_yaml_config`: the included file, then this one
+        config = {**load_yaml(path.parent / config.pop("include")), **config}
+    return config
+
+
+@pytest.fixture(scope="module")
+def utils():
+    spec = importlib.util.spec_from_file_location("medcmr_lmms_utils", TASKS / "utils.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def rows(built_dataset: Path) -> list[dict]:
+    import datasets
+
+    return list(datasets.load_dataset(str(built_dataset), "all", split="test"))
+
+
+def test_the_task_folder_has_a_task_per_dimension_and_format_and_is_generated(utils) -> None:
+    on_disk = {path.name: path.read_text(encoding="utf-8") for path in TASKS.iterdir() if path.name != "utils.py"}
+    assert on_disk == lmms_tasks.files(), "run `python -m bridges.lmms_tasks` after changing bridges/lmms_tasks.py"
+    group = load_yaml(TASKS / "medcmr.yaml")
+    expected = {f"medcmr_{slug}_{kind}" for slug in medcmr.DIMENSIONS.values() for kind in medcmr.QUESTION_TYPES}
+    assert set(group["task"]) == expected and group["group"] == "medcmr"
+    for name in expected:
+        config = load_yaml(TASKS / f"{name}.yaml")
+        kind = name.rsplit("_", 1)[1]
+        assert config["task"] == name and config["dataset_name"] == name.removeprefix("medcmr_")
+        assert config["dataset_path"] == lmms_tasks.PLACEHOLDER and config["test_split"] == "test"
+        assert config["output_type"] == "generate_until" and config["doc_to_target"] == "answer"
+        functions = [config[key] for key in ("doc_to_visual", "doc_to_text", "process_results")]
+        functions += [metric["aggregation"] for metric in config["metric_list"]]
+        for tag, target in functions:
+            assert tag == "function" and callable(getattr(utils, target.removeprefix("utils.")))
+        assert [m["metric"] for m in config["metric_list"]] == [lmms_tasks.METRICS[kind][0]]
+    assert set(load_yaml(TASKS / "medcmr_mcq.yaml")["task"]) == {n for n in expected if n.endswith("_mcq")}
+
+
+def test_utils_is_self_contained() -> None:
+    tree = ast.parse((TASKS / "utils.py").read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "re"}
+
+
+def test_utils_prompts_are_the_papers_and_results_feed_our_judge(utils, rows: list[dict],
+                                                                 questions: list[dict]) -> None:
+    assert len(rows) == len(questions)
+    for row in rows:
+        assert utils.medcmr_doc_to_text(row) == medcmr.format_prompt(row)
+        assert utils.medcmr_doc_to_text(row, {"pre_prompt": "", "post_prompt": ""}) == medcmr.format_prompt(row)
+        [image] = utils.medcmr_doc_to_visual(row)
+        assert image.mode == "RGB" and image.size == row["image"].size
+    mcq = next(row for row in rows if row["question_type"] == "mcq")
+    right, wrong = mcq["answer"], "ABCDE"[("ABCDE".index(mcq["answer"]) + 1) % 5]
+    assert utils.medcmr_process_results(mcq, [f"Answer: {right}"])["medcmr_mcq_acc"]["correct"] is True
+    assert utils.medcmr_process_results(mcq, [f"{wrong}. because"])["medcmr_mcq_acc"]["correct"] is False
+    logged = [utils.medcmr_process_results(mcq, [x])["medcmr_mcq_acc"] for x in (right, wrong)]
+    assert utils.medcmr_mcq_accuracy(logged) == 0.5 and logged[0]["id"] == mcq["id"]
+
+
+def lmms_samples(rows: list[dict], answers: dict[str, str], utils, out: Path, *, keep_doc: bool) -> list[Path]:
+    """samples_*.jsonl as lmms-eval writes them, one file per task.
+
+    lmms_eval/evaluator.py `evaluate`: per doc {"doc_id", "doc" (non-image fields), "target"
+    (doc_to_target), "arguments", "resps", "filtered_resps", "token_counts", "doc_hash"} updated with
+    the metrics of `process_results(doc, [filtered_resps])`. lmms_eval/loggers/evaluation_tracker.py
+    `save_results_samples` (0.4+): "input" = arguments[0], lists of one flattened, "resps" dropped when
+    equal to "filtered_resps", then "arguments" and "doc" popped; file {date_id}_samples_{task}.jsonl.
+    `keep_doc` writes the pre-0.4 shape instead, which kept "doc" and the lists.
+    """
+    by_task = defaultdict(list)
+    for row in rows:
+        if row["id"] in answers:
+            by_task[f"medcmr_{row['dimension']}_{row['question_type']}"].append(row)
+    files = []
+    for task, docs in by_task.items():
+        path = out / f"20260828_101500_samples_{task}.jsonl"
+        with path.open("w", encoding="utf-8") as handle:
+            for doc_id, doc in enumerate(docs):
+                response = answers[doc["id"]]
+                prompt = utils.medcmr_doc_to_text(doc)
+                sample = {"doc_id": doc_id, "target": doc["answer"], "filtered_resps": [response],
+                          "token_counts": [None], "doc_hash": f"{doc_id:064x}"}
+                if keep_doc:
+                    sample.update(doc={k: v for k, v in doc.items() if k != "image"},
+                                  arguments=[prompt, {"max_new_tokens": 32}], resps=[[response]])
+                else:
+                    sample.update(input=prompt, filtered_resps=response)
+                sample.update(utils.medcmr_process_results(doc, [response]))
+                handle.write(json.dumps(sample, ensure_ascii=False) + "\n")
+        files.append(path)
+    return files
+
+
+@pytest.mark.parametrize("keep_doc", [False, True], ids=["lmms-eval 0.4+", "before 0.4"])
+def test_lmms_eval_samples_score_like_our_jsonl(rows: list[dict], answers: dict[str, str], utils, questions: list[dict],
+                                                reference: dict, judge_server: OpenAIServer, tmp_path: Path,
+                                                keep_doc: bool) -> None:
+    files = lmms_samples(rows, answers, utils, tmp_path, keep_doc=keep_doc)
+    assert len(files) == len(medcmr.DIMENSIONS) * len(medcmr.QUESTION_TYPES)
+    merged = tmp_path / "predictions.jsonl"
+    assert merge(files, merged, known_ids={q["id"] for q in questions}) == len(answers)
+    assert scores(read_predictions(merged), questions, judge_server) == reference
+
+
+def test_lmms_eval_samples_without_our_id_say_what_is_missing(tmp_path: Path) -> None:
+    path = tmp_path / "20260828_samples_other_task.jsonl"
+    path.write_text(json.dumps({"doc_id": 0, "target": "B", "filtered_resps": "B", "exact_match": 1.0}) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(PredictionsError) as error:
+        read_predictions(path)
+    message = str(error.value)
+    assert message.startswith("20260828_samples_other_task.jsonl line 1: an lmms-eval sample (doc_id 0) without a "
+                              "Med-CMR id")
+    assert re.search(r"no 'doc' with an 'id'.*'medcmr_mcq_acc' or 'medcmr_open_answered'", message)
+    assert (error.value.line, error.value.field) == (1, "doc")
+
+
+def test_export_for_lmms_eval_names_the_dataset_and_copies_utils(built_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tasks"
+    assert medcmr.main(["export", "--format", "lmms-eval", "--data", str(built_dataset), "--out", str(out),
+                        "--dataset-path", "my-org/Med-CMR"]) == 0
+    assert (out / "utils.py").read_bytes() == (TASKS / "utils.py").read_bytes()
+    assert load_yaml(out / "medcmr_causal_open.yaml")["dataset_path"] == "my-org/Med-CMR"
+    assert medcmr.main(["export", "--format", "vlmevalkit", "--data", str(tmp_path), "--out", str(out)]) == 2
