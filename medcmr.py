@@ -59,27 +59,45 @@ def print_report(report: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="medcmr.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="medcmr" if Path(sys.argv[0]).name == "medcmr" else "python medcmr.py",
+        description=__doc__.split("\n\n")[0], epilog="Each command's --help shows its flags, defaults and an example.")
     commands = parser.add_subparsers(dest="command", required=True)
-    sample = commands.add_parser("sample", help="write a small release zip in the official layout")
-    sample.add_argument("--out", type=Path, default=Path("medcmr-sample.zip"))
-    build_cmd = commands.add_parser("build", help="build the Hub-ready dataset folder from a release")
-    build_cmd.add_argument("--source", default=HUB_REPO, help="release zip, extracted folder or Hub repo id")
-    build_cmd.add_argument("--out", type=Path, default=Path("medcmr"))
+    examples = argparse.RawDescriptionHelpFormatter  # keeps each epilog's example on its own line
+    sample = commands.add_parser(
+        "sample", help="write a small release zip in the official layout", formatter_class=examples,
+        epilog="example:\n  %(prog)s --out sample.zip    # then: build --source sample.zip --out medcmr")
+    sample.add_argument("--out", type=Path, default=Path("medcmr-sample.zip"),
+                        help="the zip to write (default: %(default)s)")
+    build_cmd = commands.add_parser(
+        "build", help="build the Hub-ready dataset folder from a release", formatter_class=examples,
+        epilog="examples:\n"
+               "  %(prog)s --source sample.zip --out medcmr    # a local zip or extracted folder\n"
+               f"  %(prog)s --out medcmr                        # downloads the official {HUB_FILE} (6.9 GB) first")
+    build_cmd.add_argument("--source", default=HUB_REPO,
+                           help="release zip, extracted folder or Hub repo id (default: %(default)s, which "
+                                f"downloads the official {HUB_FILE}, 6.9 GB)")
+    build_cmd.add_argument("--out", type=Path, default=Path("medcmr"),
+                           help="the dataset folder to write (default: %(default)s)")
     build_cmd.add_argument("--revision", help=f"Hub revision (default: pinned {HUB_REVISION[:10]})")
-    push_cmd = commands.add_parser("push", help="upload a built folder to the Hub (token from HF_TOKEN)")
-    push_cmd.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo")
-    push_cmd.add_argument("--data", type=Path, default=Path("medcmr"), help="the built folder")
-    push_cmd.add_argument("--private", action="store_true")
-    export_cmd = commands.add_parser("export", help="write a build in another tool's format (VLMEvalKit, lmms-eval)")
+    push_cmd = commands.add_parser(
+        "push", help="upload a built folder to the Hub (token from HF_TOKEN)", formatter_class=examples,
+        epilog="example:\n  HF_TOKEN=hf_... %(prog)s --repo ORG/Med-CMR --data medcmr --private")
+    push_cmd.add_argument("--repo", required=True, help="ORG/NAME of the dataset repo (required)")
+    push_cmd.add_argument("--data", type=Path, default=Path("medcmr"),
+                          help="the built folder (default: %(default)s)")
+    push_cmd.add_argument("--private", action="store_true", help="create the repo private (default: public)")
+    export_cmd = commands.add_parser(
+        "export", help="write a build in another tool's format (VLMEvalKit, lmms-eval)", formatter_class=examples,
+        epilog="example:\n  %(prog)s --format vlmevalkit --data medcmr --out LMUData")
     export_cmd.add_argument("--format", required=True, choices=["vlmevalkit", "lmms-eval"])
-    export_cmd.add_argument("--data", type=Path, default=Path("medcmr"), help="the built folder")
+    export_cmd.add_argument("--data", type=Path, default=Path("medcmr"), help="the built folder (default: %(default)s)")
     export_cmd.add_argument("--out", type=Path, required=True, help="folder to write (VLMEvalKit: use it as $LMUData)")
     export_cmd.add_argument("--dataset-path", help="lmms-eval: the Hub dataset repo to load (default: --data, local)")
     import predict
 
     predict.add_arguments(commands.add_parser(
-        "predict", help="run an OpenAI-compatible vision model over the benchmark"))
+        "predict", help="run an OpenAI-compatible vision model (or a reference baseline) over the benchmark"))
     args = parser.parse_args(argv)
     if args.command == "predict":
         return predict.run(args)

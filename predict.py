@@ -1,8 +1,9 @@
 """Run an OpenAI-compatible vision model over Med-CMR and write a predictions file for the judge.
 
     python medcmr.py predict --model NAME --base-url URL --out preds.jsonl [--config long_tail]
+    python medcmr.py predict --model baseline:random --out preds.jsonl     # no model, no server
 
-Every question goes to the model with the paper's prompt (`medcmr.format_prompt`) and its image
+Every question goes to the model with the paper's prompt (`core.vocabulary.format_prompt`) and its image
 as a base64 data URL. Each answer is appended to `--out` as one JSON line and flushed at once,
 so a killed run resumes where it stopped and never asks the same question twice. A question
 that keeps failing goes to `<out>.errors.jsonl` instead (never an empty answer in `--out`) and
@@ -12,6 +13,11 @@ Images: sent as they are stored (PNG/JPEG bytes, untouched) when no side exceeds
 `--image-max-side`; larger or other-format images are resized with their aspect kept and
 re-encoded, as JPEG (quality 90) when plain RGB (photographs: fundus, histology, endoscopy)
 and as lossless PNG otherwise (grayscale radiology, images with alpha).
+
+Reference baselines need no model and no server: `--model baseline:random` (a uniformly random
+letter per multiple-choice question, seeded) and `--model baseline:most-frequent` (the build's
+commonest answer letter, read from the answers, as every majority-class baseline does). Both give
+open questions the fixed placeholder `OPEN_PLACEHOLDER`, so the judge path runs as for a model.
 """
 from __future__ import annotations
 
@@ -20,8 +26,10 @@ import asyncio
 import base64
 import io
 import json
+import random
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
@@ -32,13 +40,21 @@ import pyarrow.parquet as pq
 from PIL import Image
 from tqdm import tqdm
 
-from core.vocabulary import PROMPT_VERSION, format_prompt
+from core.vocabulary import LETTERS, PROMPT_VERSION, format_prompt
 from judge.endpoint import Endpoint
+from release.built import load_questions
 
 DEFAULT_IMAGE_MAX_SIDE = 2048
 JPEG_QUALITY = 90
 # The endpoint itself is wrong (key, permissions, model name): stop instead of failing every question.
 FATAL_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
+# The first answers decide whether a repeated HTTP 400 is the request's fault (e.g. an unknown model
+# name on servers that say 400, not 404) rather than one question's: all of them, same message → stop.
+EARLY_400_SAMPLE = 8
+BASELINE_PREFIX = "baseline:"
+BASELINES = ("random", "most-frequent")
+# Every baseline's answer to an open question: not empty (an empty answer is never judged), and wrong.
+OPEN_PLACEHOLDER = "Answer: unknown"
 
 
 class PredictError(Exception):
@@ -231,6 +247,7 @@ async def predict(
     slots = asyncio.Semaphore(settings.concurrency)
     in_flight: set[asyncio.Task] = set()
     started = time.perf_counter()
+    first: list[str | None] = []  # the first completed questions: the server's 400 message, else None
 
     def record_answer(answers: TextIO, record: dict) -> None:
         answers.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -244,10 +261,24 @@ async def predict(
         return isinstance(error, openai.APIConnectionError) and not isinstance(error, openai.APITimeoutError) \
             and summary.answered == 0
 
+    def scrub(message: str) -> str:
+        return message.replace(endpoint.api_key, "***") if endpoint.api_key else message
+
+    def same_400() -> str | None:
+        """The 400 message every one of the first questions got, if they all got the same one."""
+        if first and None not in first and len(set(first)) == 1:
+            return f"HTTP 400 on each of the first {len(first)} requests: {first[0]}"
+        return None
+
+    def note_outcome(error: Exception | None) -> None:
+        if len(first) >= EARLY_400_SAMPLE:
+            return
+        first.append(scrub(server_message(error)) if isinstance(error, openai.BadRequestError) else None)
+        if len(first) == EARLY_400_SAMPLE and summary.fatal is None:
+            summary.fatal = same_400()
+
     def record_failure(row_id: str, error: Exception) -> None:
-        message = f"{type(error).__name__}: {error}"
-        if endpoint.api_key:
-            message = message.replace(endpoint.api_key, "***")
+        message = scrub(f"{type(error).__name__}: {error}")
         summary.failed += 1
         with errors_path(out).open("a", encoding="utf-8") as f:
             f.write(json.dumps({"id": row_id, "model": endpoint.model, "error": message}) + "\n")
@@ -257,8 +288,10 @@ async def predict(
     async def ask(client: openai.AsyncOpenAI, answers: TextIO, row: dict) -> None:
         try:
             record_answer(answers, await ask_model(client, endpoint.model, row, settings))
+            note_outcome(None)
         except (openai.OpenAIError, OSError, ValueError) as error:
             record_failure(row["id"], error)
+            note_outcome(error)
         finally:
             slots.release()
         if progress:
@@ -280,8 +313,97 @@ async def predict(
                 for task in in_flight:
                     task.cancel()
                 await asyncio.gather(*in_flight, return_exceptions=True)
+    if summary.fatal is None:  # fewer questions than the sample: all of them decide
+        summary.fatal = same_400()
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def server_message(error: openai.APIStatusError) -> str:
+    """The server's own error message on one line (the `message` of its JSON error), else the client's."""
+    body = error.body
+    text = body.get("message") if isinstance(body, dict) else None
+    text = text if isinstance(text, str) and text.strip() else error.message
+    return " ".join(text.split())[:300]
+
+
+# ---------------------------------------------------------------- reference baselines
+
+
+def most_frequent_letter(rows: Iterable[dict]) -> str:
+    """The commonest answer letter among the MCQs in `rows` (a tie goes to the earlier letter).
+
+    It is computed from the answers: that is what a most-frequent (majority-class) baseline is, the
+    score of a model that learnt only the label distribution.
+    """
+    counts = Counter(row["answer"] for row in rows if row["question_type"] == "mcq" and row["answer"] in LETTERS)
+    if not counts:
+        raise PredictError("baseline:most-frequent: the build has no multiple-choice question with an answer letter")
+    return min(counts, key=lambda letter: (-counts[letter], letter))
+
+
+def baseline_answerer(name: str, rows: Iterable[dict], seed: int = 0) -> Callable[[dict], str]:
+    """The answer function of baseline `name` (one of BASELINES); `rows` are the build's questions.
+
+    The random baseline's letter depends only on (seed, question id), so a resumed run, a --limit or
+    another --config gives every question the same letter as one full run.
+    """
+    if name == "random":
+        def answer(row: dict) -> str:
+            if row["question_type"] != "mcq":
+                return OPEN_PLACEHOLDER
+            return random.Random(f"{seed}:{row['id']}").choice(LETTERS)
+    elif name == "most-frequent":
+        letter = most_frequent_letter(rows)
+
+        def answer(row: dict) -> str:
+            return letter if row["question_type"] == "mcq" else OPEN_PLACEHOLDER
+    else:
+        raise PredictError(f"--model {BASELINE_PREFIX}{name}: no such baseline; choose "
+                           + " or ".join(BASELINE_PREFIX + known for known in BASELINES))
+    return answer
+
+
+def _check_baseline_file(out: Path, answer: Callable[[dict], str], questions: dict[str, dict]) -> None:
+    """Lines already in `out` must be what this baseline answers now: one file holds one seed."""
+    if not out.exists():
+        return
+    for number, line in enumerate(out.read_text(encoding="utf-8").splitlines(), start=1):
+        record = json.loads(line) if line.strip() else None
+        row = questions.get(record["id"]) if record else None
+        if row is not None and record["prediction"] != answer(row):
+            raise PredictError(f"{out}: line {number} (id {record['id']}): field 'prediction' is "
+                               f"{record['prediction']!r}, this run answers {answer(row)!r} (another --seed, or "
+                               "another build?); one predictions file holds one run, so choose another --out")
+
+
+def run_baseline(args: argparse.Namespace, model: str) -> int:
+    """Write a reference baseline's answers to every question of the config not yet in `--out`."""
+    name = model.removeprefix(BASELINE_PREFIX)
+    try:
+        _check_numbers(args)
+        files = config_files(args.data, args.config)
+        ids = config_ids(files)[:args.limit]
+        questions = {row["id"]: row for row in load_questions(args.data)}
+        answer = baseline_answerer(name, questions.values(), args.seed)
+        answered = read_answered(args.out, model)
+        _check_baseline_file(args.out, answer, questions)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except (PredictError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    todo = [i for i in ids if i not in answered]
+    how = f"seed {args.seed}" if name == "random" else \
+        f"letter {most_frequent_letter(questions.values())}, the commonest answer among the build's MCQs"
+    print(f"{len(ids)} questions in config '{args.config}', {len(ids) - len(todo)} already in {args.out}; "
+          f"answering {len(todo)} with {model} ({how}; no model or server is asked)", file=sys.stderr)
+    with args.out.open("a", encoding="utf-8") as answers:
+        for row_id in todo:
+            record = {"id": row_id, "prediction": answer(questions[row_id]), "model": model,
+                      "prompt_version": PROMPT_VERSION, "usage": None, "latency_s": 0.0}
+            answers.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"answered {len(todo)} with {model}, failed 0 → {args.out}")
+    return 0
 
 
 # ---------------------------------------------------------------- command line
@@ -302,18 +424,32 @@ def check_base_url(url: str | None) -> None:
                            "e.g. http://localhost:8000/v1)")
 
 
+EPILOG = """\
+examples:
+  # no model, no server: a reference baseline (also baseline:most-frequent)
+  %(prog)s --model baseline:random --data medcmr --out preds.jsonl
+  # a model served behind an OpenAI-compatible API, e.g. `vllm serve Qwen/Qwen2.5-VL-7B-Instruct`
+  %(prog)s --model Qwen/Qwen2.5-VL-7B-Instruct --base-url http://localhost:8000/v1 --out preds.jsonl
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `predict` flags; model, URL and key also come from MEDCMR_PREDICT_* / OPENAI_* variables."""
-    parser.add_argument("--model", help="model name as the endpoint knows it (or MEDCMR_PREDICT_MODEL)")
+    """The `predict` flags and help; model, URL and key also come from MEDCMR_PREDICT_* / OPENAI_* variables."""
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keeps the examples' lines
+    parser.add_argument("--model", help="model name as the endpoint knows it (default: MEDCMR_PREDICT_MODEL); "
+                        "baseline:random or baseline:most-frequent run a reference baseline with no model "
+                        "or server (most-frequent answers the build's commonest answer letter, computed from "
+                        f"the answers as a majority-class baseline does; open questions get {OPEN_PLACEHOLDER!r})")
     parser.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 "
-                        "(or MEDCMR_PREDICT_BASE_URL, OPENAI_BASE_URL)")
+                        "(default: MEDCMR_PREDICT_BASE_URL, else OPENAI_BASE_URL, else api.openai.com)")
     parser.add_argument("--api-key", help="API key (better: MEDCMR_PREDICT_API_KEY or OPENAI_API_KEY); "
                         "never printed or written")
-    parser.add_argument("--out", type=Path, required=True, help="predictions JSONL, appended and resumed")
+    parser.add_argument("--out", type=Path, required=True, help="predictions JSONL, appended and resumed (required)")
     parser.add_argument("--data", type=Path, default=Path("medcmr"), help="built dataset folder (default: medcmr)")
     parser.add_argument("--config", default="all",
                         help="dataset config, e.g. mcq, long_tail, causal_open (default: all)")
-    parser.add_argument("--limit", type=int, help="only the first N questions of the config")
+    parser.add_argument("--limit", type=int, help="only the first N questions of the config (default: all)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default: 16)")
     parser.add_argument("--max-tokens", type=int, default=1024, help="max tokens per answer (default: 1024)")
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
@@ -323,21 +459,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default: 120)")
     parser.add_argument("--retries", type=int, default=4,
                         help="retries per request on 408/429/5xx/connection errors, with backoff (default: 4)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of baseline:random; the same seed writes the same file (default: 0)")
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if min(args.concurrency, args.max_tokens) < 1 or args.timeout <= 0 \
+            or min(args.limit or 0, args.retries, args.image_max_side) < 0:
+        raise PredictError("--concurrency and --max-tokens must be ≥ 1, --timeout > 0, "
+                           "--limit, --retries and --image-max-side ≥ 0")
 
 
 def run(args: argparse.Namespace) -> int:
     """Answer every question of the config not yet in `--out`; 0 when all are answered."""
     endpoint = Endpoint.from_env(prefix="MEDCMR_PREDICT", base_url=args.base_url, model=args.model,
                                  api_key=args.api_key, timeout=args.timeout, max_retries=args.retries)
+    if (endpoint.model or "").startswith(BASELINE_PREFIX):
+        return run_baseline(args, endpoint.model)
     try:
         if not endpoint.configured:
             raise PredictError("no model endpoint: give --model and --base-url (or MEDCMR_PREDICT_MODEL "
                                "and MEDCMR_PREDICT_BASE_URL; an API key alone means api.openai.com)")
         check_base_url(endpoint.base_url)
-        if min(args.concurrency, args.max_tokens) < 1 or args.timeout <= 0 \
-                or min(args.limit or 0, args.retries, args.image_max_side) < 0:
-            raise PredictError("--concurrency and --max-tokens must be ≥ 1, --timeout > 0, "
-                               "--limit, --retries and --image-max-side ≥ 0")
+        _check_numbers(args)
         files = config_files(args.data, args.config)
         ids = config_ids(files)[:args.limit]
         answered = read_answered(args.out, endpoint.model)

@@ -20,31 +20,47 @@ def default_cache_path() -> Path:
     return Settings.from_env().judge_cache
 
 
+SCORE_EPILOG = """\
+example (a local judge for a dry run: python -m tests.openai_server --role judge, from the repository):
+  %(prog)s --predictions preds.jsonl --data medcmr --out results.json \\
+      --judge-base-url http://127.0.0.1:8000/v1 --judge-model test-judge
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     defaults = Settings.from_env()
-    parser = argparse.ArgumentParser(prog="python -m judge", description=__doc__)
+    prog = "medcmr-judge" if Path(sys.argv[0]).name == "medcmr-judge" else "python -m judge"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=f"example (multiple choice only, no judge needed):\n  {prog} score "
+                                            "--predictions preds.jsonl --data medcmr --out results.json --mcq-only")
     commands = parser.add_subparsers(dest="command", required=True)
-    score = commands.add_parser("score", help="score a predictions file and write results.json")
+    score = commands.add_parser("score", help="score a predictions file and write results.json",
+                                epilog=SCORE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     score.add_argument("--predictions", required=True, type=Path,
                        help="JSONL, JSON list or CSV with id,prediction; or VLMEvalKit's .xlsx/.tsv or "
-                            "lmms-eval's samples_*.jsonl as they are")
-    score.add_argument("--data", required=True, type=Path, help="a built Med-CMR folder (python medcmr.py build)")
-    score.add_argument("--out", required=True, type=Path, help="where to write results.json")
-    score.add_argument("--details", type=Path, help="also write one JSON line per question here")
-    score.add_argument("--judge-base-url", help="OpenAI-compatible base URL (env MEDCMR_JUDGE_BASE_URL, OPENAI_BASE_URL)")
-    score.add_argument("--judge-model", help="judge model name (env MEDCMR_JUDGE_MODEL)")
-    score.add_argument("--judge-api-key", help="judge API key (env MEDCMR_JUDGE_API_KEY, OPENAI_API_KEY)")
+                            "lmms-eval's samples_*.jsonl as they are (required)")
+    score.add_argument("--data", required=True, type=Path,
+                       help="a built Med-CMR folder, from `medcmr.py build` (required)")
+    score.add_argument("--out", required=True, type=Path, help="where to write results.json (required)")
+    score.add_argument("--details", type=Path, help="also write one JSON line per question here (default: none)")
+    score.add_argument("--judge-base-url", help="OpenAI-compatible base URL (default: MEDCMR_JUDGE_BASE_URL, "
+                       "else OPENAI_BASE_URL, else api.openai.com)")
+    score.add_argument("--judge-model", help="judge model name (default: MEDCMR_JUDGE_MODEL; without one, "
+                       "open answers are not judged)")
+    score.add_argument("--judge-api-key", help="judge API key (default: MEDCMR_JUDGE_API_KEY, else OPENAI_API_KEY)")
     score.add_argument("--judge-timeout", type=float, default=defaults.judge.timeout,
-                       help=f"seconds per judge call (env MEDCMR_JUDGE_TIMEOUT; default {defaults.judge.timeout:g})")
+                       help="seconds per judge call (env MEDCMR_JUDGE_TIMEOUT; default: %(default)s)")
     score.add_argument("--judge-max-retries", type=int, default=defaults.judge.max_retries,
                        help="retries per call on 408/429/5xx/timeouts, honouring Retry-After "
-                            f"(env MEDCMR_JUDGE_MAX_RETRIES; default {defaults.judge.max_retries})")
+                            "(env MEDCMR_JUDGE_MAX_RETRIES; default: %(default)s)")
     score.add_argument("--concurrency", type=int, default=defaults.judge_concurrency,
-                       help=f"judge calls in flight (env MEDCMR_JUDGE_CONCURRENCY; default {defaults.judge_concurrency})")
+                       help="judge calls in flight (env MEDCMR_JUDGE_CONCURRENCY; default: %(default)s)")
     score.add_argument("--cache", type=Path, default=None,
-                       help=f"verdict cache, SQLite (default {default_cache_path()})")
-    score.add_argument("--no-cache", action="store_true", help="judge every open answer again")
-    score.add_argument("--mcq-only", action="store_true", help="score multiple-choice questions only")
+                       help=f"verdict cache, SQLite (default: {default_cache_path()})")
+    score.add_argument("--no-cache", action="store_true", help="judge every open answer again (default: off)")
+    score.add_argument("--mcq-only", action="store_true",
+                       help="score multiple-choice questions only (default: off)")
     return parser
 
 

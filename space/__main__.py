@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from core.settings import Settings, SettingsError
@@ -58,11 +59,17 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings.from_env()
     except SettingsError as error:
         raise SystemExit(f"error: {error}") from None
-    parser = argparse.ArgumentParser(prog="python -m space", description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, help="data folder (default: MEDCMR_HOME, /data/medcmr, .medcmr_home)")
-    parser.add_argument("--port", type=int, default=settings.port, help="port (default: GRADIO_SERVER_PORT or 7860)")
+    prog = "medcmr-space" if Path(sys.argv[0]).name == "medcmr-space" else "python -m space"
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"example (open answers judged by a local fake judge; see the README for a real one):\n"
+               f"  MEDCMR_JUDGE_BASE_URL=http://127.0.0.1:8000/v1 MEDCMR_JUDGE_MODEL=test-judge {prog} --port 7860")
+    parser.add_argument("--home", type=Path,
+                        help=f"data folder (default: MEDCMR_HOME, else /data/medcmr if /data exists, else {REPO / '.medcmr_home'})")
+    parser.add_argument("--port", type=int, default=settings.port,
+                        help="port to serve on (default: %(default)s; GRADIO_SERVER_PORT, else 7860)")
     parser.add_argument("--host", default=settings.host,
-                        help="interface to listen on (default 127.0.0.1; 0.0.0.0 on a Space)")
+                        help="interface to listen on (default: GRADIO_SERVER_NAME, else 127.0.0.1; 0.0.0.0 on a Space)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for chatty in ("httpx", "httpx2"):  # one line per HTTP call (judge, Hub) is noise

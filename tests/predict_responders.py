@@ -42,6 +42,12 @@ def model_answer(row: dict) -> str:
     return f"Answer: {letter}"
 
 
+def model_not_found(request: dict) -> Reply:
+    """A server that does not know the model name and, like several local servers, says so with HTTP 400."""
+    return Reply(status=400, body={"error": {"message": f"model {request.get('model')!r} not found",
+                                             "type": "invalid_request_error"}})
+
+
 class VisionModel:
     """Answers like a model that read the question; records who was asked and what was wrong."""
 

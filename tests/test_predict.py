@@ -25,7 +25,7 @@ import medcmr
 import predict
 from tests.openai_server import OpenAIServer, Reply
 from tests.judge_responders import expected_score, fake_judge
-from tests.predict_responders import VisionModel, model_answer, read_built
+from tests.predict_responders import VisionModel, model_answer, model_not_found, read_built
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "test-vlm"
@@ -257,6 +257,58 @@ def test_an_endpoint_that_refuses_the_key_stops_the_run_early(built_dataset, row
     assert done.returncode == 1 and "stopped early" in done.stderr
     assert SECRET not in done.stderr + done.stdout
     assert out.read_text() == ""
+
+
+def test_an_unknown_model_answered_with_400_everywhere_stops_the_run_early(built_dataset, rows, tmp_path):
+    """Some servers say 400, not 404, to an unknown model: the first answers decide, not every retry."""
+    out = tmp_path / "preds.jsonl"
+    with OpenAIServer(model_not_found) as server:
+        done = run_predict(server, built_dataset, out, "--concurrency", "2", "--api-key", SECRET)
+        calls = server.calls
+    assert done.returncode == 1
+    assert predict.EARLY_400_SAMPLE <= calls <= predict.EARLY_400_SAMPLE + 1 < len(rows)
+    [stopped] = [line for line in done.stderr.splitlines() if "stopped early" in line]
+    assert "HTTP 400" in stopped and f"model {MODEL!r} not found" in stopped
+    assert SECRET not in done.stderr + done.stdout
+    assert out.read_text() == ""
+
+
+def test_fewer_questions_than_the_sample_all_refused_alike_also_stop_with_the_reason(built_dataset, tmp_path):
+    with OpenAIServer(model_not_found) as server:
+        done = run_predict(server, built_dataset, tmp_path / "preds.jsonl", "--limit", "3")
+        assert server.calls == 3
+    assert done.returncode == 1 and "HTTP 400 on each of the first 3 requests" in done.stderr
+
+
+@pytest.mark.parametrize("same_message", [True, False])
+def test_the_first_answers_decide_whether_400s_stop_the_run(built_dataset, rows, tmp_path, same_message):
+    """The same 400 on each of the first questions stops; different 400s (each question's own fault) do not."""
+    first = predict.config_ids(predict.config_files(built_dataset, "all"))[:predict.EARLY_400_SAMPLE]
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    for number, row_id in enumerate(first):
+        message = "image too large" if same_message else f"image {number} too large"
+        model.script[row_id] = [Reply(status=400, body={"error": {"message": message, "type": "invalid_request"}})]
+    with OpenAIServer(model) as server:
+        done = run_predict(server, built_dataset, tmp_path / "preds.jsonl", "--concurrency", "1")
+        calls = server.calls
+    assert done.returncode == 1
+    if same_message:
+        assert calls == predict.EARLY_400_SAMPLE and "stopped early" in done.stderr and "image too large" in done.stderr
+    else:
+        assert calls == len(rows) and "stopped early" not in done.stderr
+        assert f"{len(first)} question(s) failed" in done.stderr
+
+
+def test_a_400_on_one_question_among_answers_fails_only_that_question(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    refused = predict.config_ids(predict.config_files(built_dataset, "all"))[0]
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    model.script[refused] = [Reply(status=400, body={"error": {"message": "bad image", "type": "invalid_request"}})]
+    with OpenAIServer(model) as server:
+        done = run_predict(server, built_dataset, out, "--concurrency", "4")
+    assert done.returncode == 1 and "1 question(s) failed" in done.stderr and "stopped early" not in done.stderr
+    assert {r["id"] for r in lines(out)} == {row["id"] for row in rows} - {refused}
+    assert "bad image" in lines(predict.errors_path(out))[0]["error"]
 
 
 def test_an_endpoint_nobody_listens_on_stops_the_run_early(built_dataset, rows, tmp_path):

@@ -1,0 +1,263 @@
+"""A newcomer's first steps: baselines with no model, the whole path offline, commands from any folder.
+
+The baselines are checked statistically (random is uniform, most-frequent is the modal letter), then
+run as the README says: `medcmr.py predict --model baseline:random` → `python -m judge score` against
+a local fake judge → a leaderboard submission of the same file, which must score the same.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import select
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import openai
+import pytest
+
+import medcmr
+import predict
+from judge.endpoint import Endpoint
+from judge.llm import build_messages as judge_messages
+from judge.llm import parse_verdict
+from leaderboard.service import Leaderboard, SubmissionMeta
+from tests.judge_responders import fake_grades, fake_judge
+from tests.openai_server import OpenAIServer
+from tests.predict_responders import model_answer, read_built
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def synthetic_mcqs(n: int, answers: str) -> list[dict]:
+    """`n` MCQ rows whose answers cycle through `answers` (skew it so a biased guesser shows)."""
+    return [{"id": f"mcq-{i}", "index": i, "question_type": "mcq", "answer": answers[i % len(answers)]}
+            for i in range(n)]
+
+
+def run(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def baseline(data: Path, out: Path, name: str = "random", *flags: str) -> subprocess.CompletedProcess:
+    """The README's baseline command: no --base-url, no server."""
+    return run(sys.executable, str(ROOT / "medcmr.py"), "predict", "--model", f"baseline:{name}",
+               "--data", str(data), "--out", str(out), *flags)
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+# ---------------------------------------------------------------- the baselines themselves
+
+
+def test_random_baseline_scores_chance_and_picks_every_letter_alike():
+    """2,000 questions, half of them answered B: a guesser biased towards any letter leaves the band."""
+    n = 2000
+    rows = synthetic_mcqs(n, "BBBBBACDE")
+    answer = predict.baseline_answerer("random", rows, seed=0)
+    picks = [answer(row) for row in rows]
+    sd = math.sqrt(n * 0.2 * 0.8)
+    correct = sum(pick == row["answer"] for pick, row in zip(picks, rows))
+    assert abs(correct - 0.2 * n) <= 1.96 * sd, f"{correct} of {n} right, chance is {0.2 * n:.0f}"
+    counts = Counter(picks)
+    assert set(counts) == set(medcmr.LETTERS)
+    for letter, count in counts.items():   # 99.9% band per letter: five checks, still tight
+        assert abs(count - 0.2 * n) <= 3.29 * sd, f"letter {letter} picked {count} times of {n}"
+
+
+def test_random_baseline_is_seeded_per_question():
+    rows = synthetic_mcqs(200, "ABCDE")
+    first = [predict.baseline_answerer("random", rows, seed=0)(row) for row in rows]
+    assert first == [predict.baseline_answerer("random", rows, seed=0)(row) for row in rows]
+    assert first != [predict.baseline_answerer("random", rows, seed=1)(row) for row in rows]
+    shuffled = random.Random(7).sample(rows, len(rows))   # a question's letter does not depend on its place
+    by_id = dict(zip((row["id"] for row in rows), first))
+    answer = predict.baseline_answerer("random", shuffled, seed=0)
+    assert all(answer(row) == by_id[row["id"]] for row in shuffled)
+
+
+def test_most_frequent_answers_the_modal_letter_and_a_placeholder_to_open_questions():
+    rows = synthetic_mcqs(1000, "DDDAABCE")
+    opens = [{"id": "open-0", "index": 0, "question_type": "open", "answer": "pneumothorax"}]
+    answer = predict.baseline_answerer("most-frequent", rows + opens)
+    assert {answer(row) for row in rows} == {"D"}
+    assert answer(opens[0]) == predict.OPEN_PLACEHOLDER and predict.OPEN_PLACEHOLDER.strip()
+    assert predict.most_frequent_letter(synthetic_mcqs(10, "CB")) == "B"    # a tie: the earlier letter
+    with pytest.raises(predict.PredictError, match="no such baseline"):
+        predict.baseline_answerer("oracle", rows)
+
+
+# ---------------------------------------------------------------- the command, with no server
+
+
+def test_baseline_command_needs_no_server_and_the_same_seed_writes_the_same_file(built_dataset, tmp_path):
+    questions = {q["id"]: q for q in medcmr.load_questions(built_dataset)}
+    first, again, other = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    for out, seed in ((first, "0"), (again, "0"), (other, "1")):
+        done = baseline(built_dataset, out, "random", "--seed", seed)
+        assert done.returncode == 0, done.stderr
+    assert first.read_bytes() == again.read_bytes() != other.read_bytes()
+    lines = records(first)
+    assert sorted(r["id"] for r in lines) == sorted(questions)
+    for record in lines:
+        assert set(record) == {"id", "prediction", "model", "prompt_version", "usage", "latency_s"}
+        assert record["model"] == "baseline:random" and record["prompt_version"] == medcmr.PROMPT_VERSION
+        kind = questions[record["id"]]["question_type"]
+        assert record["prediction"] in (medcmr.LETTERS if kind == "mcq" else [predict.OPEN_PLACEHOLDER])
+
+    rerun = baseline(built_dataset, first, "random")
+    assert rerun.returncode == 0 and "answered 0" in rerun.stdout and first.read_bytes() == again.read_bytes()
+    mixed = baseline(built_dataset, first, "random", "--seed", "1")
+    assert mixed.returncode == 2 and "--seed" in mixed.stderr and f"{first}: line " in mixed.stderr
+    assert first.read_bytes() == again.read_bytes()
+
+
+def test_most_frequent_command_answers_the_builds_commonest_letter(built_dataset, tmp_path):
+    questions = medcmr.load_questions(built_dataset)
+    counts = Counter(q["answer"] for q in questions if q["question_type"] == "mcq")
+    modal = max(sorted(counts), key=counts.__getitem__)
+    out = tmp_path / "preds.jsonl"
+    done = baseline(built_dataset, out, "most-frequent", "--config", "causal")
+    assert done.returncode == 0, done.stderr
+    kinds = {q["id"]: q["question_type"] for q in questions}
+    answers = {r["id"]: r["prediction"] for r in records(out)}
+    assert {answers[i] for i in answers if kinds[i] == "mcq"} == {modal}
+    assert {answers[i] for i in answers if kinds[i] == "open"} == {predict.OPEN_PLACEHOLDER}
+    assert f"letter {modal}" in done.stderr
+
+
+def test_an_unknown_baseline_is_a_clear_error(built_dataset, tmp_path):
+    done = baseline(built_dataset, tmp_path / "preds.jsonl", "oracle")
+    assert done.returncode == 2 and "baseline:oracle" in done.stderr and "baseline:random" in done.stderr
+    assert not (tmp_path / "preds.jsonl").exists()
+
+
+# ---------------------------------------------------------------- the whole path, offline
+
+
+def test_the_whole_path_with_a_baseline_and_a_local_judge(built_dataset, tmp_path):
+    """build → baseline predict → judge CLI with a local judge → a leaderboard submission: one MCQ score."""
+    preds, results_path = tmp_path / "preds.jsonl", tmp_path / "results.json"
+    assert baseline(built_dataset, preds).returncode == 0
+    questions = {q["id"]: q for q in medcmr.load_questions(built_dataset)}
+    answers = {r["id"]: r["prediction"] for r in records(preds)}
+    mcqs = [q for q in questions.values() if q["question_type"] == "mcq"]
+    right = sum(answers[q["id"]] == q["answer"] for q in mcqs)
+
+    with OpenAIServer(fake_judge) as judge_server:
+        scored = run(sys.executable, "-m", "judge", "score", "--predictions", str(preds), "--data",
+                     str(built_dataset), "--out", str(results_path), "--judge-base-url", judge_server.base_url,
+                     "--judge-model", "test-judge", "--cache", str(tmp_path / "cache.sqlite"))
+        assert scored.returncode == 0, scored.stderr
+        results = json.loads(results_path.read_text())
+        assert (results["mcq"]["n"], results["mcq"]["correct"]) == (len(mcqs), right)
+        n_open = len(questions) - len(mcqs)
+        assert (results["open"]["judged"], results["open"]["failed"]) == (n_open, 0)   # placeholders judged
+
+        board = Leaderboard(tmp_path / "home", built_dataset,
+                            endpoint=Endpoint(base_url=judge_server.base_url, model="test-judge", api_key="local",
+                                             max_retries=0))
+        try:
+            receipt = board.submit(preds, SubmissionMeta(model="baseline:random"), "newcomer")
+            board.start()
+            assert board.wait_idle(120)
+            [status] = board.status(receipt["id"])
+            submitted = board.result(receipt["id"])
+        finally:
+            board.stop()
+    assert status["status"] == "finished", status["error"]
+    assert results["mcq"]["accuracy"] == pytest.approx(100 * right / len(mcqs), abs=1e-3)
+    assert submitted["mcq"]["accuracy"] == results["mcq"]["accuracy"]
+    assert submitted["open"]["score"] == results["open"]["score"]
+
+
+# ---------------------------------------------------------------- the fake servers' command line
+
+
+def _first_line(process: subprocess.Popen, deadline: float) -> str:
+    """The server's first stdout line (its base URL), waiting at most until `deadline`."""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            return process.stdout.readline()
+        assert process.poll() is None, process.stderr.read()
+    raise AssertionError("the server printed no URL in time")
+
+
+def _wait_until_answering(base_url: str, deadline: float) -> None:
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/models", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            assert time.monotonic() < deadline, f"{base_url} never answered"
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("role", ["judge", "model"])
+def test_the_fake_servers_run_from_the_command_line_until_ctrl_c(built_dataset, role):
+    process = subprocess.Popen([sys.executable, "-m", "tests.openai_server", "--role", role, "--port", "0",
+                                "--data", str(built_dataset)], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        line = _first_line(process, deadline)
+        base_url = line.split(" at ", 1)[1].split()[0]
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        _wait_until_answering(base_url, deadline)
+        client = openai.OpenAI(base_url=base_url, api_key="local", max_retries=0, timeout=30)
+        if role == "judge":
+            question = next(q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "open")
+            answer = f"Reasoning: seen.\nAnswer: {question['answer']}"
+            reply = client.chat.completions.create(model="test-judge", temperature=0,
+                                                   messages=judge_messages(question, answer, "0123abcd"))
+            verdict = parse_verdict(reply.choices[0].message.content, "0123abcd")
+            payload = {"question": question["question"], "reference_answer": question["answer"],
+                       "reference_visual_description": question["visual_description"], "model_answer": answer}
+            assert {k: verdict[k] for k in fake_grades(payload)} == \
+                {k: 10 * v for k, v in fake_grades(payload).items()}
+        else:
+            row = read_built(built_dataset)[0]
+            reply = client.chat.completions.create(
+                model="test-vlm", messages=predict.build_messages(row, predict.DEFAULT_IMAGE_MAX_SIDE))
+            assert reply.choices[0].message.content == model_answer(row)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0 and "stopped" in stdout and "Traceback" not in stderr
+
+
+# ---------------------------------------------------------------- commands from any folder
+
+
+@pytest.mark.parametrize("command, expected", [
+    (["medcmr", "--help"], "{sample,build,push,export,predict}"),
+    (["medcmr", "build", "--help"], "6.9 GB"),
+    (["medcmr", "predict", "--help"], "baseline:random"),
+    (["medcmr-judge", "score", "--help"], "default: 16"),
+    (["medcmr-space", "--help"], "(default: 7860"),
+    ([sys.executable, "-m", "judge", "score", "--help"], "example"),
+    ([sys.executable, "-m", "space", "--help"], "example"),
+])
+def test_installed_commands_work_from_any_folder(tmp_path, command, expected):
+    """After the README's install (`pip install ... -e .`), outside the repository."""
+    if not (BIN / "medcmr").exists():
+        pytest.skip(f"{BIN / 'medcmr'} is missing: install the kit first with the README's set-up command "
+                    "(`.venv/bin/pip install -r requirements-dev.txt -e .`)")
+    executable = command[0] if command[0] == sys.executable else str(BIN / command[0])
+    done = run(executable, *command[1:], cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: ") and expected in done.stdout
