@@ -261,7 +261,7 @@ class Leaderboard:
         self._stop.set()
         self._wake_mcq.set()
         self._wake_judge.set()
-        for thread in self._threads:
+        for thread in list(self._threads):  # the lease thread first: no lane starts after it ends
             thread.join(timeout)
         self._threads = []
         self._lanes_started = False
@@ -318,7 +318,7 @@ class Leaderboard:
                 self._follower_logged = True
 
     def _start_lanes(self) -> None:
-        if self._lanes_started:
+        if self._lanes_started or self._stop.is_set():
             return
         self._lanes_started = True
         self._backfill_mirror()
