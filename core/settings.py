@@ -47,7 +47,8 @@ class Settings:
     predict: EndpointSettings = EndpointSettings(timeout=PREDICT_TIMEOUT_S, max_retries=PREDICT_MAX_RETRIES)
     rate_limit: tuple[int, float] = (5, 3600.0)   # MEDCMR_RATE_LIMIT="5/3600": per submitter
     max_file_bytes: int = 50 * 2**20               # MEDCMR_MAX_FILE_MB
-    retry_failed_after_s: float = 600.0            # MEDCMR_RETRY_FAILED_AFTER_S
+    retry_failed_after_s: float = 600.0            # MEDCMR_RETRY_FAILED_AFTER_S: first retry; doubles per failure
+    lease_s: float = 30.0                          # MEDCMR_LEASE_S: a silent worker process loses the home after this
     results_repo: str | None = None                # MEDCMR_RESULTS_REPO (with HF_TOKEN: the Hub mirror)
     results_every_min: float = 5.0                 # MEDCMR_RESULTS_EVERY_MIN
     hf_token: str | None = field(default=None, repr=False)  # HF_TOKEN
@@ -70,6 +71,7 @@ class Settings:
             rate_limit=_rate_limit(get("MEDCMR_RATE_LIMIT", "5/3600")),
             max_file_bytes=int(_number(env, "MEDCMR_MAX_FILE_MB", 50.0, float, minimum=0.001) * 2**20),
             retry_failed_after_s=_number(env, "MEDCMR_RETRY_FAILED_AFTER_S", 600.0, float, minimum=0),
+            lease_s=_number(env, "MEDCMR_LEASE_S", 30.0, float, minimum=1),
             results_repo=get("MEDCMR_RESULTS_REPO") or None,
             results_every_min=_number(env, "MEDCMR_RESULTS_EVERY_MIN", 5.0, float, minimum=0.1),
             hf_token=get("HF_TOKEN") or None,

@@ -1,4 +1,10 @@
-"""`python -m judge score ...`: score a predictions file against a built Med-CMR folder."""
+"""`python -m judge score ...`: score a predictions file against a built Med-CMR folder.
+
+Exit status: 0 when everything in scope was scored (without a judge endpoint, open answers are
+reported as awaiting and do not count against it); 1 when any open answer could not be judged,
+or still awaits a judge that was configured (rerun: judged answers are cached, only the rest go
+to the judge); 2 when the input is wrong (nothing is scored); 130 when interrupted.
+"""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +19,15 @@ from core.settings import Settings
 from release.built import load_questions, provenance
 
 from . import Endpoint, PredictionsError, read_predictions, score_submission, summary_table
+
+
+EXIT_STATUS = """exit status:
+  0  everything in scope was scored (with no judge endpoint, open answers are
+     reported as awaiting and do not count)
+  1  some open answers could not be judged, or still await the configured judge:
+     results.json is written; rerun to judge only the rest (verdicts are cached)
+  2  bad input: nothing was scored
+  130 interrupted"""
 
 
 def default_cache_path() -> Path:
@@ -36,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                                             "--predictions preds.jsonl --data medcmr --out results.json --mcq-only")
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a predictions file and write results.json",
-                                epilog=SCORE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                epilog=SCORE_EPILOG + "\n" + EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     score.add_argument("--predictions", required=True, type=Path,
                        help="JSONL, JSON list or CSV with id,prediction; or VLMEvalKit's .xlsx/.tsv or "
                             "lmms-eval's samples_*.jsonl as they are (required)")
@@ -95,6 +110,12 @@ def score(args: argparse.Namespace) -> int:
     partial.replace(args.out)
     print(summary_table(results))
     print(f"Wrote {args.out}" + (f" and {args.details}" if args.details else ""))
+    open_ = results["open"]
+    unjudged = (open_.get("failed") or 0) + ((open_.get("awaiting") or 0) if endpoint.configured else 0)
+    if unjudged:
+        print(f"{unjudged} open answers are not judged (failed or awaiting the judge); exit status 1 — "
+              "rerun to judge only these", file=sys.stderr)
+        return 1
     return 0
 
 

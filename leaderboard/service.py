@@ -1,9 +1,13 @@
-"""The leaderboard facade the Space wires to: submit, a background worker, status, results, board.
+"""The leaderboard facade the Space wires to: submit, two background lanes, status, results, board.
 
-`submit` checks everything before any judge call and commits the submission (metadata and file
-bytes) to the store before it answers. One worker thread scores queued submissions with the judge;
-a crash at any point loses nothing, because `start()` puts unfinished work back in the queue and
-the judge's cache makes already-judged items free.
+`submit` checks everything before any judge call and commits the submission (metadata and, once,
+the file's bytes) before it answers. Two worker threads share the queue: the MCQ lane scores
+multiple-choice answers in seconds and puts that row on the board ("awaiting judge"); the judge
+lane then judges open answers, one submission at a time within a deadline, and replaces the row
+with the full document. Only the process holding the store's lease runs these lanes; another
+process on the same home serves reads and queues submissions, and takes over when the lease
+expires. A crash loses nothing: unfinished work is queued again and the judge's cache makes
+already-judged answers free.
 """
 from __future__ import annotations
 
@@ -11,12 +15,16 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
+import socket
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -27,7 +35,8 @@ from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
 from leaderboard import identity
-from leaderboard.store import AWAITING, FAILED, FINISHED, RUNNING, Store
+from leaderboard.store import (AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store, StoreUnavailable,
+                               _duration, storage_cause)
 from release.built import load_questions, provenance
 
 from typing import TYPE_CHECKING
@@ -41,7 +50,9 @@ PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 PREDICTION_FORMATS = (".jsonl", ".json", ".csv")
 PROGRESS_EVERY_S = 0.5
 _DEFAULTS = Settings()
-RETRY_FAILED_AFTER_S = _DEFAULTS.retry_failed_after_s  # a submission failed by the judge is tried again this long after
+RETRY_FAILED_AFTER_S = _DEFAULTS.retry_failed_after_s  # first retry of a submission failed by the judge
+RETRY_MAX_S = 24 * 3600.0  # retries back off (doubling) up to once a day
+IDLE_POLL_S = 1.0  # how often an idle lane looks for work queued by another process
 MISSING_SHOWN = 20
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -58,6 +69,17 @@ class SubmissionMeta:
     medical: bool = False            # medical-specialised model?
     params_b: float | None = None    # billions of parameters, or unknown
     description: str = ""            # prompt and generation settings, <= 2000 chars
+    public_details: bool = True      # consent to publish per-question outputs
+
+
+@contextmanager
+def _storage_refusal() -> Iterator[None]:
+    """A store that cannot write refuses the submission in words, with nothing queued."""
+    try:
+        yield
+    except StoreUnavailable as err:
+        raise SubmissionError(f"The server cannot store submissions right now ({err.cause}); "
+                              "nothing was queued, try later.") from None
 
 
 class _Stopped(Exception):
@@ -96,45 +118,67 @@ def _checked_meta(meta: SubmissionMeta) -> dict:
     description = meta.description or ""
     if len(description) > 2000:
         raise SubmissionError(f"Description: at most 2000 characters (got {len(description)}).")
+    if not isinstance(meta.public_details, bool):
+        raise SubmissionError("Public details: true (per-question outputs may be published) or false.")
     return {"model": model, "link": link, "weights": meta.group, "medical": meta.medical,
-            "params_b": params_b, "description": description}
+            "params_b": params_b, "description": description, "public_details": meta.public_details}
 
 
 class Leaderboard:
-    """Submissions, their scoring in one background thread, and the board built from them."""
+    """Submissions, their scoring in two background lanes, and the board built from them."""
 
     def __init__(self, home: Path, data_dir: Path, *, endpoint: Endpoint | None = None,
                  paper_csv: Path | None = None, mirror: "HubMirror | None" = None,
                  max_file_bytes: int = _DEFAULTS.max_file_bytes, rate_limit: tuple[int, float] = _DEFAULTS.rate_limit,
-                 retry_failed_after: float = RETRY_FAILED_AFTER_S) -> None:
+                 retry_failed_after: float = RETRY_FAILED_AFTER_S,
+                 judge_deadline_s: float = _DEFAULTS.judge_deadline_s,
+                 judge_concurrency: int = _DEFAULTS.judge_concurrency,
+                 lease_s: float = _DEFAULTS.lease_s, store_wait_s: float = 30.0) -> None:
         self.home = Path(home)
-        self.home.mkdir(parents=True, exist_ok=True)
         self.data_dir = Path(data_dir)
         self.endpoint = endpoint if endpoint is not None and endpoint.configured else None
         self.mirror = mirror
         self.max_file_bytes = max_file_bytes
         self.rate_limit = rate_limit
         self.retry_failed_after = retry_failed_after
-        self.store = Store(self.home / "leaderboard.sqlite")
+        self.judge_deadline_s = judge_deadline_s
+        self.judge_concurrency = judge_concurrency
+        self.lease_s = lease_s
+        self.store = Store(self.home / "leaderboard.sqlite", busy_timeout=store_wait_s)
         self.cache_path = self.home / "judge_cache.sqlite"
         self.questions = load_questions(self.data_dir)
         self._known_ids = frozenset(question["id"] for question in self.questions)
         self.dataset = provenance(self.data_dir)
         self._paper_csv = paper_csv or PAPER_CSV
         self._paper = board_logic.paper_frame(self._paper_csv)
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._busy = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._leader = threading.Event()
+        self._wake_mcq = threading.Event()
+        self._wake_judge = threading.Event()
+        self._busy = {"mcq": threading.Event(), "judge": threading.Event()}
+        self._threads: list[threading.Thread] = []
+        self._lanes_started = False
+        self._follower_logged = False
+        self._trouble_lock = threading.Lock()
+        self._trouble: dict[str | None, str] = {}  # submission id (None: the store as a whole) -> cause
         self._board_lock = threading.Lock()
         self._board: tuple[int, pd.DataFrame] | None = None
 
     # -- submitting ----------------------------------------------------------------------
 
     def submit(self, file_path: Path, meta: SubmissionMeta, submitter: str) -> dict:
-        """Check a predictions file and its metadata, then queue it; nothing is judged here."""
+        """Check a predictions file and its metadata, then queue it; nothing is judged here.
+        A refusal is a SubmissionError, logged as one line (what, who, why)."""
+        who = (submitter or "").strip() or "anonymous"
+        try:
+            return self._submit(file_path, meta, who)
+        except SubmissionError as error:
+            log.info("submission refused: model %r from %r: %s", getattr(meta, "model", None), who, error)
+            raise
+
+    def _submit(self, file_path: Path, meta: SubmissionMeta, submitter: str) -> dict:
         fields = _checked_meta(meta)
-        submitter = (submitter or "").strip() or "anonymous"
         shown = Path(str(file_path)).name  # the upload's name: shown in messages, never a path
         path = Path(file_path)
         if not path.is_file():
@@ -154,42 +198,46 @@ class Leaderboard:
                                       self.store.models_of_others(submitter))
         except identity.IdentityError as error:
             raise SubmissionError(str(error)) from None
-        data = path.read_bytes()
-        sha256 = hashlib.sha256(data).hexdigest()
-        try:
-            self.store.precheck(submitter, fields["model"], sha256, self.rate_limit)
-        except ValueError as err:
-            raise SubmissionError(str(err)) from None
-        coverage = self._check_file(data, file_format, shown)
+        with path.open("rb") as upload:
+            sha256 = hashlib.file_digest(upload, "sha256").hexdigest()
+        with _storage_refusal():
+            try:
+                self.store.precheck(submitter, fields["model"], sha256, self.rate_limit)
+            except ValueError as err:
+                raise SubmissionError(str(err)) from None
+        coverage = self._check_file(path, shown)
         submission_id = f"sub-{uuid.uuid4().hex[:12]}"
         row = {**fields, "id": submission_id, "submitter": submitter, "file_name": shown,
-               "file_format": file_format, "file_bytes": data, "file_sha256": sha256,
+               "file_format": file_format, "file_path": path, "file_sha256": sha256,
                "coverage": coverage}
-        try:
-            self.store.add(row, rate_limit=self.rate_limit)
-        except ValueError as err:
-            raise SubmissionError(str(err)) from None
-        self._wake.set()
+        with _storage_refusal():
+            try:
+                self.store.add(row, rate_limit=self.rate_limit)
+            except ValueError as err:
+                raise SubmissionError(str(err)) from None
+        self._wake_mcq.set()
         missing = coverage.get("missing") or 0
         message = (f"Queued as {submission_id}: {coverage.get('given', 0)} of "
                    f"{coverage.get('expected', 0)} questions answered")
         message += f"; {missing} missing count as wrong." if missing else "."
         if self.endpoint is None:
             message += " No judge is configured: MCQ is scored now, open answers wait (awaiting judge)."
+        else:
+            message += " MCQ reaches the board in seconds; open answers are judged after."
         return {"id": submission_id, "status": "queued", "message": message, "coverage": coverage,
                 "position": self.store.queue_position(submission_id)}
 
-    def _parse(self, data: bytes, file_format: str, shown: str) -> list[dict]:
-        """Read predictions from the upload's bytes, naming the upload in errors; unknown and duplicate
-        ids stop the read at the first offender (bounded work for hostile files)."""
-        name = shown if shown.lower().endswith(file_format) else f"{shown}{file_format}"
+    def _parse(self, source: Path, shown: str) -> list[dict]:
+        """Read predictions through the judge's reader (the one place it is called), naming the upload
+        as the submitter called it (its extension is the format hint); unknown and duplicate ids stop
+        the read at the first offender, so a hostile file costs bounded work."""
         try:
-            return judge.read_predictions(data, name=name, known_ids=self._known_ids)
+            return judge.read_predictions(source, name=shown, known_ids=self._known_ids)
         except judge.PredictionsError as err:
             raise SubmissionError(str(err)) from None
 
-    def _check_file(self, data: bytes, file_format: str, shown: str) -> dict:
-        predictions = self._parse(data, file_format, shown)
+    def _check_file(self, path: Path, shown: str) -> dict:
+        predictions = self._parse(path, shown)
         try:
             coverage = judge.check_predictions(predictions, self.questions)
         except judge.PredictionsError as err:
@@ -203,104 +251,289 @@ class Leaderboard:
     def retry(self, submission_id: str) -> bool:
         """Queue a failed submission again (its file is still stored); True when it was failed."""
         requeued = self.store.requeue((FAILED,), submission_id) > 0
-        self._wake.set()
+        self._wake_mcq.set()
         return requeued
 
-    # -- the worker ----------------------------------------------------------------------
+    # -- the lease and the lanes ---------------------------------------------------------
 
     def start(self) -> None:
-        """Start the one worker thread; unfinished (and, with a judge, awaiting) work is re-queued."""
-        if self._thread is not None and self._thread.is_alive():
+        """Take the home's lease (or watch for it) and run the lanes while it is held."""
+        if self._threads:
             return
-        self.store.requeue((RUNNING,))
-        if self.endpoint is not None:
-            self.store.requeue((AWAITING, FAILED))
         self._stop.clear()
-        self._backfill_mirror()
-        self._thread = threading.Thread(target=self._run, name="leaderboard-worker", daemon=True)
-        self._thread.start()
+        self._heartbeat()
+        supervisor = threading.Thread(target=self._supervise, name="leaderboard-lease", daemon=True)
+        self._threads.append(supervisor)
+        supervisor.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the worker; a run in progress is abandoned and resumes on the next start."""
+        """Stop the lanes and give the lease up; a run in progress is abandoned and resumes on the
+        next start (here or in another process)."""
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._wake_mcq.set()
+        self._wake_judge.set()
+        for thread in list(self._threads):  # the lease thread first: no lane starts after it ends
+            thread.join(timeout)
+        self._threads = []
+        self._lanes_started = False
+        if self._leader.is_set():
+            self._leader.clear()
+            try:
+                self.store.release_lease(self._owner)
+            except StoreUnavailable as err:  # it expires on its own
+                log.warning("could not release the lease (%s); it expires in %g s", err.cause, self.lease_s)
+        self.store.close()
         if self.mirror is not None:
             try:
                 self.mirror.stop()
             except Exception as err:  # noqa: BLE001 - the store keeps everything; the next run pushes
                 log.warning("final mirror push failed: %s", type(err).__name__)
 
+    @property
+    def serving(self) -> bool:
+        """True while this process holds the lease and runs the lanes."""
+        return self._leader.is_set()
+
+    def _supervise(self) -> None:
+        try:
+            while not self._stop.wait(self.lease_s / 4):
+                self._heartbeat()
+        finally:
+            self.store.close()
+
+    def _heartbeat(self) -> None:
+        """Renew (or take) the lease; on taking it, recover unfinished work and start the lanes."""
+        try:
+            held, holder = self.store.acquire_lease(self._owner, self.lease_s)
+            if held and not self._leader.is_set():
+                self.store.requeue((RUNNING,))  # whoever ran these is gone: its lease expired
+                if self.endpoint is not None:
+                    self.store.retry_failed_now()
+            self._set_trouble(None, None)
+        except StoreUnavailable as err:
+            self._set_trouble(None, err.cause)
+            return
+        if held and not self._leader.is_set():
+            if self._follower_logged:
+                log.info("took over serving this home (the other process's lease expired)")
+            self._leader.set()
+            self._start_lanes()
+        elif not held:
+            if self._leader.is_set():
+                log.warning("lost the lease to another process (pid %s); this one only serves reads",
+                            holder["pid"])
+                self._leader.clear()
+            elif not self._follower_logged:
+                log.info("another process (pid %s on %s) is serving this home; this one only serves "
+                         "reads and queues submissions until its lease expires", holder["pid"], holder["host"])
+                self._follower_logged = True
+
+    def _start_lanes(self) -> None:
+        if self._lanes_started or self._stop.is_set():
+            return
+        self._lanes_started = True
+        self._backfill_mirror()
+        lanes = [("mcq", self.store.claim_next, self._score_mcq, self._wake_mcq)]
+        if self.endpoint is not None:
+            lanes.append(("judge", self.store.claim_judging, self._judge_open, self._wake_judge))
+        for name, claim, work, wake in lanes:
+            thread = threading.Thread(target=self._lane, args=(name, claim, work, wake),
+                                      name=f"leaderboard-{name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
     def wait_idle(self, timeout: float) -> bool:
-        """True once no submission is queued or running (within `timeout` seconds)."""
+        """True once no submission is queued or running, nor (with a judge) awaiting it or due
+        for a retry (within `timeout` seconds)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self._busy.is_set() and self.store.pending() == 0:
+            if not any(b.is_set() for b in self._busy.values()) \
+                    and self.store.pending(judging=self.endpoint is not None) == 0:
                 return True
             time.sleep(0.02)
         return False
 
-    def _run(self) -> None:
+    def _lane(self, name: str, claim: Callable, work: Callable, wake: threading.Event) -> None:
+        busy = self._busy[name]
         try:
             while not self._stop.is_set():
-                self._wake.clear()
-                self._busy.set()
+                wake.clear()
+                if not self._leader.is_set():
+                    wake.wait(IDLE_POLL_S)
+                    continue
+                busy.set()
+                row = None
                 try:
-                    row = self.store.claim_next()
+                    row = claim(self._owner)
                     if row is None:
-                        self._busy.clear()
-                        if self.endpoint is not None:  # the judge may be back: failed work gets another try
-                            self.store.requeue((FAILED,), idle_for=self.retry_failed_after)
-                        self._wake.wait(1.0)
+                        busy.clear()
+                        wake.wait(IDLE_POLL_S)
                         continue
-                    self._score(row)
-                except Exception:  # noqa: BLE001 - e.g. a locked store: the worker lives on; a row
-                    log.exception("worker: store error")  # left "running" resumes on the next start
-                    self._stop.wait(5.0)
+                    self._until_written(row["id"], lambda: work(row))
+                except StoreUnavailable as err:  # taking work failed; it stays queued
+                    self._set_trouble(None, err.cause)
+                    self._stop.wait(2.0)
+                except Exception as err:  # noqa: BLE001 - a bug must not end the lane nor strand the row
+                    log.exception("%s lane: unexpected error", name)
+                    if row is not None:
+                        self._until_written(row["id"], lambda: self._failed(row["id"], _reason(err)))
+                    self._stop.wait(1.0)
+                finally:
+                    busy.clear()
         finally:
-            self._busy.clear()
             self.store.close()
 
-    def _score(self, row) -> None:
-        submission_id = row["id"]
-        written = (0.0, -1)  # (when, done) of the last progress write
+    def _until_written(self, submission_id: str, work: Callable[[], Callable[[], object] | None]) -> None:
+        """Run `work` (it computes an outcome and returns how to write it), then write it; while
+        the storage refuses (disk full, read-only, locked), keep the row running, show the cause
+        in `status`, and try again with backoff until it works or the lanes stop."""
+        delay, write = 1.0, None
+        while not self._stop.is_set():
+            try:
+                if write is None:
+                    write = work()
+                if write is not None:
+                    write()
+                self._set_trouble(submission_id, None)
+                return
+            except Exception as err:  # noqa: BLE001 - only storage refusals are retried here
+                cause = storage_cause(err)
+                if cause is None:
+                    raise
+                if self._set_trouble(submission_id, cause):
+                    log.warning("submission %s: cannot write its outcome (%s); retrying until it can",
+                                submission_id, cause)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 15.0)
+
+    def _set_trouble(self, submission_id: str | None, cause: str | None) -> bool:
+        """Record (or clear, with None) why a write cannot happen; True when this is news."""
+        with self._trouble_lock:
+            if cause is None:
+                self._trouble.pop(submission_id, None)
+                return False
+            new = self._trouble.get(submission_id) != cause
+            self._trouble[submission_id] = cause
+        if new and submission_id is None:
+            log.warning("the store cannot write (%s); waiting for it", cause)
+        return new
+
+    def _progress(self, submission_id: str, cancelled: threading.Event) -> Callable[[int, int], None]:
+        """A throttled progress writer (at most every PROGRESS_EVERY_S or 1%, and the end) that
+        abandons the run (raises _Stopped) once the lanes stop or the run is cancelled."""
+        written = (0.0, -1)
 
         def progress(done: int, total: int) -> None:
-            """Throttled: at most every PROGRESS_EVERY_S or every 1% of the items, and the end."""
             nonlocal written
-            if self._stop.is_set():
+            if self._stop.is_set() or cancelled.is_set():
                 raise _Stopped
             now = time.monotonic()
             if done >= total or now - written[0] >= PROGRESS_EVERY_S \
                     or done - written[1] >= max(1, total // 100):
                 written = (now, done)
-                self.store.set_progress(submission_id, done, total)
+                try:
+                    self.store.set_progress(submission_id, done, total)
+                except StoreUnavailable as err:  # progress is cosmetic; the outcome is what counts
+                    self._set_trouble(submission_id, err.cause)
 
-        details = self.home / "details" / f"{submission_id}.jsonl"
+        return progress
+
+    def _score_mcq(self, row: dict) -> Callable[[], object] | None:
+        """The fast lane: MCQ scored, open answers left awaiting; the row goes on the board."""
+        submission_id = row["id"]
         try:
-            predictions = self._parse(row["file_bytes"], row["file_format"], row["file_name"])
+            predictions = self._parse(row["file_path"], row["file_name"])
             results = judge.score_submission(
-                predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
-                progress=progress, details_path=details, dataset=self.dataset)
+                predictions, self.questions, endpoint=None, progress=self._progress(submission_id, threading.Event()),
+                details_path=self.home / "details" / f"{submission_id}.jsonl", dataset=self.dataset)
         except _Stopped:
-            return  # left "running": the next start() re-queues it
-        except Exception as err:  # noqa: BLE001 - any judge failure is recorded, never lost
-            log.warning("submission %s failed: %s", submission_id, type(err).__name__)
-            self.store.fail(submission_id, _reason(err))
-            return
+            return None  # left "running": the next start re-queues it
+        except Exception as err:  # noqa: BLE001 - recorded, never lost
+            if storage_cause(err):
+                raise
+            log.warning("submission %s failed in the MCQ lane: %s", submission_id, type(err).__name__)
+            return lambda: self.store.fail(submission_id, _reason(err), owner=self._owner)
+        typed = Results.from_dict(results)
+        status = AWAITING if typed.open.awaiting else FINISHED
+
+        def write() -> None:
+            meta = self.store.record(submission_id)
+            if self.store.finish(submission_id, status, results, board_logic.submission_record(meta, typed),
+                                 owner=self._owner):
+                if status == AWAITING:
+                    self._wake_judge.set()
+                self._mirror(submission_id, meta, results)
+        return write
+
+    def _judge_open(self, row: dict) -> Callable[[], object] | None:
+        """The judge lane: the whole document with open answers judged, within the deadline. The
+        judging runs in its own thread so a judge that never answers cannot hold this lane."""
+        submission_id = row["id"]
+        cancelled = threading.Event()
+        outcome: dict = {}
+        details = self.home / "details" / f".{submission_id}.{uuid.uuid4().hex[:8]}.jsonl"
+
+        def run() -> None:
+            try:
+                predictions = self._parse(row["file_path"], row["file_name"])
+                outcome["results"] = judge.score_submission(
+                    predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
+                    progress=self._progress(submission_id, cancelled), details_path=details,
+                    dataset=self.dataset, concurrency=self.judge_concurrency)
+            except BaseException as err:  # noqa: BLE001 - handed to the lane
+                outcome["error"] = err
+            finally:
+                if cancelled.is_set():
+                    details.unlink(missing_ok=True)
+                self.store.close()
+
+        worker = threading.Thread(target=run, name=f"judge-{submission_id}", daemon=True)
+        worker.start()
+        deadline = time.monotonic() + self.judge_deadline_s
+        while worker.is_alive() and not self._stop.is_set() and time.monotonic() < deadline:
+            worker.join(0.1)
+        if worker.is_alive():
+            cancelled.set()  # its calls end at their own timeout; nothing it does is written
+            if self._stop.is_set():
+                return None  # left "running": the next start re-queues it
+            return self._failed(submission_id, f"judging open answers passed the deadline of "
+                                               f"{self.judge_deadline_s:g} s (MEDCMR_JUDGE_DEADLINE_S); "
+                                               "the MCQ score stays on the board")
+        error = outcome.get("error")
+        if isinstance(error, _Stopped):
+            return None
+        if error is not None:
+            if storage_cause(error):
+                raise error
+            log.warning("submission %s failed in the judge lane: %s", submission_id, type(error).__name__)
+            return self._failed(submission_id, _reason(error))
+        final = self.home / "details" / f"{submission_id}.jsonl"
+        if details.is_file():
+            details.replace(final)
+        results = outcome["results"]
         typed = Results.from_dict(results)
         if typed.open.failed:
             # A partly judged Open score would not be comparable: keep the file, let a retry finish it.
-            self.store.fail(submission_id, f"{typed.open.failed} of {typed.open.n} open answers could "
-                                           f"not be judged ({_first_error(details)}); the file is kept, "
-                                           "judged answers are cached, and a retry judges only the rest.")
-            return
+            return self._failed(submission_id, f"{typed.open.failed} of {typed.open.n} open answers could "
+                                               f"not be judged ({_first_error(final)}); the file is kept, "
+                                               "judged answers are cached, and a retry judges only the rest")
         status = AWAITING if typed.open.awaiting else FINISHED
-        meta = self.store.record(submission_id)
-        self.store.finish(submission_id, status, results, board_logic.submission_record(meta, typed))
-        self._mirror(submission_id, meta, results)
+
+        def write() -> None:
+            meta = self.store.record(submission_id)
+            if self.store.finish(submission_id, status, results, board_logic.submission_record(meta, typed),
+                                 owner=self._owner):
+                self._mirror(submission_id, meta, results)
+        return write
+
+    def _failed(self, submission_id: str, reason: str) -> Callable[[], object]:
+        """How to record a judging failure: tried again after a backoff that doubles per failure."""
+        def write() -> None:
+            failures = self.store.judge_failures(submission_id)
+            wait = min(max(self.retry_failed_after, 1.0) * 2 ** failures, RETRY_MAX_S)
+            self.store.fail(submission_id, f"{reason}; tried again after {_duration(wait)}",
+                            retry_ts=time.time() + wait, owner=self._owner)
+        return write
 
     def _backfill_mirror(self) -> None:
         """Give a mirror configured after submissions were scored their results (once each)."""
@@ -333,8 +566,18 @@ class Leaderboard:
     # -- reading -------------------------------------------------------------------------
 
     def status(self, submission_id: str | None = None) -> list[dict]:
-        """Submissions, newest first (or the one asked for)."""
-        return self.store.statuses(submission_id)
+        """Submissions, newest first (or the one asked for). While the store cannot write, queued
+        and running ones say why in `error`."""
+        rows = self.store.statuses(submission_id)
+        with self._trouble_lock:
+            trouble = dict(self._trouble)
+        if trouble:
+            for row in rows:
+                cause = trouble.get(row["id"]) or trouble.get(None)
+                if cause and row["status"] in (QUEUED, RUNNING):
+                    row["error"] = (f"the server cannot write right now ({cause}); the work is kept "
+                                    "and retried until it can")
+        return rows
 
     def result(self, submission_id: str) -> dict | None:
         """The judge's results document of a scored (or awaiting) submission, as stored (JSON)."""

@@ -1,21 +1,28 @@
 """The submissions store: one SQLite file (WAL), one connection per thread, short transactions.
 
-Every submission is a row holding its metadata, the uploaded bytes and their sha256, its status
-and progress, the judge's results document and the board row derived from it. A row is committed
-before `submit` answers, so a crash at any later point loses nothing.
+Every submission is a small row: its metadata, status, progress, the results document and the
+board row derived from it. The uploaded bytes are written once, to `files/<sha256>` beside the
+database (atomically, before the row that names them is committed), so status and progress
+updates never rewrite them. A `lease` row names the one process that may work on the queue; any
+other process on the same home only reads and queues. A write the disk, a read-only mount or a
+lock refuses raises `StoreUnavailable` with the cause in words.
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 QUEUED, RUNNING, FINISHED, FAILED, AWAITING = "queued", "running", "finished", "failed", "awaiting_judge"
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, AWAITING)
@@ -34,7 +41,6 @@ CREATE TABLE IF NOT EXISTS submissions (
     submitter TEXT NOT NULL,
     file_name TEXT NOT NULL,
     file_format TEXT NOT NULL,
-    file_bytes BLOB NOT NULL,
     file_sha256 TEXT NOT NULL,
     coverage TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN {STATUSES}),
@@ -46,11 +52,25 @@ CREATE TABLE IF NOT EXISTS submissions (
     board_row TEXT,
     created_ts REAL NOT NULL,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    public_details INTEGER NOT NULL DEFAULT 1,
+    judge_failures INTEGER NOT NULL DEFAULT 0,
+    retry_ts REAL
 );
 CREATE INDEX IF NOT EXISTS submissions_status ON submissions (status, seq);
 CREATE INDEX IF NOT EXISTS submissions_submitter ON submissions (submitter, created_ts);
+CREATE TABLE IF NOT EXISTS lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    expires_ts REAL NOT NULL
+);
 """
+
+# Version 1 kept the upload in the row; version 2 moves it to files/ and adds these columns.
+_V2_COLUMNS = ("public_details INTEGER NOT NULL DEFAULT 1", "judge_failures INTEGER NOT NULL DEFAULT 0",
+               "retry_ts REAL")
 
 STATUS_FIELDS = ("id", "model", "submitter", "status", "progress_done", "progress_total", "error",
                  "created_at", "updated_at")
@@ -62,6 +82,45 @@ class DuplicateError(ValueError):
 
 class RateLimitError(ValueError):
     """The submitter sent too many submissions in the window."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot write now; `cause` says why in a few words ("disk full", "read-only", ...)."""
+
+    def __init__(self, cause: str, message: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+def storage_cause(error: BaseException) -> str | None:
+    """"disk full", "read-only", "database locked", ... when `error` is the storage refusing a
+    write (SQLite or the file system); None for any other error."""
+    if isinstance(error, StoreUnavailable):
+        return error.cause
+    if isinstance(error, OSError):
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "disk full"
+        if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "read-only"
+        return None
+    if isinstance(error, sqlite3.OperationalError):
+        text = str(error).lower()
+        if "full" in text:
+            return "disk full"
+        if "readonly" in text or "read-only" in text:
+            return "read-only"
+        if "locked" in text or "busy" in text:
+            return "database locked"
+        if "unable to open" in text or "disk i/o" in text:
+            return "cannot open or write the database file"
+    return None
+
+
+def _unavailable(error: BaseException, where: Path) -> StoreUnavailable | None:
+    cause = storage_cause(error)
+    if cause is None:
+        return None
+    return StoreUnavailable(cause, f"{where}: cannot write ({cause}): {error}")
 
 
 def _duration(seconds: float) -> str:
@@ -77,45 +136,117 @@ def utc_now(timestamp: float | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Store:
-    """Submissions in a SQLite file; safe to use from many threads at once."""
+def _write_atomically(path: Path, source: Path | bytes) -> None:
+    """`path` appears complete or not at all (temporary name, fsync, rename, fsync of the folder)."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with temporary.open("wb") as out:
+            if isinstance(source, bytes):
+                out.write(source)
+            else:
+                with Path(source).open("rb") as data:
+                    while chunk := data.read(1 << 20):
+                        out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
-    def __init__(self, path: Path) -> None:
+
+class Store:
+    """Submissions in a SQLite file and their uploads under `files/`; safe from many threads."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.files = self.path.with_name("files")
+        self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA)  # idempotent; executescript manages its own commit
+        self._add_lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.files.mkdir(exist_ok=True)
+            self._connection().executescript(_SCHEMA)  # idempotent; executescript manages its own commit
+            self._check_version()
+        except (OSError, sqlite3.OperationalError) as error:
+            unavailable = _unavailable(error, self.path)
+            if unavailable is None:
+                raise
+            raise unavailable from None
+
+    def _check_version(self) -> None:
+        db = self._connection()
+        found = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if found is None:
+            with self._transaction() as db:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(found[0]) == 1:
+            self._migrate_from_v1()
+        elif int(found[0]) != SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path}: schema version {found[0]}, this code reads "
+                               f"{SCHEMA_VERSION}")
+
+    def _migrate_from_v1(self) -> None:
+        """Version 1 → 2: each upload's bytes move to files/<sha256> (written before the column
+        goes), and the consent and retry columns are added; one transaction, so a crash repeats it."""
+        db = self._connection()
+        shas = [r[0] for r in db.execute("SELECT DISTINCT file_sha256 FROM submissions")]
+        for sha256 in shas:
+            target = self.file_path(sha256)
+            if not target.is_file():
+                blob = db.execute("SELECT file_bytes FROM submissions WHERE file_sha256 = ? LIMIT 1",
+                                  (sha256,)).fetchone()[0]
+                _write_atomically(target, bytes(blob))
         with self._transaction() as db:
-            found = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if found is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(found[0]) != SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: schema version {found[0]}, this code reads "
-                                   f"{SCHEMA_VERSION}")
+            if db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] != "1":
+                return  # another process migrated it meanwhile
+            for column in _V2_COLUMNS:
+                db.execute(f"ALTER TABLE submissions ADD COLUMN {column}")
+            db.execute("ALTER TABLE submissions DROP COLUMN file_bytes")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                  check_same_thread=True)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
-            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             self._local.db = db
         return db
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A short write transaction, taking the write lock up front (no upgrade deadlocks)."""
+        """A short write transaction, taking the write lock up front (no upgrade deadlocks).
+        A write the storage refuses becomes StoreUnavailable."""
         db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            unavailable = _unavailable(error, self.path)
+            if unavailable is None:
+                raise
+            raise unavailable from error
 
     def close(self) -> None:
         """Close this thread's connection (other threads close theirs when they end)."""
@@ -124,23 +255,65 @@ class Store:
             db.close()
             self._local.db = None
 
+    def file_path(self, sha256: str) -> Path:
+        """Where an upload's bytes live (named by their sha256, never by the upload's name)."""
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256: {sha256!r}")
+        return self.files / sha256
+
+    # -- the lease: one process works on the queue ---------------------------------------
+
+    def acquire_lease(self, owner: str, ttl: float) -> tuple[bool, dict | None]:
+        """Take or renew the lease for `ttl` seconds; (True, None), or (False, the live holder)."""
+        now = time.time()
+        with self._transaction() as db:
+            held = db.execute("SELECT owner, pid, host, expires_ts FROM lease WHERE id = 1").fetchone()
+            if held is not None and held["owner"] != owner and held["expires_ts"] > now:
+                return False, dict(held)
+            db.execute("INSERT INTO lease VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                       " owner = excluded.owner, pid = excluded.pid, host = excluded.host,"
+                       " expires_ts = excluded.expires_ts",
+                       (owner, os.getpid(), socket.gethostname(), now + ttl))
+        return True, None
+
+    def release_lease(self, owner: str) -> None:
+        """Give the lease up at once (a clean stop), so another process need not wait for expiry."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM lease WHERE owner = ?", (owner,))
+
     # -- writing -------------------------------------------------------------------------
 
     def add(self, row: dict[str, Any], *, rate_limit: tuple[int, float]) -> None:
-        """Insert a queued submission, atomically with the duplicate and rate-limit checks."""
+        """Insert a queued submission, atomically with the duplicate and rate-limit checks.
+        The upload (`row["file_path"]`, or `row["file_bytes"]`) is written to files/ first, once
+        per distinct content; it is removed again if the row cannot be committed."""
         now = time.time()
         limit, window = rate_limit
-        with self._transaction() as db:
-            self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
-            stamp = utc_now()
-            db.execute(
-                "INSERT INTO submissions (id, model, link, weights, medical, params_b, description,"
-                " submitter, file_name, file_format, file_bytes, file_sha256, coverage, status,"
-                " created_ts, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (row["id"], row["model"], row["link"], row["weights"], int(row["medical"]),
-                 row["params_b"], row["description"], row["submitter"], row["file_name"],
-                 row["file_format"], row["file_bytes"], row["file_sha256"],
-                 json.dumps(row["coverage"]), QUEUED, now, stamp, stamp))
+        target = self.file_path(row["file_sha256"])
+        with self._add_lock:
+            created = not target.is_file()
+            try:
+                if created:
+                    _write_atomically(target, row["file_bytes"] if "file_bytes" in row else Path(row["file_path"]))
+                with self._transaction() as db:
+                    self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
+                    stamp = utc_now()
+                    db.execute(
+                        "INSERT INTO submissions (id, model, link, weights, medical, params_b, description,"
+                        " submitter, file_name, file_format, file_sha256, coverage, status,"
+                        " created_ts, created_at, updated_at, public_details)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (row["id"], row["model"], row["link"], row["weights"], int(row["medical"]),
+                         row["params_b"], row["description"], row["submitter"], row["file_name"],
+                         row["file_format"], row["file_sha256"], json.dumps(row["coverage"]), QUEUED,
+                         now, stamp, stamp, int(row.get("public_details", True))))
+            except BaseException as error:
+                if created:
+                    target.unlink(missing_ok=True)
+                unavailable = _unavailable(error, self.files) if isinstance(error, OSError) else None
+                if unavailable is not None:
+                    raise unavailable from error
+                raise
 
     def precheck(self, submitter: str, model: str, sha256: str, rate_limit: tuple[int, float]) -> None:
         """The duplicate and rate-limit checks alone, for a cheap refusal before parsing a file."""
@@ -167,50 +340,83 @@ class Store:
             raise RateLimitError(f"Rate limit: at most {limit} submissions per {_duration(window)} "
                                  f"per submitter; try again in about {wait_min} min.")
 
-    def claim_next(self) -> sqlite3.Row | None:
-        """Mark the oldest queued submission running and return it (with its file bytes)."""
+    _HOLDS = " AND EXISTS (SELECT 1 FROM lease WHERE id = 1 AND owner = ?)"
+
+    def _claim(self, where: str, args: tuple, owner: str | None) -> dict | None:
         with self._transaction() as db:
-            row = db.execute("SELECT * FROM submissions WHERE status = ? ORDER BY seq LIMIT 1",
-                             (QUEUED,)).fetchone()
+            if owner is not None and db.execute("SELECT 1 FROM lease WHERE owner = ?", (owner,)).fetchone() is None:
+                return None
+            row = db.execute(f"SELECT * FROM submissions WHERE {where} LIMIT 1", args).fetchone()
             if row is None:
                 return None
             db.execute("UPDATE submissions SET status = ?, attempts = attempts + 1, error = '',"
                        " updated_at = ? WHERE id = ?", (RUNNING, utc_now(), row["id"]))
-        return row
+        return {**dict(row), "file_path": self.file_path(row["file_sha256"])}
+
+    def claim_next(self, owner: str | None = None) -> dict | None:
+        """Mark the oldest queued submission running and return it (with `file_path`); only while
+        `owner` holds the lease, when given."""
+        return self._claim("status = ? ORDER BY seq", (QUEUED,), owner)
+
+    def claim_judging(self, owner: str | None = None) -> dict | None:
+        """The next submission for the judge: new ones (awaiting) first, oldest first; then a
+        failed one whose retry time has come."""
+        return (self._claim("status = ? ORDER BY seq", (AWAITING,), owner)
+                or self._claim("status = ? AND retry_ts <= ? ORDER BY retry_ts", (FAILED, time.time()), owner))
 
     def set_progress(self, submission_id: str, done: int, total: int) -> None:
         with self._transaction() as db:
             db.execute("UPDATE submissions SET progress_done = ?, progress_total = ?, updated_at = ?"
                        " WHERE id = ?", (done, total, utc_now(), submission_id))
 
-    def finish(self, submission_id: str, status: str, results: dict, board_row: dict) -> None:
-        """Store the results document and its board row, and the final (or awaiting) status."""
+    def finish(self, submission_id: str, status: str, results: dict, board_row: dict,
+               owner: str | None = None) -> bool:
+        """Store the results document and its board row, and the final (or awaiting) status.
+        With `owner`: only while it holds the lease and the row is still running (else False)."""
+        sql = ("UPDATE submissions SET status = ?, results = ?, board_row = ?, error = '', retry_ts = NULL,"
+               " judge_failures = CASE WHEN ? = 'finished' THEN 0 ELSE judge_failures END,"
+               " updated_at = ? WHERE id = ?")
+        args: list[Any] = [status, json.dumps(results), json.dumps(board_row), status, utc_now(), submission_id]
+        if owner is not None:
+            sql, args = sql + " AND status = 'running'" + self._HOLDS, args + [owner]
         with self._transaction() as db:
-            db.execute("UPDATE submissions SET status = ?, results = ?, board_row = ?, error = '',"
-                       " updated_at = ? WHERE id = ?",
-                       (status, json.dumps(results), json.dumps(board_row), utc_now(), submission_id))
+            if db.execute(sql, args).rowcount == 0:
+                return False
             db.execute("INSERT INTO meta VALUES ('board_version', '1') ON CONFLICT (key)"
                        " DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        return True
 
-    def fail(self, submission_id: str, reason: str) -> None:
-        """Mark failed with a reason; the file and any earlier results stay for a retry."""
+    def fail(self, submission_id: str, reason: str, *, retry_ts: float | None = None,
+             owner: str | None = None) -> bool:
+        """Mark failed with a reason (tried again at `retry_ts` when given); the file, any earlier
+        results and the board row stay. With `owner`: only while it holds the lease."""
+        sql = ("UPDATE submissions SET status = ?, error = ?, retry_ts = ?, judge_failures = judge_failures + 1,"
+               " updated_at = ? WHERE id = ?")
+        args: list[Any] = [FAILED, reason, retry_ts, utc_now(), submission_id]
+        if owner is not None:
+            sql, args = sql + " AND status = 'running'" + self._HOLDS, args + [owner]
         with self._transaction() as db:
-            db.execute("UPDATE submissions SET status = ?, error = ?, updated_at = ? WHERE id = ?",
-                       (FAILED, reason, utc_now(), submission_id))
+            return db.execute(sql, args).rowcount > 0
 
-    def requeue(self, statuses: tuple[str, ...], submission_id: str | None = None, *,
-                idle_for: float | None = None) -> int:
-        """Put submissions in the given statuses back in the queue (only those unchanged for
-        `idle_for` seconds, when given); returns how many."""
+    def judge_failures(self, submission_id: str) -> int:
+        row = self._connection().execute("SELECT judge_failures FROM submissions WHERE id = ?",
+                                         (submission_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def retry_failed_now(self) -> int:
+        """Make every failed submission due for another try (a judge may have been configured)."""
+        with self._transaction() as db:
+            return db.execute("UPDATE submissions SET retry_ts = ? WHERE status = ?",
+                              (time.time(), FAILED)).rowcount
+
+    def requeue(self, statuses: tuple[str, ...], submission_id: str | None = None) -> int:
+        """Put submissions in the given statuses back in the queue; returns how many."""
         marks = ",".join("?" * len(statuses))
         sql = f"UPDATE submissions SET status = ?, updated_at = ? WHERE status IN ({marks})"
         args: list[Any] = [QUEUED, utc_now(), *statuses]
         if submission_id is not None:
             sql += " AND id = ?"
             args.append(submission_id)
-        if idle_for is not None:
-            sql += " AND updated_at <= ?"
-            args.append(utc_now(time.time() - idle_for))
         with self._transaction() as db:
             return db.execute(sql, args).rowcount
 
@@ -234,8 +440,11 @@ class Store:
         row = self._connection().execute(
             "SELECT id, model, link, weights, medical, params_b, description, submitter, file_name,"
             " file_sha256, coverage, status, progress_done, progress_total, error, attempts,"
-            " created_at, updated_at FROM submissions WHERE id = ?", (submission_id,)).fetchone()
-        return dict(row) if row is not None else None
+            " created_at, updated_at, public_details FROM submissions WHERE id = ?",
+            (submission_id,)).fetchone()
+        if row is None:
+            return None
+        return {**dict(row), "public_details": bool(row["public_details"])}
 
     def models_of_others(self, submitter: str) -> list[str]:
         """Model names other submitters already took (a name identifies one row on the board)."""
@@ -255,11 +464,15 @@ class Store:
         row = self._connection().execute("SELECT value FROM meta WHERE key = 'board_version'").fetchone()
         return int(row[0]) if row else 0
 
-    def pending(self) -> int:
-        """Submissions the worker still has to take or finish."""
-        row = self._connection().execute("SELECT count(*) FROM submissions WHERE status IN (?, ?)",
-                                         (QUEUED, RUNNING)).fetchone()
-        return int(row[0])
+    def pending(self, *, judging: bool = False) -> int:
+        """Submissions the workers still have to take or finish; with `judging`, also those
+        awaiting the judge and failed ones due for another try."""
+        sql = "SELECT count(*) FROM submissions WHERE status IN (?, ?)"
+        args: tuple = (QUEUED, RUNNING)
+        if judging:
+            sql += " OR status = ? OR (status = ? AND retry_ts <= ?)"
+            args += (AWAITING, FAILED, time.time())
+        return int(self._connection().execute(sql, args).fetchone()[0])
 
     def queue_position(self, submission_id: str) -> int:
         """1 for the next one the worker takes; 0 when it is not queued."""

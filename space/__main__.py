@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from core.settings import Settings, SettingsError
 from judge.endpoint import Endpoint
 from leaderboard.mirror import HubMirror
 from leaderboard.service import Leaderboard
+from leaderboard.store import StoreUnavailable
 from release.build import build
 from release.sample import write_sample_release
 from space.app import CSS, build_app
@@ -54,6 +56,19 @@ def _mirror(home: Path, settings: Settings) -> HubMirror | None:
     return mirror
 
 
+def writable_home(home: Path) -> Path:
+    """`home`, created if needed, once a probe file can be written there; else one line naming it."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        raise SystemExit(f"error: the home folder {home} is not writable ({error.strerror or error}); "
+                         "give a writable --home or MEDCMR_HOME") from None
+    return home
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings.from_env()
@@ -75,20 +90,27 @@ def main(argv: list[str] | None = None) -> None:
     for chatty in ("httpx", "httpx2"):  # one line per HTTP call (judge, Hub) is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
-    home = (args.home or default_home(settings)).resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home = writable_home((args.home or default_home(settings)).resolve())
     data_dir = ensure_dataset(home)
-    endpoint = Endpoint.from_env()
+    endpoint = Endpoint.from_env(timeout=settings.judge.timeout, max_retries=settings.judge.max_retries)
     if endpoint.configured:
-        print(f"Judge: {endpoint.model} at {endpoint.host}", flush=True)
+        print(f"Judge: {endpoint.model} at {endpoint.host} ({endpoint.timeout:g} s per call, "
+              f"{endpoint.max_retries} retries, {settings.judge_deadline_s:g} s per submission)", flush=True)
     else:
         print("No judge endpoint (set MEDCMR_JUDGE_MODEL and MEDCMR_JUDGE_BASE_URL or an API key): "
               "MCQ is scored, open answers wait as 'awaiting judge'.", flush=True)
-    board = Leaderboard(home, data_dir, endpoint=endpoint, mirror=_mirror(home, settings),
-                        rate_limit=settings.rate_limit, max_file_bytes=settings.max_file_bytes,
-                        retry_failed_after=settings.retry_failed_after_s)
+    try:
+        board = Leaderboard(home, data_dir, endpoint=endpoint, mirror=_mirror(home, settings),
+                            rate_limit=settings.rate_limit, max_file_bytes=settings.max_file_bytes,
+                            retry_failed_after=settings.retry_failed_after_s,
+                            judge_deadline_s=settings.judge_deadline_s,
+                            judge_concurrency=settings.judge_concurrency, lease_s=settings.lease_s)
+    except StoreUnavailable as error:
+        raise SystemExit(f"error: the store in {home} cannot be written ({error.cause}): {error}") from None
     board.start()
-    print(f"Home: {home}", flush=True)
+    print(f"Home: {home}" + ("" if board.serving else
+                             " (another process serves it: this one serves reads and queues submissions)"),
+          flush=True)
     try:
         build_app(board).queue(default_concurrency_limit=4).launch(
             server_name=args.host or ("0.0.0.0" if settings.on_space else "127.0.0.1"),

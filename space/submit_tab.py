@@ -74,8 +74,10 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
                                   description=(description or "").strip())
             return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token))
-        except SubmissionError as error:
-            raise user_error(error) from error
+        except SubmissionError as error:  # a refusal: one log line (in the facade), no traceback
+            refusal = user_error(error)
+            refusal.print_exception = False
+            raise refusal from None
 
     def status(submission_id: str) -> pd.DataFrame:
         """Submissions, newest first (or just the one with this id): status, progress, error."""
