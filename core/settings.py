@@ -50,6 +50,8 @@ class Settings:
     retry_failed_after_s: float = 600.0            # MEDCMR_RETRY_FAILED_AFTER_S
     results_repo: str | None = None                # MEDCMR_RESULTS_REPO (with HF_TOKEN: the Hub mirror)
     results_every_min: float = 5.0                 # MEDCMR_RESULTS_EVERY_MIN
+    dataset_repo: str | None = None                # MEDCMR_DATASET_REPO: a pushed build the Space scores against
+    dataset_revision: str | None = None            # MEDCMR_DATASET_REVISION: its pinned commit (default: main)
     hf_token: str | None = field(default=None, repr=False)  # HF_TOKEN
     port: int = 7860                               # GRADIO_SERVER_PORT
     host: str | None = None                        # GRADIO_SERVER_NAME
@@ -72,6 +74,8 @@ class Settings:
             retry_failed_after_s=_number(env, "MEDCMR_RETRY_FAILED_AFTER_S", 600.0, float, minimum=0),
             results_repo=get("MEDCMR_RESULTS_REPO") or None,
             results_every_min=_number(env, "MEDCMR_RESULTS_EVERY_MIN", 5.0, float, minimum=0.1),
+            dataset_repo=(get("MEDCMR_DATASET_REPO") or "").strip() or None,
+            dataset_revision=(get("MEDCMR_DATASET_REVISION") or "").strip() or None,
             hf_token=get("HF_TOKEN") or None,
             port=_number(env, "GRADIO_SERVER_PORT", 7860, int, minimum=1),
             host=get("GRADIO_SERVER_NAME") or None,
