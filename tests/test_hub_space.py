@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import datasets
@@ -42,13 +41,10 @@ def test_a_fresh_space_scores_the_full_benchmark_from_the_questions_alone(tmp_pa
     questions = write_synthetic_questions(repo)
     assert len(questions) == 20_654
     with HubServer(repo) as server:
-        start = time.monotonic()
-        space = SpaceProcess(tmp_path / "home", hub_env(server))
+        space = SpaceProcess(tmp_path / "home", hub_env(server))  # start time: bench/bench_space_start.py
         try:
-            started = time.monotonic() - start
             assert server.downloaded() == {"build_info.json", QUESTIONS_FILE}
             assert f"Dataset: org/Med-CMR at commit {COMMIT[:12]}: 20,654 questions" in space.log()
-            assert started < 60, f"served after {started:.0f} s"
             assert not (tmp_path / "home" / "medcmr").exists(), "no sample build when a dataset repo is set"
 
             client = Client(space.url, verbose=False)
