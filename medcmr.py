@@ -50,7 +50,7 @@ def print_report(report: dict) -> None:
         print(f"built {report['out']}: {report['rows']:,} rows (fingerprint {report['fingerprint']}), "
               f"{report['clutter_skipped']} clutter file(s) skipped")
     else:
-        print(f"checked {report['source']['name']}: {report['rows']:,} rows, every image decodes, "
+        print(f"checked {report['source']['name']}: {report['rows']:,} rows, every image checked, "
               f"{report['clutter_skipped']} clutter file(s) skipped; nothing written")
     for name, rows in report["configs"].items():
         print(f"  {name:<20} {rows:>7,} rows")

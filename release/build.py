@@ -55,7 +55,8 @@ def _image_cell(release: Release, row: dict, problems: list[str], normalised: No
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         problems.append(f"{row['_where']}: field 'image_path': undecodable image {row['image']!r} ({error})")
         return None
-    if normalised is not None and Image.registered_extensions().get(posixpath.splitext(row["image"])[1].lower()) != found:
+    named_as = Image.registered_extensions().get(posixpath.splitext(row["image"])[1].lower())
+    if normalised is not None and named_as != found:
         normalised.add(IMAGE_EXTENSION, f"{row['_where']}: field 'image_path' ({found} bytes in {row['image']!r})")
     return {"bytes": data, "path": posixpath.basename(row["image"])}
 

@@ -38,7 +38,8 @@ def load_questions(data_dir: Path, question_type: str | None = None) -> list[dic
                              f"is build {dataset_fingerprint(data_dir)}; download or rebuild both together")
         rows = read_questions(artifact)
     else:
-        rows = [row for shard in _shards(data_dir) for row in pq.read_table(shard, columns=list(TEXT_FIELDS)).to_pylist()]
+        rows = [row for shard in _shards(data_dir)
+                for row in pq.read_table(shard, columns=list(TEXT_FIELDS)).to_pylist()]
     return sorted((row for row in rows if question_type in (None, row["question_type"])), key=lambda row: row["id"])
 
 

@@ -110,8 +110,7 @@ class ShardImages:
                  cache_dir: Path, max_bytes: int = IMAGE_CACHE_BYTES, endpoint: str | None = None) -> None:
         self.data_dir, self.repo_id, self.revision = Path(data_dir), repo_id, revision
         self.cache_dir, self.max_bytes, self.endpoint = Path(cache_dir), max_bytes, endpoint
-        self._shard_of = {row["id"]: row["shard"]
-                          for row in read_questions(self.data_dir / QUESTIONS_FILE, ("id", "shard"))}
+        self._shard_of = _shard_index(self.data_dir)
         self._lock = threading.Lock()
         self._on_disk: OrderedDict[str, int] = OrderedDict()  # downloaded shard -> bytes, least recent first
         self._rows: dict[str, dict[str, tuple[int, int]]] = {}  # shard -> id -> (row group, row in group)
@@ -164,6 +163,18 @@ class ShardImages:
             (self.cache_dir / evicted).unlink(missing_ok=True)
             self._rows.pop(evicted, None)
         return path
+
+
+def _shard_index(data_dir: Path) -> dict[str, str]:
+    """id -> shard path of a build: from its questions artifact, else (a build made before the
+    artifact existed) from the `id` column of its own shards."""
+    import pyarrow.parquet as pq
+
+    if (data_dir / QUESTIONS_FILE).is_file():
+        return {row["id"]: row["shard"] for row in read_questions(data_dir / QUESTIONS_FILE, ("id", "shard"))}
+    return {question_id: shard.relative_to(data_dir).as_posix()
+            for shard in sorted(data_dir.glob("data/*/test-*.parquet"))
+            for question_id in pq.read_table(shard, columns=["id"]).column("id").to_pylist()}
 
 
 def _row_positions(path: Path) -> dict[str, tuple[int, int]]:

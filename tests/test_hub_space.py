@@ -4,6 +4,7 @@ the full benchmark is scored, and images come one shard at a time. The Hub is te
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -120,9 +121,12 @@ def test_image_for_fetches_one_shard_at_a_time_within_the_bound(built_dataset: P
 
 
 def test_image_for_reads_a_local_build_in_place(built_dataset: Path, tmp_path: Path) -> None:
-    images = ShardImages(built_dataset, cache_dir=tmp_path / "images")
+    older = tmp_path / "older-build"  # built before the questions artifact existed
+    shutil.copytree(built_dataset, older, ignore=shutil.ignore_patterns("questions"))
     row = datasets.load_dataset(str(built_dataset), "causal_open", split="test")[0]
-    assert images.image_for(row["id"]).tobytes() == row["image"].tobytes()
+    for folder in (built_dataset, older):
+        images = ShardImages(folder, cache_dir=tmp_path / "images")
+        assert images.image_for(row["id"]).tobytes() == row["image"].tobytes()
     assert not (tmp_path / "images").exists()
 
 
