@@ -7,6 +7,7 @@ is their command line and re-exports the loader-facing names. Nothing runs on im
 
     python medcmr.py sample --out sample.zip          # small release in the official layout
     python medcmr.py build --source sample.zip        # -> ./medcmr (default source: the Hub release)
+    python medcmr.py build --check --source dataset.zip   # validate only; writes nothing
     python -c "import datasets; print(datasets.load_dataset('medcmr', 'long_tail'))"
     python medcmr.py push --repo ORG/Med-CMR          # token from HF_TOKEN
     python medcmr.py predict --model NAME --base-url URL --out preds.jsonl
@@ -20,7 +21,7 @@ from pathlib import Path
 from core.features import FEATURES
 from core.vocabulary import (DIMENSION_BY_TASK, HUB_FILE, HUB_REPO, HUB_REVISION, HUB_SHA256, LETTERS, MCQ_PROMPT,
                              OPEN_PROMPT, PROMPT_VERSION, QUESTION_TYPES, config_name, configs, format_prompt)
-from release.build import BUILDER_VERSION, build
+from release.build import BUILDER_VERSION, build, check
 from release.built import dataset_fingerprint, load_questions, provenance
 from release.checksums import sha256_file, verify_sha256
 from release.hub import fetch_release, push
@@ -30,7 +31,7 @@ DIMENSIONS: dict[str, str] = {task: dimension.slug for task, dimension in DIMENS
 
 __all__ = ["BUILDER_VERSION", "DIMENSIONS", "FEATURES", "HUB_FILE", "HUB_REPO", "HUB_REVISION", "HUB_SHA256",
            "LETTERS", "MCQ_PROMPT", "OPEN_PROMPT", "PROMPT_VERSION", "QUESTION_TYPES", "RELEASE_FILES",
-           "SAMPLE_SOURCES", "Release", "ReleaseError", "build", "config_name", "configs", "dataset_fingerprint",
+           "SAMPLE_SOURCES", "Release", "ReleaseError", "build", "check", "config_name", "configs", "dataset_fingerprint",
            "fetch_release", "format_prompt", "load_questions", "main", "provenance", "push", "sha256_file",
            "verify_sha256", "write_sample_release"]
 
@@ -44,9 +45,13 @@ def write_sample_release(path: Path) -> Path:
 
 # --------------------------------------------------------------------------- command line
 def print_report(report: dict) -> None:
-    """What went where: rows per config, and every file of the release that went nowhere."""
-    print(f"built {report['out']}: {report['rows']:,} rows (fingerprint {report['fingerprint']}), "
-          f"{report['clutter_skipped']} clutter file(s) skipped")
+    """What went where: rows per config, every file of the release that went nowhere, what was normalised."""
+    if "out" in report:
+        print(f"built {report['out']}: {report['rows']:,} rows (fingerprint {report['fingerprint']}), "
+              f"{report['clutter_skipped']} clutter file(s) skipped")
+    else:
+        print(f"checked {report['source']['name']}: {report['rows']:,} rows, every image checked, "
+              f"{report['clutter_skipped']} clutter file(s) skipped; nothing written")
     for name, rows in report["configs"].items():
         print(f"  {name:<20} {rows:>7,} rows")
     if report["empty_configs"]:
@@ -55,7 +60,10 @@ def print_report(report: dict) -> None:
     if unused:
         print(f"  {len(unused)} file(s) no question refers to, not included: "
               + ", ".join(unused[:5]) + (" ..." if len(unused) > 5 else ""))
-    print(f"load with: datasets.load_dataset({report['out']!r}, CONFIG)  (a config above; default 'all')")
+    for kind, count in report["normalised"].items():
+        print(f"  normalised {kind}: {count:,} (e.g. {report['normalised_examples'][kind][0]})")
+    if "out" in report:
+        print(f"load with: datasets.load_dataset({report['out']!r}, CONFIG)  (a config above; default 'all')")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd.add_argument("--out", type=Path, default=Path("medcmr"),
                            help="the dataset folder to write (default: %(default)s)")
     build_cmd.add_argument("--revision", help=f"Hub revision (default: pinned {HUB_REVISION[:10]})")
+    build_cmd.add_argument("--check", action="store_true",
+                           help="only read and validate the release (images decoded) and print the report; "
+                                "writes nothing (exit 0 when clean, 2 with the problems)")
     push_cmd = commands.add_parser(
         "push", help="upload a built folder to the Hub (token from HF_TOKEN)", formatter_class=examples,
         epilog="example:\n  HF_TOKEN=hf_... %(prog)s --repo ORG/Med-CMR --data medcmr --private")
@@ -104,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "sample":
             print(f"wrote {write_sample_release(args.out)}")
+        elif args.command == "build" and args.check:
+            print_report(check(args.source, revision=args.revision))
         elif args.command == "build":
             print_report(build(args.source, args.out, revision=args.revision))
         elif args.command == "export":

@@ -51,6 +51,8 @@ class Settings:
     lease_s: float = 30.0                          # MEDCMR_LEASE_S: a silent worker process loses the home after this
     results_repo: str | None = None                # MEDCMR_RESULTS_REPO (with HF_TOKEN: the Hub mirror)
     results_every_min: float = 5.0                 # MEDCMR_RESULTS_EVERY_MIN
+    dataset_repo: str | None = None                # MEDCMR_DATASET_REPO: a pushed build the Space scores against
+    dataset_revision: str | None = None            # MEDCMR_DATASET_REVISION: its pinned commit (default: main)
     hf_token: str | None = field(default=None, repr=False)  # HF_TOKEN
     port: int = 7860                               # GRADIO_SERVER_PORT
     host: str | None = None                        # GRADIO_SERVER_NAME
@@ -74,6 +76,8 @@ class Settings:
             lease_s=_number(env, "MEDCMR_LEASE_S", 30.0, float, minimum=1),
             results_repo=get("MEDCMR_RESULTS_REPO") or None,
             results_every_min=_number(env, "MEDCMR_RESULTS_EVERY_MIN", 5.0, float, minimum=0.1),
+            dataset_repo=(get("MEDCMR_DATASET_REPO") or "").strip() or None,
+            dataset_revision=(get("MEDCMR_DATASET_REVISION") or "").strip() or None,
             hf_token=get("HF_TOKEN") or None,
             port=_number(env, "GRADIO_SERVER_PORT", 7860, int, minimum=1),
             host=get("GRADIO_SERVER_NAME") or None,

@@ -26,7 +26,8 @@ from core.vocabulary import HUB_REPO, HUB_REVISION, HUB_SHA256, PROMPT_VERSION, 
 from release.card import render_card, taxonomy_counts
 from release.checksums import sha256_file
 from release.hub import fetch_release, is_hub_repo_id
-from release.reader import RELEASE_FILES, SAMPLE_SOURCES, Release, ReleaseError, read_rows
+from release.questions import QUESTIONS_FILE, write_questions
+from release.reader import IMAGE_EXTENSION, RELEASE_FILES, SAMPLE_SOURCES, Normalised, Release, ReleaseError, read_rows
 
 BUILDER_VERSION = "1.0.0"
 MAX_SHARD_BYTES = 400 * 2**20  # well under the Hub's 500 MB guidance for one parquet file
@@ -37,13 +38,16 @@ TEXT_COLUMNS = [*(name for name in FEATURES if name not in ("options", "image"))
                 "options.list.element", "image.path"]
 
 
-
-def _image_cell(release: Release, row: dict, problems: list[str]) -> dict | None:
+def _image_cell(release: Release, row: dict, problems: list[str], normalised: Normalised | None = None) -> dict | None:
     """The image bytes, checked to decode: a PNG (the release's format) by its chunk checksums,
-    without a full decode; any other format by decoding it, as Pillow verifies only PNG."""
+    without a full decode; any other format by decoding it, as Pillow verifies only PNG.
+
+    An image whose extension names another format (a JPEG named .png) is kept byte for byte, as
+    `datasets` decodes by content; it is counted in `normalised`."""
     data = release.read(row["image"])
     try:
         with Image.open(io.BytesIO(data)) as image:
+            found = image.format
             if image.format == "PNG":
                 image.verify()
             else:
@@ -51,14 +55,18 @@ def _image_cell(release: Release, row: dict, problems: list[str]) -> dict | None
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         problems.append(f"{row['_where']}: field 'image_path': undecodable image {row['image']!r} ({error})")
         return None
+    named_as = Image.registered_extensions().get(posixpath.splitext(row["image"])[1].lower())
+    if normalised is not None and named_as != found:
+        normalised.add(IMAGE_EXTENSION, f"{row['_where']}: field 'image_path' ({found} bytes in {row['image']!r})")
     return {"bytes": data, "path": posixpath.basename(row["image"])}
 
 
 def _write_shards(release: Release, rows: list[dict], folder: Path, problems: list[str],
-                  max_shard_bytes: int) -> tuple[list[Path], int]:
+                  max_shard_bytes: int, normalised: Normalised | None = None) -> tuple[list[Path], int]:
     """Stream rows into test-NNNNN-of-MMMMM.parquet files, holding one row group of images at most.
 
-    Returns the shards and the Arrow size of their rows (the card's `num_bytes`)."""
+    Returns the shards and the Arrow size of their rows (the card's `num_bytes`); every row written
+    gets `shard`, the path of its shard inside the build."""
     folder.mkdir(parents=True)
     schema = FEATURES.arrow_schema
     shards: list[Path] = []
@@ -72,8 +80,9 @@ def _write_shards(release: Release, rows: list[dict], folder: Path, problems: li
             arrow_bytes += table.nbytes
             batch.clear()
 
+    written: list[list[dict]] = []
     for row in rows:
-        image = _image_cell(release, row, problems)
+        image = _image_cell(release, row, problems, normalised)
         if image is None:
             continue
         size = len(image["bytes"]) + sum(len(str(value)) for value in row.values())
@@ -82,10 +91,12 @@ def _write_shards(release: Release, rows: list[dict], folder: Path, problems: li
             if writer:
                 writer.close()
             shards.append(folder / f"test-{len(shards):05d}.parquet")
+            written.append([])
             writer = pq.ParquetWriter(shards[-1], schema, use_dictionary=TEXT_COLUMNS,
                                       compression={**dict.fromkeys(TEXT_COLUMNS, "snappy"), "image.bytes": "none"})
             shard_bytes = 0
         batch.append({key: value for key, value in row.items() if key in FEATURES} | {"image": image})
+        written[-1].append(row)
         shard_bytes += size
         if len(batch) == ROWS_PER_GROUP:
             flush()
@@ -94,8 +105,10 @@ def _write_shards(release: Release, rows: list[dict], folder: Path, problems: li
         writer.close()
     named = [shard.with_name(f"test-{number:05d}-of-{len(shards):05d}.parquet")
              for number, shard in enumerate(shards)]
-    for shard, final in zip(shards, named):
+    for shard, final, in_shard in zip(shards, named, written):
         shard.rename(final)
+        for row in in_shard:
+            row["shard"] = f"data/{folder.name}/{final.name}"
     return named, arrow_bytes
 
 
@@ -122,8 +135,8 @@ def _fingerprint(files: dict[str, str]) -> str:
                           .encode()).hexdigest()[:16]
 
 
-def _write_parts(release: Release, rows: list[dict], staging: Path, problems: list[str],
-                 max_shard_bytes: int, hasher: ThreadPoolExecutor) -> tuple[dict[str, Counter], dict[str, Future]]:
+def _write_parts(release: Release, rows: list[dict], staging: Path, problems: list[str], max_shard_bytes: int,
+                 hasher: ThreadPoolExecutor, normalised: Normalised) -> tuple[dict[str, Counter], dict[str, Future]]:
     """Write every (dimension, format) part under data/<slug>_<format>/, hashing shards meanwhile.
 
     Returns per-part rows, parquet bytes and Arrow bytes, and the sha256 (future) of every shard."""
@@ -136,12 +149,55 @@ def _write_parts(release: Release, rows: list[dict], staging: Path, problems: li
             if not part:
                 continue
             shards, sizes["arrow"][slug, kind] = _write_shards(
-                release, part, staging / "data" / f"{slug}_{kind}", problems, max_shard_bytes)
+                release, part, staging / "data" / f"{slug}_{kind}", problems, max_shard_bytes, normalised=normalised)
             sizes["rows"][slug, kind] = sum(pq.ParquetFile(shard).metadata.num_rows for shard in shards)
             sizes["parquet"][slug, kind] = sum(shard.stat().st_size for shard in shards)
             hashes.update({shard.relative_to(staging).as_posix(): hasher.submit(sha256_file, shard)
                            for shard in shards})
     return sizes, hashes
+
+
+def _read_release(release: Release, path: Path, normalised: Normalised) -> list[dict]:
+    """Every validated row of both lists; every problem of the release raised at once."""
+    problems: list[str] = []
+    rows = [row for kind in QUESTION_TYPES for row in read_rows(release, kind, problems, normalised)]
+    if not rows and not problems:
+        problems.append(f"{path.name}: both question lists are empty")
+    if problems:
+        raise ReleaseError(problems)
+    return rows
+
+
+def _summary(release: Release, rows: list[dict], counts: Counter, normalised: Normalised) -> dict:
+    """What a build or a check reports: rows per config, what was skipped or left out, what was normalised."""
+    return {"rows": sum(counts.values()), "configs": {n: c["rows"] for n, c in configs(counts).items()},
+            "empty_configs": [config_name(slug, kind) for slug in SLUGS
+                              for kind in QUESTION_TYPES if not counts[slug, kind]],
+            "clutter_skipped": release.clutter,
+            "unreferenced_files": sorted(release.names - {row["image"] for row in rows}
+                                         - {release.find(name) for name in RELEASE_FILES.values()}
+                                         - {SAMPLE_SOURCES}),
+            "normalised": normalised.report(), "normalised_examples": dict(sorted(normalised.examples.items()))}
+
+
+def check(source: str | Path = HUB_REPO, *, revision: str | None = None) -> dict:
+    """Read and validate a release as `build` does, every image decoded as the build checks it,
+    writing nothing; return the report `build` would print (without a fingerprint). A Hub repo id
+    is downloaded to the Hub cache first, as for a build."""
+    path, source_info = _resolve_source(source, revision)
+    release = Release(path)
+    try:
+        normalised = Normalised()
+        rows = _read_release(release, path, normalised)
+        problems: list[str] = []
+        for row in rows:
+            _image_cell(release, row, problems, normalised)
+        if problems:
+            raise ReleaseError(problems)
+        counts = Counter((row["dimension"], row["question_type"]) for row in rows)
+        return _summary(release, rows, counts, normalised) | {"source": source_info}
+    finally:
+        release.close()
 
 
 def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision: str | None = None,
@@ -157,13 +213,10 @@ def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision
     hasher = ThreadPoolExecutor(max_workers=1)  # hashing overlaps the build: hashlib releases the GIL
     try:
         source_hash = hasher.submit(sha256_file, path) if source_info["kind"] == "zip" else None
+        normalised = Normalised()
+        rows = _read_release(release, path, normalised)
         problems: list[str] = []
-        rows = [row for kind in QUESTION_TYPES for row in read_rows(release, kind, problems)]
-        if not rows and not problems:
-            problems.append(f"{path.name}: both question lists are empty")
-        if problems:
-            raise ReleaseError(problems)
-        sizes, hashes = _write_parts(release, rows, staging, problems, max_shard_bytes, hasher)
+        sizes, hashes = _write_parts(release, rows, staging, problems, max_shard_bytes, hasher, normalised)
         if problems:
             raise ReleaseError(problems)
         if source_hash:
@@ -173,16 +226,11 @@ def build(source: str | Path = HUB_REPO, out: Path = Path("medcmr"), *, revision
         sample_sources = json.loads(release.read(SAMPLE_SOURCES)) if SAMPLE_SOURCES in release.names else None
         card = render_card(counts, sizes["parquet"], sizes["arrow"], taxonomy_counts(rows), sample_sources)
         (staging / "README.md").write_text(card, encoding="utf-8")
-        report = {"rows": sum(counts.values()), "configs": {n: c["rows"] for n, c in configs(counts).items()},
-                  "empty_configs": [config_name(slug, kind) for slug in SLUGS
-                                    for kind in QUESTION_TYPES if not counts[slug, kind]],
-                  "clutter_skipped": release.clutter,
-                  "unreferenced_files": sorted(release.names - {row["image"] for row in rows}
-                                               - {release.find(name) for name in RELEASE_FILES.values()}
-                                               - {SAMPLE_SOURCES}),
-                  "fingerprint": _fingerprint(files)}
+        report = _summary(release, rows, counts, normalised) | {"fingerprint": _fingerprint(files)}
+        write_questions(rows, staging / QUESTIONS_FILE, report["fingerprint"])
+        questions = {"path": QUESTIONS_FILE, "rows": len(rows), "sha256": sha256_file(staging / QUESTIONS_FILE)}
         info = {"builder": "medcmr.py", "builder_version": BUILDER_VERSION, "prompt_version": PROMPT_VERSION,
-                "source": source_info, **report, "files": files}
+                "source": source_info, **report, "questions": questions, "files": files}
         (staging / "build_info.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
         _replace(staging, out)
     except BaseException:

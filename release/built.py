@@ -1,6 +1,7 @@
 """Reading a build: its questions without images (fast, pyarrow only) and its provenance.
 
-What the judge, predict and the Space need of a built folder; nothing here decodes images.
+What the judge, predict and the Space need of a built folder; nothing here decodes images. A folder
+holding only the questions artifact and build_info.json (what a Space downloads) is enough.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyarrow.parquet as pq
 from core.features import TEXT_FIELDS
 from core.results import DatasetInfo
 from core.vocabulary import HUB_SHA256, QUESTION_TYPES
+from release.questions import QUESTIONS_FILE, questions_fingerprint, read_questions
 
 
 def _shards(data_dir: Path) -> list[Path]:
@@ -22,12 +24,23 @@ def _shards(data_dir: Path) -> list[Path]:
 
 
 def load_questions(data_dir: Path, question_type: str | None = None) -> list[dict]:
-    """Every row of a build without its image (pyarrow only, fast), sorted by id."""
+    """Every row of a build without its image (pyarrow only, fast), sorted by id.
+
+    Read from the questions artifact when the build has one (checked to belong to this build's
+    build_info.json), else from the text columns of the shards (builds made before the artifact)."""
     if question_type not in (None, *QUESTION_TYPES):
         raise ValueError(f"question_type must be one of {QUESTION_TYPES} or None, not {question_type!r}")
-    rows = [row for shard in _shards(data_dir) for row in pq.read_table(shard, columns=list(TEXT_FIELDS)).to_pylist()
-            if question_type in (None, row["question_type"])]
-    return sorted(rows, key=lambda row: row["id"])
+    artifact = Path(data_dir) / QUESTIONS_FILE
+    if artifact.is_file():
+        if (Path(data_dir) / "build_info.json").is_file() and \
+                questions_fingerprint(artifact) != dataset_fingerprint(data_dir):
+            raise ValueError(f"{artifact}: belongs to build {questions_fingerprint(artifact)}, but build_info.json "
+                             f"is build {dataset_fingerprint(data_dir)}; download or rebuild both together")
+        rows = read_questions(artifact)
+    else:
+        rows = [row for shard in _shards(data_dir)
+                for row in pq.read_table(shard, columns=list(TEXT_FIELDS)).to_pylist()]
+    return sorted((row for row in rows if question_type in (None, row["question_type"])), key=lambda row: row["id"])
 
 
 def dataset_fingerprint(data_dir: Path) -> str:
@@ -36,7 +49,6 @@ def dataset_fingerprint(data_dir: Path) -> str:
     if not info_path.exists():
         raise FileNotFoundError(f"{info_path}: missing; rebuild with `python medcmr.py build`")
     return json.loads(info_path.read_text(encoding="utf-8"))["fingerprint"]
-
 
 
 def build_info(data_dir: Path) -> dict:

@@ -1,8 +1,10 @@
 """`python -m space [--port N] [--home DIR] [--host H]`: serve the leaderboard on embedded defaults.
 
 Home: `--home`, else `MEDCMR_HOME`, else `/data/medcmr` on a Space with persistent storage, else
-`<repo>/.medcmr_home`. The dataset is `<home>/medcmr`; when missing, the sample release is built
-there. The judge endpoint comes from MEDCMR_JUDGE_* / OPENAI_* (never printed beyond model and host);
+`<repo>/.medcmr_home`. The dataset is, first found: a build at `<home>/medcmr`; else the build pushed
+to `MEDCMR_DATASET_REPO` (at `MEDCMR_DATASET_REVISION`), of which only the questions and
+build_info.json are downloaded at start (images per shard on demand); else the sample release, built
+at `<home>/medcmr`. The judge endpoint comes from MEDCMR_JUDGE_* / OPENAI_* (never printed beyond model and host);
 every setting and its variable is in `core/settings.py`.
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from core.settings import Settings, SettingsError
 from judge.endpoint import Endpoint
@@ -19,6 +22,8 @@ from leaderboard.mirror import HubMirror
 from leaderboard.service import Leaderboard
 from leaderboard.store import StoreUnavailable
 from release.build import build
+from release.built import build_info
+from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
 from space.app import CSS, build_app
 
@@ -34,14 +39,37 @@ def default_home(settings: Settings) -> Path:
     return REPO / ".medcmr_home"
 
 
-def ensure_dataset(home: Path) -> Path:
-    """The built dataset under `home`, building the project's sample release when absent."""
-    data_dir = home / "medcmr"
-    if not (data_dir / "build_info.json").is_file():
-        print(f"No dataset at {data_dir}: building the sample release there "
-              "(build the official release into that folder to serve real results).", flush=True)
-        build(write_sample_release(home / "sample_release" / "dataset.zip"), data_dir)
-    return data_dir
+class ServedDataset(NamedTuple):
+    """The build the Space scores against, and its images (for an explorer; fetched per shard when remote)."""
+
+    data_dir: Path
+    images: ShardImages
+
+
+def ensure_dataset(home: Path, settings: Settings) -> ServedDataset:
+    """A local build under `home`; else the questions of the build in MEDCMR_DATASET_REPO; else the sample."""
+    data_dir, image_cache = home / "medcmr", home / "image_cache"
+    if (data_dir / "build_info.json").is_file():
+        print(f"Dataset: the build at {data_dir}", flush=True)
+        return ServedDataset(data_dir, ShardImages(data_dir, cache_dir=image_cache))
+    if settings.dataset_repo:
+        repo, revision = settings.dataset_repo, settings.dataset_revision
+        if not revision:
+            print("MEDCMR_DATASET_REVISION is not set: following the repo's main branch "
+                  "(pin a commit so that every score is on the same build).", flush=True)
+        try:
+            fetched = fetch_questions(repo, revision, home / "hub_cache")
+        except FileNotFoundError as error:
+            raise SystemExit(f"error: {error}") from None
+        rows = build_info(fetched.folder)["rows"]
+        print(f"Dataset: {repo} at commit {fetched.commit[:12]}: {rows:,} questions (questions only; images "
+              "are fetched per shard when shown)", flush=True)
+        return ServedDataset(fetched.folder, ShardImages(fetched.folder, repo, fetched.commit, cache_dir=image_cache))
+    print(f"No dataset at {data_dir} and no MEDCMR_DATASET_REPO: building the sample release there, so this "
+          "board scores the sample, not the benchmark (set MEDCMR_DATASET_REPO to a pushed build, or build "
+          "the official release into that folder, to serve real results).", flush=True)
+    build(write_sample_release(home / "sample_release" / "dataset.zip"), data_dir)
+    return ServedDataset(data_dir, ShardImages(data_dir, cache_dir=image_cache))
 
 
 def _mirror(home: Path, settings: Settings) -> HubMirror | None:
@@ -91,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
     home = writable_home((args.home or default_home(settings)).resolve())
-    data_dir = ensure_dataset(home)
+    served = ensure_dataset(home, settings)
+    data_dir = served.data_dir
     endpoint = Endpoint.from_env(timeout=settings.judge.timeout, max_retries=settings.judge.max_retries)
     if endpoint.configured:
         print(f"Judge: {endpoint.model} at {endpoint.host} ({endpoint.timeout:g} s per call, "

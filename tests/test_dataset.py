@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import DatasetCard, HfApi
 from PIL import Image
@@ -386,6 +387,14 @@ BROKEN = {
     "text field not text": (_set("mcq", 2, "question", 42), {}, (), [MCQ_JSON, "index 2", "'question'", "expected text"]),
     "index not an integer": (_set("open", 0, "index", "zero"), {}, (), [OPEN_JSON, "record #0", "'index'", "'zero'"]),
     "bad JSON": (None, {MCQ_JSON: b'[{"index": 0,'}, (), [MCQ_JSON, "not valid JSON"]),
+    "answer names a letter whose text disagrees": (_set("mcq", 3, "answer", "B) Melanin"), {}, (),
+                                                   [MCQ_JSON, "index 3", "'answer'", "names option B", "DAB"]),
+    "answer letter in a word": (_set("mcq", 5, "answer", "Bone"), {}, (), [MCQ_JSON, "index 5", "'answer'", "A-E"]),
+    "answer letter outside A-E, punctuated": (_set("mcq", 7, "answer", "(f)"), {}, (),
+                                              [MCQ_JSON, "index 7", "'answer'", "A-E"]),
+    "missing option": (_del_key("D"), {}, (), [MCQ_JSON, "index 4", "'D'", "missing"]),
+    "empty option": (_set("mcq", 8, "C", "  "), {}, (), [MCQ_JSON, "index 8", "'C'", "empty"]),
+    "empty question": (_set("open", 3, "question", "\n"), {}, (), [OPEN_JSON, "index 3", "'question'", "empty"]),
 }
 
 
@@ -560,3 +569,156 @@ def test_import_has_no_side_effects(tmp_path: Path) -> None:
                             cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0 and result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- harmless variants of a real release
+def _as_jpeg(png: bytes) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+JPEG_NAMED_PNG = "dataset/imgs/colon_ihc.png"
+
+
+def write_variant_release(path: Path) -> tuple[Path, dict]:
+    """The sample release with every harmless variant a real release may carry; returns the expected counts."""
+    entries = sample.release_entries()
+    mcq, open_ended = json.loads(entries[MCQ_JSON]), json.loads(entries[OPEN_JSON])
+    mcq[0]["answer"] = mcq[0]["answer"].lower()
+    mcq[1]["answer"] += "."
+    mcq[2]["answer"] = f"({mcq[2]['answer']})"
+    mcq[3]["answer"] = "B)  dab-labelled antibody BINDING."  # option B of index 3, in other case and spacing
+    mcq[4]["question"] = "  " + mcq[4]["question"] + "\n"
+    mcq[5]["index"] = "5"
+    mcq[6]["C"] = 5
+    open_ended[0]["visual_description"] = "First line.\r\nSecond line."
+    entries[MCQ_JSON] = b"\xef\xbb\xbf" + json.dumps(mcq, indent=1).encode()
+    entries[OPEN_JSON] = json.dumps(open_ended, indent=1).replace("\n", "\r\n").encode()
+    entries[JPEG_NAMED_PNG] = _as_jpeg(entries[JPEG_NAMED_PNG])
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            if data is not None:
+                archive.writestr(name, data)
+    jpeg_rows = sum(record["image_path"] == JPEG_NAMED_PNG for record in mcq + open_ended)
+    return path, {"answer_letter_case": 1, "answer_letter_punctuation": 2, "answer_letter_with_text": 1,
+                  "crlf_line_ends": 2, "image_extension_mismatch": jpeg_rows, "index_as_text": 1,
+                  "json_byte_order_mark": 1, "option_as_number": 1, "surrounding_whitespace": 1}
+
+
+def test_harmless_variants_build_and_are_counted_per_kind(tmp_path: Path, capsys) -> None:
+    source, expected = write_variant_release(tmp_path / "variants.zip")
+    assert medcmr.main(["build", "--source", str(source), "--out", str(tmp_path / "medcmr")]) == 0
+    printed = capsys.readouterr().out
+    for kind, count in expected.items():
+        assert f"  normalised {kind}: {count:,} (e.g. " in printed, kind
+    assert f"{MCQ_JSON}: index 3: field 'answer'" in printed
+    info = json.loads((tmp_path / "medcmr" / "build_info.json").read_text())
+    assert info["normalised"] == expected
+
+    rows = {row["id"]: row for row in datasets.load_dataset(str(tmp_path / "medcmr"), split="test")}
+    mcq, open_ended = sample.sample_records()
+    assert [rows[f"mcq-{n}"]["answer"] for n in range(4)] == [record["answer"] for record in mcq[:4]]
+    assert rows["mcq-3"]["answer"] == "B"
+    assert rows["mcq-4"]["question"] == mcq[4]["question"]
+    assert rows["mcq-5"]["index"] == 5 and rows["mcq-6"]["options"][2] == "5"
+    assert rows["open-0"]["visual_description"] == "First line.\nSecond line."
+    with zipfile.ZipFile(source) as archive:
+        jpeg = archive.read(JPEG_NAMED_PNG)
+    shards = [pq.read_table(shard, columns=["image_path", "image"]).to_pylist()
+              for shard in (tmp_path / "medcmr").glob("data/*/*.parquet")]
+    kept = [row["image"]["bytes"] for shard in shards for row in shard if row["image_path"] == JPEG_NAMED_PNG]
+    assert kept and all(data == jpeg for data in kept), "the JPEG's bytes are kept as they are"
+    assert rows["mcq-3"]["image"].format == "JPEG"
+
+
+def test_a_clean_release_normalises_nothing(built_dataset: Path) -> None:
+    assert json.loads((built_dataset / "build_info.json").read_text())["normalised"] == {}
+
+
+def test_check_validates_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    source, expected = write_variant_release(tmp_path / "variants.zip")
+    monkeypatch.chdir(tmp_path)
+    before = tree_bytes(tmp_path)
+    assert medcmr.main(["build", "--check", "--source", str(source)]) == 0
+    printed = capsys.readouterr().out
+    assert f"checked variants.zip: {release_counts()['all']} rows, every image checked" in printed
+    assert "nothing written" in printed
+    for kind, count in expected.items():
+        assert f"  normalised {kind}: {count:,}" in printed
+    assert f"  {'long_tail_open':<20} {release_counts()['long_tail_open']:>7,} rows" in printed
+    assert tree_bytes(tmp_path) == before and not (tmp_path / "medcmr").exists()
+
+    broken = write_release(tmp_path / "broken.zip", _set("mcq", 3, "answer", "B) Melanin"),
+                           add={"dataset/imgs/head_ct_plain.png": b"\x89PNG\r\n\x1a\nnot really"})
+    before = tree_bytes(tmp_path)
+    assert medcmr.main(["build", "--check", "--source", str(broken), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert f"{MCQ_JSON}: index 3: field 'answer'" in error
+    assert tree_bytes(tmp_path) == before and not (tmp_path / "out").exists()
+
+
+def test_check_decodes_every_image(tmp_path: Path, capsys) -> None:
+    broken = write_release(tmp_path / "broken.zip", add={"dataset/imgs/head_ct_plain.png": _truncated_jpeg()})
+    assert medcmr.main(["build", "--check", "--source", str(broken)]) == 2
+    assert f"{MCQ_JSON}: index 12: field 'image_path': undecodable" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the questions artifact
+def test_questions_artifact_is_every_question_without_images(built_dataset: Path) -> None:
+    from release.questions import QUESTIONS_FILE, questions_fingerprint
+
+    artifact = built_dataset / QUESTIONS_FILE
+    assert questions_fingerprint(artifact) == medcmr.dataset_fingerprint(built_dataset)
+    table = pq.read_table(artifact)
+    assert "image" not in table.column_names and table.num_rows == release_counts()["all"]
+    from_shards = sorted((row for shard in built_dataset.glob("data/*/*.parquet")
+                          for row in pq.read_table(shard).drop(["image"]).to_pylist()), key=lambda row: row["id"])
+    assert table.drop(["shard"]).to_pylist() == from_shards
+    for row in table.to_pylist():  # every row names the shard that holds its image
+        in_shard = pq.read_table(built_dataset / row["shard"], columns=["id"]).column("id").to_pylist()
+        assert row["id"] in in_shard
+    info = json.loads((built_dataset / "build_info.json").read_text())
+    assert info["questions"] == {"path": QUESTIONS_FILE, "rows": table.num_rows,
+                                 "sha256": hashlib.sha256(artifact.read_bytes()).hexdigest()}
+
+
+def test_the_artifact_is_no_config_and_load_dataset_reads_only_the_shards(built_dataset: Path) -> None:
+    card = DatasetCard.load(built_dataset / "README.md")
+    patterns = [pattern for config in card.data.configs for pattern in config["data_files"][0]["path"]]
+    assert all(pattern.startswith("data/") for pattern in patterns)
+    assert not [pattern for pattern in patterns if list(built_dataset.glob(pattern)) and "questions" in pattern]
+    builder = datasets.load_dataset_builder(str(built_dataset), "all")
+    files = sorted(Path(str(file)).relative_to(built_dataset).as_posix() for file in builder.config.data_files["test"])
+    assert files == sorted(p.relative_to(built_dataset).as_posix() for p in built_dataset.glob("data/*/test-*.parquet"))
+    ds = datasets.load_dataset(str(built_dataset), "all", split="test")
+    assert ds.num_rows == release_counts()["all"] and list(ds.features) == list(medcmr.FEATURES)
+
+
+def test_a_folder_with_only_the_artifact_serves_questions_and_provenance(built_dataset: Path, tmp_path: Path) -> None:
+    from release.questions import QUESTIONS_FILE
+
+    (tmp_path / "questions").mkdir()
+    shutil.copy(built_dataset / QUESTIONS_FILE, tmp_path / QUESTIONS_FILE)
+    shutil.copy(built_dataset / "build_info.json", tmp_path / "build_info.json")
+    assert medcmr.load_questions(tmp_path) == medcmr.load_questions(built_dataset)
+    assert medcmr.load_questions(tmp_path, "open") == medcmr.load_questions(built_dataset, "open")
+    assert medcmr.provenance(tmp_path) == medcmr.provenance(built_dataset)
+    assert medcmr.provenance(tmp_path).questions == release_counts()["all"]
+
+    info = json.loads((tmp_path / "build_info.json").read_text())
+    (tmp_path / "build_info.json").write_text(json.dumps(info | {"fingerprint": "0123456789abcdef"}))
+    with pytest.raises(ValueError, match="belongs to build .* but build_info.json is build 0123456789abcdef"):
+        medcmr.load_questions(tmp_path)
+
+
+def test_a_build_has_the_usual_permissions(sample_zip: Path, tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        medcmr.build(sample_zip, tmp_path / "medcmr")
+    finally:
+        os.umask(previous)
+    out = tmp_path / "medcmr"
+    modes = {path.relative_to(out).as_posix(): path.stat().st_mode & 0o777 for path in [out, *out.rglob("*")]}
+    assert {mode for name, mode in modes.items() if (out / name).is_dir()} == {0o750}, modes
+    assert {mode for name, mode in modes.items() if (out / name).is_file()} == {0o640}, modes
