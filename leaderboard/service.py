@@ -27,6 +27,7 @@ from core.results import Results
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
+from leaderboard import explore
 from leaderboard.store import AWAITING, FAILED, FINISHED, RUNNING, Store
 from release.built import load_questions, provenance
 
@@ -270,7 +271,7 @@ class Leaderboard:
                 written = (now, done)
                 self.store.set_progress(submission_id, done, total)
 
-        details = self.home / "details" / f"{submission_id}.jsonl"
+        details = self.details_path(submission_id)
         try:
             predictions = self._parse(row["file_bytes"], row["file_format"], row["file_name"])
             results = judge.score_submission(
@@ -317,12 +318,20 @@ class Leaderboard:
             return
         try:
             self.mirror.record(submission_id, meta, results)
+            details = self.details_path(submission_id)
+            if details.is_file():  # consent applied: without it, only correctness per question
+                self.mirror.record_details(submission_id, explore.details_jsonl(
+                    explore.read_details(details), explore.details_public(self, submission_id)))
         except Exception as err:  # noqa: BLE001 - the mirror is a copy; the store stays the truth
             log.warning("mirror update failed: %s", type(err).__name__)
         if with_board:
             self._mirror_board()
 
     # -- reading -------------------------------------------------------------------------
+
+    def details_path(self, submission_id: str) -> Path:
+        """Where the worker writes a submission's per-question details (JSONL, one line per question)."""
+        return self.home / "details" / f"{submission_id}.jsonl"
 
     def status(self, submission_id: str | None = None) -> list[dict]:
         """Submissions, newest first (or the one asked for)."""

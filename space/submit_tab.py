@@ -39,6 +39,17 @@ def submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None) -> s
                           "pass a token: gradio_client.Client(url, oauth_token=...).")
 
 
+def consent(public_details: bool | None) -> dict:
+    """The consent field of SubmissionMeta. Until the store records consent (`public_details`,
+    being added in parallel) an opt-out is refused rather than silently ignored."""
+    if "public_details" in SubmissionMeta.__dataclass_fields__:
+        return {"public_details": public_details is not False}
+    if public_details is False:
+        raise SubmissionError("Opting out of publishing per-question outputs is not available on this "
+                              "server yet; nothing was queued.")
+    return {}
+
+
 def user_error(error: Exception) -> gr.Error:
     """gr.Error renders HTML, so the facade's message (which may quote the file) is escaped."""
     return gr.Error(html.escape(str(error), quote=False), title="Submission refused")
@@ -62,17 +73,18 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     judge_model = board.endpoint.model if board.endpoint is not None else None
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
-               params_b: float | None, description: str, profile: gr.OAuthProfile | None,
+               params_b: float | None, description: str, public_details: bool, profile: gr.OAuthProfile | None,
                oauth_token: gr.OAuthToken | None) -> dict:
         """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
-        metadata; returns id, status, message, coverage and queue position, or raises the reason."""
+        metadata and whether its per-question outputs may be published; returns id, status,
+        message, coverage and queue position, or raises the reason."""
         try:
             if not predictions:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
             meta = SubmissionMeta(model=(model or "").strip(), link=(link or "").strip(),
                                   group=weights or "open", medical=domain == "medical",
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
-                                  description=(description or "").strip())
+                                  description=(description or "").strip(), **consent(public_details))
             return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token))
         except SubmissionError as error:
             raise user_error(error) from error
@@ -104,6 +116,10 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
             domain = gr.Radio(["general", "medical"], value="general", label="Domain")
             params_b = gr.Number(None, label="Parameters (billions; 0 or empty if unknown)", minimum=0)
             description = gr.Textbox(label="Prompt and generation settings", lines=3, max_length=2000)
+    public_details = gr.Checkbox(True, label="Publish my model's per-question outputs", elem_id="public-details",
+                                 info="Each question's output and its judge verdict become public in the Explore "
+                                      "tab, its download and the results mirror. Unticked, only whether each "
+                                      "answer was right is shown.")
     submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
     receipt_text = gr.Markdown(elem_id="receipt")
     with gr.Accordion("Receipt as returned by the API", open=False):
@@ -120,7 +136,7 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
 
     submitted = submit_button.click(
-        submit, inputs=[predictions, model_name, link, weights, domain, params_b, description],
+        submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details],
         outputs=receipt, api_name="submit", concurrency_limit=None,
     ).success(lambda r: (receipt_markdown(r), r["id"]), inputs=receipt, outputs=[receipt_text, card_choice],
               **PRIVATE

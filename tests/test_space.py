@@ -154,7 +154,8 @@ def test_api_names_are_listed(client: Client) -> None:
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {"/submit", "/status", "/leaderboard"} <= set(endpoints)
     submit_params = [p["parameter_name"] for p in endpoints["/submit"]["parameters"]]
-    assert submit_params == ["predictions", "model", "link", "weights", "domain", "params_b", "description"]
+    assert submit_params == ["predictions", "model", "link", "weights", "domain", "params_b", "description",
+                             "public_details"]
 
 
 def test_board_shows_paper_rows_with_their_notes(client: Client) -> None:
