@@ -54,6 +54,8 @@ OPEN_OUTCOMES = ("judged", "flagged", "failed", "awaiting", "empty", "missing")
 OUTCOMES = MCQ_OUTCOMES + OPEN_OUTCOMES
 TABLE_COLUMNS = ["id", "format", "dimension", "modality", "organ system", "outcome", "reference", "model",
                  "score", "question"]
+COMPARE_COLUMNS = ["dimension", "n", "both right", "only A", "only B", "both wrong", "accuracy A", "accuracy B",
+                   "McNemar p", "significant (95%)"]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -319,15 +321,7 @@ class Explorer:
         return None if found is None else self._write(found[1], found[0])
 
     def _write(self, name: str, data: bytes) -> str:
-        """A file named by its content, so concurrent sessions never overwrite each other."""
-        folder = self.files / hashlib.sha256(data).hexdigest()[:20]
-        path = folder / name
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
-                handle.write(data)
-            os.replace(handle.name, path)
-        return str(path)
+        return write_once(self.files, name, data)
 
     # -- two submissions -----------------------------------------------------------------
 
@@ -362,14 +356,37 @@ class Explorer:
         return set(result["mcq"]["disagree_ids"]) | set(result["open"]["disagree_ids"])
 
 
+def write_once(root: Path, name: str, data: bytes) -> str:
+    """A file named by its content, so concurrent sessions never overwrite each other."""
+    folder = Path(root) / hashlib.sha256(data).hexdigest()[:20]
+    path = folder / name
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    return str(path)
+
+
+def details_file(board: "Leaderboard", submission_id: str | None, root: Path) -> str | None:
+    """`<id>.jsonl` of a submission's per-question details, consent applied; None before it is scored
+    (what the result card offers; the explorer's download is the same file)."""
+    if not submission_id or not _SAFE_ID.match(submission_id):
+        return None
+    path = board.details_path(submission_id)
+    if not path.is_file():
+        return None
+    data = details_jsonl(read_details(path), details_public(board, submission_id))
+    return write_once(root, f"{submission_id}.jsonl", data)
+
+
 def compare_rows(result: dict) -> list[dict]:
     """The compare view's MCQ table: overall and per dimension, with the exact McNemar p."""
-    name_a, name_b = result["names"]
     blocks = [("all MCQ", result["mcq"])] + list(result["mcq"]["by_dimension"].items())
-    return [{"dimension": name, "n": block["n"], "both right": block["both_right"], "only A": block["only_a"],
-             "only B": block["only_b"], "both wrong": block["both_wrong"], "accuracy A": block["accuracy_a"],
-             "accuracy B": block["accuracy_b"], "McNemar p": block["p"],
-             "significant (95%)": "yes" if block["significant"] else "no"} for name, block in blocks]
+    return [dict(zip(COMPARE_COLUMNS, (name, block["n"], block["both_right"], block["only_a"], block["only_b"],
+                                        block["both_wrong"], block["accuracy_a"], block["accuracy_b"], block["p"],
+                                        "yes" if block["significant"] else "no")))
+            for name, block in blocks]
 
 
 def criteria_lines(result: dict) -> list[tuple[str, float | None]]:

@@ -12,8 +12,8 @@ import html
 import gradio as gr
 import pandas as pd
 
-from leaderboard.explore import (FACETS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError, Explorer,
-                                 compare_rows, criteria_lines)
+from leaderboard.explore import (COMPARE_COLUMNS, FACETS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
+                                 Explorer, compare_rows, criteria_lines)
 from leaderboard.service import Leaderboard
 from space.render import code, escape_md
 
@@ -202,7 +202,8 @@ def build_explore_tab(board: Leaderboard) -> Explorer:
         compare_button = gr.Button("Compare", scale=0, elem_id="explore-compare")
         jump_button = gr.Button("Show the questions where they disagree", scale=1, size="sm")
     compare_view = gr.Markdown(elem_id="explore-compare-view")
-    compare_table = gr.Dataframe(interactive=False, wrap=True, label="MCQ agreement per dimension",
+    compare_table = gr.Dataframe(headers=COMPARE_COLUMNS, interactive=False, wrap=True,
+                                 label="MCQ agreement per dimension",
                                  elem_id="explore-compare-table")
     with gr.Accordion("Comparison as returned by the API", open=False):
         compare_json = gr.JSON(show_label=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import huggingface_hub
 import pandas as pd
 
 from core.settings import Settings
+from leaderboard.explore import details_file
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from space.render import card_choices, receipt_markdown, result_card, status_frame
 
@@ -71,6 +73,7 @@ class SubmitTab:
 def build_submit_tab(board: Leaderboard) -> SubmitTab:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API."""
     judge_model = board.endpoint.model if board.endpoint is not None else None
+    downloads = Path(tempfile.mkdtemp(prefix="medcmr-details-"))
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, public_details: bool, profile: gr.OAuthProfile | None,
@@ -133,6 +136,7 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     gr.Markdown("### Result card")
     card_choice = gr.Dropdown(card_choices(board.status()), label="Submission", allow_custom_value=True)
     card = gr.Markdown(card_for(board, None))
+    card_details = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", elem_id="card-details")
     status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
 
     submitted = submit_button.click(
@@ -144,5 +148,7 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     gr.on([refresh_status.click, status_id.submit], status, inputs=status_id, outputs=status_table,
           api_name="status", concurrency_limit=None)
     card_choice.change(lambda chosen: card_for(board, chosen), inputs=card_choice, outputs=card, **PRIVATE)
+    card_choice.change(lambda chosen: details_file(board, chosen, downloads), inputs=card_choice,
+                       outputs=card_details, **PRIVATE)
     status_timer.tick(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
     return SubmitTab(submitted)

@@ -18,7 +18,7 @@ from gradio_client import Client
 from PIL import Image
 
 import medcmr
-from leaderboard.explore import PUBLIC_ITEM_FIELDS, THUMBNAIL_PX
+from leaderboard.explore import PUBLIC_ITEM_FIELDS, THUMBNAIL_PX, details_file
 from space.render import escape_md
 from tests.test_leaderboard_mirror import RecordingHfApi
 from tests.test_space import LETTERS, SpaceProcess, make_home, rows, submit, wait_for_status
@@ -240,6 +240,8 @@ def test_the_mirror_publishes_details_and_respects_consent(built_dataset: Path, 
         assert SECRET_B not in text
     lines = [json.loads(line) for line in on_disk.splitlines()]
     assert len(lines) == len(questions) and all(set(line) <= set(PUBLIC_ITEM_FIELDS) for line in lines)
+    card_download = Path(details_file(board, private, tmp_path / "card")).read_text()  # the result card's button
+    assert card_download == on_disk and SECRET_A in Path(details_file(board, shared, tmp_path / "card")).read_text()
 
 
 playwright = pytest.importorskip("playwright.sync_api")
