@@ -68,6 +68,11 @@ def dataset(out: Path, image_kb: int) -> Path:
     return data_dir
 
 
+def resident_mb() -> float:
+    """This process's resident memory now (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def timed(function, *args, **kwargs) -> tuple[float, object]:
     started = time.perf_counter()
     value = function(*args, **kwargs)
@@ -146,8 +151,9 @@ def main() -> None:
                 for _ in range(args.runs)]
     report("page of questions where they disagree (warm)", disagree, 300)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process: {peak:,.0f} MB; details parsed for {len(explorer._views)} submission(s), "
-          f"{explorer.images.thumbnail.cache_info().currsize} thumbnails kept")
+    print(f"RSS now {resident_mb():,.0f} MB (peak {peak:,.0f} MB, with any build made in this run); details "
+          f"parsed for {len(explorer._views)} submission(s), {explorer.images.thumbnail.cache_info().currsize} "
+          "thumbnails kept")
 
 
 if __name__ == "__main__":

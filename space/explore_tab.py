@@ -55,8 +55,11 @@ def item_markdown(shown: dict) -> str:
         verdict = ("correct" if result.get("correct") else "not correct") if mcq else \
             f"score {result['score']:.1f}" if result.get("score") is not None else "no score"
         return "\n".join(lines + [f"**Result:** {verdict}", "", WITHHELD])
-    prediction = result.get("prediction")
-    lines += ["**Model's output:**", "", _lines(prediction) if prediction is not None else "*no answer given*", ""]
+    if "prediction" not in result:  # details written before they carried the output
+        output = "*not recorded in this run's details*"
+    else:
+        output = "*no answer given*" if result["prediction"] is None else _lines(result["prediction"])
+    lines += ["**Model's output:**", "", output, ""]
     if mcq:
         lines.append(f"**Extracted letter:** {escape_md(result.get('extracted') or 'none (unparsed)')}")
         return "\n".join(lines)
