@@ -29,15 +29,18 @@ def _mcq_item(question: dict, prediction: str | None) -> dict:
     extracted = None if prediction is None else extract_choice(prediction, question["options"])
     status = "missing" if prediction is None else ("answered" if extracted else "unparsed")
     return {"id": question["id"], "question_type": "mcq", "dimension": question.get("dimension"),
-            "status": status, "extracted": extracted, "answer": question["answer"].strip().upper(),
+            "status": status, "prediction": prediction, "extracted": extracted,
+            "answer": question["answer"].strip().upper(),
             "correct": extracted is not None and extracted == question["answer"].strip().upper()}
 
 
-def _open_item(question: dict, status: str, verdict: dict | None = None, *, cached: bool = False) -> dict:
+def _open_item(question: dict, status: str, verdict: dict | None = None, *, cached: bool = False,
+               prediction: str | None = None) -> dict:
+    """One open item; `prediction` is the model's output, so the details explain every score."""
     verdict = verdict or {}
     criteria = verdict.get("criteria")
     return {"id": question["id"], "question_type": "open", "dimension": question.get("dimension"),
-            "status": status, "criteria": criteria,
+            "status": status, "prediction": prediction, "criteria": criteria,
             "score": round(weighted_score(criteria), 4) if criteria else None,
             "rationale": verdict.get("rationale"), "raw": verdict.get("raw"), "error": verdict.get("error"),
             "flag": verdict.get("flag"), "cached": cached}
@@ -127,16 +130,17 @@ def score_submission(
     for question in (q for q in scope if q["question_type"] == "open"):
         answer = answers.get(question["id"])
         if answer is None or not answer.strip():
-            open_items[question["id"]] = _open_item(question, "missing" if answer is None else "empty", _ZERO)
+            open_items[question["id"]] = _open_item(question, "missing" if answer is None else "empty", _ZERO,
+                                                    prediction=answer)
         elif flag := screen_answer(answer):
-            open_items[question["id"]] = _open_item(question, "flagged", _flagged(flag))
+            open_items[question["id"]] = _open_item(question, "flagged", _flagged(flag), prediction=answer)
         elif cache and (verdict := cache.get(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, answer))):
-            open_items[question["id"]] = _open_item(question, "judged", verdict, cached=True)
+            open_items[question["id"]] = _open_item(question, "judged", verdict, cached=True, prediction=answer)
         elif judging:
             work.append((question, answer))
             continue
         else:
-            open_items[question["id"]] = _open_item(question, "awaiting")
+            open_items[question["id"]] = _open_item(question, "awaiting", prediction=answer)
         done += 1
     report(done, total)
     cached = sum(item["cached"] for item in open_items.values())
@@ -154,9 +158,9 @@ def score_submission(
             if cache:
                 cache.put(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, answer),
                           endpoint.model, JUDGE_PROMPT_VERSION, question["id"], verdict)
-            open_items[question["id"]] = _open_item(question, "judged", verdict)
+            open_items[question["id"]] = _open_item(question, "judged", verdict, prediction=answer)
         else:
-            open_items[question["id"]] = _open_item(question, "failed", verdict)
+            open_items[question["id"]] = _open_item(question, "failed", verdict, prediction=answer)
         done += 1
         report(done, total)
 

@@ -1,7 +1,9 @@
 """An optional copy of the results on a Hub dataset repo, pushed in the background.
 
-The store stays the source of truth; the mirror writes one JSON per scored submission and the
-board as CSV into a local folder that `huggingface_hub.CommitScheduler` commits every few minutes.
+The store stays the source of truth; the mirror writes one JSON per scored submission, its
+per-question details as `details/<id>.jsonl` (the Open LLM Leaderboard's convention; the caller
+applies the submitter's consent) and the board as CSV into a local folder that
+`huggingface_hub.CommitScheduler` commits every few minutes.
 """
 from __future__ import annotations
 
@@ -30,10 +32,11 @@ class HubMirror:
                  every_min: float = 5.0) -> None:
         self.folder = Path(folder)
         (self.folder / "results").mkdir(parents=True, exist_ok=True)
+        (self.folder / "details").mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self.scheduler = CommitScheduler(
             repo_id=repo_id, repo_type="dataset", folder_path=self.folder, every=every_min,
-            token=token, private=None, allow_patterns=["results/*.json", "board.csv"],
+            token=token, private=None, allow_patterns=["results/*.json", "details/*.jsonl", "board.csv"],
             hf_api=hf_api or HfApi(token=token))
 
     @classmethod
@@ -54,6 +57,14 @@ class HubMirror:
         path = self.folder / "results" / f"{submission_id}.json"
         self._write(path, json.dumps({"submission": public, "results": results}, indent=1,
                                      ensure_ascii=False).encode("utf-8"))
+        return path
+
+    def record_details(self, submission_id: str, data: bytes) -> Path:
+        """Write one submission's per-question details (JSONL, consent already applied) as details/<id>.jsonl."""
+        if not _SAFE_ID.match(submission_id):
+            raise ValueError(f"not a submission id: {submission_id!r}")
+        path = self.folder / "details" / f"{submission_id}.jsonl"
+        self._write(path, data)
         return path
 
     def has(self, submission_id: str) -> bool:

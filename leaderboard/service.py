@@ -34,7 +34,7 @@ from core.results import Results
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
-from leaderboard import identity
+from leaderboard import explore, identity
 from leaderboard.store import (AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store, StoreUnavailable,
                                _duration, storage_cause)
 from release.built import load_questions, provenance
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from leaderboard.mirror import HubMirror
+    from release.hub import ShardImages
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,11 @@ class Leaderboard:
                  retry_failed_after: float = RETRY_FAILED_AFTER_S,
                  judge_deadline_s: float = _DEFAULTS.judge_deadline_s,
                  judge_concurrency: int = _DEFAULTS.judge_concurrency,
-                 lease_s: float = _DEFAULTS.lease_s, store_wait_s: float = 30.0) -> None:
+                 lease_s: float = _DEFAULTS.lease_s, store_wait_s: float = 30.0,
+                 images: "ShardImages | None" = None) -> None:
         self.home = Path(home)
         self.data_dir = Path(data_dir)
+        self.images = images  # remote images for the explorer when the build has no local shards
         self.endpoint = endpoint if endpoint is not None and endpoint.configured else None
         self.mirror = mirror
         self.max_file_bytes = max_file_bytes
@@ -445,7 +448,7 @@ class Leaderboard:
             predictions = self._parse(row["file_path"], row["file_name"])
             results = judge.score_submission(
                 predictions, self.questions, endpoint=None, progress=self._progress(submission_id, threading.Event()),
-                details_path=self.home / "details" / f"{submission_id}.jsonl", dataset=self.dataset)
+                details_path=self.details_path(submission_id), dataset=self.dataset)
         except _Stopped:
             return None  # left "running": the next start re-queues it
         except Exception as err:  # noqa: BLE001 - recorded, never lost
@@ -507,7 +510,7 @@ class Leaderboard:
                 raise error
             log.warning("submission %s failed in the judge lane: %s", submission_id, type(error).__name__)
             return self._failed(submission_id, _reason(error))
-        final = self.home / "details" / f"{submission_id}.jsonl"
+        final = self.details_path(submission_id)
         if details.is_file():
             details.replace(final)
         results = outcome["results"]
@@ -558,12 +561,20 @@ class Leaderboard:
             return
         try:
             self.mirror.record(submission_id, meta, results)
+            details = self.details_path(submission_id)
+            if details.is_file():  # consent applied: without it, only correctness per question
+                self.mirror.record_details(submission_id, explore.details_jsonl(
+                    explore.read_details(details), explore.details_public(self, submission_id)))
         except Exception as err:  # noqa: BLE001 - the mirror is a copy; the store stays the truth
             log.warning("mirror update failed: %s", type(err).__name__)
         if with_board:
             self._mirror_board()
 
     # -- reading -------------------------------------------------------------------------
+
+    def details_path(self, submission_id: str) -> Path:
+        """Where the worker writes a submission's per-question details (JSONL, one line per question)."""
+        return self.home / "details" / f"{submission_id}.jsonl"
 
     def status(self, submission_id: str | None = None) -> list[dict]:
         """Submissions, newest first (or the one asked for). While the store cannot write, queued

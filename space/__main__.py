@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         board = Leaderboard(home, data_dir, endpoint=endpoint, mirror=_mirror(home, settings),
                             rate_limit=settings.rate_limit, max_file_bytes=settings.max_file_bytes,
-                            retry_failed_after=settings.retry_failed_after_s,
+                            retry_failed_after=settings.retry_failed_after_s, images=served.images,
                             judge_deadline_s=settings.judge_deadline_s,
                             judge_concurrency=settings.judge_concurrency, lease_s=settings.lease_s)
     except StoreUnavailable as error:

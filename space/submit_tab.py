@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import huggingface_hub
 import pandas as pd
 
 from core.settings import Settings
+from leaderboard.explore import details_file
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from space.render import card_choices, receipt_markdown, result_card, status_frame
 
@@ -60,19 +62,22 @@ class SubmitTab:
 def build_submit_tab(board: Leaderboard) -> SubmitTab:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API."""
     judge_model = board.endpoint.model if board.endpoint is not None else None
+    downloads = Path(tempfile.mkdtemp(prefix="medcmr-details-"))
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
-               params_b: float | None, description: str, profile: gr.OAuthProfile | None,
+               params_b: float | None, description: str, public_details: bool, profile: gr.OAuthProfile | None,
                oauth_token: gr.OAuthToken | None) -> dict:
         """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
-        metadata; returns id, status, message, coverage and queue position, or raises the reason."""
+        metadata and whether its per-question outputs may be published; returns id, status,
+        message, coverage and queue position, or raises the reason."""
         try:
             if not predictions:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
             meta = SubmissionMeta(model=(model or "").strip(), link=(link or "").strip(),
                                   group=weights or "open", medical=domain == "medical",
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
-                                  description=(description or "").strip())
+                                  description=(description or "").strip(),
+                                  public_details=public_details is not False)
             return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token))
         except SubmissionError as error:  # a refusal: one log line (in the facade), no traceback
             refusal = user_error(error)
@@ -106,6 +111,10 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
             domain = gr.Radio(["general", "medical"], value="general", label="Domain")
             params_b = gr.Number(None, label="Parameters (billions; 0 or empty if unknown)", minimum=0)
             description = gr.Textbox(label="Prompt and generation settings", lines=3, max_length=2000)
+    public_details = gr.Checkbox(True, label="Publish my model's per-question outputs", elem_id="public-details",
+                                 info="Each question's output and its judge verdict become public in the Explore "
+                                      "tab, its download and the results mirror. Unticked, only whether each "
+                                      "answer was right is shown.")
     submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
     receipt_text = gr.Markdown(elem_id="receipt")
     with gr.Accordion("Receipt as returned by the API", open=False):
@@ -119,10 +128,11 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     gr.Markdown("### Result card")
     card_choice = gr.Dropdown(card_choices(board.status()), label="Submission", allow_custom_value=True)
     card = gr.Markdown(card_for(board, None))
+    card_details = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", elem_id="card-details")
     status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
 
     submitted = submit_button.click(
-        submit, inputs=[predictions, model_name, link, weights, domain, params_b, description],
+        submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details],
         outputs=receipt, api_name="submit", concurrency_limit=None,
     ).success(lambda r: (receipt_markdown(r), r["id"]), inputs=receipt, outputs=[receipt_text, card_choice],
               **PRIVATE
@@ -130,5 +140,7 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     gr.on([refresh_status.click, status_id.submit], status, inputs=status_id, outputs=status_table,
           api_name="status", concurrency_limit=None)
     card_choice.change(lambda chosen: card_for(board, chosen), inputs=card_choice, outputs=card, **PRIVATE)
+    card_choice.change(lambda chosen: details_file(board, chosen, downloads), inputs=card_choice,
+                       outputs=card_details, **PRIVATE)
     status_timer.tick(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
     return SubmitTab(submitted)

@@ -41,8 +41,8 @@ def imports(name: str, path: Path) -> set[str]:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    for block in [n for n in tree.body if _runs_as_script_only(n)]:
-        tree.body.remove(block)  # `if __name__ == "__main__":` runs when executed, never on import
+    for block in [n for n in tree.body if _runs_as_script_only(n) or _for_type_checkers_only(n)]:
+        tree.body.remove(block)  # runs when executed as a script, or never: not an import-time edge
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -60,6 +60,10 @@ def _runs_as_script_only(node: ast.stmt) -> bool:
     return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
             and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
             and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in node.test.comparators))
+
+
+def _for_type_checkers_only(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
 
 
 GRAPH = {name: imports(name, path) for name, path in modules().items()}

@@ -248,7 +248,7 @@ def test_mcq_accuracy_and_breakdowns_recombine(tmp_path: Path) -> None:
     assert set(mcq["by_dimension"]) == set(DIMENSIONS)
     assert items(tmp_path / "items.jsonl")["mcq-5"] == {
         "id": "mcq-5", "question_type": "mcq", "dimension": "long_tail", "status": "unparsed",
-        "extracted": None, "answer": "A", "correct": False}
+        "prediction": "I cannot tell from this image.", "extracted": None, "answer": "A", "correct": False}
 
 
 PAPER_CSV = Path(__file__).resolve().parent.parent / "leaderboard" / "paper_results.csv"

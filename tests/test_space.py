@@ -103,6 +103,7 @@ def submit(client: Client, path: Path, model: str, **meta) -> dict:
     return client.predict(predictions=handle_file(str(path)), model=model, link=meta.get("link", ""),
                           weights=meta.get("weights", "open"), domain=meta.get("domain", "general"),
                           params_b=meta.get("params_b"), description=meta.get("description", ""),
+                          public_details=meta.get("public_details", True),
                           api_name="/submit")
 
 
@@ -154,7 +155,8 @@ def test_api_names_are_listed(client: Client) -> None:
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {"/submit", "/status", "/leaderboard"} <= set(endpoints)
     submit_params = [p["parameter_name"] for p in endpoints["/submit"]["parameters"]]
-    assert submit_params == ["predictions", "model", "link", "weights", "domain", "params_b", "description"]
+    assert submit_params == ["predictions", "model", "link", "weights", "domain", "params_b", "description",
+                             "public_details"]
 
 
 def test_board_shows_paper_rows_with_their_notes(client: Client) -> None:

@@ -1,0 +1,425 @@
+"""Every answer behind a score: one submission's per-question results, joined with the questions,
+filtered and paged on the server, each question's image read on demand; and the paired
+comparison of two submissions (`stats.compare`), with the questions where they disagree.
+
+Nothing here scans the dataset per request: the questions are the board's (no images), a
+submission's details are parsed once per file version and kept for a few submissions, and an
+image is found through an index id -> (shard, row group, row) built once from the parquet files,
+so opening a question reads one row group's image column. Decoded thumbnails are kept in a
+small LRU, never every image.
+
+Consent: a submitter may opt out of publishing per-question outputs. Then every view here
+(explorer, API, download, mirror) carries only correctness per question: `public_item` keeps
+the fields of PUBLIC_ITEM_FIELDS and drops the output, the extracted letter, the judge's
+criteria, rationale, raw reply and errors.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import pyarrow.parquet as pq
+from PIL import Image
+
+from core.vocabulary import CRITERIA, DIMENSION_BY_SLUG, LETTERS, SLUGS
+from leaderboard import stats
+from leaderboard.store import AWAITING, FINISHED
+
+if TYPE_CHECKING:
+    from leaderboard.service import Leaderboard
+    from release.hub import ShardImages
+
+PAGE_ROWS = 50
+THUMBNAIL_PX = 384
+THUMBNAILS_KEPT = 256       # ~20 KB each: a few MB at most
+SUBMISSIONS_KEPT = 6        # parsed details of this many submissions stay in memory
+COMPARES_KEPT = 8
+EXCERPT_CHARS = 90
+FACETS = ("dimension", "medical_intelligence", "modality", "organ_system")
+# What an opted-out submission shows of each question: correctness, never the output or the judge's words.
+PUBLIC_ITEM_FIELDS = ("id", "question_type", "dimension", "status", "answer", "correct", "score")
+MCQ_OUTCOMES = ("correct", "wrong", "unparsed", "missing")
+OPEN_OUTCOMES = ("judged", "flagged", "failed", "awaiting", "empty", "missing")
+OUTCOMES = MCQ_OUTCOMES + OPEN_OUTCOMES
+TABLE_COLUMNS = ["id", "format", "dimension", "modality", "organ system", "outcome", "reference", "model",
+                 "score", "question"]
+COMPARE_COLUMNS = ["dimension", "n", "both right", "only A", "only B", "both wrong", "accuracy A", "accuracy B",
+                   "McNemar p", "significant (95%)"]
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ExploreError(ValueError):
+    """A clear, user-facing message: which submission or question is not there."""
+
+
+def details_public(board: "Leaderboard", submission_id: str) -> bool:
+    """Whether the submitter consented to publishing per-question outputs (the form's default: yes).
+    The one place consent is read, so every view (explorer, API, download, mirror) agrees."""
+    record = board.store.record(submission_id)
+    return record is None or bool(record["public_details"])
+
+
+def public_item(item: dict, public: bool) -> dict:
+    """The item as it may be shown: whole with consent, else only its correctness."""
+    return dict(item) if public else {key: item.get(key) for key in PUBLIC_ITEM_FIELDS if key in item}
+
+
+def details_jsonl(items: Iterable[dict], public: bool) -> bytes:
+    """Per-question details as JSONL, consent applied (the download and the mirror share this)."""
+    return "".join(json.dumps(public_item(item, public), ensure_ascii=False) + "\n" for item in items).encode("utf-8")
+
+
+def outcome(item: dict) -> str:
+    """correct / wrong / unparsed / missing for an MCQ; the judge's status for an open item."""
+    if item.get("question_type") == "mcq":
+        if item.get("correct"):
+            return "correct"
+        return item.get("status") if item.get("status") in ("unparsed", "missing") else "wrong"
+    return str(item.get("status") or "missing")
+
+
+def read_details(path: Path) -> list[dict]:
+    """A details file, one JSON object per line; a clear error names the file and the line.
+
+    Parsed as one JSON array (twice as fast as line by line on 20,000 lines); only a broken
+    file is read again line by line, to say where it breaks."""
+    path = Path(path)
+    lines = [(number, line) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if line.strip()]
+    try:
+        items = json.loads("[" + ",".join(line for _, line in lines) + "]")
+    except json.JSONDecodeError:
+        items = None
+    for position, (number, line) in enumerate(lines):
+        try:
+            item = items[position] if items is not None else json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ExploreError(f"{path.name}: line {number} is not JSON ({err.msg})") from None
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise ExploreError(f"{path.name}: line {number}: field 'id' is missing")
+    return items if items is not None else [json.loads(line) for _, line in lines]
+
+
+class ImageIndex:
+    """id -> (shard, row group, row) of a build, made once from the id column; images read on demand.
+
+    Each read opens the shard afresh from its kept footer (no re-parse) without pre-buffering:
+    a reader kept open holds on to the row groups it read (hundreds of MB after a few dozen
+    questions of full-size images), a fresh one frees them when the read is done."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._shards = sorted(Path(data_dir).glob("data/*/test-*.parquet"))
+        self._footers: list[pq.FileMetaData] = []
+        self._where: dict[str, tuple[int, int, int]] = {}
+        for number, shard in enumerate(self._shards):
+            parquet = pq.ParquetFile(shard)
+            self._footers.append(parquet.metadata)
+            for group in range(parquet.num_row_groups):
+                ids = parquet.read_row_group(group, columns=["id"]).column(0).to_pylist()
+                self._where.update((item_id, (number, group, row)) for row, item_id in enumerate(ids))
+        self.thumbnail = lru_cache(maxsize=THUMBNAILS_KEPT)(self._thumbnail)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def image(self, item_id: str) -> tuple[bytes, str] | None:
+        """(bytes, file name) of a question's image as stored in the build; None when it has none."""
+        where = self._where.get(item_id)
+        if where is None:
+            return None
+        number, group, row = where
+        parquet = pq.ParquetFile(self._shards[number], metadata=self._footers[number], pre_buffer=False)
+        cell = parquet.read_row_group(group, columns=["image"]).column(0)[row].as_py()
+        if not cell or not cell.get("bytes"):
+            return None
+        return cell["bytes"], Path(cell.get("path") or f"{item_id}.png").name
+
+    def _thumbnail(self, item_id: str) -> bytes | None:
+        """A PNG at most THUMBNAIL_PX on its long side (kept in the LRU)."""
+        found = self.image(item_id)
+        if found is None:
+            return None
+        with Image.open(io.BytesIO(found[0])) as picture:
+            picture.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            if picture.mode not in ("L", "RGB", "RGBA"):
+                picture = picture.convert("RGB")
+            out = io.BytesIO()
+            picture.save(out, format="PNG", optimize=False)
+        return out.getvalue()
+
+
+class RemoteImages:
+    """The same reads as `ImageIndex` for a Space that serves the questions artifact alone: each
+    image comes from `release.hub.ShardImages`, which fetches one shard at a time with a disk bound."""
+
+    def __init__(self, shards: "ShardImages") -> None:
+        self._shards = shards
+        self.thumbnail = lru_cache(maxsize=THUMBNAILS_KEPT)(self._thumbnail)
+
+    def image(self, item_id: str) -> tuple[bytes, str] | None:
+        try:
+            picture = self._shards.image_for(item_id)
+        except (KeyError, FileNotFoundError):
+            return None
+        out = io.BytesIO()
+        picture.save(out, format="PNG")
+        return out.getvalue(), f"{item_id}.png"
+
+    _thumbnail = ImageIndex._thumbnail
+
+
+@dataclass
+class _View:
+    """One submission's details joined with the questions, and what filtering needs, precomputed."""
+
+    items: list[dict]                  # consent applied
+    by_id: dict[str, dict]
+    outcomes: list[str]
+    haystacks: list[str]               # lower-case text searched
+    facets: list[tuple[str, ...]]     # values of FACETS per item
+
+
+class Explorer:
+    """Browse one scored submission question by question; compare two; serve images and downloads."""
+
+    def __init__(self, board: "Leaderboard", files: Path | None = None) -> None:
+        self.board = board
+        self.questions = {q["id"]: q for q in board.questions}
+        # What every submission shares, made once: each question's searchable text and facet values.
+        self._text = {i: " ".join([i, q.get("question") or "", *(q.get("options") or []), q.get("answer") or "",
+                                   q.get("visual_description") or ""]).lower() for i, q in self.questions.items()}
+        self._facets = {i: tuple(str(q.get(name) or "") for name in FACETS) for i, q in self.questions.items()}
+        local = ImageIndex(board.data_dir)
+        self.images = local if len(local) or board.images is None else RemoteImages(board.images)
+        self.files = Path(files or tempfile.mkdtemp(prefix="medcmr-explore-"))
+        self._views: OrderedDict[tuple, _View] = OrderedDict()
+        self._compares: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- what can be chosen --------------------------------------------------------------
+
+    def facet_values(self) -> dict[str, list[str]]:
+        """The values each filter offers, read from the build (dimensions in the vocabulary's order)."""
+        values = {name: sorted({str(q[name]) for q in self.questions.values() if q.get(name)}) for name in FACETS}
+        values["dimension"] = [slug for slug in SLUGS if slug in values["dimension"]] + \
+            [v for v in values["dimension"] if v not in DIMENSION_BY_SLUG]
+        return values
+
+    def submissions(self) -> list[tuple[str, str]]:
+        """(label, id) of every scored submission whose details exist, newest first."""
+        return [(f"{row['model']} · {row['id']}", row["id"]) for row in self.board.status()
+                if row["status"] in (FINISHED, AWAITING) and self.board.details_path(row["id"]).is_file()]
+
+    # -- one submission ------------------------------------------------------------------
+
+    def _details_file(self, submission_id: str) -> Path:
+        if not isinstance(submission_id, str) or not _SAFE_ID.match(submission_id or ""):
+            raise ExploreError(f"Choose a scored submission (got {submission_id!r}).")
+        rows = self.board.status(submission_id)
+        if not rows:
+            raise ExploreError(f"No submission with id {submission_id}.")
+        path = self.board.details_path(submission_id)
+        if rows[0]["status"] not in (FINISHED, AWAITING) or not path.is_file():
+            raise ExploreError(f"{submission_id} has no per-question results yet (status {rows[0]['status']}).")
+        return path
+
+    def _view(self, submission_id: str) -> tuple[_View, bool]:
+        path = self._details_file(submission_id)
+        public = details_public(self.board, submission_id)
+        stat = path.stat()
+        key = (submission_id, stat.st_mtime_ns, stat.st_size, public)
+        with self._lock:
+            view = self._views.get(key)
+            if view is not None:
+                self._views.move_to_end(key)
+                return view, public
+        view = self._build_view(read_details(path), public)
+        with self._lock:
+            self._views[key] = view
+            while len(self._views) > SUBMISSIONS_KEPT:
+                self._views.popitem(last=False)
+        return view, public
+
+    def _build_view(self, details: list[dict], public: bool) -> _View:
+        items, haystacks, facets = [], [], []
+        unknown = ("",) * len(FACETS)
+        for detail in details:
+            item_id = detail["id"]
+            items.append(public_item(detail, public))
+            text = self._text.get(item_id, item_id.lower())
+            if public:
+                text = f"{text} {detail.get('prediction') or ''} {detail.get('rationale') or ''}".lower()
+            haystacks.append(text)
+            facets.append(self._facets.get(item_id, unknown))
+        return _View(items, {item["id"]: item for item in items}, [outcome(item) for item in items],
+                     haystacks, facets)
+
+    def items(self, submission_id: str) -> list[dict]:
+        """The submission's per-question details, consent applied."""
+        return self._view(submission_id)[0].items
+
+    def details_download(self, submission_id: str) -> str:
+        """A JSONL file of the per-question details (consent applied), named `<id>.jsonl`."""
+        view, public = self._view(submission_id)
+        return self._write(f"{submission_id}.jsonl", details_jsonl(view.items, public))
+
+    def page(self, submission_id: str, *, dimension: Iterable[str] | str | None = None,
+             medical_intelligence: Iterable[str] | str | None = None,
+             modality: Iterable[str] | str | None = None, organ_system: Iterable[str] | str | None = None,
+             status: Iterable[str] | str | None = None, search: str = "", disagree_with: str | None = None,
+             page: int = 1) -> dict:
+        """One page (PAGE_ROWS rows) of the filtered questions: {rows, total, page, pages, public}.
+
+        Each filter is a value or a list of values (empty: any). `search` keeps questions whose
+        text holds every word (question, options, reference, and with consent the output and
+        rationale). `status` is an outcome (OUTCOMES). `disagree_with` keeps the questions where another submission disagrees."""
+        view, public = self._view(submission_id)
+        wanted = [_chosen(value) for value in (dimension, medical_intelligence, modality, organ_system)]
+        outcomes = _chosen(status)
+        words = (search or "").lower().split()
+        keep = self.disagreements(submission_id, disagree_with) if disagree_with else None
+        matches = [position for position, item in enumerate(view.items)
+                   if (not outcomes or view.outcomes[position] in outcomes)
+                   and all(not chosen or value in chosen for chosen, value in zip(wanted, view.facets[position]))
+                   and (keep is None or item["id"] in keep)
+                   and all(word in view.haystacks[position] for word in words)]
+        pages = max(1, math.ceil(len(matches) / PAGE_ROWS))
+        number = min(max(1, int(page or 1)), pages)
+        shown = matches[(number - 1) * PAGE_ROWS:number * PAGE_ROWS]
+        return {"rows": [self._row(view.items[p], view.outcomes[p], public) for p in shown],
+                "total": len(matches), "page": number, "pages": pages, "public": public}
+
+    def _row(self, item: dict, result: str, public: bool) -> dict:
+        question = self.questions.get(item["id"], {})
+        mcq = item.get("question_type") == "mcq"
+        if not public:
+            model = ""
+        elif mcq:
+            model = item.get("extracted") or ""
+        else:
+            model = _excerpt(item.get("prediction"))
+        score = (100.0 if item.get("correct") else 0.0) if mcq else item.get("score")
+        return {"id": item["id"], "format": item.get("question_type"), "dimension": question.get("dimension", ""),
+                "modality": question.get("modality", ""), "organ system": question.get("organ_system", ""),
+                "outcome": result, "reference": question.get("answer", "") if mcq else _excerpt(question.get("answer")),
+                "model": model, "score": score, "question": _excerpt(question.get("question"))}
+
+    def item(self, submission_id: str, item_id: str) -> dict:
+        """Everything about one question of a submission: the question, the reference, the result
+        and (with consent) the model's output and the judge's criteria, rationale and raw reply."""
+        view, public = self._view(submission_id)
+        item = view.by_id.get((item_id or "").strip())
+        if item is None:
+            raise ExploreError(f"{submission_id} has no result for question {item_id!r}.")
+        question = self.questions.get(item["id"], {})
+        shown = {"submission": submission_id, "public": public, "outcome": outcome(item),
+                 **{name: question.get(name) for name in ("id", "question_type", "question", "answer",
+                                                          "visual_description", *FACETS, "subtype")},
+                 "options": dict(zip(LETTERS, question.get("options") or [])), "result": item}
+        return shown
+
+    def thumbnail(self, item_id: str) -> str | None:
+        """Path of the question's thumbnail (PNG), or None when the build holds no image for it."""
+        data = self.images.thumbnail(item_id)
+        return None if data is None else self._write(f"{item_id}-thumbnail.png", data)
+
+    def full_image(self, item_id: str) -> str | None:
+        """Path of the question's image at full size, as stored in the build."""
+        found = self.images.image(item_id)
+        return None if found is None else self._write(found[1], found[0])
+
+    def _write(self, name: str, data: bytes) -> str:
+        return write_once(self.files, name, data)
+
+    # -- two submissions -----------------------------------------------------------------
+
+    def compare(self, submission_a: str, submission_b: str) -> dict:
+        """`stats.compare` of two scored submissions, named by their models (kept per file version)."""
+        if submission_a == submission_b:
+            raise ExploreError("Choose two different submissions to compare.")
+        keys, named = [], []
+        for submission_id in (submission_a, submission_b):
+            path = self._details_file(submission_id)
+            stat = path.stat()
+            keys.append((submission_id, stat.st_mtime_ns, stat.st_size))
+            named.append(self.board.status(submission_id)[0]["model"])
+        key = tuple(keys)
+        with self._lock:
+            if key in self._compares:
+                self._compares.move_to_end(key)
+                return self._compares[key]
+        name_a, name_b = named if named[0] != named[1] else (f"{named[0]} ({submission_a})",
+                                                             f"{named[1]} ({submission_b})")
+        result = stats.compare(self.items(submission_a), self.items(submission_b), name_a=name_a, name_b=name_b,
+                               order=SLUGS)
+        with self._lock:
+            self._compares[key] = result
+            while len(self._compares) > COMPARES_KEPT:
+                self._compares.popitem(last=False)
+        return result
+
+    def disagreements(self, submission_id: str, other_id: str) -> set[str]:
+        """Questions where the two disagree: MCQs exactly one got right, open scores ≥ 20 points apart."""
+        result = self.compare(submission_id, other_id)
+        return set(result["mcq"]["disagree_ids"]) | set(result["open"]["disagree_ids"])
+
+
+def write_once(root: Path, name: str, data: bytes) -> str:
+    """A file named by its content, so concurrent sessions never overwrite each other."""
+    folder = Path(root) / hashlib.sha256(data).hexdigest()[:20]
+    path = folder / name
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    return str(path)
+
+
+def details_file(board: "Leaderboard", submission_id: str | None, root: Path) -> str | None:
+    """`<id>.jsonl` of a submission's per-question details, consent applied; None before it is scored
+    (what the result card offers; the explorer's download is the same file)."""
+    if not submission_id or not _SAFE_ID.match(submission_id):
+        return None
+    path = board.details_path(submission_id)
+    if not path.is_file():
+        return None
+    data = details_jsonl(read_details(path), details_public(board, submission_id))
+    return write_once(root, f"{submission_id}.jsonl", data)
+
+
+def compare_rows(result: dict) -> list[dict]:
+    """The compare view's MCQ table: overall and per dimension, with the exact McNemar p."""
+    blocks = [("all MCQ", result["mcq"])] + list(result["mcq"]["by_dimension"].items())
+    return [dict(zip(COMPARE_COLUMNS, (name, block["n"], block["both_right"], block["only_a"], block["only_b"],
+                                        block["both_wrong"], block["accuracy_a"], block["accuracy_b"], block["p"],
+                                        "yes" if block["significant"] else "no")))
+            for name, block in blocks]
+
+
+def criteria_lines(result: dict) -> list[tuple[str, float | None]]:
+    """(criterion name, 0-100 value) of an open item's verdict, in the vocabulary's order."""
+    criteria = result.get("criteria") or {}
+    return [(criterion.name, criteria.get(criterion.key)) for criterion in CRITERIA] if criteria else []
+
+
+def _chosen(value: Iterable[str] | str | None) -> set[str]:
+    if value is None or value == "":
+        return set()
+    return {value} if isinstance(value, str) else {str(v) for v in value if v}
+
+
+def _excerpt(text: object) -> str:
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[:EXCERPT_CHARS - 1] + "…"

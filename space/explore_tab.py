@@ -1,0 +1,236 @@
+"""The Explore tab: every answer behind a score, and whether two models really differ.
+
+UI wiring over `leaderboard.explore.Explorer`; five events are public API for `gradio_client`:
+`explore` (a filtered page of one submission's questions), `explore_item` (one question with its
+thumbnail), `explore_image` (the full-size image), `explore_details` (the JSONL download) and
+`explore_compare` (the paired comparison of two submissions).
+"""
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+import pandas as pd
+
+from leaderboard.explore import (COMPARE_COLUMNS, FACETS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
+                                 Explorer, compare_rows, criteria_lines)
+from leaderboard.service import Leaderboard
+from space.render import code, escape_md
+
+PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
+FACET_LABELS = {"dimension": "Dimension", "medical_intelligence": "Medical intelligence", "modality": "Modality",
+                "organ_system": "Organ system"}
+WITHHELD = ("*The submitter did not publish per-question outputs: only correctness is shown "
+            "(no output, extracted letter, criteria, rationale or judge reply).*")
+
+
+def _error(error: Exception) -> gr.Error:
+    return gr.Error(html.escape(str(error), quote=False), title="Explore")
+
+
+def _lines(text: object) -> str:
+    """Multi-line untrusted text as escaped Markdown lines with hard breaks."""
+    return "  \n".join(escape_md(line) for line in str(text).splitlines() if line.strip()) or "—"
+
+
+def item_markdown(shown: dict) -> str:
+    """One question of a submission as Markdown; every piece of data text is escaped."""
+    result = shown["result"]
+    mcq = shown["question_type"] == "mcq"
+    facts = " · ".join(escape_md(shown.get(name) or "—") for name in (*FACETS, "subtype"))
+    lines = [f"### {code(shown['id'])} · **{escape_md(shown['outcome'])}**", facts, "",
+             f"**Question:** {_lines(shown.get('question') or '')}", ""]
+    if mcq:
+        extracted = result.get("extracted") if shown["public"] else None
+        lines += ["| | option | |", "|---|---|---|"]
+        for letter, text in shown["options"].items():
+            marks = [m for m, on in (("reference", letter == shown["answer"]), ("model", letter == extracted)) if on]
+            lines.append(f"| {letter} | {escape_md(text)} | {' · '.join(marks)} |")
+        lines += ["", f"**Reference answer:** {escape_md(shown.get('answer') or '')}"]
+    else:
+        lines += [f"**Reference answer:** {_lines(shown.get('answer') or '')}", "",
+                  f"**Reference visual description:** {_lines(shown.get('visual_description') or '')}"]
+    lines.append("")
+    if not shown["public"]:
+        verdict = ("correct" if result.get("correct") else "not correct") if mcq else \
+            f"score {result['score']:.1f}" if result.get("score") is not None else "no score"
+        return "\n".join(lines + [f"**Result:** {verdict}", "", WITHHELD])
+    if "prediction" not in result:  # details written before they carried the output
+        output = "*not recorded in this run's details*"
+    else:
+        output = "*no answer given*" if result["prediction"] is None else _lines(result["prediction"])
+    lines += ["**Model's output:**", "", output, ""]
+    if mcq:
+        lines.append(f"**Extracted letter:** {escape_md(result.get('extracted') or 'none (unparsed)')}")
+        return "\n".join(lines)
+    criteria = criteria_lines(result)
+    if criteria:
+        lines += ["| criterion | 0–100 |", "|---|---:|",
+                  *(f"| {name} | {'—' if value is None else f'{value:.1f}'} |" for name, value in criteria), ""]
+    if result.get("score") is not None:
+        lines.append(f"**Score:** {result['score']:.1f}")
+    for label, key in (("Rationale", "rationale"), ("Error", "error")):
+        if result.get(key):
+            lines += ["", f"**{label}:** {_lines(result[key])}"]
+    if result.get("raw"):
+        lines += ["", f"**Raw judge reply:** {code(result['raw'])}"]
+    return "\n".join(lines)
+
+
+def compare_markdown(result: dict) -> str:
+    """The two verdict sentences (escaped: they carry model names) and the counts of agreement."""
+    mcq = result["mcq"]
+    lines = [f"**MCQ:** {escape_md(mcq['sentence'])}", "", f"**Open:** {escape_md(result['open']['sentence'])}", ""]
+    if mcq["n"]:
+        lines.append(f"Both right {mcq['both_right']:,} · only {escape_md(result['names'][0])} {mcq['only_a']:,} · "
+                     f"only {escape_md(result['names'][1])} {mcq['only_b']:,} · both wrong {mcq['both_wrong']:,} "
+                     f"(exact McNemar p = {mcq['p']:.4g}). Per-dimension p-values are a guide, not adjusted "
+                     "for seven looks.")
+    return "\n".join(lines)
+
+
+def compare_summary(result: dict) -> dict:
+    """The compare result for the API: everything but the long id lists, which become counts."""
+    summary = {**result, "mcq": {k: v for k, v in result["mcq"].items() if k != "disagree_ids"},
+               "open": {k: v for k, v in result["open"].items() if k != "disagree_ids"}}
+    summary["mcq"]["disagree"] = len(result["mcq"]["disagree_ids"])
+    summary["open"]["disagree"] = len(result["open"]["disagree_ids"])
+    return summary
+
+
+def build_explore_tab(board: Leaderboard) -> Explorer:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events."""
+    explorer = Explorer(board)
+    facets = explorer.facet_values()
+
+    def explore(submission_id: str, dimension: list[str], medical_intelligence: list[str], modality: list[str],
+                organ_system: list[str], status: list[str], search: str, disagree_with: str | None,
+                page: float | None) -> tuple[pd.DataFrame, str, int]:
+        """One page (50 rows) of a scored submission's questions, filtered by dimension, medical
+        intelligence, modality, organ system and status (correct, wrong, unparsed, missing, judged,
+        flagged, failed, awaiting, empty), by words in the text, and to the questions where another
+        submission (`disagree_with`) disagrees; returns the rows, a summary line and the page shown."""
+        try:
+            found = explorer.page(submission_id, dimension=dimension, medical_intelligence=medical_intelligence,
+                                  modality=modality, organ_system=organ_system, status=status, search=search or "",
+                                  disagree_with=disagree_with or None, page=int(page or 1))
+        except ExploreError as error:
+            raise _error(error) from error
+        info = (f"**{found['total']:,}** questions match · page {found['page']} of {found['pages']} "
+                f"({PAGE_ROWS} per page)")
+        if not found["public"]:
+            info += " · " + WITHHELD
+        return pd.DataFrame(found["rows"], columns=TABLE_COLUMNS), info, found["page"]
+
+    def explore_item(submission_id: str, item_id: str) -> tuple[str | None, str, dict]:
+        """One question of a submission: its thumbnail, a readable view, and the record as JSON
+        (question, options, reference, outcome, and with consent the output and judge verdict)."""
+        try:
+            shown = explorer.item(submission_id, item_id)
+        except ExploreError as error:
+            raise _error(error) from error
+        return explorer.thumbnail(shown["id"]), item_markdown(shown), shown
+
+    def explore_image(item_id: str) -> str | None:
+        """A question's image at full size, as stored in the build."""
+        return explorer.full_image((item_id or "").strip())
+
+    def explore_details(submission_id: str) -> str:
+        """The submission's per-question details as JSONL (only correctness without the submitter's consent)."""
+        try:
+            return explorer.details_download(submission_id)
+        except ExploreError as error:
+            raise _error(error) from error
+
+    def explore_compare(submission_a: str, submission_b: str) -> tuple[str, pd.DataFrame, dict]:
+        """Question-by-question agreement of two submissions: both right / only A / only B / both
+        wrong overall and per dimension with the exact McNemar p, the Open paired bootstrap, and
+        one sentence per format saying whether the difference is significant at 95%."""
+        try:
+            result = explorer.compare(submission_a, submission_b)
+        except ExploreError as error:
+            raise _error(error) from error
+        return compare_markdown(result), pd.DataFrame(compare_rows(result)), compare_summary(result)
+
+    def choices() -> gr.Dropdown:
+        return gr.Dropdown(choices=explorer.submissions())
+
+    def select_row(submission_id: str, evt: gr.SelectData):
+        item_id = str((evt.row_value or [""])[0])
+        return (item_id, *explore_item(submission_id, item_id))
+
+    def download(submission_id: str):
+        return gr.DownloadButton(value=explore_details(submission_id) if submission_id else None)
+
+    submissions = explorer.submissions()
+    gr.Markdown("Browse every answer behind a score: choose a scored submission, filter its questions and click "
+                "a row to see the image, the question, the reference and the model's output with its verdict. "
+                "Outputs are shown only where the submitter agreed to publish them.")
+    with gr.Row():
+        submission = gr.Dropdown(submissions, label="Submission", allow_custom_value=True, scale=3,
+                                 elem_id="explore-submission")
+        details_button = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", scale=1)
+    with gr.Row():
+        facet_inputs = [gr.Dropdown(facets[name], multiselect=True, label=FACET_LABELS[name]) for name in FACETS]
+        status = gr.Dropdown(list(OUTCOMES), multiselect=True, label="Status")
+    with gr.Row():
+        search = gr.Textbox(label="Search the text", placeholder="words in question, options, answer or output",
+                            scale=2, elem_id="explore-search")
+        disagree_with = gr.Dropdown(submissions, label="Only where it disagrees with", allow_custom_value=True,
+                                    scale=2, elem_id="explore-disagree")
+    table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True, max_height=560,
+                         label="Questions (click a row)", elem_id="explore-table")
+    with gr.Row():
+        previous = gr.Button("◀ Previous", size="sm", scale=0)
+        page = gr.Number(1, label="Page", precision=0, minimum=1, scale=0, min_width=90)
+        following = gr.Button("Next ▶", size="sm", scale=0)
+        info = gr.Markdown(elem_id="explore-info")
+    with gr.Row():
+        with gr.Column(scale=1):
+            item_id = gr.Textbox(label="Question id", placeholder="e.g. mcq-12", elem_id="explore-item-id")
+            thumbnail = gr.Image(type="filepath", label="Image (thumbnail)", interactive=False, height=320,
+                                 elem_id="explore-thumbnail")
+            full_button = gr.Button("Full-size image", size="sm", elem_id="explore-full")
+        with gr.Column(scale=2):
+            item_view = gr.Markdown("Click a row to open a question.", elem_id="explore-item")
+    full_image = gr.Image(type="filepath", label="Full size", interactive=False, visible=True,
+                          elem_id="explore-full-image", buttons=["download", "fullscreen"])
+    with gr.Accordion("Record as returned by the API", open=False):
+        item_json = gr.JSON(show_label=False)
+
+    gr.Markdown("### Compare two models")
+    with gr.Row():
+        compare_b = gr.Dropdown(submissions, label="Compare the chosen submission with", allow_custom_value=True,
+                                scale=3, elem_id="explore-compare-b")
+        compare_button = gr.Button("Compare", scale=0, elem_id="explore-compare")
+        jump_button = gr.Button("Show the questions where they disagree", scale=1, size="sm")
+    compare_view = gr.Markdown(elem_id="explore-compare-view")
+    compare_table = gr.Dataframe(headers=COMPARE_COLUMNS, interactive=False, wrap=True,
+                                 label="MCQ agreement per dimension",
+                                 elem_id="explore-compare-table")
+    with gr.Accordion("Comparison as returned by the API", open=False):
+        compare_json = gr.JSON(show_label=False)
+
+    filters = [submission, *facet_inputs, status, search, disagree_with]
+    page_outputs = [table, info, page]
+    first_page = lambda *values: explore(*values, 1)  # noqa: E731 - a new filter starts at page 1
+    gr.on([submission.change, *(f.change for f in (*facet_inputs, status, disagree_with)), search.submit],
+          first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
+    gr.on([page.submit], explore, inputs=[*filters, page], outputs=page_outputs, api_name="explore",
+          concurrency_limit=None)
+    previous.click(lambda *values: explore(*values[:-1], max(1, int(values[-1] or 1) - 1)),
+                   inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
+    following.click(lambda *values: explore(*values[:-1], int(values[-1] or 1) + 1),
+                    inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
+    submission.change(download, inputs=submission, outputs=details_button, **PRIVATE)
+    details_button.click(explore_details, inputs=submission, outputs=details_button, api_name="explore_details")
+    for dropdown in (submission, disagree_with, compare_b):
+        dropdown.focus(choices, outputs=dropdown, **PRIVATE)
+    item_id.submit(explore_item, inputs=[submission, item_id], outputs=[thumbnail, item_view, item_json],
+                   api_name="explore_item", concurrency_limit=None)
+    table.select(select_row, inputs=submission, outputs=[item_id, thumbnail, item_view, item_json], **PRIVATE)
+    full_button.click(explore_image, inputs=item_id, outputs=full_image, api_name="explore_image")
+    compare_button.click(explore_compare, inputs=[submission, compare_b],
+                         outputs=[compare_view, compare_table, compare_json], api_name="explore_compare")
+    jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE)
+    return explorer
