@@ -28,7 +28,6 @@ import pyarrow.parquet as pq
 
 from core import vocabulary
 from release.build import ROWS_PER_GROUP
-from release.built import load_questions
 from judge.predictions import vlmevalkit_index
 
 DEFAULT_NAME = "MedCMR"

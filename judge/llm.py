@@ -24,7 +24,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from core.vocabulary import CRITERION_KEYS as CRITERIA
-from core.vocabulary import weighted_score
+from core.vocabulary import weighted_score  # noqa: F401 - judge.llm.weighted_score is public
 
 JUDGE_PROMPT_VERSION = "medcmr-judge-v2"
 TEMPERATURE = 0.0

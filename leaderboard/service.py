@@ -379,7 +379,8 @@ class Leaderboard:
                 except Exception as err:  # noqa: BLE001 - a bug must not end the lane nor strand the row
                     log.exception("%s lane: unexpected error", name)
                     if row is not None:
-                        self._until_written(row["id"], lambda: self._failed(row["id"], _reason(err)))
+                        reason = _reason(err)  # `err` is unbound once the except block ends
+                        self._until_written(row["id"], lambda: self._failed(row["id"], reason))
                     self._stop.wait(1.0)
                 finally:
                     busy.clear()
@@ -455,7 +456,8 @@ class Leaderboard:
             if storage_cause(err):
                 raise
             log.warning("submission %s failed in the MCQ lane: %s", submission_id, type(err).__name__)
-            return lambda: self.store.fail(submission_id, _reason(err), owner=self._owner)
+            reason = _reason(err)  # `err` is unbound once the except block ends
+            return lambda: self.store.fail(submission_id, reason, owner=self._owner)
         typed = Results.from_dict(results)
         status = AWAITING if typed.open.awaiting else FINISHED
 

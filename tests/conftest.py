@@ -44,3 +44,11 @@ def built_dataset(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) ->
     out = tmp_path_factory.mktemp("built") / "medcmr"
     medcmr.build(sample_zip, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def questions(built_dataset: Path) -> list[dict]:
+    """Every question of the sample build, without images (what the judge and the Space score against)."""
+    from release.built import load_questions
+
+    return load_questions(built_dataset)

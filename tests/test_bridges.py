@@ -24,7 +24,7 @@ import yaml
 from PIL import Image
 
 import medcmr
-from bridges import lmms_tasks, merge, vlmevalkit
+from bridges import lmms_tasks, merge
 from judge import Endpoint, PredictionsError, read_predictions, score_submission
 from judge.predictions import OPEN_INDEX_OFFSET
 from tests.judge_responders import fake_judge
@@ -32,11 +32,6 @@ from tests.openai_server import OpenAIServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ROOT / "bridges" / "lmms_eval"
-
-
-@pytest.fixture(scope="module")
-def questions(built_dataset: Path) -> list[dict]:
-    return medcmr.load_questions(built_dataset)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 import zlib
 from collections import Counter
@@ -18,10 +17,11 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 import pytest
-from huggingface_hub import DatasetCard, HfApi
+from huggingface_hub import DatasetCard
 from PIL import Image
 
 import medcmr
+from tests.hub_fakes import COMMIT, RecordingHfApi
 from release import sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -526,25 +526,10 @@ def test_format_prompt_is_the_papers_prompt() -> None:
                            "reasoning process>\nAnswer: <final answer to the question>")
 
 
-class RecordingApi(HfApi):
-    """The library's own client with its two network calls recorded instead of sent."""
-
-    def __init__(self) -> None:
-        super().__init__(token="hf_not_a_real_token")
-        self.calls: list[tuple[str, dict]] = []
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
-
-    def upload_folder(self, **kwargs):
-        self.calls.append(("upload_folder", kwargs))
-        return "https://huggingface.co/datasets/org/Med-CMR/commit/abc"
-
-
 def test_push_uploads_the_built_folder(built_dataset: Path) -> None:
-    api = RecordingApi()
+    api = RecordingHfApi()
     url = medcmr.push(built_dataset, "org/Med-CMR", private=True, api=api)
-    assert url.endswith("/commit/abc")
+    assert url.endswith(f"/commit/{COMMIT}")
     (_, create), (_, upload) = api.calls
     assert create == {"repo_id": "org/Med-CMR", "repo_type": "dataset", "private": True, "exist_ok": True}
     assert Path(upload["folder_path"]) == built_dataset and upload["repo_type"] == "dataset"
@@ -558,7 +543,7 @@ def test_push_offline_is_a_one_line_error(built_dataset: Path, capsys) -> None:
 
 
 def test_push_refuses_a_folder_that_is_not_a_build(tmp_path: Path) -> None:
-    api = RecordingApi()
+    api = RecordingHfApi()
     with pytest.raises(FileNotFoundError, match="build_info.json"):
         medcmr.push(tmp_path, "org/Med-CMR", api=api)
     assert api.calls == []

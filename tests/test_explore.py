@@ -16,10 +16,9 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
-import medcmr
 from leaderboard.explore import PUBLIC_ITEM_FIELDS, THUMBNAIL_PX, details_file
 from space.render import escape_md
-from tests.test_leaderboard_mirror import RecordingHfApi
+from tests.hub_fakes import RecordingHfApi
 from tests.test_space import LETTERS, SpaceProcess, make_home, rows, submit, wait_for_status
 
 SECRET_A = "zebramarkerofmodelA"  # in every output of A (no punctuation: Markdown escaping leaves it whole)
@@ -37,11 +36,6 @@ def write_answers(path: Path, questions: list[dict], right: set[str], marker: st
             outputs[q["id"]] = f"Reasoning: {marker}.\nAnswer: a finding"
     path.write_text("".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p in outputs.items()))
     return outputs
-
-
-@pytest.fixture(scope="module")
-def questions(built_dataset: Path) -> list[dict]:
-    return medcmr.load_questions(built_dataset)
 
 
 @pytest.fixture(scope="module")

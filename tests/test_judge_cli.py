@@ -21,11 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "sk-proj-FAKE-KEY-do-not-leak-7f3a9c"
 
 
-@pytest.fixture(scope="module")
-def questions(built_dataset: Path) -> list[dict]:
-    return medcmr.load_questions(built_dataset)
-
-
 def make_predictions(questions: list[dict]) -> list[dict]:
     """Every other MCQ right (with a note column), open answers that name the reference answer."""
     predictions = []

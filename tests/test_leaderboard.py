@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import medcmr
 from judge.endpoint import Endpoint
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from leaderboard.store import SCHEMA_VERSION
@@ -46,11 +45,6 @@ def endpoint_for(server: OpenAIServer, max_retries: int = 3) -> Endpoint:
     hit the server's small listen backlog at once on a loaded machine."""
     return Endpoint(base_url=server.base_url, model="judge-test", api_key=FAKE_KEY, timeout=10,
                     max_retries=max_retries)
-
-
-@pytest.fixture(scope="module")
-def questions(built_dataset: Path) -> list[dict]:
-    return medcmr.load_questions(built_dataset)
 
 
 def wrong_letter(question: dict) -> str:

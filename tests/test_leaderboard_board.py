@@ -27,7 +27,7 @@ PER_DIMENSION = 20
 CLASSES = ["Diagnosis", "clinical decision support", "Something Else"]
 
 
-def questions() -> list[dict]:
+def synthetic_questions() -> list[dict]:
     """20 MCQs per dimension (classes cycling through two paper classes and an unknown one) + 3 open."""
     rows = []
     for d, dimension in enumerate(DIMENSIONS):
@@ -65,7 +65,7 @@ def results_doc(judge_server):
             judge_server.responder = fixed_judge(grades if isinstance(grades, dict)
                                                  else dict.fromkeys(CRITERION_KEYS, grades))
             endpoint = Endpoint(base_url=judge_server.base_url, model="judge-x", api_key="k", max_retries=0)
-        return Results.from_dict(score_submission(predictions, questions(), endpoint=endpoint))
+        return Results.from_dict(score_submission(predictions, synthetic_questions(), endpoint=endpoint))
     return make
 
 

@@ -2,45 +2,13 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
-from huggingface_hub import CommitInfo, HfApi, RepoUrl
 
 from leaderboard import board
 from leaderboard.mirror import HubMirror
 from leaderboard.service import PAPER_CSV
-
-
-class RecordingHfApi(HfApi):
-    """Records what the mirror asks of the Hub and answers like it, without touching the network."""
-
-    def __init__(self) -> None:
-        super().__init__(token="hf_fake_token_for_tests")
-        self.calls: list[tuple[str, dict]] = []
-        self.uploaded: dict[str, bytes] = {}
-        self._lock = threading.Lock()
-
-    def create_repo(self, repo_id: str, **kwargs) -> RepoUrl:
-        with self._lock:
-            self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
-        return RepoUrl(f"https://huggingface.co/datasets/{repo_id}")
-
-    def create_commit(self, repo_id: str, operations, **kwargs) -> CommitInfo:
-        with self._lock:
-            self.calls.append(("create_commit", {"repo_id": repo_id, **kwargs,
-                                                 "paths": [op.path_in_repo for op in operations]}))
-            for op in operations:
-                self.uploaded[op.path_in_repo] = op.path_or_fileobj.read()
-        url = f"https://huggingface.co/datasets/{repo_id}/commit/{'0' * 40}"
-        return CommitInfo(commit_url=url, commit_message=kwargs.get("commit_message", ""),
-                          commit_description="", oid="0" * 40)
-
-    def upload_folder(self, **kwargs) -> CommitInfo:
-        raise AssertionError("the mirror commits changed files only, through create_commit")
-
-    def commits(self) -> list[dict]:
-        return [args for name, args in self.calls if name == "create_commit"]
+from tests.hub_fakes import RecordingHfApi
 
 
 @pytest.fixture

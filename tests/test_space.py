@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from huggingface_hub import CommitInfo, HfApi
 
-import medcmr
 from judge.llm import CRITERIA
+from tests.hub_fakes import COMMIT, RecordingHfApi
 from tests.judge_responders import fixed_judge, read_request
 from tests.openai_server import OpenAIServer, Reply
 
@@ -126,11 +125,6 @@ def board(client: Client, search: str = "", sources: list[str] | None = None, **
                                domains=filters.get("domains", []), sizes=filters.get("sizes", []),
                                sources=sources or [], column_groups=filters.get("column_groups", ALL_GROUPS),
                                api_name="/leaderboard"))
-
-
-@pytest.fixture(scope="module")
-def questions(built_dataset: Path) -> list[dict]:
-    return medcmr.load_questions(built_dataset)
 
 
 def make_home(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
@@ -320,31 +314,15 @@ def test_submitter_is_local_off_a_space_and_signed_in_on_one(monkeypatch: pytest
         _submitter(None, None)
 
 
-class RecordingHfApi(HfApi):
-    """The Hub seam: records what a deploy would send, never touches the network."""
-
-    def __init__(self) -> None:
-        super().__init__(token="hf_test_never_sent")
-        self.calls: list[tuple[str, tuple, dict]] = []
-
-    def create_repo(self, *args, **kwargs):
-        self.calls.append(("create_repo", args, kwargs))
-
-    def create_commit(self, *args, **kwargs):
-        self.calls.append(("create_commit", args, kwargs))
-        return CommitInfo(commit_url="https://huggingface.co/spaces/org/board/commit/abc", commit_message="",
-                          commit_description="", oid="abc")
-
-
 def test_deployed_tree_runs_as_a_space(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory,
                                        tmp_path: Path) -> None:
     from space.deploy import deploy, space_files
 
     api = RecordingHfApi()
-    assert deploy("org/board", None, hf_api=api).endswith("/commit/abc")
-    (name, args, kwargs), (_, commit_args, commit_kwargs) = api.calls
+    assert deploy("org/board", None, hf_api=api).endswith(f"/commit/{COMMIT}")
+    (name, kwargs), (_, commit) = api.calls
     assert name == "create_repo" and kwargs["repo_type"] == "space" and kwargs["space_sdk"] == "gradio"
-    pushed = {op.path_in_repo: op for op in commit_args[1]}
+    pushed = set(commit["paths"])
     assert {"README.md", "requirements.txt", "space/app.py", "medcmr.py", "leaderboard/paper_results.csv",
             "judge/__init__.py", "release/sample.py"} <= set(pushed)
     front_matter = (ROOT / "space" / "README.md").read_text().split("---")[1]
