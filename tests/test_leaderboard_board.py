@@ -232,25 +232,58 @@ def test_export_json_round_trips_with_nulls(paper):
 
 def test_plots_build_and_call_out_the_weakest_dimension(paper):
     ranked = board.rank(paper)
-    radar = plots.dimension_chart(ranked, ["GPT-5", "MedGemma-4B", "GPT-5", "nope", "Lingshu-7B",
-                                           "Gemma3-4B", "Qwen3-VL-8B", "Lingshu-32B"])
+    radar = plots.dimension_chart(ranked, ["paper:GPT-5", "paper:MedGemma-4B", "paper:GPT-5", "nope",
+                                           "paper:Lingshu-7B", "paper:Gemma3-4B", "paper:Qwen3-VL-8B",
+                                           "paper:Lingshu-32B"])
     names = [trace.name for trace in radar.data]
     assert len(names) == 4  # five asked for after de-duplication, one unknown
-    assert names[0] == "GPT-5 (weakest: LTG 55.2)"
-    assert names[1] == "MedGemma-4B (weakest: SU 13.1)"
+    assert names[0] == "GPT-5 · paper (weakest: LTG 55.2)"
+    assert names[1] == "MedGemma-4B · paper (weakest: SU 13.1)"
+    # the radial axis spans the shown scores: MedGemma-4B's 13.1 to GPT-5's 71.5, in steps of ten
+    assert tuple(radar.layout.polar.radialaxis.range) == (0, 80)
+    assert radar.layout.paper_bgcolor == "rgba(0,0,0,0)"  # follows the page in dark mode
     scatter = plots.score_vs_size(ranked)
-    assert [t.name for t in scatter.data] == ["paper"]
-    assert len(scatter.data[0].x) == 16 and "2 models with unknown size" in scatter.layout.title.text
-    assert plots.dimension_chart(ranked, []).data == ()
+    points = sum(len(t.x) for t in scatter.data)
+    assert points == 16 and "2 with unknown size" in scatter.layout.title.text
+    by_name = {t.name: t for t in scatter.data}
+    assert {"medical · open weights", "general · open weights"} <= set(by_name)
+    assert by_name["medical · open weights"].marker.color != by_name["general · open weights"].marker.color
 
 
-def test_plots_show_submitted_model_names_as_text_not_markup(paper, results_doc):
+def test_scatter_labels_never_overlap_and_stay_inside(paper):
+    scatter = plots.score_vs_size(board.rank(paper))
+    labels = [(math.log10(x), y, text, position) for t in scatter.data
+              for x, y, text, position in zip(t.x, t.y, t.text, t.textposition) if text]
+    assert 2 <= len(labels) <= plots.MAX_LABELS
+    assert "Qwen3-VL-235B-A22B" in [text for *_, text, _ in labels]  # the best sized model is named
+    for i, (x, y, *_) in enumerate(labels):
+        for x2, y2, *_ in labels[i + 1:]:
+            assert abs(x - x2) >= 0.8 or abs(y - y2) >= 3.5
+    middle = sum(scatter.layout.xaxis.range) / 2
+    # a label grows towards the middle of the plot, never past its edge
+    assert all((position == "middle left") == (x > middle) for x, _, _, position in labels)
+
+
+def test_empty_views_say_so_instead_of_drawing_empty_axes(paper):
+    empty = plots.score_vs_size(board.rank(paper).iloc[0:0])
+    assert empty.data == () and empty.layout.annotations[0].text == "No models match the filters"
+    assert empty.layout.xaxis.visible is False
+    radar = plots.dimension_chart(board.rank(paper), [])
+    assert radar.data == () and "Choose up to five models" in radar.layout.annotations[0].text
+
+
+def test_plots_pick_rows_by_id_never_by_display_name(paper, results_doc):
     hostile = "<b>Bold</b> %{x} VL"
-    record = board.submission_record(meta(hostile, params_b=7.0), results_doc(50.0, None))
-    ranked = board.rank(pd.concat([paper, pd.DataFrame([record])], ignore_index=True))
-    radar = plots.dimension_chart(ranked, [hostile])
-    assert radar.data[0].name.startswith("&lt;b&gt;Bold&lt;/b&gt; %{x} VL (weakest:")
+    records = [board.submission_record(meta(hostile, params_b=7.0), results_doc(50.0, None)),
+               board.submission_record({**meta("GPT-5"), "id": "sub-impostor"}, results_doc(10.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    radar = plots.dimension_chart(ranked, [f"sub-{hostile}"])
+    assert radar.data[0].name.startswith("&lt;b&gt;Bold&lt;/b&gt; %{x} VL · scored here (weakest:")
     assert hostile not in radar.data[0].hovertemplate
+    impostor = plots.dimension_chart(ranked, ["sub-impostor"]).data[0]
+    assert impostor.name.startswith("GPT-5 · scored here") and list(impostor.r[:7]) == [10.0] * 7
+    paper_row = plots.dimension_chart(ranked, ["paper:GPT-5"]).data[0]
+    assert paper_row.name.startswith("GPT-5 · paper") and paper_row.r[0] == 66.08
     scatter = plots.score_vs_size(ranked)
-    scored = next(t for t in scatter.data if t.name == "scored here")
-    assert list(scored.text) == ["&lt;b&gt;Bold&lt;/b&gt; %{x} VL"]
+    scored = next(t for t in scatter.data if t.name == "general · open weights · scored here")
+    assert [c[0] for c in scored.customdata] == ["&lt;b&gt;Bold&lt;/b&gt; %{x} VL"]
