@@ -90,22 +90,30 @@ HEAD = """<script>
     .observe(document.documentElement, {childList: true, subtree: true});
   const menuItem = (label) => [...document.querySelectorAll(".cell-menu [role=menuitem]")]
     .find((item) => item.textContent.trim() === label);
-  const choose = (label, tries) => {
-    const item = menuItem(label);
-    if (item) item.click();
-    else if (tries > 0) setTimeout(() => choose(label, tries - 1), 30);
-  };
+  const pick = (th, label) => new Promise((done) => {
+    const button = th && th.querySelector(".cell-menu-button");
+    if (!button) return done();
+    button.click();
+    let tries = 30;
+    const poll = () => {
+      const item = menuItem(label);
+      if (item) { item.click(); done(); } else if (tries-- > 0) setTimeout(poll, 30); else done();
+    };
+    poll();
+  });
+  const headerOf = (name) => [...document.querySelectorAll("#board th[data-heading]")]
+    .find((th) => headerName(th) === name);
   document.addEventListener("click", (event) => {
     const th = event.target.closest("#board th[data-heading]");
     if (!th || event.target.closest(".cell-menu-button, .cell-menu")) return;
     const name = headerName(th);
-    const descending = sorted.name === name ? !sorted.descending : !ASCENDING_FIRST.has(name);
+    const previous = sorted.name;
+    const descending = previous === name ? !sorted.descending : !ASCENDING_FIRST.has(name);
     sorted = {name, descending};
-    setTimeout(() => {
-      const button = th.querySelector(".cell-menu-button");
-      if (!button) return;
-      button.click();
-      choose(descending ? "Sort descending" : "Sort ascending", 30);
+    // Gradio adds each sorted column as a further key; one header click means one sort key.
+    setTimeout(async () => {
+      if (previous && previous !== name) await pick(headerOf(previous), "Clear sort");
+      await pick(headerOf(name), descending ? "Sort descending" : "Sort ascending");
     }, 0);
   }, true);
 })();

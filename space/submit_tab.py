@@ -126,7 +126,7 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
     refusal = gr.Markdown(elem_id="submit-refusal")
     receipt_text = gr.Markdown(elem_id="receipt")
-    receipt = gr.JSON(visible=False)  # the `submit` API's output, for scripts; the page shows receipt_text
+    receipt = gr.JSON(visible="hidden")  # the `submit` API's output, for scripts; the page shows receipt_text
     gr.Markdown("### Queue")
     with gr.Row():
         status_id = gr.Textbox(label="Submission id (empty: all)", scale=1)
@@ -148,7 +148,7 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
         lambda r: (receipt_markdown(r), r["id"]), inputs=receipt, outputs=[receipt_text, card_choice], **PRIVATE
     ).then(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
     # The `status` API keeps its keys for scripts (into a hidden table); the page shows readable ones.
-    status_api = gr.Dataframe(visible=False)
+    status_api = gr.Dataframe(visible="hidden")
     gr.on([refresh_status.click, status_id.submit], status, inputs=status_id, outputs=status_api,
           api_name="status", concurrency_limit=None).then(
         tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
