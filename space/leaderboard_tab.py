@@ -107,10 +107,7 @@ def _display(column: str, row: pd.Series, footnote: int | None) -> str:
         return _number(value) + mark
     if column in tables.NUMERIC_COLUMNS:
         return _number(value)
-    return "" if value is None else str(value)
-
-
-DATATYPES = {"Model": "html", "Source": "html", **dict.fromkeys(tables.NUMERIC_COLUMNS, "number")}
+    return "" if value is None else html.escape(str(value), quote=True)
 
 
 def footnotes(view: pd.DataFrame) -> dict[str, int]:
@@ -120,7 +117,11 @@ def footnotes(view: pd.DataFrame) -> dict[str, int]:
 
 
 def table_value(view: pd.DataFrame, column_groups: list[str]) -> dict:
-    """The Dataframe value: plain cell values (for sorting and scripts) and what each cell shows."""
+    """The Dataframe value: plain cell values (for sorting and scripts) and what each cell shows.
+
+    The table's datatype is "html" for every column (the shown columns vary, the datatype list
+    cannot), so every display string here is escaped HTML; sorting still compares the plain values.
+    """
     shown = list(tables.visible_columns(view, column_groups).columns)
     notes = footnotes(view)
     data, display = [], []
@@ -128,11 +129,6 @@ def table_value(view: pd.DataFrame, column_groups: list[str]) -> dict:
         data.append([None if isinstance(row[c], float) and math.isnan(row[c]) else row[c] for c in shown])
         display.append([_display(c, row, notes.get(row["Id"])) for c in shown])
     return {"headers": shown, "data": data, "metadata": {"display_value": display, "styling": None}}
-
-
-def table_update(view: pd.DataFrame, column_groups: list[str]) -> gr.Dataframe:
-    value = table_value(view, column_groups)
-    return gr.Dataframe(value=value, datatype=[DATATYPES.get(c, "str") for c in value["headers"]])
 
 
 def notes_markdown(view: pd.DataFrame) -> str:
@@ -196,11 +192,11 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard) -> LeaderboardTab
                                    sources or ())
 
     def leaderboard(search: str, weights: list[str], domains: list[str], sizes: list[str],
-                    sources: list[str], column_groups: list[str]) -> gr.Dataframe:
+                    sources: list[str], column_groups: list[str]) -> dict:
         """The ranked board filtered by model search (";" separates terms), weights (open/closed),
         domain (medical/general), size bucket and source (paper/scored here); shown column groups.
         Unranked rows (another build, a sample build, partial) have Rank null and say why in "Unranked"."""
-        return table_update(filtered(search, weights, domains, sizes, sources), column_groups or [])
+        return table_value(filtered(search, weights, domains, sizes, sources), column_groups or [])
 
     def views(search, weights, domains, sizes, sources, column_groups, compared):
         """Everything beside the table: notes, downloads, the size plot, the radar and its picker."""
@@ -238,8 +234,7 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard) -> LeaderboardTab
             source_filter = gr.CheckboxGroup(list(tables.SOURCES), label="Source")
     filters = [search, weights_filter, domain_filter, size_filter, source_filter, column_groups]
     initial = table_value(first, DEFAULT_COLUMN_GROUPS)
-    table = gr.Dataframe(value=initial, datatype=[DATATYPES.get(c, "str") for c in initial["headers"]],
-                         interactive=False, wrap=True, max_height=640, label="Ranked models",
+    table = gr.Dataframe(value=initial, datatype="html", interactive=False, wrap=True, max_height=640, label="Ranked models",
                          column_widths=["64px", "240px"], elem_id="board")
     notes = gr.Markdown(notes_markdown(first), elem_id="board-notes")
     with gr.Row():
