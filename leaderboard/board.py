@@ -2,6 +2,11 @@
 
 Paper rows come from the paper's Table 2/3 (a CSV shipped beside this file); submission rows
 come from the judge's results documents. Both end up with the same display columns.
+
+Only comparable rows are ranked against each other (see `rank`): a row scored on another build
+than the one served, a submission answering fewer than MIN_COVERAGE % of the MCQs, and, on a
+build that is not the official release, every submitted row stay on the board unranked, with
+the reason in "Unranked". Ranks are bands: rows whose MCQ 95% intervals overlap share one.
 """
 from __future__ import annotations
 
@@ -16,24 +21,39 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from core.results import Results
-from core.vocabulary import CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, PAPER, PAPER_JUDGE_MARK, RELEASE_LABEL_NOTE
+from core.results import DatasetInfo, Results
+from core.vocabulary import CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, PAPER, PAPER_JUDGE_MARK
+from leaderboard.stats import PAPER_MCQ_N, band_label, rank_bands, wilson_interval
 
 PINNED = "Model"
 PAPER_URL = PAPER.url
 PAPER_JUDGE = PAPER_JUDGE_MARK
+PAPER_PROMPT = "paper (unpublished)"
 AWAITING_JUDGE = "awaiting judge"
+MIN_COVERAGE = 95.0  # % of the MCQs answered below which a submission is shown unranked
 
 COLUMN_GROUPS: dict[str, list[str]] = {
-    "Overview": ["Rank", "Model", "Source", "MCQ", "Open"],
+    "Overview": ["Rank", "Model", "MCQ", "Open", "Source"],
     "Dimensions": [d.abbr for d in DIMENSIONS],
     "Open criteria": [c.abbr for c in CRITERIA],
     "Medical intelligence": [m.abbr for m in MEDICAL_INTELLIGENCE],
     "Model info": ["Params (B)", "Weights", "Domain", "Submitted", "Judge", "Note", "Link"],
+    "Ranking details": ["Band", "MCQ low", "MCQ high", "Open band", "Unranked", "Coverage (%)", "Build",
+                        "Judge prompt", "Id"],
 }
 COLUMNS: list[str] = [c for group in COLUMN_GROUPS.values() for c in group]
-NUMERIC_COLUMNS: list[str] = (["MCQ", "Open"] + COLUMN_GROUPS["Dimensions"] + COLUMN_GROUPS["Open criteria"]
-                              + COLUMN_GROUPS["Medical intelligence"] + ["Params (B)"])
+NUMERIC_COLUMNS: list[str] = (["Rank", "MCQ", "Open"] + COLUMN_GROUPS["Dimensions"] + COLUMN_GROUPS["Open criteria"]
+                              + COLUMN_GROUPS["Medical intelligence"] + ["Params (B)", "MCQ low", "MCQ high",
+                                                                         "Coverage (%)"])
+UNRANKED_OTHER_BUILD = "scored on another build"
+UNRANKED_SAMPLE_BUILD = "sample build (not comparable with the paper)"
+UNRANKED_PARTIAL = "partial"
+PAPER_BUILD = "official release (paper)"
+
+# What `frame` keeps: the columns before ranking, plus the Open interval `rank` uses and drops.
+FRAME_COLUMNS: list[str] = [c for c in COLUMNS if c not in ("Rank", "Band", "Open band", "Unranked")] + [
+    "Open low", "Open high"]
+NUMERIC_COLUMNS += ["Open low", "Open high"]
 
 SIZE_BUCKETS: tuple[str, ...] = ("<10B", "10-40B", ">40B", "unknown")
 SOURCES = ("paper", "scored here")
@@ -55,22 +75,34 @@ def _percent(value: object) -> float:
         return math.nan
 
 
+def paper_id(model: str) -> str:
+    """The board id of a paper row: paper rows and submissions never share an id."""
+    return f"paper:{model}"
+
+
 def paper_frame(csv_path: Path) -> pd.DataFrame:
-    """The paper's 18 models as board rows (Source "paper"), notes carried into "Note"."""
+    """The paper's 18 models as board rows (Source "paper"), each row's own note in "Note".
+
+    The SU/MSI label note concerns every row alike, so the page states it once, not per row.
+    The MCQ interval is Wilson's at n = PAPER_MCQ_N (the paper publishes only percentages).
+    """
     raw = pd.read_csv(csv_path, dtype={"note": "string"}, keep_default_na=False,
                       na_values={"params_b": [""]})
     rows = []
     for rec in raw.to_dict("records"):
-        notes = [n for n in (str(rec.get("note") or "").strip(), RELEASE_LABEL_NOTE) if n]
+        mcq = _percent(rec["mcq_all"])
+        low, high = wilson_interval(mcq, PAPER_MCQ_N)
         row = {
             "Model": rec["model"], "Source": "paper",
-            "MCQ": _percent(rec["mcq_all"]), "Open": _percent(rec["open_all"]),
+            "MCQ": mcq, "Open": _percent(rec["open_all"]),
             **{d.abbr: _percent(rec[d.abbr]) for d in DIMENSIONS},
             **{c.abbr: _percent(rec[c.abbr.lower()]) for c in CRITERIA},
             **{m.abbr: _percent(rec[m.abbr]) for m in MEDICAL_INTELLIGENCE},
             "Params (B)": _percent(rec["params_b"]),
             "Weights": rec["group"], "Domain": "medical" if rec["medical"] == "yes" else "general",
-            "Submitted": "", "Judge": PAPER_JUDGE, "Note": "; ".join(notes), "Link": PAPER_URL,
+            "Submitted": "", "Judge": PAPER_JUDGE, "Note": str(rec.get("note") or "").strip(), "Link": PAPER_URL,
+            "MCQ low": round(low, 2), "MCQ high": round(high, 2), "Coverage (%)": 100.0, "Build": PAPER_BUILD,
+            "Judge prompt": PAPER_PROMPT, "Id": paper_id(rec["model"]),
         }
         rows.append(row)
     return frame(rows)
@@ -85,9 +117,10 @@ def paper_notes(csv_path: Path) -> dict[str, str]:
 def submission_record(meta_row: dict, results: Results) -> dict:
     """One board row (display columns) from a stored submission and its results document.
 
-    `meta_row` carries the submitter's metadata: model, link, weights, medical, params_b,
-    created_at. Medical-intelligence classes whose names do not match the paper's six stay in
-    the results document only.
+    `meta_row` carries the submission's id and the submitter's metadata: model, link, weights,
+    medical, params_b, created_at. Medical-intelligence classes whose names do not match the
+    paper's six stay in the results document only. The build, judge prompt, coverage and MCQ
+    interval travel with the row so `rank` can tell comparable rows apart.
     """
     mcq, open_ = results.mcq, results.open
     by_mi = {_normalise_class(name): group for name, group in mcq.by_medical_intelligence.items()}
@@ -121,6 +154,14 @@ def submission_record(meta_row: dict, results: Results) -> dict:
         "Judge": AWAITING_JUDGE if open_.awaiting else (results.judge.model or ""),
         "Note": "; ".join(notes),
         "Link": meta_row.get("link") or "",
+        "MCQ low": _percent(mcq.ci95[0]) if mcq.ci95 else math.nan,
+        "MCQ high": _percent(mcq.ci95[1]) if mcq.ci95 else math.nan,
+        "Open low": open_.ci95[0] if open_.ci95 and not open_.all_empty else None,
+        "Open high": open_.ci95[1] if open_.ci95 and not open_.all_empty else None,
+        "Coverage (%)": _percent(100 * mcq.answered / mcq.n) if mcq.n else math.nan,
+        "Build": results.dataset.fingerprint or "",
+        "Judge prompt": "" if open_.awaiting else (results.judge.prompt_version or ""),
+        "Id": str(meta_row.get("id") or ""),
     }
 
 
@@ -128,26 +169,98 @@ def frame(records: Iterable[dict]) -> pd.DataFrame:
     """Board rows in the canonical column order and dtypes (unranked), built column by column."""
     records = list(records)
     columns = {}
-    for col in COLUMNS[1:]:
+    for col in FRAME_COLUMNS:
         values = [r.get(col) for r in records]
         if col in NUMERIC_COLUMNS:
             columns[col] = np.array([math.nan if v is None else v for v in values], dtype="float64")
         else:
             columns[col] = np.array(["" if v is None else str(v) for v in values], dtype=object)
-    return pd.DataFrame(columns, columns=COLUMNS[1:])
+    return pd.DataFrame(columns, columns=FRAME_COLUMNS)
 
 
-def rank(df: pd.DataFrame) -> pd.DataFrame:
-    """Sorted by MCQ overall, ties broken by Open; equal (MCQ, Open) pairs share a rank."""
-    df = df.drop(columns=["Rank"], errors="ignore")
-    df = df.sort_values(["MCQ", "Open"], ascending=False, na_position="last",
+def _unranked_reason(row: pd.Series, served: DatasetInfo | None, min_coverage: float) -> str:
+    """Why a row cannot be ranked among the others ("" when it can)."""
+    if row["Source"] == "paper":
+        return ""  # the paper's rows are on the official release: the board's reference ranking
+    reasons = []
+    if served is not None and served.fingerprint and row["Build"] != served.fingerprint:
+        reasons.append(UNRANKED_OTHER_BUILD)
+    elif served is not None and not served.official:
+        reasons.append(UNRANKED_SAMPLE_BUILD)
+    coverage = row["Coverage (%)"]
+    if math.isnan(coverage) or coverage < min_coverage:
+        shown = "unknown" if math.isnan(coverage) else f"{coverage:g}%"
+        reasons.append(f"{UNRANKED_PARTIAL}: {shown} of the MCQs answered (< {min_coverage:g}%)")
+    if math.isnan(row["MCQ"]):
+        reasons.append("no MCQ score")
+    return "; ".join(reasons)
+
+
+def _competition_ranks(values: np.ndarray) -> np.ndarray:
+    """1 + the number of strictly better values: equal values share a rank ("1, 2, 2, 4")."""
+    ordered = np.sort(-values)
+    return 1 + np.searchsorted(ordered, -values, side="left")
+
+
+def _open_bands(df: pd.DataFrame, open_ci: dict[str, tuple[float, float]]) -> list[str]:
+    """Open rank bands, counted only among rows of the same judge model and judge prompt version.
+
+    Rows with an interval get a band from `rank_bands`; a group without intervals for every row
+    (the paper publishes none) gets point ranks instead.
+    """
+    labels = [""] * len(df)
+    scored = df[df["Open"].notna() & (df["Unranked"] == "")]
+    for _, group in scored.groupby(["Judge", "Judge prompt"], sort=False):
+        intervals = [open_ci.get(row_id) for row_id in group["Id"]]
+        if all(intervals):
+            bands = rank_bands([(score, *iv) for score, iv in zip(group["Open"], intervals)])
+            texts = [band_label(*band) for band in bands]
+        else:
+            texts = [str(r) for r in _competition_ranks(group["Open"].to_numpy())]
+        for position, text in zip(group.index, texts):
+            labels[position] = text
+    return labels
+
+
+def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: float = MIN_COVERAGE) -> pd.DataFrame:
+    """Ranked rows first, by MCQ then Open; rows that cannot be compared after them, unranked.
+
+    `served` is the build the board serves. The paper's rows are always ranked: they are on the
+    official release, the board's reference. A submission is ranked only when scored on the
+    served build, with at least `min_coverage` % of its MCQs answered, and when the served build
+    is the official release; on a sample build every submission stays unranked, since its scores
+    cannot be compared with the paper's (one ranking, never two side by side). "Rank" is a number
+    to sort on (equal MCQ shares a rank; Open, judged by different judges, breaks no ties); "Band"
+    is the range of ranks the row can hold at 95% (`leaderboard.stats.rank_bands` over Wilson
+    intervals of the ranked rows). "Open band" ranks Open among rows of the same judge and prompt.
+    """
+    df = df.drop(columns=["Rank"], errors="ignore").reset_index(drop=True)
+    for col in ("Band", "Open band", "Unranked"):
+        df[col] = ""
+    open_ci = {}
+    if "Open low" in df:
+        open_ci = {row_id: (low, high) for row_id, low, high in zip(df["Id"], df["Open low"], df["Open high"])
+                   if _present(low) and _present(high)}
+        df = df.drop(columns=["Open low", "Open high"])
+    df["Unranked"] = [_unranked_reason(row, served, min_coverage) for _, row in df.iterrows()] if len(df) else []
+    df["_ranked"] = df["Unranked"] == ""
+    df = df.sort_values(["_ranked", "MCQ", "Open"], ascending=False, na_position="last",
                         kind="stable").reset_index(drop=True)
-    mcq, open_ = df["MCQ"].fillna(-1.0).to_numpy(), df["Open"].fillna(-1.0).to_numpy()
-    starts = np.ones(len(df), dtype=bool)
-    starts[1:] = (mcq[1:] != mcq[:-1]) | (open_[1:] != open_[:-1])
-    positions = np.arange(1, len(df) + 1)
-    df.insert(0, "Rank", np.maximum.accumulate(np.where(starts, positions, 0)).astype("int64"))
-    return df
+    ranked = df["_ranked"].to_numpy()
+    ranks = np.full(len(df), math.nan)
+    ranks[ranked] = _competition_ranks(df.loc[ranked, "MCQ"].to_numpy())
+    bands = rank_bands(list(zip(df.loc[ranked, "MCQ"], df.loc[ranked, "MCQ low"], df.loc[ranked, "MCQ high"])))
+    band_texts = [band_label(*band) if band else str(int(r))
+                  for band, r in zip(bands, ranks[ranked])]
+    df.loc[ranked, "Band"] = band_texts
+    df.loc[~ranked, "Band"] = "—"
+    df["Open band"] = _open_bands(df, open_ci)
+    df.insert(0, "Rank", ranks)
+    return df.drop(columns=["_ranked"])[COLUMNS]
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def size_bucket(params_b: float) -> str:

@@ -1,4 +1,9 @@
-"""Plotly figures over the board: per-dimension radar, and MCQ score versus model size."""
+"""Plotly figures over the board: per-dimension radar, and MCQ score versus model size.
+
+Both pick rows by their board id ("Id": `paper:<model>` or a submission id), never by display
+name, so a submission named like a paper model is never drawn as the paper's row. Figures have
+transparent backgrounds and grey grid and text, so they read in light and dark mode alike.
+"""
 from __future__ import annotations
 
 import html
@@ -11,58 +16,133 @@ from core.vocabulary import DIMENSIONS as _DIMENSIONS
 from leaderboard.board import PINNED
 
 AXES = [d.abbr for d in _DIMENSIONS]
+AXIS_NAMES = {d.abbr: d.release_name for d in _DIMENSIONS}
 MAX_MODELS = 5
+MAX_LABELS = 5  # the scatter names its best few points; every point names itself on hover
+DOMAIN_COLOURS = {"medical": "#E69F00", "general": "#0072B2"}  # Okabe-Ito: safe for colour blindness
+WEIGHT_SYMBOLS = {"open": "circle", "closed": "diamond"}
+SOURCE_LABELS = {"paper": "paper", "scored here": "scored here"}
+_INK = "#8a8f98"  # readable on white and on Gradio's dark background
+_GRID = "rgba(138, 143, 152, 0.35)"
+_TRANSPARENT = "rgba(0,0,0,0)"
 
 
-def dimension_chart(df: pd.DataFrame, models: list[str]) -> go.Figure:
-    """A radar over the seven dimensions for up to five models; each one's weakest is called out.
+def row_label(row: pd.Series) -> str:
+    """What a picker and a legend call a row: "name · source" (the same name may come twice)."""
+    return f"{row[PINNED]} · {SOURCE_LABELS.get(row['Source'], row['Source'])}"
 
-    The weakest dimension is named in the legend entry and marked on the trace. Model names are
-    submitter text, and plotly renders a subset of HTML, so they are escaped and never spliced
-    into a hover template.
-    """
-    fig = go.Figure()
-    chosen = [m for m in dict.fromkeys(models or []) if m][:MAX_MODELS]
-    rows = df.drop_duplicates(PINNED).set_index(PINNED)
-    theta = AXES + AXES[:1]
-    for model in chosen:
-        if model not in rows.index:
-            continue
-        scores = rows.loc[model, AXES].astype(float)
-        if scores.isna().all():
-            continue
-        weakest = scores.idxmin()
-        label = html.escape(model)
-        values = list(scores.fillna(0.0)) + [float(scores.fillna(0.0).iloc[0])]
-        sizes = [14 if dim == weakest else 6 for dim in theta]
-        fig.add_trace(go.Scatterpolar(
-            r=values, theta=theta, name=f"{label} (weakest: {weakest} {scores[weakest]:.1f})",
-            mode="lines+markers", marker={"size": sizes}, customdata=[label] * len(theta),
-            hovertemplate="%{customdata}<br>%{theta}: %{r:.2f}<extra></extra>"))
-    title = "Per-dimension MCQ accuracy (%)" if fig.data else "Choose up to five models to compare"
-    fig.update_layout(title=title, polar={"radialaxis": {"range": [0, 100]}},
-                      legend={"orientation": "h", "y": -0.15}, margin={"t": 60, "b": 40})
+
+def _base_layout(fig: go.Figure, title: str) -> None:
+    fig.update_layout(title={"text": title, "font": {"size": 15}}, paper_bgcolor=_TRANSPARENT,
+                      plot_bgcolor=_TRANSPARENT, font={"color": _INK, "size": 12},
+                      legend={"orientation": "h", "y": -0.18, "x": 0}, margin={"t": 60, "b": 40, "l": 50, "r": 30})
+
+
+def _empty(fig: go.Figure, title: str, message: str) -> go.Figure:
+    """No axes to read, just the reason: an empty plot is not a plot of nothing."""
+    _base_layout(fig, title)
+    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False},
+                      annotations=[{"text": message, "showarrow": False, "font": {"size": 15},
+                                    "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}])
     return fig
 
 
-def score_vs_size(df: pd.DataFrame) -> go.Figure:
-    """MCQ accuracy against parameter count (log scale), paper rows and scored-here marked apart."""
+def dimension_chart(df: pd.DataFrame, ids: list[str]) -> go.Figure:
+    """A radar over the seven dimensions for up to five rows (by board id); each one's weakest is called out.
+
+    The radial axis spans the shown scores (not always 0-100), so close models stay apart. Model
+    names are submitter text, and plotly renders a subset of HTML, so they are escaped and never
+    spliced into a hover template.
+    """
     fig = go.Figure()
-    known = df[df["Params (B)"].notna() & df["MCQ"].notna()]
-    for source, symbol in (("paper", "circle"), ("scored here", "diamond")):
-        part = known[known["Source"] == source]
-        if part.empty:
+    chosen = [i for i in dict.fromkeys(ids or []) if i][:MAX_MODELS]
+    rows = df.drop_duplicates("Id").set_index("Id")
+    theta = AXES + AXES[:1]
+    shown: list[float] = []
+    for row_id in chosen:
+        if row_id not in rows.index:
             continue
-        fig.add_trace(go.Scatter(
-            x=part["Params (B)"], y=part["MCQ"], mode="markers+text", name=source,
-            text=part[PINNED].map(html.escape), textposition="top center", marker={"symbol": symbol, "size": 11},
-            hovertemplate="%{text}<br>%{x:g}B params<br>MCQ %{y:.2f}%<extra>" + source + "</extra>"))
-    unknown = len(df) - len(known)
+        row = rows.loc[row_id]
+        scores = row[AXES].astype(float)
+        if scores.isna().all():
+            continue
+        weakest = scores.idxmin()
+        label = html.escape(row_label(row))
+        values = list(scores.fillna(0.0)) + [float(scores.fillna(0.0).iloc[0])]
+        shown += [v for v in scores if not math.isnan(v)]
+        sizes = [14 if dim == weakest else 7 for dim in theta]
+        fig.add_trace(go.Scatterpolar(
+            r=values, theta=theta, name=f"{label} (weakest: {weakest} {scores[weakest]:.1f})",
+            mode="lines+markers", marker={"size": sizes}, line={"width": 2},
+            customdata=[[label, AXIS_NAMES[dim]] for dim in theta],
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]} (%{theta}): %{r:.2f}%<extra></extra>"))
+    title = "Per-dimension MCQ accuracy (%)"
+    if not fig.data:
+        return _empty(fig, title, "Choose up to five models above to compare them")
+    low = max(0.0, math.floor((min(shown) - 5) / 10) * 10)
+    high = min(100.0, math.ceil((max(shown) + 5) / 10) * 10)
+    _base_layout(fig, title)
+    fig.update_layout(height=520, polar={
+        "bgcolor": _TRANSPARENT,
+        "radialaxis": {"range": [low, high], "gridcolor": _GRID, "linecolor": _GRID, "tickfont": {"size": 12},
+                       "ticksuffix": "%", "angle": 90, "tickangle": 90},
+        "angularaxis": {"gridcolor": _GRID, "linecolor": _GRID, "tickfont": {"size": 14}}})
+    return fig
+
+
+def _labelled(points: pd.DataFrame) -> set[int]:
+    """Indexes of the best few points whose labels keep clear of every other label.
+
+    A label is about 0.8 decades wide and 3.5 points tall on the plot's scale; a point whose
+    label box would touch an already placed one goes unlabelled (its name is on hover).
+    """
+    placed: list[tuple[float, float]] = []
+    chosen = set()
+    for index, row in points.sort_values("MCQ", ascending=False).iterrows():
+        x, y = math.log10(row["Params (B)"]), row["MCQ"]
+        if any(abs(x - px) < 0.8 and abs(y - py) < 3.5 for px, py in placed):
+            continue
+        placed.append((x, y))
+        chosen.add(index)
+        if len(chosen) == MAX_LABELS:
+            break
+    return chosen
+
+
+def score_vs_size(df: pd.DataFrame) -> go.Figure:
+    """MCQ accuracy against parameter count (log scale): colour by domain, symbol by weights.
+
+    Submitted rows have an outlined marker. Only the best few points carry a label, placed so
+    that none overlaps another or runs past the plot's edge; every point names itself on hover.
+    """
+    fig = go.Figure()
     title = "MCQ accuracy vs parameters"
+    known = df[df["Params (B)"].notna() & df["MCQ"].notna() & (df["Params (B)"] > 0)]
+    if known.empty:
+        return _empty(fig, title, "No models with a known size match the filters"
+                      if len(df) else "No models match the filters")
+    labelled = _labelled(known)
+    span = (math.log10(known["Params (B)"].min()), math.log10(known["Params (B)"].max()))
+    middle = (span[0] + span[1]) / 2
+    for (domain, weights, source), part in known.groupby(["Domain", "Weights", "Source"], sort=True):
+        names = part[PINNED].map(html.escape)
+        texts = [name if index in labelled else "" for index, name in zip(part.index, names)]
+        positions = ["middle left" if math.log10(x) > middle else "middle right" for x in part["Params (B)"]]
+        outline = {"width": 2, "color": _INK} if source != "paper" else {"width": 0}
+        fig.add_trace(go.Scatter(
+            x=part["Params (B)"], y=part["MCQ"], mode="markers+text", text=texts, textposition=positions,
+            name=f"{domain} · {weights} weights" + ("" if source == "paper" else " · scored here"),
+            customdata=[[name, SOURCE_LABELS.get(source, source)] for name in names],
+            marker={"symbol": WEIGHT_SYMBOLS.get(weights, "square"), "size": 12,
+                    "color": DOMAIN_COLOURS.get(domain, _INK), "line": outline},
+            hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{x:g}B params<br>MCQ %{y:.2f}%<extra></extra>"))
+    unknown = len(df) - len(known)
     if unknown:
-        title += f" ({unknown} models with unknown size not shown)"
-    upper = known["Params (B)"].max() if not known.empty else 100.0
-    fig.update_layout(title=title, xaxis={"title": "Parameters (billions, log scale)", "type": "log",
-                                          "range": [math.log10(1), math.log10(max(upper, 10) * 2)]},
-                      yaxis={"title": "MCQ accuracy (%)"}, margin={"t": 60})
+        title += f" ({unknown} with unknown size not shown)"
+    _base_layout(fig, title)
+    low, high = 10 ** (span[0] - 0.25), 10 ** (span[1] + 0.25)
+    fig.update_layout(
+        xaxis={"title": "Parameters (billions, log scale)", "type": "log", "gridcolor": _GRID, "zeroline": False,
+               "range": [math.log10(low), math.log10(high)]},
+        yaxis={"title": "MCQ accuracy (%)", "gridcolor": _GRID, "zeroline": False}, height=520)
     return fig

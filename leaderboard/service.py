@@ -616,7 +616,7 @@ class Leaderboard:
             if self._board is None or self._board[0] != version:
                 scored = board_logic.frame(self.store.board_rows())
                 frames = [f for f in (self._paper, scored) if not f.empty]
-                self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True)))
+                self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset))
             return self._board[1].copy()
 
 

@@ -25,7 +25,7 @@ from release.build import build
 from release.built import build_info
 from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
-from space.app import CSS, build_app
+from space.app import CSS, HEAD, build_app
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         build_app(board).queue(default_concurrency_limit=4).launch(
             server_name=args.host or ("0.0.0.0" if settings.on_space else "127.0.0.1"),
-            server_port=args.port, max_file_size=2 * board.max_file_bytes, css=CSS)
+            server_port=args.port, max_file_size=2 * board.max_file_bytes, css=CSS, head=HEAD)
     finally:
         board.stop()
 

@@ -1,34 +1,160 @@
-"""The Leaderboard tab: filters, the ranked table, downloads and plots, kept current as rows arrive."""
+"""The Leaderboard tab: filters, the ranked table, downloads and plots, kept current as rows arrive.
+
+The table is a Gradio Dataframe whose cells keep their plain values (what `gradio_client` and
+sorting see) and show a display value: the rank band, the MCQ with its ± half interval, the model
+name as a link, the source as a badge. Every shown string is escaped here; links come only from
+the validated link field and only http(s).
+"""
 from __future__ import annotations
 
 import hashlib
+import html
+import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote, urlsplit
 
 import gradio as gr
 import pandas as pd
 
-from core.vocabulary import RELEASE_LABEL_NOTE
+from core.results import DatasetInfo
+from core.vocabulary import CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, PAPER_JUDGE_MARK, RELEASE_LABEL_NOTE
 from leaderboard import board as tables
 from leaderboard import plots
 from leaderboard.service import Leaderboard
+from leaderboard.stats import PAPER_MCQ_N
 from space.render import escape_md
 
-DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions", "Model info"]
-SOURCE_BADGES = {"paper": "reported in paper", "scored here": "scored here"}
+DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions"]
+SOURCE_BADGES = {"paper": ("paper", "reported in the paper (Table 2/3)"),
+                 "scored here": ("scored", "scored here by this Space's judge")}
+UNRANKED_BADGES = {tables.UNRANKED_OTHER_BUILD: "other build", tables.UNRANKED_SAMPLE_BUILD: "sample build",
+                   tables.UNRANKED_PARTIAL: "partial", "no MCQ score": "no MCQ"}
+PAPER_OPEN_MARK = "†"
 BOARD_REFRESH_SECONDS = 10.0
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
+EMPTY_VIEW = "**No models match these filters.** Clear the search or tick fewer boxes."
+
+HEADER_TIPS: dict[str, str] = {
+    "Rank": "Rank band at 95%: rows whose MCQ Wilson intervals overlap share a band (e.g. 2–4); "
+            "— = not comparable, so unranked (see the mark beside the model)",
+    "Model": "Model name, linked to its model card, paper or code",
+    "MCQ": f"Multiple-choice accuracy (%) ± half of its 95% Wilson interval (paper rows: n = {PAPER_MCQ_N:,})",
+    "Open": f"Open-ended score 0–100 by an LLM judge; {PAPER_OPEN_MARK} = the paper's judge ({PAPER_JUDGE_MARK}). "
+            "Compared only among rows with the same judge and prompt",
+    "Source": "paper = reported in the paper; scored = scored here",
+    **{d.abbr: f"{d.release_name} (MCQ accuracy %, {d.group})" for d in DIMENSIONS},
+    **{c.abbr: f"{c.name} (open-ended criterion, 0–100, weight {c.weight})" for c in CRITERIA},
+    **{m.abbr: f"{m.name} (MCQ accuracy %, medical-intelligence class)" for m in MEDICAL_INTELLIGENCE},
+    "Params (B)": "Parameters in billions (empty = unknown)",
+    "Band": "Rank band at 95% as text", "Open band": "Open rank among rows of the same judge and prompt",
+    "MCQ low": "Lower end of the MCQ 95% interval", "MCQ high": "Upper end of the MCQ 95% interval",
+    "Unranked": "Why the row is not ranked", "Coverage (%)": "Share of the MCQs answered",
+    "Build": "Fingerprint of the build the row was scored on", "Judge prompt": "Judge prompt version",
+    "Id": "Board id: paper:<model> or the submission id",
+}
 
 
-def table_view(df: pd.DataFrame) -> pd.DataFrame:
-    """The view as the table shows it: source badges, empty cells for missing scores."""
-    shown = df.copy()
-    if "Source" in shown:
-        shown["Source"] = shown["Source"].map(lambda source: SOURCE_BADGES.get(source, source))
-    return shown.astype(object).where(shown.notna(), None)
+def safe_link(url: object) -> str:
+    """An http(s) URL fit for an href, or "" (no javascript:, data: or relative links)."""
+    text = str(url or "").strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        return ""
+    return quote(text, safe=":/?#[]@!$&'()*+,;=%-._~")
+
+
+def _model_cell(row: pd.Series, footnote: int | None) -> str:
+    name = html.escape(str(row["Model"]), quote=True)
+    link = safe_link(row.get("Link"))
+    cell = (f'<a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener nofollow">{name}</a>'
+            if link else name)
+    if footnote:
+        cell += f"<sup>{footnote}</sup>"
+    reason = str(row.get("Unranked") or "")
+    if reason:
+        kind = next((badge for key, badge in UNRANKED_BADGES.items() if reason.startswith(key)), "unranked")
+        cell += f' <span class="unranked-mark" title="{html.escape(reason, quote=True)}">⚠ {kind}</span>'
+    return cell
+
+
+def _number(value: object, digits: int = 2) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _display(column: str, row: pd.Series, footnote: int | None) -> str:
+    value = row[column]
+    if column == "Rank":
+        return str(row["Band"]) if row.get("Band") not in (None, "") else "—"
+    if column == "Model":
+        return _model_cell(row, footnote)
+    if column == "Source":
+        badge, title = SOURCE_BADGES.get(value, ("other", str(value)))
+        return (f'<span class="source-badge source-{badge}" title="{html.escape(title, quote=True)}">'
+                f'{html.escape(badge)}</span>')
+    if column == "MCQ" and row.get("MCQ low") is not None and not math.isnan(row.get("MCQ low", math.nan)):
+        return f"{value:.2f} ±{(row['MCQ high'] - row['MCQ low']) / 2:.1f}"
+    if column == "Open":
+        if row.get("Judge") == tables.AWAITING_JUDGE:
+            return "awaiting"
+        mark = PAPER_OPEN_MARK if row.get("Judge") == tables.PAPER_JUDGE and _number(value) else ""
+        return _number(value) + mark
+    if column in tables.NUMERIC_COLUMNS:
+        return _number(value)
+    return "" if value is None else html.escape(str(value), quote=True)
+
+
+def footnotes(view: pd.DataFrame) -> dict[str, int]:
+    """Row id -> footnote number, for the rows in view that carry a note of their own."""
+    noted = [row_id for row_id, note in zip(view["Id"], view["Note"]) if str(note or "").strip()]
+    return {row_id: number for number, row_id in enumerate(noted, 1)}
+
+
+def table_value(view: pd.DataFrame, column_groups: list[str]) -> dict:
+    """The Dataframe value: plain cell values (for sorting and scripts) and what each cell shows.
+
+    The table's datatype is "html" for every column (the shown columns vary, the datatype list
+    cannot), so every display string here is escaped HTML; sorting still compares the plain values.
+    """
+    shown = list(tables.visible_columns(view, column_groups).columns)
+    notes = footnotes(view)
+    data, display = [], []
+    for _, row in view.iterrows():
+        data.append([None if isinstance(row[c], float) and math.isnan(row[c]) else row[c] for c in shown])
+        display.append([_display(c, row, notes.get(row["Id"])) for c in shown])
+    return {"headers": shown, "data": data, "metadata": {"display_value": display, "styling": None}}
+
+
+def notes_markdown(view: pd.DataFrame) -> str:
+    """Under the table: an empty view says so; otherwise the legend and the rows' own notes."""
+    if view.empty:
+        return EMPTY_VIEW
+    noted = [(model, note) for model, note in zip(view["Model"], view["Note"]) if str(note or "").strip()]
+    lines = [f"{number}. {escape_md(model)}: {escape_md(note)}" for number, (model, note) in enumerate(noted, 1)]
+    legend = ("Rank: a band such as *2–4* means the row's MCQ cannot be told apart from the rows sharing it "
+              f"at 95% (Wilson intervals; paper rows with n = {PAPER_MCQ_N:,}). **—** with ⚠: not comparable "
+              "with the ranked rows (another build, a sample build, or under "
+              f"{tables.MIN_COVERAGE:g}% of the MCQs answered), shown below them. "
+              f"{PAPER_OPEN_MARK} Open judged by {escape_md(PAPER_JUDGE_MARK)} with an unpublished prompt: "
+              "Open compares only among rows with the same judge and prompt. "
+              "**Sort:** click a column header (again to reverse). Hover a header for its full name.")
+    return legend + ("\n\n" + "\n".join(lines) if lines else "")
+
+
+def banner_markdown(dataset: DatasetInfo) -> str:
+    """A plain warning whenever the board serves anything but the official release."""
+    label = f"\u26a0\ufe0f {RELEASE_LABEL_NOTE}."
+    if dataset.official:
+        return label
+    count = f"{dataset.questions:,} questions" if dataset.questions else "question count unknown"
+    return (f"**Sample build, {count}: scores here are not comparable with the paper's.** Submitted rows are "
+            f"shown unranked; the ranks are the paper's own rows.\n\n{label}")
 
 
 def write_once(root: Path, name: str, data: bytes) -> str:
@@ -43,84 +169,99 @@ def write_once(root: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
-def ranked_models(df: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(df[tables.PINNED].tolist()))
+def model_choices(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """("name · source", id) for every row, in board order: pickers identify rows by id, never by name."""
+    return [(plots.row_label(row), row["Id"]) for _, row in df.drop_duplicates("Id").iterrows()]
 
 
 @dataclass
 class LeaderboardTab:
-    """What other tabs wire to: the table and the function (with its inputs) that renders it."""
+    """What other tabs wire to: the refresh of every view (table, notes, plots, pickers) and its inputs."""
 
-    render: Callable[..., pd.DataFrame]
-    filters: list[gr.components.Component]
-    table: gr.Dataframe
+    refresh: Callable[..., tuple]
+    inputs: list[gr.components.Component]
+    outputs: list[gr.components.Component]
 
 
 def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard) -> LeaderboardTab:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API."""
     exports = Path(tempfile.mkdtemp(prefix="medcmr-exports-"))
 
-    def leaderboard(search: str, weights: list[str], domains: list[str], sizes: list[str],
-                    sources: list[str], column_groups: list[str]) -> pd.DataFrame:
-        """The ranked board filtered by model search (";" separates terms), weights (open/closed),
-        domain (medical/general), size bucket and source (paper/scored here); shown column groups."""
-        view = tables.filter_board(board.board(), search or "", weights or (), domains or (),
-                                   sizes or (), sources or ())
-        return table_view(tables.visible_columns(view, column_groups or ()))
-
-    def downloads_and_plot(search, weights, domains, sizes, sources, column_groups):
-        view = tables.filter_board(board.board(), search or "", weights or (), domains or (), sizes or (),
+    def filtered(search, weights, domains, sizes, sources) -> pd.DataFrame:
+        return tables.filter_board(board.board(), search or "", weights or (), domains or (), sizes or (),
                                    sources or ())
+
+    def leaderboard(search: str, weights: list[str], domains: list[str], sizes: list[str],
+                    sources: list[str], column_groups: list[str]) -> dict:
+        """The ranked board filtered by model search (";" separates terms), weights (open/closed),
+        domain (medical/general), size bucket and source (paper/scored here); shown column groups.
+        Unranked rows (another build, a sample build, partial) have Rank null and say why in "Unranked"."""
+        return table_value(filtered(search, weights, domains, sizes, sources), column_groups or [])
+
+    def views(search, weights, domains, sizes, sources, column_groups, compared):
+        """Everything beside the table: notes, downloads, the size plot, the radar and its picker."""
+        full = board.board()
+        view = tables.filter_board(full, search or "", weights or (), domains or (), sizes or (), sources or ())
         shown = tables.visible_columns(view, column_groups or ())
-        return (write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(shown)),
+        choices = model_choices(full)
+        ids = {value for _, value in choices}
+        kept = [i for i in (compared or []) if i in ids]
+        return (notes_markdown(view),
+                write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(shown)),
                 write_once(exports, "medcmr_leaderboard.json", tables.export_json(shown)),
-                plots.score_vs_size(view))
+                plots.score_vs_size(view), gr.Dropdown(choices=choices, value=kept),
+                plots.dimension_chart(full, kept))
 
-    def radar(models: list[str]) -> object:
-        return plots.dimension_chart(board.board(), list(models or [])[:plots.MAX_MODELS])
-
-    def board_tick(seen_version: int, *filters):
+    def board_tick(seen_version: int, *inputs):
         """Re-render only when the board changed, so a reader's sorting is not reset for nothing."""
         current = board.board_version()
         if current == seen_version:
-            return (gr.skip(),) * 6
-        return (leaderboard(*filters), current, gr.Dropdown(choices=ranked_models(board.board())),
-                *downloads_and_plot(*filters))
+            return (gr.skip(),) * 8
+        return (leaderboard(*inputs[:6]), current, *views(*inputs))
 
-    models = ranked_models(board.board())
-    gr.Markdown(f"Rows marked **reported in paper** are the paper's Table 2/3 numbers; "
-                f"**scored here** rows were judged by this Space. "
-                f"Note: {escape_md(RELEASE_LABEL_NOTE)}. "
-                "Click a column header to sort.")
+    first = board.board()
+    default_ids = list(first["Id"][:3])
+    gr.Markdown(banner_markdown(board.dataset), elem_id="build-banner")
     with gr.Row():
         search = gr.Textbox(label="Search models", placeholder="e.g. qwen; gemma", scale=2)
         column_groups = gr.CheckboxGroup(list(tables.COLUMN_GROUPS), value=DEFAULT_COLUMN_GROUPS,
                                          label="Columns", scale=3)
-    with gr.Row():
-        weights_filter = gr.CheckboxGroup(["open", "closed"], label="Weights")
-        domain_filter = gr.CheckboxGroup(["medical", "general"], label="Domain")
-        size_filter = gr.CheckboxGroup(list(tables.SIZE_BUCKETS), label="Size")
-        source_filter = gr.CheckboxGroup(list(tables.SOURCES), label="Source")
+    with gr.Accordion("Filters", open=False, elem_id="board-filters"):
+        with gr.Row():
+            weights_filter = gr.CheckboxGroup(["open", "closed"], label="Weights")
+            domain_filter = gr.CheckboxGroup(["medical", "general"], label="Domain")
+            size_filter = gr.CheckboxGroup(list(tables.SIZE_BUCKETS), label="Size")
+            source_filter = gr.CheckboxGroup(list(tables.SOURCES), label="Source")
     filters = [search, weights_filter, domain_filter, size_filter, source_filter, column_groups]
-    table = gr.Dataframe(interactive=False, wrap=True, max_height=640, label="Ranked models",
-                         datatype="auto", pinned_columns=2, elem_id="board")  # Rank, Model
+    initial = table_value(first, DEFAULT_COLUMN_GROUPS)
+    table = gr.Dataframe(value=initial, datatype="html", interactive=False, wrap=True, max_height=640, label="Ranked models",
+                         column_widths=["64px", "240px"], elem_id="board")
+    notes = gr.Markdown(notes_markdown(first), elem_id="board-notes")
     with gr.Row():
         csv_button = gr.DownloadButton("⬇ CSV (filtered view)", size="sm")
         json_button = gr.DownloadButton("⬇ JSON (filtered view)", size="sm")
     with gr.Row():
         with gr.Column():
-            compared = gr.Dropdown(models, value=models[:3], multiselect=True, max_choices=plots.MAX_MODELS,
-                                   label="Compare up to 5 models by dimension")
-            radar_plot = gr.Plot(label="Per-dimension accuracy")
-        size_plot = gr.Plot(label="MCQ accuracy vs parameters")
+            compared = gr.Dropdown(model_choices(first), value=default_ids, multiselect=True,
+                                   max_choices=plots.MAX_MODELS, label="Compare up to 5 models by dimension",
+                                   elem_id="radar-models")
+            radar_plot = gr.Plot(plots.dimension_chart(first, default_ids), label="Per-dimension accuracy",
+                                 elem_id="radar-plot")
+        size_plot = gr.Plot(plots.score_vs_size(first), label="MCQ accuracy vs parameters", elem_id="size-plot")
     seen_version = gr.State(-1)
     board_timer = gr.Timer(BOARD_REFRESH_SECONDS)
 
+    inputs = [*filters, compared]
+    view_outputs = [notes, csv_button, json_button, size_plot, compared, radar_plot]
     board_events = [demo.load] + [f.change for f in filters[1:]] + [search.submit]
     gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard").then(
-        downloads_and_plot, inputs=filters, outputs=[csv_button, json_button, size_plot], **PRIVATE)
+        views, inputs=inputs, outputs=view_outputs, **PRIVATE)
     demo.load(board.board_version, outputs=seen_version, **PRIVATE)
-    gr.on([demo.load, compared.change], radar, inputs=compared, outputs=radar_plot, **PRIVATE)
-    board_timer.tick(board_tick, inputs=[seen_version, *filters],
-                     outputs=[table, seen_version, compared, csv_button, json_button, size_plot], **PRIVATE)
-    return LeaderboardTab(leaderboard, filters, table)
+    compared.input(lambda ids: plots.dimension_chart(board.board(), list(ids or [])[:plots.MAX_MODELS]),
+                   inputs=compared, outputs=radar_plot, **PRIVATE)
+    board_timer.tick(board_tick, inputs=[seen_version, *inputs],
+                     outputs=[table, seen_version, *view_outputs], **PRIVATE)
+
+    def refresh(*values):
+        return (leaderboard(*values[:6]), *views(*values))
+    return LeaderboardTab(refresh, inputs, [table, *view_outputs])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from datetime import datetime, timezone
 
 import pandas as pd
 
@@ -47,6 +48,33 @@ def status_frame(rows: list[dict]) -> pd.DataFrame:
           "progress": f"{row.get('progress_done') or 0}/{row.get('progress_total') or 0}",
           "error": row.get("error") or ""} for row in rows],
         columns=STATUS_COLUMNS)
+
+
+QUEUE_HEADERS = {"id": "Submission id", "model": "Model", "submitter": "Submitted by", "status": "Status",
+                 "progress": "Progress", "error": "Error", "created_at": "Submitted", "updated_at": "Last update"}
+
+
+def readable_time(stamp: object, now: datetime | None = None) -> str:
+    """An ISO time from the store as "2026-11-28 05:31 UTC (4 min ago)"; unreadable text as is."""
+    text = str(stamp or "")
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    when = when.astimezone(timezone.utc)
+    seconds = ((now or datetime.now(timezone.utc)) - when).total_seconds()
+    ago = ("just now" if seconds < 60 else f"{int(seconds // 60)} min ago" if seconds < 3600
+           else f"{int(seconds // 3600)} h ago" if seconds < 86_400 else f"{int(seconds // 86_400)} d ago")
+    return f"{when:%Y-%m-%d %H:%M} UTC ({ago})"
+
+
+def queue_frame(rows: list[dict]) -> pd.DataFrame:
+    """The queue as a visitor reads it: plain headers and times (the `status` API keeps its own keys)."""
+    frame = status_frame(rows)
+    for column in ("created_at", "updated_at"):
+        frame[column] = frame[column].map(readable_time)
+    return frame.rename(columns=QUEUE_HEADERS)
 
 
 def card_choices(rows: list[dict]) -> list[tuple[str, str]]:
@@ -172,7 +200,14 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         f"- Judge here: {judge_line}; judge prompt version `{JUDGE_PROMPT_VERSION}`, temperature 0.\n"
         f"  The paper used {PAPER.judge} with an unpublished prompt, so paper rows and rows scored\n"
         "  here are comparable for MCQ, indicative for open-ended.\n"
-        "- Ranking: MCQ overall, ties broken by the open score.",
+        "- Ranking: by MCQ accuracy; rows with equal MCQ share a rank, and the table lists them by the open "
+        "score. Ranks are bands: rows whose 95% Wilson intervals of MCQ overlap share one (e.g. *2–4*); the "
+        f"paper publishes only percentages, so its rows use n = {RELEASE_QUESTIONS['mcq']:,} MCQs. Only "
+        "comparable rows are ranked: the paper's rows (on the official release) and submissions scored on "
+        "the same official build with at least 95% of the MCQs answered. A submission on another build, a "
+        "partial one, or any submission while the Space serves a sample build is listed below, unranked "
+        "(rank —, with the reason). Open is compared only among rows with the same judge model and prompt "
+        "version.",
         "### Known discrepancies",
         f"- {escape_md(RELEASE_LABEL_NOTE)}.\n{notes}",
         "### Research use only",

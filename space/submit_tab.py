@@ -13,7 +13,7 @@ import pandas as pd
 from core.settings import Settings
 from leaderboard.explore import details_file
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
-from space.render import card_choices, receipt_markdown, result_card, status_frame
+from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
 
 STATUS_REFRESH_SECONDS = 3.0
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
@@ -46,17 +46,35 @@ def user_error(error: Exception) -> gr.Error:
     return gr.Error(html.escape(str(error), quote=False), title="Submission refused")
 
 
+def queue_view(rows: list[dict]) -> pd.DataFrame:
+    """The queue as the page shows it: readable headers, times in the server's local time zone."""
+    return queue_frame(rows)
+
+
 def card_for(board: Leaderboard, submission_id: str | None) -> str:
     rows = board.status(submission_id) if submission_id else []
     return result_card(rows[0] if rows else None, board.scores(submission_id) if rows else None,
                        submission_id)
 
 
+# The refusal stays beside the button after the toast has gone: read from the toast (the
+# `submit` API raises, so no Python output carries the message) and escaped as Markdown text.
+_REFUSAL_JS = r"""() => {
+  const texts = [...document.querySelectorAll(".toast-message-text")].map((t) => t.textContent.trim());
+  const text = texts.length ? texts[texts.length - 1] : "see the message above";
+  const escaped = text.replace(/[\\`*_{}\[\]()#+\-.!|~$<>:&]/g, (c) => "\\" + c);
+  return "**Submission refused:** " + escaped;
+}"""
+
+
 @dataclass
 class SubmitTab:
-    """What other tabs wire to: the submit event, to refresh the board after it."""
+    """What other tabs wire to: the submit event (to refresh the board after it) and the queue's refresh."""
 
     submitted: object
+    refresh: object
+    inputs: list
+    outputs: list
 
 
 def build_submit_tab(board: Leaderboard) -> SubmitTab:
@@ -89,7 +107,8 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
         return status_frame(board.status((submission_id or "").strip() or None))
 
     def tick(submission_id: str, chosen: str | None):
-        return (status(submission_id), gr.Dropdown(choices=card_choices(board.status())), card_for(board, chosen))
+        rows = board.status((submission_id or "").strip() or None)
+        return (queue_view(rows), gr.Dropdown(choices=card_choices(board.status())), card_for(board, chosen))
 
     if on_space():
         gr.LoginButton()
@@ -116,14 +135,14 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
                                       "tab, its download and the results mirror. Unticked, only whether each "
                                       "answer was right is shown.")
     submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
+    refusal = gr.Markdown(elem_id="submit-refusal")
     receipt_text = gr.Markdown(elem_id="receipt")
-    with gr.Accordion("Receipt as returned by the API", open=False):
-        receipt = gr.JSON(show_label=False)
+    receipt = gr.JSON(visible="hidden")  # the `submit` API's output, for scripts; the page shows receipt_text
     gr.Markdown("### Queue")
     with gr.Row():
         status_id = gr.Textbox(label="Submission id (empty: all)", scale=1)
         refresh_status = gr.Button("Refresh", size="sm", scale=0)
-    status_table = gr.Dataframe(value=status(""), interactive=False, wrap=True, label="Submissions",
+    status_table = gr.Dataframe(value=queue_view(board.status()), interactive=False, wrap=True, label="Submissions",
                                 elem_id="status")
     gr.Markdown("### Result card")
     card_choice = gr.Dropdown(card_choices(board.status()), label="Submission", allow_custom_value=True)
@@ -131,16 +150,22 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     card_details = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", elem_id="card-details")
     status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
 
-    submitted = submit_button.click(
+    # Each press first clears the last outcome, so an old receipt never sits beside a new refusal.
+    submitted = submit_button.click(lambda: ("", ""), outputs=[receipt_text, refusal], **PRIVATE).then(
         submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details],
         outputs=receipt, api_name="submit", concurrency_limit=None,
-    ).success(lambda r: (receipt_markdown(r), r["id"]), inputs=receipt, outputs=[receipt_text, card_choice],
-              **PRIVATE
+    )
+    submitted.failure(None, outputs=refusal, js=_REFUSAL_JS, **PRIVATE)
+    submitted = submitted.success(
+        lambda r: (receipt_markdown(r), r["id"]), inputs=receipt, outputs=[receipt_text, card_choice], **PRIVATE
     ).then(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
-    gr.on([refresh_status.click, status_id.submit], status, inputs=status_id, outputs=status_table,
-          api_name="status", concurrency_limit=None)
+    # The `status` API keeps its keys for scripts (into a hidden table); the page shows readable ones.
+    status_api = gr.Dataframe(visible="hidden")
+    gr.on([refresh_status.click, status_id.submit], status, inputs=status_id, outputs=status_api,
+          api_name="status", concurrency_limit=None).then(
+        tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
     card_choice.change(lambda chosen: card_for(board, chosen), inputs=card_choice, outputs=card, **PRIVATE)
     card_choice.change(lambda chosen: details_file(board, chosen, downloads), inputs=card_choice,
                        outputs=card_details, **PRIVATE)
     status_timer.tick(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
-    return SubmitTab(submitted)
+    return SubmitTab(submitted, tick, [status_id, card_choice], [status_table, card_choice, card])

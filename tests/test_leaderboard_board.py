@@ -9,10 +9,10 @@ import math
 import pandas as pd
 import pytest
 
-from core.results import Results
+from core.results import DatasetInfo, Results
 from core.vocabulary import CRITERION_KEYS, DIMENSIONS
 from judge import Endpoint, score_submission
-from leaderboard import board, plots
+from leaderboard import board, plots, stats
 from leaderboard.service import PAPER_CSV
 from tests.judge_responders import fixed_judge
 from tests.openai_server import OpenAIServer
@@ -48,29 +48,36 @@ def judge_server():
         yield server
 
 
+OFFICIAL = DatasetInfo(fingerprint="f-official", questions=20_654, official=True)
+SAMPLE = DatasetInfo(fingerprint="f-sample", questions=35, official=False)
+
+
 @pytest.fixture(scope="module")
 def results_doc(judge_server):
     """Results documents produced by the judge itself (`score_submission`) for chosen outcomes."""
-    def make(mcq: float, grades: dict | int | None, *, spread: bool = False) -> Results:
-        """`mcq`% right in every dimension (plus 5 points per dimension with `spread`); open answers
-        judged with `grades` (one grade 0-10 for all four criteria, or a dict), or awaiting a judge (None)."""
+    def make(mcq: float, grades: dict | int | None, *, spread: bool = False, answered: int = PER_DIMENSION,
+             dataset: DatasetInfo = OFFICIAL, judge_model: str = "judge-x") -> Results:
+        """`mcq`% right in every dimension (plus 5 points per dimension with `spread`), the first
+        `answered` MCQs of each dimension answered; open answers judged with `grades` (one grade
+        0-10 for all four criteria, or a dict), or awaiting a judge (None); scored on `dataset`."""
         predictions = []
         for d, _ in enumerate(DIMENSIONS):
             right = round((mcq + (5 * d if spread else 0)) * PER_DIMENSION / 100)
             predictions += [{"id": f"mcq-{d * 100 + k}", "prediction": "A" if k < right else "B"}
-                            for k in range(PER_DIMENSION)]
+                            for k in range(answered)]
         predictions += [{"id": f"open-{k}", "prediction": "Reasoning: fluid. Answer: effusion"} for k in range(3)]
         endpoint = None
         if grades is not None:
             judge_server.responder = fixed_judge(grades if isinstance(grades, dict)
                                                  else dict.fromkeys(CRITERION_KEYS, grades))
-            endpoint = Endpoint(base_url=judge_server.base_url, model="judge-x", api_key="k", max_retries=0)
-        return Results.from_dict(score_submission(predictions, synthetic_questions(), endpoint=endpoint))
+            endpoint = Endpoint(base_url=judge_server.base_url, model=judge_model, api_key="k", max_retries=0)
+        return Results.from_dict(score_submission(predictions, synthetic_questions(), endpoint=endpoint,
+                                                  dataset=dataset))
     return make
 
 
 def meta(model: str, **extra) -> dict:
-    return {"model": model, "link": "", "weights": "open", "medical": 0, "params_b": None,
+    return {"id": f"sub-{model}", "model": model, "link": "", "weights": "open", "medical": 0, "params_b": None,
             "created_at": "2026-11-25T08:00:00Z", **extra}
 
 
@@ -82,9 +89,14 @@ def test_paper_rows_carry_all_18_models_with_their_notes(paper):
     assert gpt5["CDS"] == 65.42 and gpt5["GT"] == 34.65
     assert math.isnan(gpt5["Params (B)"]) and gpt5["Weights"] == "closed"
     gemini_note = paper.set_index("Model").loc["Gemini-2.5-Pro", "Note"]
-    assert "gives 45.88" in gemini_note and "SU/MSI" in gemini_note
-    assert all("SU/MSI" in note for note in paper["Note"])
+    assert "gives 45.88" in gemini_note
+    # the SU/MSI label note concerns every row alike: the page says it once, not in each row
+    assert not any("SU/MSI" in note for note in paper["Note"])
+    assert (paper["Note"] == "").sum() == 16  # two rows carry their own note
     assert paper.set_index("Model").loc["MedGemma-4B", "Domain"] == "medical"
+    assert gpt5["Id"] == "paper:GPT-5" and paper["Id"].is_unique
+    low, high = stats.wilson_interval(57.81, stats.PAPER_MCQ_N)
+    assert (gpt5["MCQ low"], gpt5["MCQ high"]) == (round(low, 2), round(high, 2)) == (57.06, 58.56)
 
 
 def test_submission_record_maps_slugs_and_paper_classes(results_doc):
@@ -102,6 +114,9 @@ def test_submission_record_maps_slugs_and_paper_classes(results_doc):
     assert (row["Con"], row["Coh"], row["VA"], row["GT"]) == (90.0, 80.0, 30.0, 20.0)
     assert row["Domain"] == "medical" and row["Params (B)"] == 7.0 and row["Link"] == "https://x.org"
     assert row["Submitted"] == "2026-11-25" and row["Judge"] == "judge-x"
+    assert row["Id"] == "sub-M" and row["Build"] == "f-official" and row["Coverage (%)"] == 100.0
+    assert (row["MCQ low"], row["MCQ high"]) == tuple(round(v, 2) for v in results.mcq.ci95)
+    assert row["Judge prompt"] == results.judge.prompt_version != ""
 
 
 def test_awaiting_submission_has_no_open_score_and_says_so(results_doc):
@@ -110,15 +125,62 @@ def test_awaiting_submission_has_no_open_score_and_says_so(results_doc):
     assert "3 open answers awaiting judge" in row["Note"]
 
 
-def test_rank_orders_by_mcq_then_open_and_shares_ties(paper, results_doc):
+def test_rank_orders_by_mcq_then_open_and_equal_mcq_shares_a_rank(paper, results_doc):
     rows = [board.submission_record(meta(name), results_doc(mcq, grade))
             for name, mcq, grade in [("tie-low", 60.0, 1), ("tie-high", 60.0, 3),
                                      ("same", 60.0, 3), ("best", 90.0, None)]]
-    ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True))
-    assert list(ranked["Model"][:4]) == ["best", "tie-high", "same", "tie-low"]  # ties: input order
-    assert list(ranked["Rank"][:5]) == [1, 2, 2, 4, 5]
+    ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True), OFFICIAL)
+    assert list(ranked["Model"][:4]) == ["best", "tie-high", "same", "tie-low"]  # Open orders equal MCQ
+    # Open (judged by different judges on other rows) breaks no tie: equal MCQ is one rank
+    assert list(ranked["Rank"][:5]) == [1, 2, 2, 2, 5]
     assert ranked.loc[4, "Model"] == "GPT-5"
     assert list(ranked.columns) == board.COLUMNS
+    assert (ranked["Unranked"] == "").all()
+
+
+def test_rank_bands_join_rows_whose_mcq_intervals_overlap(paper, results_doc):
+    # 140 MCQs: 60% has a Wilson interval of about ±8 points, so it overlaps GPT-5's 57.81%
+    rows = [board.submission_record(meta("close"), results_doc(60.0, 3)),
+            board.submission_record(meta("far"), results_doc(95.0, 3))]
+    ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True), OFFICIAL).set_index("Model")
+    assert ranked.loc["far", "Band"] == "1"
+    assert ranked.loc["close", "Band"] == ranked.loc["GPT-5", "Band"] == "2–3"
+    assert ranked.loc["Gemini-2.5-Pro", "Band"] == "4–5"  # still tied with Qwen3-VL-235B only
+    assert ranked.loc["MedGemma-4B", "Band"] == "20"
+
+
+def test_open_is_ranked_only_among_rows_of_the_same_judge_and_prompt(paper, results_doc):
+    rows = [board.submission_record(meta("judge-a-high"), results_doc(50.0, 9, judge_model="judge-a")),
+            board.submission_record(meta("judge-a-low"), results_doc(50.0, 1, judge_model="judge-a")),
+            board.submission_record(meta("judge-b"), results_doc(50.0, 5, judge_model="judge-b"))]
+    ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True), OFFICIAL).set_index("Model")
+    assert ranked.loc["judge-a-high", "Open band"] == "1" and ranked.loc["judge-a-low", "Open band"] == "2"
+    assert ranked.loc["judge-b", "Open band"] == "1"  # alone with its judge, whatever the paper's scores
+    assert ranked.loc["InternVL3.5-241B-A28B", "Open band"] == "2"  # 47.88: second among the paper's rows
+    assert ranked.loc["GPT-5", "Judge"] == board.PAPER_JUDGE
+
+
+def test_rows_on_another_build_or_partial_are_unranked_below_the_ranked_rows(paper, results_doc):
+    rows = [board.submission_record(meta("other-build"), results_doc(99.0, None, dataset=SAMPLE)),
+            board.submission_record(meta("partial"), results_doc(99.0, None, answered=PER_DIMENSION - 2)),
+            board.submission_record(meta("full"), results_doc(80.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True), OFFICIAL)
+    assert list(ranked["Model"][:2]) == ["full", "GPT-5"] and list(ranked["Rank"][:2]) == [1, 2]
+    tail = ranked.iloc[-2:].set_index("Model")
+    assert set(tail.index) == {"other-build", "partial"}
+    assert tail["Rank"].isna().all() and (tail["Band"] == "—").all()
+    assert tail.loc["other-build", "Unranked"] == board.UNRANKED_OTHER_BUILD
+    assert tail.loc["partial", "Unranked"] == "partial: 90% of the MCQs answered (< 95%)"
+    assert ranked["Rank"].max() == 19  # 18 paper rows and one comparable submission
+
+
+def test_on_a_sample_build_submissions_are_never_ranked_among_the_papers_rows(paper, results_doc):
+    rows = [board.submission_record(meta("sample-best"), results_doc(100.0, None, dataset=SAMPLE))]
+    ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True), SAMPLE)
+    last = ranked.iloc[-1]
+    assert last["Model"] == "sample-best" and math.isnan(last["Rank"]) and last["Band"] == "—"
+    assert last["Unranked"] == board.UNRANKED_SAMPLE_BUILD
+    assert list(ranked["Rank"][:18]) == list(range(1, 19))  # the paper's own ranking, untouched
 
 
 def test_filters_and_search(paper, results_doc):
@@ -146,6 +208,8 @@ def test_filters_and_search(paper, results_doc):
 
 def test_visible_columns_keep_rank_and_model(paper):
     shown = board.visible_columns(board.rank(paper), ["Dimensions"])
+    assert list(board.visible_columns(board.rank(paper), ["Overview"]).columns) == [
+        "Rank", "Model", "MCQ", "Open", "Source"]
     assert list(shown.columns) == ["Rank", "Model", *board.COLUMN_GROUPS["Dimensions"]]
     assert list(board.visible_columns(board.rank(paper), board.COLUMN_GROUPS).columns) == board.COLUMNS
 
@@ -169,25 +233,58 @@ def test_export_json_round_trips_with_nulls(paper):
 
 def test_plots_build_and_call_out_the_weakest_dimension(paper):
     ranked = board.rank(paper)
-    radar = plots.dimension_chart(ranked, ["GPT-5", "MedGemma-4B", "GPT-5", "nope", "Lingshu-7B",
-                                           "Gemma3-4B", "Qwen3-VL-8B", "Lingshu-32B"])
+    radar = plots.dimension_chart(ranked, ["paper:GPT-5", "paper:MedGemma-4B", "paper:GPT-5", "nope",
+                                           "paper:Lingshu-7B", "paper:Gemma3-4B", "paper:Qwen3-VL-8B",
+                                           "paper:Lingshu-32B"])
     names = [trace.name for trace in radar.data]
     assert len(names) == 4  # five asked for after de-duplication, one unknown
-    assert names[0] == "GPT-5 (weakest: LTG 55.2)"
-    assert names[1] == "MedGemma-4B (weakest: SU 13.1)"
+    assert names[0] == "GPT-5 · paper (weakest: LTG 55.2)"
+    assert names[1] == "MedGemma-4B · paper (weakest: SU 13.1)"
+    # the radial axis spans the shown scores: MedGemma-4B's 13.1 to GPT-5's 71.5, in steps of ten
+    assert tuple(radar.layout.polar.radialaxis.range) == (0, 80)
+    assert radar.layout.paper_bgcolor == "rgba(0,0,0,0)"  # follows the page in dark mode
     scatter = plots.score_vs_size(ranked)
-    assert [t.name for t in scatter.data] == ["paper"]
-    assert len(scatter.data[0].x) == 16 and "2 models with unknown size" in scatter.layout.title.text
-    assert plots.dimension_chart(ranked, []).data == ()
+    points = sum(len(t.x) for t in scatter.data)
+    assert points == 16 and "2 with unknown size" in scatter.layout.title.text
+    by_name = {t.name: t for t in scatter.data}
+    assert {"medical · open weights", "general · open weights"} <= set(by_name)
+    assert by_name["medical · open weights"].marker.color != by_name["general · open weights"].marker.color
 
 
-def test_plots_show_submitted_model_names_as_text_not_markup(paper, results_doc):
+def test_scatter_labels_never_overlap_and_stay_inside(paper):
+    scatter = plots.score_vs_size(board.rank(paper))
+    labels = [(math.log10(x), y, text, position) for t in scatter.data
+              for x, y, text, position in zip(t.x, t.y, t.text, t.textposition) if text]
+    assert 2 <= len(labels) <= plots.MAX_LABELS
+    assert "Qwen3-VL-235B-A22B" in [text for *_, text, _ in labels]  # the best sized model is named
+    for i, (x, y, *_) in enumerate(labels):
+        for x2, y2, *_ in labels[i + 1:]:
+            assert abs(x - x2) >= 0.8 or abs(y - y2) >= 3.5
+    middle = sum(scatter.layout.xaxis.range) / 2
+    # a label grows towards the middle of the plot, never past its edge
+    assert all((position == "middle left") == (x > middle) for x, _, _, position in labels)
+
+
+def test_empty_views_say_so_instead_of_drawing_empty_axes(paper):
+    empty = plots.score_vs_size(board.rank(paper).iloc[0:0])
+    assert empty.data == () and empty.layout.annotations[0].text == "No models match the filters"
+    assert empty.layout.xaxis.visible is False
+    radar = plots.dimension_chart(board.rank(paper), [])
+    assert radar.data == () and "Choose up to five models" in radar.layout.annotations[0].text
+
+
+def test_plots_pick_rows_by_id_never_by_display_name(paper, results_doc):
     hostile = "<b>Bold</b> %{x} VL"
-    record = board.submission_record(meta(hostile, params_b=7.0), results_doc(50.0, None))
-    ranked = board.rank(pd.concat([paper, pd.DataFrame([record])], ignore_index=True))
-    radar = plots.dimension_chart(ranked, [hostile])
-    assert radar.data[0].name.startswith("&lt;b&gt;Bold&lt;/b&gt; %{x} VL (weakest:")
+    records = [board.submission_record(meta(hostile, params_b=7.0), results_doc(50.0, None)),
+               board.submission_record({**meta("GPT-5"), "id": "sub-impostor"}, results_doc(10.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    radar = plots.dimension_chart(ranked, [f"sub-{hostile}"])
+    assert radar.data[0].name.startswith("&lt;b&gt;Bold&lt;/b&gt; %{x} VL · scored here (weakest:")
     assert hostile not in radar.data[0].hovertemplate
+    impostor = plots.dimension_chart(ranked, ["sub-impostor"]).data[0]
+    assert impostor.name.startswith("GPT-5 · scored here") and list(impostor.r[:7]) == [10.0] * 7
+    paper_row = plots.dimension_chart(ranked, ["paper:GPT-5"]).data[0]
+    assert paper_row.name.startswith("GPT-5 · paper") and paper_row.r[0] == 66.08
     scatter = plots.score_vs_size(ranked)
-    scored = next(t for t in scatter.data if t.name == "scored here")
-    assert list(scored.text) == ["&lt;b&gt;Bold&lt;/b&gt; %{x} VL"]
+    scored = next(t for t in scatter.data if t.name == "general · open weights · scored here")
+    assert [c[0] for c in scored.customdata] == ["&lt;b&gt;Bold&lt;/b&gt; %{x} VL"]

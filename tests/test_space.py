@@ -158,14 +158,15 @@ def test_board_shows_paper_rows_with_their_notes(client: Client) -> None:
     assert len(paper) == 18
     by_model = {row["Model"]: row for row in paper}
     assert by_model["GPT-5"]["MCQ"] == pytest.approx(57.81)
-    assert all(row["Source"] == "reported in paper" for row in paper)
+    assert all(row["Source"] == "paper" for row in paper)
     assert "45.88" in by_model["Gemini-2.5-Pro"]["Note"]  # the published Open total that disagrees
-    assert all("SU = 709" in row["Note"] for row in paper)
+    assert not any("SU = 709" in row["Note"] for row in paper)  # said once, in the banner
     closed = board(client, sources=["paper"], weights=["closed"])
     assert closed and all(row["Weights"] == "closed" for row in closed)
     narrow = board(client, search="gpt", column_groups=["Dimensions"])
     assert [row["Model"] for row in narrow] == ["GPT-5"]
     assert list(narrow[0]) == ["Rank", "Model", "SOD", "FDD", "SU", "TP", "CR", "LTG", "MSI"]
+    assert narrow[0]["Rank"] == 1
 
 
 def test_script_submits_then_sees_status_and_its_row(client: Client, questions: list[dict], tmp_path: Path) -> None:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 import medcmr
+from core.vocabulary import DIMENSIONS
 from tests.test_space import SpaceProcess, make_home, submit, wait_for_status
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -33,16 +35,53 @@ def space(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory):
-    with playwright.sync_playwright() as driver:
-        context = driver.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS, headless=True, viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        playwright.expect.set_options(timeout=30_000)  # two shared cores: the first render can be slow
-        yield page
-        context.close()
+def driver():
+    with playwright.sync_playwright() as running:
+        yield running
+
+
+def open_page(driver, profile: Path, width: int):
+    context = driver.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+        viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    playwright.expect.set_options(timeout=30_000)  # two shared cores: the first render can be slow
+    return context, page
+
+
+@pytest.fixture(scope="module")
+def page(driver, tmp_path_factory: pytest.TempPathFactory):
+    context, page = open_page(driver, tmp_path_factory.mktemp("chromium-profile"), 1400)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def phone(driver, tmp_path_factory: pytest.TempPathFactory):
+    context, page = open_page(driver, tmp_path_factory.mktemp("chromium-phone"), 390)
+    yield page
+    context.close()
+
+
+def cell(page, row: int, column: int):
+    """The cell shown in place `row` (0 = top); Gradio's cell test ids keep the unsorted row number."""
+    return page.locator(f"#board .virtual-row[data-index='{row}'] [data-col='{column}']")
+
+
+def box(locator) -> dict:
+    return locator.evaluate("e => { const r = e.getBoundingClientRect(); "
+                            "return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }")
+
+
+def poll(check, timeout: float = 30.0, what: str = "the condition"):
+    """Wait for `check()` to be truthy (a page state, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
@@ -50,7 +89,7 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
     expect = playwright.expect
     page.goto(space.url)
     board = page.locator("#board")
-    expect(visible_row(board, "GPT-5")).to_contain_text("reported in paper")
+    expect(visible_row(board, "GPT-5")).to_contain_text("paper")
     expect(page.get_by_text("SU = 709").first).to_be_visible()
 
     predictions = tmp_path / "browser.jsonl"
@@ -69,11 +108,14 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
     page.get_by_role("tab", name="Leaderboard").click()
     expect(visible_row(board, MODEL)).to_be_visible()
     expect(board.locator("b")).to_have_count(0)
-    # every MCQ answered correctly: 100% and first place
+    # every MCQ answered correctly, but on the sample build: 100% and no rank among the paper's rows
     expect(visible_row(board, MODEL)).to_contain_text("100")
-    expect(visible_row(board, MODEL)).to_contain_text("awaiting judge")
+    expect(visible_row(board, MODEL)).to_contain_text("sample build")
+    expect(visible_row(board, MODEL)).to_contain_text("awaiting")
+    expect(visible_row(board, "GPT-5")).to_contain_text("1")
     page.screenshot(path=str(SCREENSHOTS / "medcmr_space_board.png"), full_page=True)
 
+    page.locator("#board-filters").get_by_text("Filters").click()  # folded away by default
     page.get_by_label("scored here").check()
     expect(visible_row(board, "GPT-5")).to_have_count(0)
     expect(visible_row(board, MODEL)).to_be_visible()
@@ -111,3 +153,97 @@ def test_an_open_board_shows_a_new_scored_row_without_any_click(
     wait_for_status(client, receipt["id"], ("finished",))  # MCQ only: nothing waits for a judge
     # the reader does nothing: the board's timer notices the new row and re-renders
     playwright.expect(visible_row(board, "Scripted Refresh VL")).to_be_visible(timeout=40_000)
+    # ...and the radar's picker offers it (by "name · source"), with no reload
+    page.locator("#radar-models input").click()
+    playwright.expect(page.get_by_role("option", name="Scripted Refresh VL · scored here")).to_be_visible()
+    page.keyboard.press("Escape")
+
+
+def test_laptop_board_fits_keeps_rank_and_model_in_view_and_sorts_on_a_header_click(space: SpaceProcess,
+                                                                                      page) -> None:
+    expect = playwright.expect
+    page.goto(space.url)
+    expect(page.locator("#build-banner")).to_contain_text("Sample build")
+    expect(page.locator("#build-banner")).to_contain_text("not comparable with the paper's")
+    expect(cell(page, 0, 1)).to_contain_text("GPT-5")
+    viewport = page.locator("#board .virtual-table-viewport")
+    # the default view (Overview + dimensions) fits a laptop: nothing to scroll sideways
+    assert viewport.evaluate("v => v.scrollWidth <= v.clientWidth + 1")
+    expect(cell(page, 0, 0)).to_have_text("1")
+    expect(cell(page, 0, 2)).to_contain_text("57.81 ±0.8")
+    sod = page.locator("#board th[data-heading]").filter(has_text="SOD").first
+    poll(lambda: sod.get_attribute("title") == f"{DIMENSIONS[0].release_name} (MCQ accuracy %, perception)",
+         what="the SOD header's tooltip")
+    expect(cell(page, 0, 1).locator("a")).to_have_attribute("rel", "noopener nofollow")
+
+    for group in ("Open criteria", "Medical intelligence", "Model info"):
+        page.get_by_label(group).check()
+    poll(lambda: viewport.evaluate("v => v.scrollWidth > v.clientWidth + 300"), what="a wide table")
+    viewport.evaluate("v => { v.scrollLeft = v.scrollWidth; }")
+    poll(lambda: viewport.evaluate("v => v.scrollLeft > 300"), what="the table to scroll right")
+    seen = box(viewport)
+    for column in (0, 1):  # Rank and Model of row 1 stay in view at the left edge
+        where = box(cell(page, 0, column))
+        assert seen["left"] - 1 <= where["left"] and where["right"] <= seen["left"] + 400, (column, where, seen)
+    expect(cell(page, 0, 1)).to_contain_text("GPT-5")
+
+    viewport.evaluate("v => { v.scrollLeft = 0; }")
+
+    def first_names() -> list[str]:
+        return [cell(page, row, 1).inner_text().split("\n")[0].strip() for row in range(5)]
+
+    page.locator("#board th[data-heading='1']").click()  # Model: A to Z
+    def initials() -> list[str]:
+        return [name[0].lower() for name in first_names()]
+
+    poll(lambda: first_names()[0] != "GPT-5" and initials() == sorted(initials()), what="rows sorted by model name")
+    page.locator("#board th[data-heading='2']").click()  # MCQ: best first (the sample build's 100% rows)
+    poll(lambda: cell(page, 0, 2).inner_text().startswith("100.00"), what="rows sorted by MCQ, best first")
+    page.locator("#board th[data-heading='2']").click()  # again: reversed
+    poll(lambda: first_names()[0] == "MedGemma-4B", what="rows sorted by MCQ, worst first")
+
+    page.get_by_label("Search models").fill("no such model")
+    page.get_by_label("Search models").press("Enter")
+    expect(page.locator("#board-notes")).to_contain_text("No models match these filters")
+
+
+def test_phone_shows_rank_model_mcq_and_open_without_sideways_scrolling(space: SpaceProcess, phone) -> None:
+    phone.goto(space.url)
+    playwright.expect(cell(phone, 0, 1)).to_contain_text("GPT-5")
+    playwright.expect(phone.locator("#build-banner")).to_be_visible()
+    width = phone.evaluate("window.innerWidth")
+    for column, text in ((0, "1"), (1, "GPT-5"), (2, "57.81"), (3, "48.70")):
+        where = box(cell(phone, 0, column))
+        assert 0 <= where["left"] and where["right"] <= width, (column, where)
+        playwright.expect(cell(phone, 0, column)).to_contain_text(text)
+    playwright.expect(cell(phone, 0, 4)).to_be_hidden()  # Source and the dimensions: on a laptop
+
+
+def test_a_refusal_stays_beside_the_button_after_the_toast_and_clears_the_old_receipt(
+        space: SpaceProcess, page, built_dataset: Path, tmp_path: Path) -> None:
+    expect = playwright.expect
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps({"id": q["id"], "prediction": f"Answer: {q['answer']}"}) + "\n"
+                            for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n")
+    page.goto(space.url)
+    page.get_by_role("tab", name="Submit").click()
+    expect(visible_row(page.locator("#status"), "Scripted Refresh VL")).to_be_visible()  # current on opening
+    expect(page.locator("#status")).to_contain_text("Submitted by")
+    page.locator("#predictions input[type=file]").set_input_files(str(good))
+    page.get_by_label("Model name").fill("Receipt Then Refusal VL")
+    page.locator("#submit-button").click()
+    expect(page.locator("#receipt")).to_contain_text("Accepted as sub-")
+
+    page.locator("#predictions button[aria-label='Clear']").first.click()
+    page.locator("#predictions input[type=file]").set_input_files(str(bad))
+    page.get_by_label("Model name").fill("Refused VL")
+    page.locator("#submit-button").click()
+    refusal = page.locator("#submit-refusal")
+    expect(refusal).to_contain_text("Submission refused")
+    expect(refusal).to_contain_text("mcq-99999999")
+    expect(page.locator("#receipt")).not_to_contain_text("Accepted")
+    expect(page.locator(".toast-body")).to_have_count(0, timeout=40_000)  # the toast goes...
+    expect(refusal).to_be_visible()  # ...the reason stays
+    expect(refusal).to_contain_text("mcq-99999999")
