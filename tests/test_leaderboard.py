@@ -170,6 +170,20 @@ time.sleep(600)
 """
 
 
+def _progress_row(home: Path, submission: str) -> tuple:
+    with sqlite3.connect(home / "leaderboard.sqlite") as db:
+        return db.execute("SELECT status, progress_done, progress_total FROM submissions WHERE id = ?",
+                          (submission,)).fetchone()
+
+
+def _cached_verdicts(home: Path) -> int:
+    try:
+        with sqlite3.connect(home / "judge_cache.sqlite") as db:
+            return db.execute("SELECT count(*) FROM verdicts").fetchone()[0]
+    except sqlite3.OperationalError:  # the cache file or its table is not there yet
+        return 0
+
+
 def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
         tmp_path, make_board, questions, built_dataset):
     home = tmp_path / "home"
@@ -188,12 +202,12 @@ def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
         process = subprocess.Popen([sys.executable, "-c", script])
         try:
             deadline = time.monotonic() + 60
-            while server.calls <= total_open // 2 + 1 and time.monotonic() < deadline:
+            while True:  # wait for the state itself: the fast verdicts cached and the progress written
+                mid_run, cached_mid_run = _progress_row(home, submission), _cached_verdicts(home)
+                if cached_mid_run >= total_open // 2 and mid_run[1] > len(questions) - total_open:
+                    break
+                assert time.monotonic() < deadline, f"no mid-run state within 60 s: {mid_run}, {cached_mid_run}"
                 time.sleep(0.05)
-            time.sleep(0.3)  # let the fast verdicts be committed to the cache
-            with sqlite3.connect(home / "leaderboard.sqlite") as db:
-                mid_run = db.execute("SELECT status, progress_done, progress_total FROM submissions"
-                                     " WHERE id = ?", (submission,)).fetchone()
         finally:
             process.kill()
             process.wait()

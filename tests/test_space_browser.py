@@ -119,10 +119,13 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
     page.get_by_label("scored here").check()
     expect(visible_row(board, "GPT-5")).to_have_count(0)
     expect(visible_row(board, MODEL)).to_be_visible()
-    page.wait_for_timeout(1000)  # the download buttons follow the table
-    with page.expect_download() as download:
-        page.get_by_role("button", name="CSV (filtered view)").click()
-    exported = Path(download.value.path()).read_text()
+    deadline = time.monotonic() + 30
+    while True:  # the download buttons follow the table: poll the exported file itself
+        with page.expect_download() as download:
+            page.get_by_role("button", name="CSV (filtered view)").click()
+        exported = Path(download.value.path()).read_text()
+        if "GPT-5" not in exported or time.monotonic() > deadline:
+            break
     assert "Browser <b>Bold</b> VL" in exported and "GPT-5" not in exported
 
 
