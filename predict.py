@@ -18,6 +18,7 @@ Reference baselines need no model and no server: `--model baseline:random` (a un
 letter per multiple-choice question, seeded) and `--model baseline:most-frequent` (the build's
 commonest answer letter, read from the answers, as every majority-class baseline does). Both give
 open questions the fixed placeholder `OPEN_PLACEHOLDER`, so the judge path runs as for a model.
+Their answers come from `judge.baselines`, which the leaderboard's reference rows use too.
 """
 from __future__ import annotations
 
@@ -26,10 +27,8 @@ import asyncio
 import base64
 import io
 import json
-import random
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
@@ -40,7 +39,9 @@ import pyarrow.parquet as pq
 from PIL import Image
 from tqdm import tqdm
 
-from core.vocabulary import LETTERS, PROMPT_VERSION, format_prompt
+from core.vocabulary import PROMPT_VERSION, format_prompt
+from judge.baselines import (BASELINE_PREFIX, BASELINES, OPEN_PLACEHOLDER, BaselineError, baseline_answerer,
+                             most_frequent_letter)
 from judge.endpoint import Endpoint
 from release.built import load_questions
 
@@ -51,10 +52,6 @@ FATAL_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai
 # The first answers decide whether a repeated HTTP 400 is the request's fault (e.g. an unknown model
 # name on servers that say 400, not 404) rather than one question's: all of them, same message → stop.
 EARLY_400_SAMPLE = 8
-BASELINE_PREFIX = "baseline:"
-BASELINES = ("random", "most-frequent")
-# Every baseline's answer to an open question: not empty (an empty answer is never judged), and wrong.
-OPEN_PLACEHOLDER = "Answer: unknown"
 
 
 class PredictError(Exception):
@@ -330,40 +327,6 @@ def server_message(error: openai.APIStatusError) -> str:
 # ---------------------------------------------------------------- reference baselines
 
 
-def most_frequent_letter(rows: Iterable[dict]) -> str:
-    """The commonest answer letter among the MCQs in `rows` (a tie goes to the earlier letter).
-
-    It is computed from the answers: that is what a most-frequent (majority-class) baseline is, the
-    score of a model that learnt only the label distribution.
-    """
-    counts = Counter(row["answer"] for row in rows if row["question_type"] == "mcq" and row["answer"] in LETTERS)
-    if not counts:
-        raise PredictError("baseline:most-frequent: the build has no multiple-choice question with an answer letter")
-    return min(counts, key=lambda letter: (-counts[letter], letter))
-
-
-def baseline_answerer(name: str, rows: Iterable[dict], seed: int = 0) -> Callable[[dict], str]:
-    """The answer function of baseline `name` (one of BASELINES); `rows` are the build's questions.
-
-    The random baseline's letter depends only on (seed, question id), so a resumed run, a --limit or
-    another --config gives every question the same letter as one full run.
-    """
-    if name == "random":
-        def answer(row: dict) -> str:
-            if row["question_type"] != "mcq":
-                return OPEN_PLACEHOLDER
-            return random.Random(f"{seed}:{row['id']}").choice(LETTERS)
-    elif name == "most-frequent":
-        letter = most_frequent_letter(rows)
-
-        def answer(row: dict) -> str:
-            return letter if row["question_type"] == "mcq" else OPEN_PLACEHOLDER
-    else:
-        raise PredictError(f"--model {BASELINE_PREFIX}{name}: no such baseline; choose "
-                           + " or ".join(BASELINE_PREFIX + known for known in BASELINES))
-    return answer
-
-
 def _check_baseline_file(out: Path, answer: Callable[[dict], str], questions: dict[str, dict]) -> None:
     """Lines already in `out` must be what this baseline answers now: one file holds one seed."""
     if not out.exists():
@@ -389,8 +352,9 @@ def run_baseline(args: argparse.Namespace, model: str) -> int:
         answered = read_answered(args.out, model)
         _check_baseline_file(args.out, answer, questions)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-    except (PredictError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (PredictError, BaselineError, OSError) as error:
+        flag = "--model " if name not in BASELINES else ""
+        print(f"error: {flag}{error}", file=sys.stderr)
         return 2
     todo = [i for i in ids if i not in answered]
     how = f"seed {args.seed}" if name == "random" else \

@@ -7,6 +7,10 @@ Only comparable rows are ranked against each other (see `rank`): a row scored on
 than the one served, a submission answering fewer than MIN_COVERAGE % of the MCQs, and, on a
 build that is not the official release, every submitted row stay on the board unranked, with
 the reason in "Unranked". Ranks are bands: rows whose MCQ 95% intervals overlap share one.
+
+Reference rows (Source "reference", made by `leaderboard.reference`) are the baselines' scores
+on the served build: never ranked, listed after every model, and kept through the model filters
+so every score can be read against chance.
 """
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ UNRANKED_OTHER_BUILD = "scored on another build"
 UNRANKED_SAMPLE_BUILD = "sample build (not comparable with the paper)"
 UNRANKED_PARTIAL = "partial"
 PAPER_BUILD = "official release (paper)"
+REFERENCE = "reference"  # the Source of the reference baselines' rows
+UNRANKED_REFERENCE = "reference baseline (not a model, never ranked)"
 
 # What `frame` keeps: the columns before ranking, plus the Open interval `rank` uses and drops.
 FRAME_COLUMNS: list[str] = [c for c in COLUMNS if c not in ("Rank", "Band", "Open band", "Unranked")] + [
@@ -56,7 +62,7 @@ FRAME_COLUMNS: list[str] = [c for c in COLUMNS if c not in ("Rank", "Band", "Ope
 NUMERIC_COLUMNS += ["Open low", "Open high"]
 
 SIZE_BUCKETS: tuple[str, ...] = ("<10B", "10-40B", ">40B", "unknown")
-SOURCES = ("paper", "scored here")
+SOURCES = ("paper", "scored here", REFERENCE)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -78,6 +84,11 @@ def _percent(value: object) -> float:
 def paper_id(model: str) -> str:
     """The board id of a paper row: paper rows and submissions never share an id."""
     return f"paper:{model}"
+
+
+def reference_id(baseline: str) -> str:
+    """The board id of a reference row, e.g. `reference:random` (never a paper or submission id)."""
+    return f"{REFERENCE}:{baseline}"
 
 
 def paper_frame(csv_path: Path) -> pd.DataFrame:
@@ -165,6 +176,17 @@ def submission_record(meta_row: dict, results: Results) -> dict:
     }
 
 
+def reference_record(baseline: str, model: str, note: str, results: Results) -> dict:
+    """One reference row from a baseline's MCQ-only results on the served build.
+
+    It reads like a submission row (MCQ, dimensions, classes, interval, coverage) with no Open,
+    no judge and no model facts (weights, domain, size): a baseline is not a model.
+    """
+    meta_row = {"id": reference_id(baseline), "model": model, "weights": "", "medical": False}
+    return {**submission_record(meta_row, results), "Source": REFERENCE, "Open": math.nan, "Domain": "",
+            "Judge": "", "Judge prompt": "", "Note": note, "Open low": None, "Open high": None}
+
+
 def frame(records: Iterable[dict]) -> pd.DataFrame:
     """Board rows in the canonical column order and dtypes (unranked), built column by column."""
     records = list(records)
@@ -180,6 +202,8 @@ def frame(records: Iterable[dict]) -> pd.DataFrame:
 
 def _unranked_reason(row: pd.Series, served: DatasetInfo | None, min_coverage: float) -> str:
     """Why a row cannot be ranked among the others ("" when it can)."""
+    if row["Source"] == REFERENCE:
+        return UNRANKED_REFERENCE
     if row["Source"] == "paper":
         return ""  # the paper's rows are on the official release: the board's reference ranking
     reasons = []
@@ -223,7 +247,8 @@ def _open_bands(df: pd.DataFrame, open_ci: dict[str, tuple[float, float]]) -> li
 
 
 def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: float = MIN_COVERAGE) -> pd.DataFrame:
-    """Ranked rows first, by MCQ then Open; rows that cannot be compared after them, unranked.
+    """Ranked rows first, by MCQ then Open; rows that cannot be compared after them, unranked;
+    the reference rows last, by MCQ, never ranked.
 
     `served` is the build the board serves. The paper's rows are always ranked: they are on the
     official release, the board's reference. A submission is ranked only when scored on the
@@ -244,7 +269,8 @@ def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: floa
         df = df.drop(columns=["Open low", "Open high"])
     df["Unranked"] = [_unranked_reason(row, served, min_coverage) for _, row in df.iterrows()] if len(df) else []
     df["_ranked"] = df["Unranked"] == ""
-    df = df.sort_values(["_ranked", "MCQ", "Open"], ascending=False, na_position="last",
+    df["_model"] = df["Source"] != REFERENCE
+    df = df.sort_values(["_model", "_ranked", "MCQ", "Open"], ascending=False, na_position="last",
                         kind="stable").reset_index(drop=True)
     ranked = df["_ranked"].to_numpy()
     ranks = np.full(len(df), math.nan)
@@ -256,7 +282,7 @@ def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: floa
     df.loc[~ranked, "Band"] = "—"
     df["Open band"] = _open_bands(df, open_ci)
     df.insert(0, "Rank", ranks)
-    return df.drop(columns=["_ranked"])[COLUMNS]
+    return df.drop(columns=["_ranked", "_model"])[COLUMNS]
 
 
 def _present(value: object) -> bool:
@@ -276,19 +302,21 @@ def filter_board(df: pd.DataFrame, search: str = "", groups: Iterable[str] = (),
     """Rows matching every given filter; an empty selection does not filter.
 
     `search` matches model names case-insensitively as plain text; several terms separated by
-    ";" match any of them.
+    ";" match any of them. Reference rows have no weights, domain or size: those filters keep
+    them, so chance stays in view beside any selection of models; search and source apply.
     """
     mask = pd.Series(True, index=df.index)
     terms = [t.strip().lower() for t in (search or "").split(";") if t.strip()]
     if terms:
         names = df["Model"].str.lower()
         mask &= pd.concat([names.str.contains(t, regex=False) for t in terms], axis=1).any(axis=1)
+    reference = df["Source"] == REFERENCE
     if groups := list(groups):
-        mask &= df["Weights"].isin(groups)
+        mask &= df["Weights"].isin(groups) | reference
     if kinds := list(kinds):
-        mask &= df["Domain"].isin(kinds)
+        mask &= df["Domain"].isin(kinds) | reference
     if sizes := list(sizes):
-        mask &= df["Params (B)"].map(size_bucket).isin(sizes)
+        mask &= df["Params (B)"].map(size_bucket).isin(sizes) | reference
     if sources := list(sources):
         mask &= df["Source"].isin(sources)
     return df[mask].reset_index(drop=True)

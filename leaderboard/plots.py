@@ -1,8 +1,12 @@
 """Plotly figures over the board: per-dimension radar, and MCQ score versus model size.
 
-Both pick rows by their board id ("Id": `paper:<model>` or a submission id), never by display
-name, so a submission named like a paper model is never drawn as the paper's row. Figures have
-transparent backgrounds and grey grid and text, so they read in light and dark mode alike.
+The random baseline's reference row is drawn on the size plot as a horizontal line (chance),
+not as a point: it has no size. The radar offers reference rows like any other.
+
+Both pick rows by their board id ("Id": `paper:<model>`, `reference:<baseline>` or a submission
+id), never by display name, so a submission named like a paper model is never drawn as the
+paper's row. Figures have transparent backgrounds and grey grid and text, so they read in light
+and dark mode alike.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.vocabulary import DIMENSIONS as _DIMENSIONS
-from leaderboard.board import PINNED
+from leaderboard.board import PINNED, REFERENCE, reference_id
 
 AXES = [d.abbr for d in _DIMENSIONS]
 AXIS_NAMES = {d.abbr: d.release_name for d in _DIMENSIONS}
@@ -21,7 +25,8 @@ MAX_MODELS = 5
 MAX_LABELS = 5  # the scatter names its best few points; every point names itself on hover
 DOMAIN_COLOURS = {"medical": "#E69F00", "general": "#0072B2"}  # Okabe-Ito: safe for colour blindness
 WEIGHT_SYMBOLS = {"open": "circle", "closed": "diamond"}
-SOURCE_LABELS = {"paper": "paper", "scored here": "scored here"}
+SOURCE_LABELS = {"paper": "paper", "scored here": "scored here", REFERENCE: REFERENCE}
+CHANCE_ID = reference_id("random")  # the row drawn as the size plot's horizontal chance line
 _INK = "#8a8f98"  # readable on white and on Gradio's dark background
 _GRID = "rgba(138, 143, 152, 0.35)"
 _TRANSPARENT = "rgba(0,0,0,0)"
@@ -114,9 +119,12 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
 
     Submitted rows have an outlined marker. Only the best few points carry a label, placed so
     that none overlaps another or runs past the plot's edge; every point names itself on hover.
+    The random baseline's row, when in `df`, is a dashed horizontal line at its MCQ.
     """
     fig = go.Figure()
     title = "MCQ accuracy vs parameters"
+    chance = df[(df["Id"] == CHANCE_ID) & df["MCQ"].notna()]
+    df = df[df["Source"] != REFERENCE]
     known = df[df["Params (B)"].notna() & df["MCQ"].notna() & (df["Params (B)"] > 0)]
     if known.empty:
         return _empty(fig, title, "No models with a known size match the filters"
@@ -145,4 +153,10 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
         xaxis={"title": "Parameters (billions, log scale)", "type": "log", "gridcolor": _GRID, "zeroline": False,
                "range": [math.log10(low), math.log10(high)]},
         yaxis={"title": "MCQ accuracy (%)", "gridcolor": _GRID, "zeroline": False}, height=520)
+    if not chance.empty:
+        row = chance.iloc[0]
+        fig.add_hline(y=float(row["MCQ"]), line={"dash": "dash", "width": 1.5, "color": _INK},
+                      annotation={"text": f"{html.escape(row[PINNED])} {row['MCQ']:.2f}%",
+                                  "font": {"color": _INK, "size": 12}},
+                      annotation_position="bottom right")
     return fig

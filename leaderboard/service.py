@@ -34,7 +34,7 @@ from core.results import Results
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
-from leaderboard import explore, identity
+from leaderboard import explore, identity, reference
 from leaderboard.store import (AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store, StoreUnavailable,
                                _duration, storage_cause)
 from release.built import load_questions, provenance
@@ -154,6 +154,7 @@ class Leaderboard:
         self.dataset = provenance(self.data_dir)
         self._paper_csv = paper_csv or PAPER_CSV
         self._paper = board_logic.paper_frame(self._paper_csv)
+        self._reference = board_logic.frame(reference.reference_records(self.questions, self.dataset))
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._leader = threading.Event()
@@ -610,12 +611,13 @@ class Leaderboard:
         return self.store.board_version()
 
     def board(self) -> pd.DataFrame:
-        """The paper's rows and every scored submission, ranked (rebuilt only when a row changed)."""
+        """The paper's rows, every scored submission and the reference rows, ranked (rebuilt only
+        when a row changed)."""
         version = self.store.board_version()
         with self._board_lock:
             if self._board is None or self._board[0] != version:
                 scored = board_logic.frame(self.store.board_rows())
-                frames = [f for f in (self._paper, scored) if not f.empty]
+                frames = [f for f in (self._paper, scored, self._reference) if not f.empty]
                 self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset))
             return self._board[1].copy()
 

@@ -52,6 +52,7 @@ CSS = f"""
 #board .source-badge {{ display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 0.8em;
   border: 1px solid var(--border-color-primary); }}
 #board .source-scored {{ border-color: #0072B2; color: #0072B2; }}
+#board .source-reference {{ border-style: dashed; font-style: italic; }}
 #board .unranked-mark {{ font-size: 0.8em; color: #b45309; white-space: nowrap; }}
 #board sup {{ font-size: 0.7em; }}
 #board a {{ color: var(--link-text-color, #2563eb); text-decoration: underline; text-underline-offset: 2px; }}

@@ -30,7 +30,9 @@ from space.render import escape_md
 
 DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions"]
 SOURCE_BADGES = {"paper": ("paper", "reported in the paper (Table 2/3)"),
-                 "scored here": ("scored", "scored here by this Space's judge")}
+                 "scored here": ("scored", "scored here by this Space's judge"),
+                 tables.REFERENCE: ("reference", "a reference baseline scored here on the served build "
+                                                "(no model): never ranked")}
 UNRANKED_BADGES = {tables.UNRANKED_OTHER_BUILD: "other build", tables.UNRANKED_SAMPLE_BUILD: "sample build",
                    tables.UNRANKED_PARTIAL: "partial", "no MCQ score": "no MCQ"}
 PAPER_OPEN_MARK = "†"
@@ -45,7 +47,8 @@ HEADER_TIPS: dict[str, str] = {
     "MCQ": f"Multiple-choice accuracy (%) ± half of its 95% Wilson interval (paper rows: n = {PAPER_MCQ_N:,})",
     "Open": f"Open-ended score 0–100 by an LLM judge; {PAPER_OPEN_MARK} = the paper's judge ({PAPER_JUDGE_MARK}). "
             "Compared only among rows with the same judge and prompt",
-    "Source": "paper = reported in the paper; scored = scored here",
+    "Source": "paper = reported in the paper; scored = scored here; reference = a baseline with no model "
+              "(random letter, commonest letter), never ranked",
     **{d.abbr: f"{d.release_name} (MCQ accuracy %, {d.group})" for d in DIMENSIONS},
     **{c.abbr: f"{c.name} (open-ended criterion, 0–100, weight {c.weight})" for c in CRITERIA},
     **{m.abbr: f"{m.name} (MCQ accuracy %, medical-intelligence class)" for m in MEDICAL_INTELLIGENCE},
@@ -54,7 +57,7 @@ HEADER_TIPS: dict[str, str] = {
     "MCQ low": "Lower end of the MCQ 95% interval", "MCQ high": "Upper end of the MCQ 95% interval",
     "Unranked": "Why the row is not ranked", "Coverage (%)": "Share of the MCQs answered",
     "Build": "Fingerprint of the build the row was scored on", "Judge prompt": "Judge prompt version",
-    "Id": "Board id: paper:<model> or the submission id",
+    "Id": "Board id: paper:<model>, reference:<baseline> or the submission id",
 }
 
 
@@ -78,7 +81,7 @@ def _model_cell(row: pd.Series, footnote: int | None) -> str:
     if footnote:
         cell += f"<sup>{footnote}</sup>"
     reason = str(row.get("Unranked") or "")
-    if reason:
+    if reason and row.get("Source") != tables.REFERENCE:  # the reference badge says it already
         kind = next((badge for key, badge in UNRANKED_BADGES.items() if reason.startswith(key)), "unranked")
         cell += f' <span class="unranked-mark" title="{html.escape(reason, quote=True)}">⚠ {kind}</span>'
     return cell
@@ -141,6 +144,9 @@ def notes_markdown(view: pd.DataFrame) -> str:
               f"at 95% (Wilson intervals; paper rows with n = {PAPER_MCQ_N:,}). **—** with ⚠: not comparable "
               "with the ranked rows (another build, a sample build, or under "
               f"{tables.MIN_COVERAGE:g}% of the MCQs answered), shown below them. "
+              "*reference* rows, last: baselines with no model scored on this build's MCQs (a random letter: "
+              "chance; the commonest answer letter), never ranked and kept by the model filters; the dashed "
+              "line on the size plot is the random one. "
               f"{PAPER_OPEN_MARK} Open judged by {escape_md(PAPER_JUDGE_MARK)} with an unpublished prompt: "
               "Open compares only among rows with the same judge and prompt. "
               "**Sort:** click a column header (again to reverse). Hover a header for its full name.")
@@ -194,8 +200,9 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard) -> LeaderboardTab
     def leaderboard(search: str, weights: list[str], domains: list[str], sizes: list[str],
                     sources: list[str], column_groups: list[str]) -> dict:
         """The ranked board filtered by model search (";" separates terms), weights (open/closed),
-        domain (medical/general), size bucket and source (paper/scored here); shown column groups.
-        Unranked rows (another build, a sample build, partial) have Rank null and say why in "Unranked"."""
+        domain (medical/general), size bucket and source (paper/scored here/reference); shown column groups.
+        Unranked rows (another build, a sample build, partial) have Rank null and say why in "Unranked";
+        the reference rows (baselines, Source "reference") come last, Rank null."""
         return table_value(filtered(search, weights, domains, sizes, sources), column_groups or [])
 
     def views(search, weights, domains, sizes, sources, column_groups, compared):

@@ -92,7 +92,7 @@ def test_most_frequent_answers_the_modal_letter_and_a_placeholder_to_open_questi
     assert {answer(row) for row in rows} == {"D"}
     assert answer(opens[0]) == predict.OPEN_PLACEHOLDER and predict.OPEN_PLACEHOLDER.strip()
     assert predict.most_frequent_letter(synthetic_mcqs(10, "CB")) == "B"    # a tie: the earlier letter
-    with pytest.raises(predict.PredictError, match="no such baseline"):
+    with pytest.raises(predict.BaselineError, match="no such baseline"):
         predict.baseline_answerer("oracle", rows)
 
 

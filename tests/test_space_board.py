@@ -25,7 +25,9 @@ def test_a_sample_build_row_has_no_rank_among_the_papers_rows(client: Client, qu
     wait_for_status(client, receipt["id"], ("awaiting judge", "finished"))
 
     rows = board(client, column_groups=[*ALL_GROUPS, "Ranking details"])
-    perfect = rows[-1]  # 100% MCQ, yet listed after every ranked row
+    # 100% MCQ, yet listed after every ranked row; only the reference rows (baselines) come after it
+    assert [(row["Source"], row["Rank"]) for row in rows[-2:]] == [("reference", None)] * 2
+    perfect = rows[-3]
     assert perfect["Model"] == "Perfect-Sample-VL" and perfect["MCQ"] == 100.0
     assert perfect["Rank"] is None and perfect["Band"] == "—"
     assert perfect["Unranked"].startswith("sample build") and perfect["Id"] == receipt["id"]
