@@ -59,13 +59,15 @@ def check_characters(field: str, text: str, allowed: set[str] = frozenset()) -> 
                                 "names and descriptions are shown as plain visible text.")
 
 
-def check_model_name(name: str, reserved: Iterable[str], taken: Iterable[str]) -> None:
-    """Refuse a name that folds to a paper model's name (`reserved`) or another submitter's (`taken`)."""
+def check_model_name(name: str, reserved: Iterable[str], taken: Iterable[str], reference: Iterable[str] = ()) -> None:
+    """Refuse a name that folds to a paper model's name (`reserved`), a reference row's (`reference`)
+    or another submitter's model name (`taken`)."""
     check_characters("Model name", name)
     key = identity_key(name)
     if not key:
         raise IdentityError("Model name: needs at least one letter or digit.")
-    for label, names in (("a model reported in the paper", reserved), ("another submitter's model", taken)):
+    for label, names in (("a model reported in the paper", reserved), ("a reference row of the board", reference),
+                         ("another submitter's model", taken)):
         clash = next((other for other in names if identity_key(other) == key), None)
         if clash is not None:
             raise IdentityError(f"Model name: {name!r} reads the same as {label} ({clash!r}) once case, spacing, "

@@ -199,7 +199,7 @@ class Leaderboard:
                                   "upload .jsonl, .json or .csv with `id` and `prediction`.")
         try:
             identity.check_model_name(fields["model"], self._paper["Model"].tolist(),
-                                      self.store.models_of_others(submitter))
+                                      self.store.models_of_others(submitter), reference.REFERENCE_MODELS.values())
         except identity.IdentityError as error:
             raise SubmissionError(str(error)) from None
         with path.open("rb") as upload:

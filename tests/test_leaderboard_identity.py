@@ -22,6 +22,11 @@ def test_look_alikes_of_a_paper_model_are_refused(name: str) -> None:
         check_model_name(name, PAPER, [])
 
 
+def test_a_reference_rows_name_is_refused() -> None:
+    with pytest.raises(IdentityError, match="reference row"):
+        check_model_name("random (Reference)", PAPER, [], ["Random (reference)"])
+
+
 def test_another_submitters_name_is_refused_and_distinct_names_pass() -> None:
     with pytest.raises(IdentityError, match="another submitter"):
         check_model_name("my-model v2", PAPER, ["My Model V2"])
