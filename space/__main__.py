@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from gradio.utils import get_upload_folder
+
 from core.settings import Settings, SettingsError
 from judge.endpoint import Endpoint
 from leaderboard.mirror import HubMirror
@@ -26,6 +28,7 @@ from release.built import build_info
 from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
 from space.app import CSS, HEAD, build_app
+from space.submit_tab import start_upload_sweeper
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -146,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         # Gradio refuses an over-limit upload (413) while it streams, before it is stored; the rest of
         # its upload folder (uploads never submitted, downloads, images) is swept by age.
         app = build_app(board, delete_cache=(settings.upload_sweep_s, settings.upload_max_age_s))
+        start_upload_sweeper(Path(get_upload_folder()), settings.upload_sweep_s, settings.upload_max_age_s)
         app.queue(default_concurrency_limit=4).launch(
             server_name=args.host or ("0.0.0.0" if settings.on_space else "127.0.0.1"),
             server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD)

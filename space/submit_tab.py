@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import html
 import logging
+import os
+import re
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from space.render import card_choices, queue_frame, receipt_markdown, result_car
 
 log = logging.getLogger(__name__)
 STATUS_REFRESH_SECONDS = 3.0
+_UPLOAD_DIR = re.compile(r"[0-9a-f]{64}")  # Gradio's per-upload folder: the content's seeded sha256
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
 
 
@@ -61,6 +66,44 @@ def discard_upload(path: Path, upload_folder: Path) -> None:
     except OSError as error:  # a folder still holding another file, or one already swept
         if target.exists():
             log.warning("could not delete the upload %s: %s", target.name, error.strerror or error)
+
+
+def sweep_upload_folder(upload_folder: Path, max_age_s: float) -> int:
+    """Delete what Gradio's own sweep (`delete_cache`) misses: files directly in the upload folder (the
+    empty temporary file Gradio 6.31's File component leaves per submit, multipart files of a broken
+    upload: both named tmp*) and emptied per-upload folders (named by a sha256), once older than
+    `max_age_s`; nothing else, even if GRADIO_TEMP_DIR is a shared folder. Returns how many went."""
+    removed, cutoff = 0, time.time() - max_age_s
+    try:
+        entries = list(os.scandir(upload_folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                continue
+            if entry.is_file(follow_symlinks=False) and entry.name.startswith("tmp"):
+                os.unlink(entry.path)
+            elif entry.is_dir(follow_symlinks=False) and _UPLOAD_DIR.fullmatch(entry.name):
+                os.rmdir(entry.path)  # only when empty
+            else:
+                continue
+            removed += 1
+        except OSError:  # gone meanwhile, or a folder still holding a file
+            continue
+    return removed
+
+
+def start_upload_sweeper(upload_folder: Path, every_s: float, max_age_s: float) -> threading.Thread:
+    """Run `sweep_upload_folder` every `every_s` seconds in a daemon thread (for the server's lifetime)."""
+    def run() -> None:
+        while True:
+            time.sleep(every_s)
+            sweep_upload_folder(upload_folder, max_age_s)
+
+    thread = threading.Thread(target=run, name="upload-sweeper", daemon=True)
+    thread.start()
+    return thread
 
 
 def queue_view(rows: list[dict]) -> pd.DataFrame:

@@ -119,6 +119,11 @@ def test_an_upload_never_submitted_is_swept(built_dataset: Path, tmp_path_factor
         [stored] = upload(app, orphan).json()
         assert Path(stored).is_file()
         until(lambda: not Path(stored).exists(), 30, "the orphan upload is swept")
+        # a submit leaves nothing behind either: its upload is deleted, Gradio's stray temporary file
+        # and the emptied per-upload folders are swept
+        submit(Client(app.url, verbose=False), orphan, "Swept-After")
+        until(lambda: not files_in(folder) and not [d for d in folder.iterdir() if len(d.name) == 64], 30,
+              "no file and no per-upload folder is left in the upload folder")
     finally:
         app.kill()
 
