@@ -27,7 +27,7 @@ from leaderboard.store import SCHEMA_VERSION, StoreUnavailable
 from tests.judge_responders import read_request
 from tests.openai_server import OpenAIServer, Reply
 from tests.test_leaderboard import (EXPECTED_OPEN, close, endpoint_for, failing_responder, make_board,  # noqa: F401
-                                    n_open, questions, verdict_responder, wait_for, write_predictions)
+                                    n_open, verdict_responder, wait_for, write_predictions)
 
 ROOT = Path(__file__).resolve().parent.parent
 
