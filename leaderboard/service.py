@@ -87,7 +87,7 @@ def _storage_refusal() -> Iterator[None]:
         yield
     except StoreUnavailable as err:
         raise _NotCounted(f"The server cannot store submissions right now ({err.cause}); "
-                              "nothing was queued, try later.") from None
+                          "nothing was queued, try later.") from None
 
 
 class _Stopped(Exception):
