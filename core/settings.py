@@ -47,6 +47,11 @@ class Settings:
     predict: EndpointSettings = EndpointSettings(timeout=PREDICT_TIMEOUT_S, max_retries=PREDICT_MAX_RETRIES)
     rate_limit: tuple[int, float] = (5, 3600.0)   # MEDCMR_RATE_LIMIT="5/3600": per submitter
     max_file_bytes: int = 50 * 2**20               # MEDCMR_MAX_FILE_MB
+    check_concurrency: int = 2                     # MEDCMR_CHECK_CONCURRENCY: uploads checked at once
+    check_wait_s: float = 2.0                      # MEDCMR_CHECK_WAIT_S: wait for a free check, then "busy"
+    refusal_limit: tuple[int, float] = (20, 3600.0)  # MEDCMR_REFUSAL_LIMIT="20/3600": refusals per submitter
+    upload_sweep_s: int = 300                      # MEDCMR_UPLOAD_SWEEP_S: how often unused uploads are swept
+    upload_max_age_s: int = 1800                   # MEDCMR_UPLOAD_MAX_AGE_S: an upload older than this is swept
     retry_failed_after_s: float = 600.0            # MEDCMR_RETRY_FAILED_AFTER_S: first retry; doubles per failure
     lease_s: float = 30.0                          # MEDCMR_LEASE_S: a silent worker process loses the home after this
     results_repo: str | None = None                # MEDCMR_RESULTS_REPO (with HF_TOKEN: the Hub mirror)
@@ -72,6 +77,11 @@ class Settings:
             predict=endpoint_settings(env, "MEDCMR_PREDICT", PREDICT_TIMEOUT_S, PREDICT_MAX_RETRIES),
             rate_limit=_rate_limit(get("MEDCMR_RATE_LIMIT", "5/3600")),
             max_file_bytes=int(_number(env, "MEDCMR_MAX_FILE_MB", 50.0, float, minimum=0.001) * 2**20),
+            check_concurrency=_number(env, "MEDCMR_CHECK_CONCURRENCY", 2, int, minimum=1),
+            check_wait_s=_number(env, "MEDCMR_CHECK_WAIT_S", 2.0, float, minimum=0),
+            refusal_limit=_rate_limit(get("MEDCMR_REFUSAL_LIMIT", "20/3600"), "MEDCMR_REFUSAL_LIMIT"),
+            upload_sweep_s=_number(env, "MEDCMR_UPLOAD_SWEEP_S", 300, int, minimum=1),
+            upload_max_age_s=_number(env, "MEDCMR_UPLOAD_MAX_AGE_S", 1800, int, minimum=1),
             retry_failed_after_s=_number(env, "MEDCMR_RETRY_FAILED_AFTER_S", 600.0, float, minimum=0),
             lease_s=_number(env, "MEDCMR_LEASE_S", 30.0, float, minimum=1),
             results_repo=get("MEDCMR_RESULTS_REPO") or None,
@@ -115,12 +125,12 @@ def _number(env: Mapping[str, str], name: str, default, kind: type, *, minimum: 
     return value
 
 
-def _rate_limit(value: str) -> tuple[int, float]:
+def _rate_limit(value: str, name: str = "MEDCMR_RATE_LIMIT") -> tuple[int, float]:
     count, _, window = value.partition("/")
     try:
         parsed = int(count), float(window or 3600)
     except ValueError:
         parsed = (0, 0.0)
     if parsed[0] < 1 or not parsed[1] > 0:
-        raise SettingsError(f"MEDCMR_RATE_LIMIT={value!r}: expected COUNT/SECONDS, e.g. 5/3600")
+        raise SettingsError(f"{name}={value!r}: expected COUNT/SECONDS, e.g. 5/3600")
     return parsed

@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +57,16 @@ RETRY_MAX_S = 24 * 3600.0  # retries back off (doubling) up to once a day
 IDLE_POLL_S = 1.0  # how often an idle lane looks for work queued by another process
 MISSING_SHOWN = 20
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+BUSY_MESSAGE = "The server is busy checking other submissions; try again in a moment."
 
 
 class SubmissionError(ValueError):
     """A clear, user-facing message: what is wrong and where."""
+
+
+class _NotCounted(SubmissionError):
+    """A refusal that is not the submitter's doing (busy, storage) or is the refusal limit itself:
+    it does not count toward the submitter's refusal limit."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,8 @@ def _storage_refusal() -> Iterator[None]:
     try:
         yield
     except StoreUnavailable as err:
-        raise SubmissionError(f"The server cannot store submissions right now ({err.cause}); "
-                              "nothing was queued, try later.") from None
+        raise _NotCounted(f"The server cannot store submissions right now ({err.cause}); "
+                          "nothing was queued, try later.") from None
 
 
 class _Stopped(Exception):
@@ -131,6 +138,8 @@ class Leaderboard:
     def __init__(self, home: Path, data_dir: Path, *, endpoint: Endpoint | None = None,
                  paper_csv: Path | None = None, mirror: "HubMirror | None" = None,
                  max_file_bytes: int = _DEFAULTS.max_file_bytes, rate_limit: tuple[int, float] = _DEFAULTS.rate_limit,
+                 check_concurrency: int = _DEFAULTS.check_concurrency, check_wait_s: float = _DEFAULTS.check_wait_s,
+                 refusal_limit: tuple[int, float] = _DEFAULTS.refusal_limit,
                  retry_failed_after: float = RETRY_FAILED_AFTER_S,
                  judge_deadline_s: float = _DEFAULTS.judge_deadline_s,
                  judge_concurrency: int = _DEFAULTS.judge_concurrency,
@@ -143,6 +152,11 @@ class Leaderboard:
         self.mirror = mirror
         self.max_file_bytes = max_file_bytes
         self.rate_limit = rate_limit
+        self.check_wait_s = check_wait_s
+        self.refusal_limit = refusal_limit
+        self._checks = threading.BoundedSemaphore(check_concurrency)  # file checks running at once
+        self._refusals_lock = threading.Lock()
+        self._refusals: dict[str, deque[float]] = {}  # submitter -> times of counted refusals, in the window
         self.retry_failed_after = retry_failed_after
         self.judge_deadline_s = judge_deadline_s
         self.judge_concurrency = judge_concurrency
@@ -176,17 +190,41 @@ class Leaderboard:
         A refusal is a SubmissionError, logged as one line (what, who, why)."""
         who = (submitter or "").strip() or "anonymous"
         try:
+            self._check_refusals(who)
             return self._submit(file_path, meta, who)
         except SubmissionError as error:
+            if not isinstance(error, _NotCounted):
+                self._count_refusal(who)
             log.info("submission refused: model %r from %r: %s", getattr(meta, "model", None), who, error)
             raise
+
+    def _check_refusals(self, submitter: str) -> None:
+        """Refuse at once, reading nothing, a submitter whose sent files and forms were refused
+        `refusal_limit` times within its window (a flood of bad files costs one dictionary look-up)."""
+        limit, window = self.refusal_limit
+        now = time.monotonic()
+        with self._refusals_lock:
+            times = self._refusals.get(submitter)
+            while times and times[0] <= now - window:
+                times.popleft()
+            if times is not None and not times:
+                del self._refusals[submitter]
+            elif times is not None and len(times) >= limit:
+                wait_min = max(1, int((times[0] + window - now) // 60) + 1)
+                raise _NotCounted(f"Too many refused submissions: at most {limit} per {_duration(window)} "
+                                  f"per submitter; fix the file and try again in about {wait_min} min.")
+
+    def _count_refusal(self, submitter: str) -> None:
+        with self._refusals_lock:
+            self._refusals.setdefault(submitter, deque()).append(time.monotonic())
 
     def _submit(self, file_path: Path, meta: SubmissionMeta, submitter: str) -> dict:
         fields = _checked_meta(meta)
         shown = Path(str(file_path)).name  # the upload's name: shown in messages, never a path
         path = Path(file_path)
         if not path.is_file():
-            raise SubmissionError(f"{shown}: no file was uploaded.")
+            raise SubmissionError(f"{shown}: no file was uploaded (an upload is used for one submission "
+                                  "and then deleted: choose the file again).")
         size = path.stat().st_size
         if size == 0:
             raise SubmissionError(f"{shown}: the file is empty.")
@@ -202,14 +240,19 @@ class Leaderboard:
                                       self.store.models_of_others(submitter), reference.REFERENCE_MODELS.values())
         except identity.IdentityError as error:
             raise SubmissionError(str(error)) from None
-        with path.open("rb") as upload:
-            sha256 = hashlib.file_digest(upload, "sha256").hexdigest()
-        with _storage_refusal():
-            try:
-                self.store.precheck(submitter, fields["model"], sha256, self.rate_limit)
-            except ValueError as err:
-                raise SubmissionError(str(err)) from None
-        coverage = self._check_file(path, shown)
+        if not self._checks.acquire(timeout=self.check_wait_s):
+            raise _NotCounted(BUSY_MESSAGE)
+        try:  # reading the file is the costly part: only `check_concurrency` of them at once
+            with path.open("rb") as upload:
+                sha256 = hashlib.file_digest(upload, "sha256").hexdigest()
+            with _storage_refusal():
+                try:
+                    self.store.precheck(submitter, fields["model"], sha256, self.rate_limit)
+                except ValueError as err:
+                    raise SubmissionError(str(err)) from None
+            coverage = self._check_file(path, shown)
+        finally:
+            self._checks.release()
         submission_id = f"sub-{uuid.uuid4().hex[:12]}"
         row = {**fields, "id": submission_id, "submitter": submitter, "file_name": shown,
                "file_format": file_format, "file_path": path, "file_sha256": sha256,

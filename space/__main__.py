@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from gradio.utils import get_upload_folder
+
 from core.settings import Settings, SettingsError
 from judge.endpoint import Endpoint
 from leaderboard.mirror import HubMirror
@@ -26,6 +28,7 @@ from release.built import build_info
 from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
 from space.app import CSS, HEAD, build_app
+from space.submit_tab import start_upload_sweeper
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -131,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         board = Leaderboard(home, data_dir, endpoint=endpoint, mirror=_mirror(home, settings),
                             rate_limit=settings.rate_limit, max_file_bytes=settings.max_file_bytes,
+                            check_concurrency=settings.check_concurrency, check_wait_s=settings.check_wait_s,
+                            refusal_limit=settings.refusal_limit,
                             retry_failed_after=settings.retry_failed_after_s, images=served.images,
                             judge_deadline_s=settings.judge_deadline_s,
                             judge_concurrency=settings.judge_concurrency, lease_s=settings.lease_s)
@@ -141,9 +146,13 @@ def main(argv: list[str] | None = None) -> None:
                              " (another process serves it: this one serves reads and queues submissions)"),
           flush=True)
     try:
-        build_app(board).queue(default_concurrency_limit=4).launch(
+        # Gradio refuses an over-limit upload (413) while it streams, before it is stored; the rest of
+        # its upload folder (uploads never submitted, downloads, images) is swept by age.
+        app = build_app(board, delete_cache=(settings.upload_sweep_s, settings.upload_max_age_s))
+        start_upload_sweeper(Path(get_upload_folder()), settings.upload_sweep_s, settings.upload_max_age_s)
+        app.queue(default_concurrency_limit=4).launch(
             server_name=args.host or ("0.0.0.0" if settings.on_space else "127.0.0.1"),
-            server_port=args.port, max_file_size=2 * board.max_file_bytes, css=CSS, head=HEAD)
+            server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD)
     finally:
         board.stop()
 

@@ -123,9 +123,10 @@ HEAD = """<script>
 </script>""" % json.dumps(HEADER_TIPS)
 
 
-def build_app(board: Leaderboard) -> gr.Blocks:
-    """The four-tab page over one running `Leaderboard` (its worker is started by the caller)."""
-    with gr.Blocks(title="Med-CMR leaderboard") as demo:
+def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None) -> gr.Blocks:
+    """The four-tab page over one running `Leaderboard` (its worker is started by the caller);
+    `delete_cache` (every, older than; seconds) sweeps Gradio's files of this app by age."""
+    with gr.Blocks(title="Med-CMR leaderboard", delete_cache=delete_cache) as demo:
         gr.Markdown(f"# Med-CMR leaderboard\nMedical complex multimodal reasoning "
                     f"([arXiv {PAPER.arxiv}]({PAPER.url})). *Research use only — not for clinical use.*")
         with gr.Tabs():

@@ -12,6 +12,7 @@ import html
 import math
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -37,6 +38,7 @@ UNRANKED_BADGES = {tables.UNRANKED_OTHER_BUILD: "other build", tables.UNRANKED_S
                    tables.UNRANKED_PARTIAL: "partial", "no MCQ score": "no MCQ"}
 PAPER_OPEN_MARK = "†"
 BOARD_REFRESH_SECONDS = 10.0
+RENDERED_KEPT = 64  # filter combinations kept rendered per board version
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
 EMPTY_VIEW = "**No models match these filters.** Clear the search or tick fewer boxes."
 
@@ -197,13 +199,28 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard) -> LeaderboardTab
         return tables.filter_board(board.board(), search or "", weights or (), domains or (), sizes or (),
                                    sources or ())
 
+    rendered: dict[tuple, dict] = {}  # (board version, filters) -> table value; an unchanged board is not re-rendered
+    rendered_lock = threading.Lock()
+
     def leaderboard(search: str, weights: list[str], domains: list[str], sizes: list[str],
                     sources: list[str], column_groups: list[str]) -> dict:
         """The ranked board filtered by model search (";" separates terms), weights (open/closed),
         domain (medical/general), size bucket and source (paper/scored here/reference); shown column groups.
         Unranked rows (another build, a sample build, partial) have Rank null and say why in "Unranked";
         the reference rows (baselines, Source "reference") come last, Rank null."""
-        return table_value(filtered(search, weights, domains, sizes, sources), column_groups or [])
+        key = (board.board_version(), search or "", *(tuple(v or ()) for v in (weights, domains, sizes, sources,
+                                                                               column_groups)))
+        with rendered_lock:
+            value = rendered.get(key)
+        if value is None:
+            value = table_value(filtered(search, weights, domains, sizes, sources), column_groups or [])
+            with rendered_lock:
+                if len(rendered) >= RENDERED_KEPT:
+                    rendered.clear()
+                rendered[key] = value
+        return {"headers": list(value["headers"]), "data": [list(row) for row in value["data"]],
+                "metadata": {"display_value": [list(row) for row in value["metadata"]["display_value"]],
+                             "styling": None}}
 
     def views(search, weights, domains, sizes, sources, column_groups, compared):
         """Everything beside the table: notes, downloads, the size plot, the radar and its picker."""
@@ -261,7 +278,9 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard) -> LeaderboardTab
     inputs = [*filters, compared]
     view_outputs = [notes, csv_button, json_button, size_plot, compared, radar_plot]
     board_events = [demo.load] + [f.change for f in filters[1:]] + [search.submit]
-    gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard").then(
+    # Reads skip Gradio's queue limit: an unchanged board is a cached value, so they never wait on submits.
+    gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard",
+          concurrency_limit=None).then(
         views, inputs=inputs, outputs=view_outputs, **PRIVATE)
     demo.load(board.board_version, outputs=seen_version, **PRIVATE)
     compared.input(lambda ids: plots.dimension_chart(board.board(), list(ids or [])[:plots.MAX_MODELS]),

@@ -2,20 +2,28 @@
 from __future__ import annotations
 
 import html
+import logging
+import os
+import re
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import huggingface_hub
 import pandas as pd
+from gradio.utils import get_upload_folder
 
 from core.settings import Settings
 from leaderboard.explore import details_file
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
 
+log = logging.getLogger(__name__)
 STATUS_REFRESH_SECONDS = 3.0
+_UPLOAD_DIR = re.compile(r"[0-9a-f]{64}")  # Gradio's per-upload folder: the content's seeded sha256
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
 
 
@@ -44,6 +52,58 @@ def submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None) -> s
 def user_error(error: Exception) -> gr.Error:
     """gr.Error renders HTML, so the facade's message (which may quote the file) is escaped."""
     return gr.Error(html.escape(str(error), quote=False), title="Submission refused")
+
+
+def discard_upload(path: Path, upload_folder: Path) -> None:
+    """Delete a handled upload (an accepted file's bytes are already in the store's files/), and its
+    per-upload folder when empty; only inside Gradio's upload folder, never a file it did not receive."""
+    target = path.resolve()
+    if target.parent == upload_folder or not target.is_relative_to(upload_folder):
+        return
+    try:
+        target.unlink(missing_ok=True)
+        target.parent.rmdir()
+    except OSError as error:  # a folder still holding another file, or one already swept
+        if target.exists():
+            log.warning("could not delete the upload %s: %s", target.name, error.strerror or error)
+
+
+def sweep_upload_folder(upload_folder: Path, max_age_s: float) -> int:
+    """Delete what Gradio's own sweep (`delete_cache`) misses: files directly in the upload folder (the
+    empty temporary file Gradio 6.31's File component leaves per submit, multipart files of a broken
+    upload: both named tmp*) and emptied per-upload folders (named by a sha256), once older than
+    `max_age_s`; nothing else, even if GRADIO_TEMP_DIR is a shared folder. Returns how many went."""
+    removed, cutoff = 0, time.time() - max_age_s
+    try:
+        entries = list(os.scandir(upload_folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                continue
+            if entry.is_file(follow_symlinks=False) and entry.name.startswith("tmp"):
+                os.unlink(entry.path)
+            elif entry.is_dir(follow_symlinks=False) and _UPLOAD_DIR.fullmatch(entry.name):
+                os.rmdir(entry.path)  # only when empty
+            else:
+                continue
+            removed += 1
+        except OSError:  # gone meanwhile, or a folder still holding a file
+            continue
+    return removed
+
+
+def start_upload_sweeper(upload_folder: Path, every_s: float, max_age_s: float) -> threading.Thread:
+    """Run `sweep_upload_folder` every `every_s` seconds in a daemon thread (for the server's lifetime)."""
+    def run() -> None:
+        while True:
+            time.sleep(every_s)
+            sweep_upload_folder(upload_folder, max_age_s)
+
+    thread = threading.Thread(target=run, name="upload-sweeper", daemon=True)
+    thread.start()
+    return thread
 
 
 def queue_view(rows: list[dict]) -> pd.DataFrame:
@@ -81,6 +141,7 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API."""
     judge_model = board.endpoint.model if board.endpoint is not None else None
     downloads = Path(tempfile.mkdtemp(prefix="medcmr-details-"))
+    upload_folder = Path(get_upload_folder()).resolve()
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, public_details: bool, profile: gr.OAuthProfile | None,
@@ -101,6 +162,9 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
             refusal = user_error(error)
             refusal.print_exception = False
             raise refusal from None
+        finally:
+            if predictions:
+                discard_upload(Path(predictions), upload_folder)
 
     def status(submission_id: str) -> pd.DataFrame:
         """Submissions, newest first (or just the one with this id): status, progress, error."""

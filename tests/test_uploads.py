@@ -1,0 +1,191 @@
+"""Uploads and file checks under load: every upload leaves Gradio's upload folder once handled
+(accepted or refused), one never submitted is swept by age, an over-limit upload is refused while
+it streams, at most `check_concurrency` files are checked at once (the next is told the server is
+busy), and a submitter's refusals are limited. The Space runs as `python -m space` with
+GRADIO_TEMP_DIR set to a test folder; the check limit is tested on the facade, where a gate in
+front of the real reader holds checks open deterministically. Waits poll with a deadline.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+import judge
+from leaderboard.service import BUSY_MESSAGE, SubmissionError, SubmissionMeta
+from tests.test_leaderboard import make_board, write_predictions  # noqa: F401
+from tests.test_space import SpaceProcess, make_home, status, submit
+
+
+def until(check: Callable[[], object], timeout: float, what: str):
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"not within {timeout:g} s: {what}")
+
+
+def upload(space: SpaceProcess, path: Path) -> httpx.Response:
+    """POST a file to Gradio's upload route, as a browser or gradio_client does before a submit."""
+    with path.open("rb") as data:
+        return httpx.post(space.url + "gradio_api/upload", files={"files": (path.name, data)}, timeout=60)
+
+
+def files_in(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def uploads_space(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A Space with a 1 MiB file limit and its upload folder in a test folder (the sweep at its default)."""
+    home = make_home(built_dataset, tmp_path_factory, "uploads")
+    folder = home.parent / "gradio-uploads"
+    app = SpaceProcess(home, {"GRADIO_TEMP_DIR": str(folder), "MEDCMR_MAX_FILE_MB": "1"})
+    app.upload_folder = folder
+    yield app
+    app.kill()
+
+
+def test_accepted_and_refused_uploads_leave_the_upload_folder(uploads_space: SpaceProcess, questions: list[dict],
+                                                              tmp_path: Path) -> None:
+    client = Client(uploads_space.url, verbose=False)
+    good = tmp_path / "accepted-upload.jsonl"
+    write_predictions(good, questions, tag="accepted")
+    bad = tmp_path / "refused-upload.jsonl"
+    bad.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n", encoding="utf-8")
+
+    for sent in (good, bad):
+        [stored] = upload(uploads_space, sent).json()  # where the server keeps this content and name
+        stored = Path(stored)
+        assert stored.is_file() and stored.is_relative_to(uploads_space.upload_folder)
+        if sent is good:
+            receipt = submit(client, sent, "Upload-Accepted")  # the client uploads the same bytes again
+            assert receipt["status"] == "queued"
+        else:
+            with pytest.raises(AppError, match="mcq-99999999"):
+                submit(client, sent, "Upload-Refused")
+        assert not stored.exists(), f"{sent.name} is still in the upload folder after its submit"
+        assert not stored.parent.exists()  # its per-upload folder went with it
+
+    assert [p.name for p in files_in(uploads_space.upload_folder) if p.suffix == ".jsonl"] == []
+    # the accepted file lives on in the store, and is scored from there
+    [row] = status(client, receipt["id"])
+    assert row["model"] == "Upload-Accepted"
+    stored_copies = list((uploads_space.upload_folder.parent / "home" / "files").iterdir())
+    assert any(p.read_bytes() == good.read_bytes() for p in stored_copies)
+
+
+def test_a_second_submit_of_a_used_upload_says_to_choose_the_file_again(uploads_space: SpaceProcess,
+                                                                         questions: list[dict], tmp_path: Path) -> None:
+    bad = tmp_path / "once.jsonl"
+    bad.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n", encoding="utf-8")
+    [stored] = upload(uploads_space, bad).json()
+    body = {"data": [{"path": stored, "meta": {"_type": "gradio.FileData"}}, "Used-Twice", "", "open", "general",
+                     None, "", True]}
+    for expected in ("mcq-99999999", "choose the file again"):  # the page sends the same path again
+        event = httpx.post(uploads_space.url + "gradio_api/call/submit", json=body, timeout=30).json()["event_id"]
+        answer = httpx.get(uploads_space.url + f"gradio_api/call/submit/{event}", timeout=60).text
+        assert "event: error" in answer and expected in answer, answer
+
+
+def test_an_over_limit_upload_is_refused_while_it_streams(uploads_space: SpaceProcess, tmp_path: Path) -> None:
+    big = tmp_path / "too-big.jsonl"
+    big.write_bytes(b"x" * (2 * 2**20))  # twice MEDCMR_MAX_FILE_MB
+    before = files_in(uploads_space.upload_folder)
+    answer = upload(uploads_space, big)
+    assert answer.status_code == 413 and "maximum allowed size" in answer.text
+    assert files_in(uploads_space.upload_folder) == before  # no stored copy, no partial temporary file
+
+
+def test_an_upload_never_submitted_is_swept(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory,
+                                            tmp_path: Path) -> None:
+    home = make_home(built_dataset, tmp_path_factory, "sweep")
+    folder = home.parent / "gradio-uploads"
+    app = SpaceProcess(home, {"GRADIO_TEMP_DIR": str(folder), "MEDCMR_UPLOAD_SWEEP_S": "1",
+                              "MEDCMR_UPLOAD_MAX_AGE_S": "2"})
+    try:
+        orphan = tmp_path / "orphan.jsonl"
+        orphan.write_text('{"id": "mcq-0", "prediction": "A"}\n', encoding="utf-8")
+        [stored] = upload(app, orphan).json()
+        assert Path(stored).is_file()
+        until(lambda: not Path(stored).exists(), 30, "the orphan upload is swept")
+        # a submit leaves nothing behind either: its upload is deleted, Gradio's stray temporary file
+        # and the emptied per-upload folders are swept
+        submit(Client(app.url, verbose=False), orphan, "Swept-After")
+        until(lambda: not files_in(folder) and not [d for d in folder.iterdir() if len(d.name) == 64], 30,
+              "no file and no per-upload folder is left in the upload folder")
+    finally:
+        app.kill()
+
+
+@pytest.fixture
+def gated_reader(monkeypatch: pytest.MonkeyPatch):
+    """The real predictions reader behind a gate: each check says it started, then waits for `open`."""
+    real = judge.read_predictions
+    started = threading.Semaphore(0)
+    gate = threading.Event()
+
+    def read(*args, **kwargs):
+        if threading.current_thread().name.startswith("submitter-"):
+            started.release()
+            assert gate.wait(60), "the test never opened the gate"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(judge, "read_predictions", read)
+    return started, gate
+
+
+def test_at_most_n_files_are_checked_at_once_and_the_next_hears_the_server_is_busy(
+        tmp_path: Path, make_board, questions: list[dict], gated_reader) -> None:
+    started, gate = gated_reader
+    board = make_board(check_concurrency=2, check_wait_s=0.2, refusal_limit=(1, 3600.0))
+    outcomes: dict[str, object] = {}
+
+    def send(name: str) -> None:
+        path = tmp_path / f"{name}.jsonl"
+        write_predictions(path, questions, tag=name)
+        try:
+            outcomes[name] = board.submit(path, SubmissionMeta(model=name), name)
+        except SubmissionError as error:
+            outcomes[name] = error
+
+    threads = [threading.Thread(target=send, args=(f"checked-{n}",), name=f"submitter-{n}") for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        assert started.acquire(timeout=30), "a check never started"
+    send("third")  # both checks are held open: no slot within check_wait_s
+    assert isinstance(outcomes["third"], SubmissionError) and str(outcomes["third"]) == BUSY_MESSAGE
+    gate.set()
+    for thread in threads:
+        thread.join(30)
+    assert [outcomes[f"checked-{n}"]["status"] for n in range(2)] == ["queued", "queued"]
+    send("third")  # slots are free again, and the busy refusal did not count toward its refusal limit
+    assert outcomes["third"]["status"] == "queued"
+    assert len(board.status()) == 3
+
+
+def test_a_flood_of_refusals_is_refused_without_reading_the_file(tmp_path: Path, make_board,
+                                                                  questions: list[dict]) -> None:
+    board = make_board(refusal_limit=(3, 3600.0))
+    bad = tmp_path / "flood.jsonl"
+    bad.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n", encoding="utf-8")
+    for number in range(3):
+        with pytest.raises(SubmissionError, match="mcq-99999999"):
+            board.submit(bad, SubmissionMeta(model=f"Flood-{number}"), "flooder")
+    good = tmp_path / "good.jsonl"
+    write_predictions(good, questions)
+    with pytest.raises(SubmissionError, match=r"Too many refused submissions: at most 3 per 1 h per submitter"):
+        board.submit(good, SubmissionMeta(model="Flood-Good"), "flooder")
+    assert board.submit(good, SubmissionMeta(model="Someone-Else"), "other")["status"] == "queued"
+    assert [row["submitter"] for row in board.status()] == ["other"]
