@@ -19,7 +19,7 @@ from PIL import Image
 from leaderboard.explore import PUBLIC_ITEM_FIELDS, THUMBNAIL_PX, details_file
 from space.render import escape_md
 from tests.hub_fakes import RecordingHfApi
-from tests.test_space import LETTERS, SpaceProcess, make_home, rows, submit, wait_for_status
+from tests.space_app import LETTERS, SpaceProcess, make_home, rows, submit, wait_for_status
 
 SECRET_A = "zebramarkerofmodelA"  # in every output of A (no punctuation: Markdown escaping leaves it whole)
 SECRET_B = "okapimarkerofmodelB"  # B opts out: this must never appear anywhere

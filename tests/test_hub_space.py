@@ -18,7 +18,7 @@ from core.settings import Settings
 from release.hub import ShardImages, fetch_questions
 from release.questions import QUESTIONS_FILE
 from tests.hub_server import COMMIT, HubServer, write_synthetic_questions
-from tests.test_space import SpaceProcess, board, submit, wait_for_status, write_predictions
+from tests.space_app import SpaceProcess, board, submit, wait_for_status, write_predictions
 
 ROOT = Path(__file__).resolve().parent.parent
 

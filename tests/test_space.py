@@ -6,131 +6,26 @@ endpoint on tests/openai_server.py) and kills it with SIGKILL halfway through ju
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from judge.llm import CRITERIA
 from tests.hub_fakes import COMMIT, RecordingHfApi
+from tests.space_app import (ROOT, SpaceProcess, board, make_home, status, submit,
+                             wait_for_status, write_predictions)
 from tests.judge_responders import fixed_judge, read_request
 from tests.openai_server import OpenAIServer, Reply
 
-ROOT = Path(__file__).resolve().parent.parent
-LETTERS = "ABCDE"
-ALL_GROUPS = ["Overview", "Dimensions", "Open criteria", "Medical intelligence", "Model info"]
 JUDGE_GRADE = 8  # every criterion 8/10 -> open score 80
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class SpaceProcess:
-    """`python -m space --home H --port P` with its output in a log file."""
-
-    def __init__(self, home: Path, env: dict[str, str] | None = None, *,
-                 command: list[str] | None = None, cwd: Path = ROOT) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log_path = home.parent / f"space-{self.port}.log"
-        environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", **(env or {})}
-        environment.pop("SPACE_ID", None)
-        environment.pop("SYSTEM", None)
-        command = command or [sys.executable, "-m", "space", "--home", str(home), "--port", str(self.port)]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=cwd, env={**environment, "GRADIO_SERVER_PORT": str(self.port)},
-                                            stdout=log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def _wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"the Space exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "gradio_api/info", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.kill()
-        pytest.fail(f"the Space did not answer within {timeout:.0f} s:\n{self.log()}")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
-
-
-def rows(table: dict) -> list[dict]:
-    """A Dataframe value from gradio_client as a list of row dicts."""
-    return [dict(zip(table["headers"], row)) for row in table["data"]]
-
-
-def write_predictions(path: Path, questions: list[dict], *, correct: int, open_answer: str) -> float:
-    """Answer the first `correct` MCQs right and the rest wrong; return the expected MCQ accuracy."""
-    mcq = [q for q in questions if q["question_type"] == "mcq"]
-    lines = []
-    for position, question in enumerate(mcq):
-        letter = question["answer"] if position < correct else LETTERS[(LETTERS.index(question["answer"]) + 1) % 5]
-        lines.append({"id": question["id"], "prediction": f"Answer: {letter}"})
-    lines += [{"id": q["id"], "prediction": f"Reasoning: looked.\nAnswer: {open_answer}"}
-              for q in questions if q["question_type"] == "open"]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return round(100 * correct / len(mcq), 2)
-
-
-def submit(client: Client, path: Path, model: str, **meta) -> dict:
-    return client.predict(predictions=handle_file(str(path)), model=model, link=meta.get("link", ""),
-                          weights=meta.get("weights", "open"), domain=meta.get("domain", "general"),
-                          params_b=meta.get("params_b"), description=meta.get("description", ""),
-                          public_details=meta.get("public_details", True),
-                          api_name="/submit")
-
-
-def status(client: Client, submission_id: str = "") -> list[dict]:
-    return rows(client.predict(submission_id=submission_id, api_name="/status"))
-
-
-def wait_for_status(client: Client, submission_id: str, wanted: tuple[str, ...], timeout: float = 90.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = status(client, submission_id)
-        if found and found[0]["status"] in wanted:
-            return found[0]
-        time.sleep(0.3)
-    raise AssertionError(f"{submission_id} never reached {wanted}: {status(client, submission_id)}")
-
-
-def board(client: Client, search: str = "", sources: list[str] | None = None, **filters) -> list[dict]:
-    return rows(client.predict(search=search, weights=filters.get("weights", []),
-                               domains=filters.get("domains", []), sizes=filters.get("sizes", []),
-                               sources=sources or [], column_groups=filters.get("column_groups", ALL_GROUPS),
-                               api_name="/leaderboard"))
-
-
-def make_home(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    home = tmp_path_factory.mktemp(name) / "home"
-    shutil.copytree(built_dataset, home / "medcmr")
-    return home
 
 
 @pytest.fixture(scope="module")

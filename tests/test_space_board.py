@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from tests.test_space import (ALL_GROUPS, SpaceProcess, board, make_home, submit,
+from tests.space_app import (ALL_GROUPS, SpaceProcess, board, make_home, submit,
                               wait_for_status, write_predictions)
 
 

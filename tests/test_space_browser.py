@@ -9,7 +9,7 @@ import pytest
 
 import medcmr
 from core.vocabulary import DIMENSIONS
-from tests.test_space import SpaceProcess, make_home, submit, wait_for_status
+from tests.space_app import SpaceProcess, make_home, submit, wait_for_status
 
 playwright = pytest.importorskip("playwright.sync_api")
 

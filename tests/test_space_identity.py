@@ -7,7 +7,8 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from tests.test_space import client, space, status, submit, write_predictions  # noqa: F401 - fixtures
+from tests.space_app import status, submit, write_predictions
+from tests.test_space import client, space  # noqa: F401 - fixtures
 
 REFUSED = [
     ("medgemma 4b", "reported in the paper"),

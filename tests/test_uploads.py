@@ -21,7 +21,7 @@ from gradio_client.exceptions import AppError
 import judge
 from leaderboard.service import BUSY_MESSAGE, SubmissionError, SubmissionMeta
 from tests.test_leaderboard import make_board, write_predictions  # noqa: F401
-from tests.test_space import SpaceProcess, make_home, status, submit
+from tests.space_app import SpaceProcess, make_home, status, submit
 
 
 def until(check: Callable[[], object], timeout: float, what: str):
