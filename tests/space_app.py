@@ -4,7 +4,6 @@ Shared by every module that tests the Space through its API or a browser.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from core.vocabulary import LETTERS
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_GROUPS = ["Overview", "Dimensions", "Open criteria", "Medical intelligence", "Model info"]
@@ -73,19 +71,6 @@ class SpaceProcess:
 def rows(table: dict) -> list[dict]:
     """A Dataframe value from gradio_client as a list of row dicts."""
     return [dict(zip(table["headers"], row)) for row in table["data"]]
-
-
-def write_predictions(path: Path, questions: list[dict], *, correct: int, open_answer: str) -> float:
-    """Answer the first `correct` MCQs right and the rest wrong; return the expected MCQ accuracy."""
-    mcq = [q for q in questions if q["question_type"] == "mcq"]
-    lines = []
-    for position, question in enumerate(mcq):
-        letter = question["answer"] if position < correct else LETTERS[(LETTERS.index(question["answer"]) + 1) % 5]
-        lines.append({"id": question["id"], "prediction": f"Answer: {letter}"})
-    lines += [{"id": q["id"], "prediction": f"Reasoning: looked.\nAnswer: {open_answer}"}
-              for q in questions if q["question_type"] == "open"]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return round(100 * correct / len(mcq), 2)
 
 
 def submit(client: Client, path: Path, model: str, **meta) -> dict:

@@ -16,10 +16,11 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
+from core.vocabulary import LETTERS
 from leaderboard.explore import PUBLIC_ITEM_FIELDS, THUMBNAIL_PX, details_file
 from space.render import escape_md
 from tests.hub_fakes import RecordingHfApi
-from tests.space_app import LETTERS, SpaceProcess, make_home, rows, submit, wait_for_status
+from tests.space_app import SpaceProcess, make_home, rows, submit, wait_for_status
 
 SECRET_A = "zebramarkerofmodelA"  # in every output of A (no punctuation: Markdown escaping leaves it whole)
 SECRET_B = "okapimarkerofmodelB"  # B opts out: this must never appear anywhere

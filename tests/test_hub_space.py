@@ -17,8 +17,9 @@ import medcmr
 from core.settings import Settings
 from release.hub import ShardImages, fetch_questions
 from release.questions import QUESTIONS_FILE
+from tests.answers import write_predictions
 from tests.hub_server import COMMIT, HubServer, write_synthetic_questions
-from tests.space_app import SpaceProcess, board, submit, wait_for_status, write_predictions
+from tests.space_app import SpaceProcess, board, submit, wait_for_status
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,12 +50,12 @@ def test_a_fresh_space_scores_the_full_benchmark_from_the_questions_alone(tmp_pa
             assert not (tmp_path / "home" / "medcmr").exists(), "no sample build when a dataset repo is set"
 
             client = Client(space.url, verbose=False)
-            expected = write_predictions(tmp_path / "full.jsonl", questions, correct=12_345, open_answer="finding")
+            expected = write_predictions(tmp_path / "full.jsonl", questions, right=12_345, open_answer="finding")
             receipt = submit(client, tmp_path / "full.jsonl", "Full-Size-VL")
             assert receipt["coverage"]["given"] == 20_654
             wait_for_status(client, receipt["id"], ("awaiting judge",), timeout=180)
             [row] = board(client, search="Full-Size-VL")
-            assert row["MCQ"] == pytest.approx(expected, abs=0.01) and expected == round(100 * 12_345 / 16_655, 2)
+            assert row["MCQ"] == pytest.approx(expected, abs=0.01) and round(expected, 2) == round(100 * 12_345 / 16_655, 2)
         finally:
             space.kill()
         assert server.downloaded() == {"build_info.json", QUESTIONS_FILE}, "no shard was ever downloaded"

@@ -34,7 +34,7 @@ def make_predictions(questions: list[dict]) -> list[dict]:
     return predictions
 
 
-def write_predictions(path: Path, records: list[dict]) -> Path:
+def write_records(path: Path, records: list[dict]) -> Path:
     if path.suffix == ".jsonl":
         path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     elif path.suffix == ".json":
@@ -59,7 +59,7 @@ def test_scores_jsonl_json_and_csv_alike_through_the_command(tmp_path: Path, bui
     outcomes = []
     with OpenAIServer(fake_judge) as server:
         for name in ("p.jsonl", "p.json", "p.csv"):
-            predictions = write_predictions(tmp_path / name, records)
+            predictions = write_records(tmp_path / name, records)
             out, details = tmp_path / f"{name}.results.json", tmp_path / f"{name}.items.jsonl"
             done = judge_cli("--predictions", str(predictions), "--data", str(built_dataset), "--out", str(out),
                              "--details", str(details), "--judge-base-url", server.base_url,
@@ -95,7 +95,7 @@ def test_scores_jsonl_json_and_csv_alike_through_the_command(tmp_path: Path, bui
 
 
 def test_judge_settings_come_from_the_environment(tmp_path: Path, built_dataset: Path, questions: list[dict]) -> None:
-    predictions = write_predictions(tmp_path / "p.jsonl", make_predictions(questions))
+    predictions = write_records(tmp_path / "p.jsonl", make_predictions(questions))
     with OpenAIServer(fake_judge) as server:
         for env in ({"MEDCMR_JUDGE_BASE_URL": server.base_url, "MEDCMR_JUDGE_MODEL": "env-judge",
                      "MEDCMR_JUDGE_API_KEY": SECRET},
@@ -113,7 +113,7 @@ def test_judge_settings_come_from_the_environment(tmp_path: Path, built_dataset:
 
 def test_without_a_judge_open_answers_await_and_mcq_only_skips_them(tmp_path: Path, built_dataset: Path,
                                                                     questions: list[dict]) -> None:
-    predictions = write_predictions(tmp_path / "p.jsonl", make_predictions(questions))
+    predictions = write_records(tmp_path / "p.jsonl", make_predictions(questions))
     out = tmp_path / "results.json"
     done = judge_cli("--predictions", str(predictions), "--data", str(built_dataset), "--out", str(out), tmp=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -122,7 +122,7 @@ def test_without_a_judge_open_answers_await_and_mcq_only_skips_them(tmp_path: Pa
     assert results["open"]["awaiting"] == n_open and results["open"]["score"] is None
     assert "await a judge" in done.stdout
     mcq_only = [r for r in make_predictions(questions) if r["id"].startswith("mcq-")]
-    done = judge_cli("--predictions", str(write_predictions(tmp_path / "m.jsonl", mcq_only)), "--data",
+    done = judge_cli("--predictions", str(write_records(tmp_path / "m.jsonl", mcq_only)), "--data",
                      str(built_dataset), "--out", str(out), "--mcq-only", tmp=tmp_path)
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())
@@ -151,7 +151,7 @@ def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path: Path, built_dat
 
 
 def test_missing_files_and_folders_are_clear_errors(tmp_path: Path, built_dataset: Path, questions: list[dict]) -> None:
-    predictions = write_predictions(tmp_path / "p.jsonl", make_predictions(questions))
+    predictions = write_records(tmp_path / "p.jsonl", make_predictions(questions))
     for args, needle in ((["--predictions", str(tmp_path / "nope.jsonl"), "--data", str(built_dataset)], "not found"),
                          (["--predictions", str(predictions), "--data", str(tmp_path)], "not a built Med-CMR folder")):
         done = judge_cli(*args, "--out", str(tmp_path / "r.json"), tmp=tmp_path)
@@ -160,7 +160,7 @@ def test_missing_files_and_folders_are_clear_errors(tmp_path: Path, built_datase
 
 def test_a_killed_run_resumes_with_only_the_remaining_calls(tmp_path: Path, built_dataset: Path,
                                                             questions: list[dict]) -> None:
-    predictions = write_predictions(tmp_path / "p.jsonl", make_predictions(questions))
+    predictions = write_records(tmp_path / "p.jsonl", make_predictions(questions))
     cache, out = tmp_path / "cache.sqlite", tmp_path / "results.json"
     n_open = sum(q["question_type"] == "open" for q in questions)
     args = ["--predictions", str(predictions), "--data", str(built_dataset), "--out", str(out), "--cache", str(cache),

@@ -4,7 +4,6 @@ Each test gets its own home folder; the dataset is the sample release built once
 """
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 from judge.endpoint import Endpoint
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from leaderboard.store import SCHEMA_VERSION
+from tests.answers import write_predictions
 from tests.judge_responders import fixed_judge
 from tests.openai_server import OpenAIServer, Reply
 
@@ -45,27 +45,6 @@ def endpoint_for(server: OpenAIServer, max_retries: int = 3) -> Endpoint:
     hit the server's small listen backlog at once on a loaded machine."""
     return Endpoint(base_url=server.base_url, model="judge-test", api_key=FAKE_KEY, timeout=10,
                     max_retries=max_retries)
-
-
-def wrong_letter(question: dict) -> str:
-    return "B" if question["answer"].strip().upper() == "A" else "A"
-
-
-def write_predictions(path: Path, questions: list[dict], *, right: int | None = None,
-                      tag: str = "", open_answers: bool = True) -> float:
-    """A JSONL file answering the first `right` MCQs correctly and the rest wrongly; returns the
-    expected MCQ accuracy in %. `tag` varies the open answers so files differ."""
-    mcqs = [q for q in questions if q["question_type"] == "mcq"]
-    right = len(mcqs) // 2 if right is None else right
-    lines = []
-    for number, q in enumerate(mcqs):
-        letter = q["answer"].strip().upper() if number < right else wrong_letter(q)
-        lines.append({"id": q["id"], "prediction": f"Answer: {letter}"})
-    if open_answers:
-        lines += [{"id": q["id"], "prediction": f"Reasoning: seen. Answer: {q['answer']} {tag}"}
-                  for q in questions if q["question_type"] == "open"]
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
-    return 100 * right / len(mcqs)
 
 
 @pytest.fixture

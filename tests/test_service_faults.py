@@ -24,10 +24,11 @@ import pytest
 from judge.endpoint import Endpoint
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from leaderboard.store import SCHEMA_VERSION, StoreUnavailable
+from tests.answers import write_predictions
 from tests.judge_responders import read_request
 from tests.openai_server import OpenAIServer, Reply
 from tests.test_leaderboard import (EXPECTED_OPEN, close, endpoint_for, failing_responder, make_board,  # noqa: F401
-                                    n_open, verdict_responder, wait_for, write_predictions)
+                                    n_open, verdict_responder, wait_for)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,9 +19,10 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from judge.llm import CRITERIA
+from tests.answers import write_predictions
 from tests.hub_fakes import COMMIT, RecordingHfApi
 from tests.space_app import (ROOT, SpaceProcess, board, make_home, status, submit,
-                             wait_for_status, write_predictions)
+                             wait_for_status)
 from tests.judge_responders import fixed_judge, read_request
 from tests.openai_server import OpenAIServer, Reply
 
@@ -66,7 +67,7 @@ def test_board_shows_paper_rows_with_their_notes(client: Client) -> None:
 
 def test_script_submits_then_sees_status_and_its_row(client: Client, questions: list[dict], tmp_path: Path) -> None:
     mcq_count = sum(q["question_type"] == "mcq" for q in questions)
-    expected = write_predictions(tmp_path / "half.jsonl", questions, correct=mcq_count // 2, open_answer="pneumonia")
+    expected = write_predictions(tmp_path / "half.jsonl", questions, right=mcq_count // 2, open_answer="pneumonia")
     receipt = submit(client, tmp_path / "half.jsonl", "Half-Right-VL", params_b=7, domain="medical",
                      link="https://example.org/model")
     assert re.fullmatch(r"sub-[0-9a-f]+", receipt["id"]) and receipt["status"] == "queued"
@@ -97,7 +98,7 @@ def test_bad_file_gets_a_clear_error_and_nothing_is_queued(client: Client, quest
     with pytest.raises(AppError, match=r"broken\.jsonl.*line 2|line 2.*broken\.jsonl"):
         submit(client, broken, "Broken-Line")
     good = tmp_path / "good.jsonl"
-    write_predictions(good, questions, correct=1, open_answer="x")
+    write_predictions(good, questions, right=1, open_answer="x")
     with pytest.raises(AppError, match="(?i)model"):
         submit(client, good, "")
     assert len(status(client)) == before
@@ -106,7 +107,7 @@ def test_bad_file_gets_a_clear_error_and_nothing_is_queued(client: Client, quest
 def test_concurrent_submissions_are_all_recorded(space: SpaceProcess, questions: list[dict], tmp_path: Path) -> None:
     def one(number: int) -> str:
         path = tmp_path / f"thread-{number}.jsonl"
-        write_predictions(path, questions, correct=number, open_answer=f"answer {number}")
+        write_predictions(path, questions, right=number, open_answer=f"answer {number}")
         return submit(Client(space.url, verbose=False), path, f"Thread-Model-{number}")["id"]
 
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -146,10 +147,10 @@ def test_restart_after_sigkill_keeps_submissions_and_resumes_judging(
         first = SpaceProcess(home, judge_env)
         try:
             client = Client(first.url, verbose=False)
-            fast_expected = write_predictions(tmp_path / "fast.jsonl", questions, correct=3, open_answer="fast")
+            fast_expected = write_predictions(tmp_path / "fast.jsonl", questions, right=3, open_answer="fast")
             fast = submit(client, tmp_path / "fast.jsonl", "Judged-Fast")
             assert wait_for_status(client, fast["id"], ("finished", "failed"))["status"] == "finished"
-            slow_expected = write_predictions(tmp_path / "slow.jsonl", questions, correct=5, open_answer="SLOW")
+            slow_expected = write_predictions(tmp_path / "slow.jsonl", questions, right=5, open_answer="SLOW")
             slow = submit(client, tmp_path / "slow.jsonl", "Judged-Slow")
             wait_for_status(client, slow["id"], ("running",))
         finally:

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
+from tests.answers import write_predictions
 from tests.space_app import (ALL_GROUPS, SpaceProcess, board, make_home, submit,
-                              wait_for_status, write_predictions)
+                              wait_for_status)
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def client(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
 def test_a_sample_build_row_has_no_rank_among_the_papers_rows(client: Client, questions: list[dict],
                                                                tmp_path: Path) -> None:
     mcq = sum(q["question_type"] == "mcq" for q in questions)
-    write_predictions(tmp_path / "perfect.jsonl", questions, correct=mcq, open_answer="pneumonia")
+    write_predictions(tmp_path / "perfect.jsonl", questions, right=mcq, open_answer="pneumonia")
     receipt = submit(client, tmp_path / "perfect.jsonl", "Perfect-Sample-VL")
     wait_for_status(client, receipt["id"], ("awaiting judge", "finished"))
 

@@ -7,7 +7,8 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from tests.space_app import status, submit, write_predictions
+from tests.answers import write_predictions
+from tests.space_app import status, submit
 from tests.test_space import client, space  # noqa: F401 - fixtures
 
 REFUSED = [
@@ -25,7 +26,7 @@ REFUSED = [
 def test_impersonating_or_hidden_names_are_refused_and_nothing_is_queued(
         client: Client, questions: list[dict], tmp_path: Path, name: str, rule: str) -> None:
     path = tmp_path / "preds.jsonl"
-    write_predictions(path, questions, correct=1, open_answer="effusion")
+    write_predictions(path, questions, right=1, open_answer="effusion")
     before = len(status(client))
     with pytest.raises(AppError) as refused:
         submit(client, path, name)
@@ -36,7 +37,7 @@ def test_impersonating_or_hidden_names_are_refused_and_nothing_is_queued(
 def test_a_second_submitter_cannot_take_a_submitted_name_but_a_new_name_passes(
         client: Client, questions: list[dict], tmp_path: Path) -> None:
     path = tmp_path / "preds.jsonl"
-    write_predictions(path, questions, correct=2, open_answer="effusion")
+    write_predictions(path, questions, right=2, open_answer="effusion")
     receipt = submit(client, path, "Distinct-Model 7B")
     assert receipt["status"] == "queued"
     with pytest.raises(AppError, match="control character"):

@@ -20,7 +20,8 @@ from gradio_client.exceptions import AppError
 
 import judge
 from leaderboard.service import BUSY_MESSAGE, SubmissionError, SubmissionMeta
-from tests.test_leaderboard import make_board, write_predictions  # noqa: F401
+from tests.answers import write_predictions
+from tests.test_leaderboard import make_board  # noqa: F401 - fixture
 from tests.space_app import SpaceProcess, make_home, status, submit
 
 
