@@ -184,7 +184,9 @@ def build_explore_tab(board: Leaderboard) -> Explorer:
         previous = gr.Button("◀ Previous", size="sm", scale=0)
         page = gr.Number(1, label="Page", precision=0, minimum=1, scale=0, min_width=90)
         following = gr.Button("Next ▶", size="sm", scale=0)
-        info = gr.Markdown(elem_id="explore-info")
+        info = gr.Markdown("Choose a submission above." if submissions else
+                           "Nothing is scored yet: a submission appears here once the Submit tab has scored it.",
+                           elem_id="explore-info")
     with gr.Row():
         with gr.Column(scale=1):
             item_id = gr.Textbox(label="Question id", placeholder="e.g. mcq-12", elem_id="explore-item-id")
