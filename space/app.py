@@ -82,12 +82,33 @@ HEAD = """<script>
   let sorted = {name: null, descending: false};
   const headerName = (th) => (th.querySelector(".header-content span") || th).textContent.trim();
   let pending = false;
+  // The server writes times in UTC ("2026-11-28 05:31 UTC (4 min ago)"); the visitor reads them in
+  // their own zone. Text nodes are rewritten in place (the observer does not watch text changes).
+  const UTC_TIME = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}) UTC(.*)$/;
+  const pad = (n) => String(n).padStart(2, "0");
+  const localTime = (text) => {
+    const found = UTC_TIME.exec(text.trim());
+    if (!found) return null;
+    const when = new Date(`${found[1]}T${found[2]}:00Z`);
+    if (isNaN(when)) return null;
+    const zone = new Intl.DateTimeFormat(undefined, {timeZoneName: "short"}).formatToParts(when)
+      .find((part) => part.type === "timeZoneName");
+    return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ` +
+           `${pad(when.getHours())}:${pad(when.getMinutes())} ${zone ? zone.value : ""}${found[3]}`;
+  };
   const decorate = () => {
     pending = false;
     document.querySelectorAll("#board th[data-heading]").forEach((th) => {
       const tip = TIPS[headerName(th)];
       if (tip && th.title !== tip) th.title = tip;
     });
+    const queue = document.getElementById("status");
+    if (!queue) return;
+    const walker = document.createTreeWalker(queue, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const local = localTime(node.nodeValue);
+      if (local) node.nodeValue = local;
+    }
   };
   new MutationObserver(() => { if (!pending) { pending = true; requestAnimationFrame(decorate); } })
     .observe(document.documentElement, {childList: true, subtree: true});

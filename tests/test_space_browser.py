@@ -40,10 +40,10 @@ def driver():
         yield running
 
 
-def open_page(driver, profile: Path, width: int):
+def open_page(driver, profile: Path, width: int, timezone_id: str | None = None):
     context = driver.chromium.launch_persistent_context(
         str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-        viewport={"width": width, "height": 1000})
+        viewport={"width": width, "height": 1000}, timezone_id=timezone_id)
     page = context.new_page()
     page.set_default_timeout(30_000)
     playwright.expect.set_options(timeout=30_000)  # two shared cores: the first render can be slow
@@ -250,3 +250,34 @@ def test_a_refusal_stays_beside_the_button_after_the_toast_and_clears_the_old_re
     expect(page.locator(".toast-body")).to_have_count(0, timeout=40_000)  # the toast goes...
     expect(refusal).to_be_visible()  # ...the reason stays
     expect(refusal).to_contain_text("mcq-99999999")
+
+
+def test_the_queue_shows_times_in_the_visitors_own_zone(space: SpaceProcess, driver, built_dataset: Path,
+                                                        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from gradio_client import Client
+
+    from tests.space_app import status
+
+    client = Client(space.url, verbose=False)
+    if not status(client):
+        path = tmp_path / "one.jsonl"
+        question = next(q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq")
+        path.write_text(json.dumps({"id": question["id"], "prediction": question["answer"]}) + "\n")
+        submit(client, path, "Time Zone VL")
+    created = status(client)[0]["created_at"]  # the API keeps ISO UTC for scripts
+    when = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    tokyo = when.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+    context, page = open_page(driver, tmp_path_factory.mktemp("chromium-tokyo"), 1400, timezone_id="Asia/Tokyo")
+    try:
+        page.goto(space.url)
+        page.get_by_role("tab", name="Submit").click()
+        queue = page.locator("#status")
+        playwright.expect(queue).to_contain_text(tokyo)
+        playwright.expect(queue).to_contain_text("GMT+9")
+        playwright.expect(queue).not_to_contain_text(" UTC")
+    finally:
+        context.close()
+
