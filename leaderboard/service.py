@@ -49,7 +49,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
-PREDICTION_FORMATS = (".jsonl", ".json", ".csv")
+# Ours (JSONL, JSON list, CSV) and the other tools' files as they write them: VLMEvalKit's .xlsx/.tsv,
+# lmms-eval's samples_*.jsonl. The reader tells them apart by content.
+PREDICTION_FORMATS = (".jsonl", ".json", ".csv", ".tsv", ".xlsx")
 PROGRESS_EVERY_S = 0.5
 _DEFAULTS = Settings()
 RETRY_FAILED_AFTER_S = _DEFAULTS.retry_failed_after_s  # first retry of a submission failed by the judge
@@ -233,8 +235,9 @@ class Leaderboard:
                                   f"{self.max_file_bytes / 2**20:g} MiB limit.")
         file_format = path.suffix.lower()
         if file_format not in PREDICTION_FORMATS:
-            raise SubmissionError(f"{shown}: unsupported file type {file_format or '(none)'!r}; "
-                                  "upload .jsonl, .json or .csv with `id` and `prediction`.")
+            raise SubmissionError(f"{shown}: unsupported file type {file_format or '(none)'!r}; upload "
+                                  ".jsonl, .json or .csv with `id` and `prediction`, or VLMEvalKit's .xlsx/.tsv "
+                                  "or lmms-eval's samples_*.jsonl as they are.")
         try:
             identity.check_model_name(fields["model"], self._paper["Model"].tolist(),
                                       self.store.models_of_others(submitter), reference.REFERENCE_MODELS.values())

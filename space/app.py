@@ -84,7 +84,7 @@ HEAD = """<script>
   let pending = false;
   // The server writes times in UTC ("2026-11-28 05:31 UTC (4 min ago)"); the visitor reads them in
   // their own zone. Text nodes are rewritten in place (the observer does not watch text changes).
-  const UTC_TIME = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}) UTC(.*)$/;
+  const UTC_TIME = /^(\\d{4}-\\d{2}-\\d{2}) (\\d{2}:\\d{2}) UTC(.*)$/;
   const pad = (n) => String(n).padStart(2, "0");
   const localTime = (text) => {
     const found = UTC_TIME.exec(text.trim());

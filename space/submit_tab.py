@@ -18,7 +18,7 @@ from gradio.utils import get_upload_folder
 
 from core.settings import Settings
 from leaderboard.explore import details_file
-from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
+from leaderboard.service import PREDICTION_FORMATS, Leaderboard, SubmissionError, SubmissionMeta
 from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
 
 log = logging.getLogger(__name__)
@@ -179,13 +179,14 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
     gr.Markdown(
         "Upload your model's answers to every question: JSONL (`{\"id\": \"mcq-0\", "
         "\"prediction\": \"B\"}` per line), a JSON list of such objects, or CSV with "
-        "`id,prediction`. Ids are `mcq-{index}` / `open-{index}`. Everything is checked "
-        "before scoring; judging runs in the background."
+        "`id,prediction`. Ids are `mcq-{index}` / `open-{index}`. VLMEvalKit's `.xlsx`/`.tsv` and "
+        "lmms-eval's `samples_*.jsonl` are taken as the tools write them (several files: join them "
+        "with `python -m bridges merge`). Everything is checked before scoring; judging runs in the background."
         + ("" if judge_model else "\n\n**No judge endpoint is configured:** MCQ answers "
            "are scored right away; open answers wait as *awaiting judge*."))
     with gr.Row():
         with gr.Column():
-            predictions = gr.File(label="Predictions file", file_types=[".jsonl", ".json", ".csv"],
+            predictions = gr.File(label="Predictions file", file_types=list(PREDICTION_FORMATS),
                                   type="filepath", elem_id="predictions")
             model_name = gr.Textbox(label="Model name", max_length=100, elem_id="model-name")
             link = gr.Textbox(label="Link (model card, paper or code)", placeholder="https://…")

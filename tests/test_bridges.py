@@ -161,6 +161,29 @@ def test_vlmevalkit_prediction_files_score_like_our_jsonl(exported: Path, answer
     assert scores(read_predictions(merged), questions, judge_server) == reference
 
 
+@pytest.mark.parametrize("suffix", [".xlsx", ".tsv"])
+def test_the_leaderboard_takes_a_vlmevalkit_file_as_it_is(exported: Path, answers: dict[str, str],
+                                                          questions: list[dict], built_dataset: Path,
+                                                          tmp_path: Path, suffix: str) -> None:
+    """The Space's submit path, not only the judge: the workbook VLMEvalKit writes is queued and scored
+    like our own JSONL of the same multiple-choice answers."""
+    from leaderboard.service import Leaderboard, SubmissionMeta
+
+    path = vlmevalkit_predictions(vlmevalkit_data(exported / "MedCMR_MCQ.tsv"), answers,
+                                  tmp_path / f"GPT4o_MedCMR_MCQ{suffix}")
+    board = Leaderboard(tmp_path / "home", built_dataset)
+    receipt = board.submit(path, SubmissionMeta(model=f"VLMEvalKit run {suffix}"), "vera")
+    board.start()
+    try:
+        assert board.wait_idle(60)
+    finally:
+        board.stop()
+    ours = [{"id": i, "prediction": p} for i, p in answers.items() if i.startswith("mcq-")]
+    expected = score_submission(ours, questions)["mcq"]
+    scored = board.result(receipt["id"])["mcq"]
+    assert (scored["correct"], scored["accuracy"]) == (expected["correct"], expected["accuracy"])
+
+
 def test_vlmevalkit_files_that_cannot_be_mapped_say_why(exported: Path, tmp_path: Path) -> None:
     with pytest.raises(PredictionsError, match=r"MedCMR_MCQ.tsv line 1: a VLMEvalKit file needs columns 'index' and "
                                                r"'prediction' \(missing 'prediction'\)"):
