@@ -135,3 +135,26 @@ def shard_rows(built: Path) -> list[dict]:
     import pyarrow.parquet as pq
 
     return pq.read_table(built / QUESTIONS_FILE, columns=["id", "shard"]).to_pylist()
+
+
+def test_the_explorer_of_a_questions_only_space_fetches_images_from_the_hub(built_dataset: Path, tmp_path: Path,
+                                                                             online) -> None:
+    """A Space on a dataset repo has no shards locally: the explorer's images come through ShardImages."""
+    from PIL import Image
+
+    from leaderboard.explore import Explorer
+    from leaderboard.service import Leaderboard
+
+    by_id = {row["id"]: row for row in datasets.load_dataset(str(built_dataset), split="test")}
+    with HubServer(built_dataset) as server:
+        fetched = fetch_questions(server.repo_id, COMMIT, tmp_path / "hub", endpoint=server.url)
+        images = ShardImages(fetched.folder, server.repo_id, fetched.commit, cache_dir=tmp_path / "images",
+                             endpoint=server.url)
+        explorer = Explorer(Leaderboard(tmp_path / "home", fetched.folder, images=images), files=tmp_path / "files")
+        question_id = next(iter(by_id))
+        with Image.open(explorer.full_image(question_id)) as full:
+            assert full.tobytes() == by_id[question_id]["image"].tobytes()
+        with Image.open(explorer.thumbnail(question_id)) as thumbnail:
+            assert max(thumbnail.size) <= max(by_id[question_id]["image"].size)
+        assert explorer.full_image("mcq-99999999") is None
+        assert any(name.startswith("data/") for name in server.downloaded()), "the image came from the Hub"
