@@ -21,13 +21,14 @@ from core.vocabulary import (CITATION, CRITERIA, DATASET_URL, DIMENSION_BY_SLUG,
 STATUS_LABELS = {"awaiting_judge": "awaiting judge"}
 STATUS_COLUMNS = ["id", "model", "submitter", "status", "progress", "error", "created_at", "updated_at"]
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$<>:])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$<>:@])")
 
 
 def escape_md(text: object) -> str:
     """Untrusted text as literal Markdown: HTML entities, escaped punctuation, one line.
 
-    The colon is escaped too, so "http://host/x" never becomes an autolink."""
+    The colon and the at sign are escaped too, so "http://host/x" and "name@host.org" never
+    become autolinks."""
     flat = " ".join(str(text).split())
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
 

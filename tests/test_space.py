@@ -188,6 +188,7 @@ def test_typed_text_is_escaped_for_markdown_and_html() -> None:
     assert "<" not in escaped and "&lt;img" in escaped
     assert "\\*\\*bold\\*\\*" in escaped and "\\[link\\]\\(javascript\\:alert\\(1\\)\\)" in escaped
     assert "http:" not in escape_md("see http://2130706433/claim") and "www." not in escape_md("www.example.org")
+    assert "a@b" not in escape_md("mail a@b.org")  # GFM would make an e-mail address a mailto: link
     assert "\\$\\$x\\$\\$" in escaped
     assert escape_md("two\nlines") == "two lines"  # a newline would break a Markdown table row
     assert code("a`b") == "`a'b`"
