@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from core.features import FEATURES
+from core.settings import SettingsError
 from core.vocabulary import (DIMENSION_BY_TASK, HUB_FILE, HUB_REPO, HUB_REVISION, HUB_SHA256, LETTERS, MCQ_PROMPT,
                              OPEN_PROMPT, PROMPT_VERSION, QUESTION_TYPES, config_name, configs, format_prompt)
 from release.build import BUILDER_VERSION, build, check
@@ -111,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         "predict", help="run an OpenAI-compatible vision model (or a reference baseline) over the benchmark"))
     args = parser.parse_args(argv)
     if args.command == "predict":
-        return predict.run(args)
+        try:
+            return predict.run(args)
+        except SettingsError as error:  # a malformed MEDCMR_PREDICT_* variable
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     try:
         if args.command == "sample":
             print(f"wrote {write_sample_release(args.out)}")

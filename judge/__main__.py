@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.results import DatasetInfo
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 from release.built import load_questions, provenance
 
 from . import Endpoint, PredictionsError, read_predictions, score_submission, summary_table
@@ -120,10 +120,9 @@ def score(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        return score(args)
-    except PredictionsError as exc:
+        return score(_parser().parse_args(argv))
+    except (PredictionsError, SettingsError) as exc:  # SettingsError: a malformed MEDCMR_* variable
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (FileNotFoundError, NotADirectoryError) as exc:

@@ -11,6 +11,7 @@ import math
 import random
 import select
 import signal
+import os
 import subprocess
 import sys
 import time
@@ -261,3 +262,16 @@ def test_installed_commands_work_from_any_folder(tmp_path, command, expected):
     done = run(executable, *command[1:], cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: ") and expected in done.stdout
+
+
+@pytest.mark.parametrize("command, variable", [
+    (["medcmr.py", "predict", "--model", "baseline:random", "--out", "{tmp}/p.jsonl"], "MEDCMR_PREDICT_TIMEOUT"),
+    (["-m", "judge", "score", "--predictions", "{tmp}/p.jsonl", "--data", "{tmp}", "--out", "{tmp}/r.json"],
+     "MEDCMR_JUDGE_TIMEOUT"),
+])
+def test_a_malformed_setting_is_one_line_naming_the_variable(tmp_path, command, variable):
+    environment = {**os.environ, variable: "soon"}
+    done = subprocess.run([sys.executable, *(part.format(tmp=tmp_path) for part in command)], cwd=ROOT,
+                          env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"error: {variable}='soon': expected a float ≥ 0.001"
