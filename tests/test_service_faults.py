@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -25,23 +24,13 @@ from judge.endpoint import Endpoint
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from leaderboard.store import SCHEMA_VERSION, StoreUnavailable
 from tests.answers import write_predictions
+from tests.polling import until
 from tests.judge_responders import read_request
 from tests.openai_server import OpenAIServer, Reply
 from tests.test_leaderboard import (EXPECTED_OPEN, close, endpoint_for, failing_responder, make_board,  # noqa: F401
                                     n_open, verdict_responder, wait_for)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def until(check: Callable[[], object], timeout: float, what: str):
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"not within {timeout:g} s: {what}")
 
 
 @pytest.fixture
@@ -202,15 +191,20 @@ def _app(tmp_path: Path, name: str, home: Path, data: Path, url: str, lease: flo
     return process, log
 
 
+def gated_judge(gate: threading.Event):
+    """A judge that holds every reply until `gate` opens (at most 60 s), so judging stays mid-way."""
+    def gated(request: dict) -> Reply:
+        gate.wait(60)
+        return verdict_responder(request)
+    return gated
+
+
 def test_two_app_processes_on_one_home_judge_each_open_answer_once(tmp_path, make_board, questions, built_dataset):
     home = tmp_path / "home"
     write_predictions(tmp_path / "p.jsonl", questions)
     submission = make_board(home).submit(tmp_path / "p.jsonl", SubmissionMeta(model="Twice?"), "eli")["id"]
-    gate = threading.Event()
-
-    def gated(request: dict) -> Reply:
-        gate.wait(60)  # the first process is mid-judging while the second one starts
-        return verdict_responder(request)
+    gate = threading.Event()  # the first process stays mid-judging while the second one starts
+    gated = gated_judge(gate)
 
     reader = make_board(home)
     processes = []
@@ -244,10 +238,7 @@ def test_a_process_that_dies_is_taken_over_when_its_lease_expires(tmp_path, make
     write_predictions(tmp_path / "p.jsonl", questions)
     submission = make_board(home).submit(tmp_path / "p.jsonl", SubmissionMeta(model="Orphan"), "fay")["id"]
     gate = threading.Event()
-
-    def gated(request: dict) -> Reply:
-        gate.wait(60)
-        return verdict_responder(request)
+    gated = gated_judge(gate)
 
     with OpenAIServer(gated) as server:
         first, first_log = _app(tmp_path, "first", home, built_dataset, server.base_url, 2)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
-from typing import Callable
 
 import httpx
 import pytest
@@ -21,19 +19,9 @@ from gradio_client.exceptions import AppError
 import judge
 from leaderboard.service import BUSY_MESSAGE, SubmissionError, SubmissionMeta
 from tests.answers import write_predictions
+from tests.polling import until
 from tests.test_leaderboard import make_board  # noqa: F401 - fixture
 from tests.space_app import SpaceProcess, make_home, status, submit
-
-
-def until(check: Callable[[], object], timeout: float, what: str):
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"not within {timeout:g} s: {what}")
 
 
 def upload(space: SpaceProcess, path: Path) -> httpx.Response:
