@@ -212,6 +212,15 @@ def test_submitter_is_local_off_a_space_and_signed_in_on_one(monkeypatch: pytest
         _submitter(None, None)
 
 
+def test_the_spaces_requirements_cover_every_runtime_package() -> None:
+    """The Space installs space/requirements.txt, not the root file: a package the app needs must be in both."""
+    def names(path: Path) -> set[str]:
+        lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+        return {re.split(r"[\[<>=!~ ]", line, maxsplit=1)[0].lower() for line in lines if line}
+
+    assert names(ROOT / "requirements.txt") <= names(ROOT / "space" / "requirements.txt")
+
+
 def test_deployed_tree_runs_as_a_space(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory,
                                        tmp_path: Path) -> None:
     from space.deploy import deploy, space_files
