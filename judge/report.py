@@ -20,22 +20,33 @@ def _pct(part: float, whole: float) -> float | None:
     return round(100 * part / whole, 4) if whole else None
 
 
+def wilson_bounds(proportion: float, n: int) -> tuple[float, float]:
+    """Wilson 95% interval of a proportion measured on n items (fractions); sound near 0 and 1 and for small n."""
+    z2 = Z95 ** 2
+    centre = (proportion + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(proportion * (1 - proportion) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mean_bounds(scores: list[float]) -> tuple[float, float]:
+    """Normal-approximation 95% interval of a mean of 0-100 scores (two or more), clipped to 0-100."""
+    mean, half = fmean(scores), Z95 * stdev(scores) / math.sqrt(len(scores))
+    return max(0.0, mean - half), min(100.0, mean + half)
+
+
 def wilson_ci(correct: int, n: int) -> list[float] | None:
-    """Wilson score interval for a proportion, in %; sound near 0 and 100 and for small n."""
+    """Wilson score interval of an accuracy, in % (4 decimals), as the results document records it."""
     if not n:
         return None
-    p = correct / n
-    centre = (p + Z95 ** 2 / (2 * n)) / (1 + Z95 ** 2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / (1 + Z95 ** 2 / n)
-    return [round(100 * max(0.0, centre - half), 4), round(100 * min(1.0, centre + half), 4)]
+    low, high = wilson_bounds(correct / n, n)
+    return [round(100 * low, 4), round(100 * high, 4)]
 
 
 def mean_ci(scores: list[float]) -> list[float] | None:
-    """Normal-approximation interval of a mean of 0-100 scores, clipped to 0-100."""
+    """Normal-approximation interval of a mean of 0-100 scores (4 decimals); None under two scores."""
     if len(scores) < 2:
         return None
-    mean, half = fmean(scores), Z95 * stdev(scores) / math.sqrt(len(scores))
-    return [round(max(0.0, mean - half), 4), round(min(100.0, mean + half), 4)]
+    return [round(bound, 4) for bound in mean_bounds(scores)]
 
 
 def _group_key(question: dict, field: str) -> str:

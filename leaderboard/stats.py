@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from numbers import Real
-from statistics import NormalDist, fmean, stdev
+from statistics import fmean
 from typing import Iterable, Sequence
 
 import numpy as np
 
-Z95 = NormalDist().inv_cdf(0.975)
+from judge.report import mean_bounds, wilson_bounds
+
 ALPHA = 0.05
 # The release's MCQ count, taken as the n behind the paper's published accuracies (it gives no per-item data).
 PAPER_MCQ_N = 16_655
@@ -241,7 +242,7 @@ def compare(items_a: list[dict], items_b: list[dict], *, name_a: str = "A", name
 def wilson_interval(accuracy_pct: float, n: int) -> tuple[float, float]:
     """Wilson 95% interval, in %, of an accuracy measured on n questions; (nan, nan) when absent.
 
-    The judge's `wilson_ci` from a correct count gives the same interval; this takes the
+    The judge's interval (`judge.report.wilson_bounds`, which `wilson_ci` rounds); this takes the
     accuracy so the paper's rows, which publish only a percentage, can have one too: they use
     n = PAPER_MCQ_N, the release's MCQ count, taken as the set the paper's accuracies are on.
     """
@@ -251,24 +252,20 @@ def wilson_interval(accuracy_pct: float, n: int) -> tuple[float, float]:
         raise ValueError(f"wilson_interval: accuracy must be a percentage from 0 to 100, got {accuracy_pct!r}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"wilson_interval: n must be a positive number of questions, got {n!r}")
-    p, z2 = accuracy_pct / 100, Z95 ** 2
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+    low, high = wilson_bounds(accuracy_pct / 100, n)
+    return 100 * low, 100 * high
 
 
 def mean_interval(scores: Sequence[float]) -> tuple[float, float]:
     """Normal 95% interval of a mean of 0-100 per-item Open scores, clipped to 0-100; (nan, nan) under 2 scores.
 
-    The judge's `mean_ci` gives the same interval. Paper rows have no per-item Open scores,
+    The judge's interval (`judge.report.mean_bounds`). Paper rows have no per-item Open scores,
     and their Open column comes from another judge, so they get no Open interval and no band:
     borrowing a spread from submissions would dress up a guess as a measurement.
     """
     if len(scores) < 2:
         return math.nan, math.nan
-    half = Z95 * stdev(scores) / math.sqrt(len(scores))
-    mean = fmean(scores)
-    return max(0.0, mean - half), min(100.0, mean + half)
+    return mean_bounds(list(scores))
 
 
 def rank_bands(estimates: Sequence[tuple[float, float, float]]) -> list[tuple[int, int] | None]:

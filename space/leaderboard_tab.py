@@ -7,10 +7,8 @@ the validated link field and only http(s).
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import math
-import os
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from core.vocabulary import CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, PAPER_JU
 from leaderboard import board as tables
 from leaderboard import plots
 from leaderboard.service import Leaderboard
+from leaderboard.explore import write_once
 from leaderboard.stats import PAPER_MCQ_N
 from space.render import escape_md
 
@@ -163,18 +162,6 @@ def banner_markdown(dataset: DatasetInfo) -> str:
     count = f"{dataset.questions:,} questions" if dataset.questions else "question count unknown"
     return (f"**Sample build, {count}: scores here are not comparable with the paper's.** Submitted rows are "
             f"shown unranked; the ranks are the paper's own rows.\n\n{label}")
-
-
-def write_once(root: Path, name: str, data: bytes) -> str:
-    """A download file named by its content, so concurrent sessions never overwrite each other."""
-    folder = root / hashlib.sha256(data).hexdigest()[:20]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    if not path.exists():
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
-            handle.write(data)
-        os.replace(handle.name, path)
-    return str(path)
 
 
 def model_choices(df: pd.DataFrame) -> list[tuple[str, str]]:
