@@ -200,7 +200,7 @@ def frame(records: Iterable[dict]) -> pd.DataFrame:
     return pd.DataFrame(columns, columns=FRAME_COLUMNS)
 
 
-def _unranked_reason(row: pd.Series, served: DatasetInfo | None, min_coverage: float) -> str:
+def _unranked_reason(row: dict, served: DatasetInfo | None, min_coverage: float) -> str:
     """Why a row cannot be ranked among the others ("" when it can)."""
     if row["Source"] == REFERENCE:
         return UNRANKED_REFERENCE
@@ -267,7 +267,8 @@ def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: floa
         open_ci = {row_id: (low, high) for row_id, low, high in zip(df["Id"], df["Open low"], df["Open high"])
                    if _present(low) and _present(high)}
         df = df.drop(columns=["Open low", "Open high"])
-    df["Unranked"] = [_unranked_reason(row, served, min_coverage) for _, row in df.iterrows()] if len(df) else []
+    needed = df[["Source", "Build", "Coverage (%)", "MCQ"]].to_dict("records")  # dicts: iterrows is 10x slower
+    df["Unranked"] = [_unranked_reason(row, served, min_coverage) for row in needed]
     df["_ranked"] = df["Unranked"] == ""
     df["_model"] = df["Source"] != REFERENCE
     df = df.sort_values(["_model", "_ranked", "MCQ", "Open"], ascending=False, na_position="last",
