@@ -106,9 +106,9 @@ def bench_mcq(n: int) -> None:
     start = time.process_time()
     results = score_submission(predictions, questions, mcq_only=True)
     cpu = time.process_time() - start
-    mcq = results["mcq"]
+    mcq = results.mcq
     print(f"MCQ   {n:,} predictions scored in {cpu:.3f} s CPU ({n / cpu:,.0f}/s; target < 1 s)  "
-          f"accuracy {mcq['accuracy']:.2f}%  unparsed {mcq['unparsed_rate']:.1f}%")
+          f"accuracy {mcq.accuracy:.2f}%  unparsed {mcq.unparsed_rate:.1f}%")
 
 
 def bare_client_rate(base_url: str, question: dict, n: int, concurrency: int) -> float:
@@ -153,12 +153,12 @@ def bench_open(n: int, latency: float, concurrency: int) -> None:
     ideal = concurrency / latency
     print(f"Open  {n:,} answers judged in {wall:.2f} s: {n / wall:,.1f}/s vs ideal {ideal:,.0f}/s "
           f"(concurrency {concurrency} / latency {latency} s) = {100 * n / wall / ideal:.1f}% (target >= 80%)  "
-          f"judged {results['open']['judged']:,} failed {results['open']['failed']:,}")
+          f"judged {results.open.judged:,} failed {results.open.failed:,}")
     print(f"      the bare openai client on this machine, same prompts and server: {bare:,.1f}/s "
           f"({100 * bare / ideal:.1f}% of ideal); the judge reaches {100 * n / wall / bare:.1f}% of that")
     print(f"      judge-side CPU {1000 * cpu / n:.2f} ms per answer (one core alone caps at {n / cpu:,.0f}/s)  "
           f"peak RSS {rss_after:,.0f} MiB (before judging {rss_before:,.0f} MiB)  server calls {first_calls:,}")
-    print(f"Rerun {again['judge']['cached']:,} verdicts from the cache, judge calls: {rerun_calls} (target 0)")
+    print(f"Rerun {again.judge.cached:,} verdicts from the cache, judge calls: {rerun_calls} (target 0)")
 
 
 def main() -> None:

@@ -7,9 +7,11 @@ document of an unknown version is refused instead of half-read.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 
-RESULTS_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1 lacks the trust fields, which read as their defaults
+RESULTS_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # older versions lack later fields, which read as their defaults
+ITEM_VERSION = 2  # the lines of a details file; version 1 lines (no `item_version`) are read too
 
 
 class ResultsError(ValueError):
@@ -45,6 +47,7 @@ class McqResults:
     by_modality: dict[str, McqGroup]
     by_organ_system: dict[str, McqGroup]
     extraction_version: str = ""
+    not_answered: int = 0  # empty outputs and tools' failure markers (scored as wrong)
 
 
 @dataclass
@@ -61,7 +64,8 @@ class OpenResults:
     by_medical_intelligence: dict[str, OpenGroup]
     by_modality: dict[str, OpenGroup]
     by_organ_system: dict[str, OpenGroup]
-    flagged: int = 0  # answers that addressed the grader: scored 0 by rule, never by their own verdict
+    flagged: int = 0  # answers with spans that addressed the grader: cut out, the rest judged
+    not_answered: int = 0  # empty outputs and tools' failure markers: never sent to a judge, scored 0
 
     @property
     def all_empty(self) -> bool:
@@ -76,6 +80,8 @@ class Coverage:
     missing: int
     unknown: int = 0
     missing_ids: list[str] = field(default_factory=list)
+    not_answered: int = 0  # given, but empty or a tool's failure marker
+    normalised: int = 0  # outputs from which chat-template format or reasoning blocks were removed
 
 
 @dataclass
@@ -90,6 +96,8 @@ class JudgeInfo:
     cached: int
     tokens: dict[str, int]
     reasks: int = 0  # replies without one readable verdict, asked again with a fresh nonce
+    screen_version: str = ""  # the answer screen that cut spans addressing the grader
+    normalisation_version: str = ""  # the answer normalisation applied before anything read an answer
 
 
 @dataclass
@@ -104,6 +112,74 @@ class DatasetInfo:
     official: bool = False  # built from the pinned official release (by its sha256)
 
 
+class ItemStatus(StrEnum):
+    """What happened to one question of a submission."""
+
+    ANSWERED = "answered"          # MCQ: a letter was extracted
+    UNPARSED = "unparsed"          # MCQ: an answer without one clear letter (wrong)
+    JUDGED = "judged"              # open: the judge's verdict
+    FLAGGED = "flagged"            # open: judged after spans addressing the grader were cut
+    FAILED = "failed"              # open: no readable verdict (excluded from the score, counted)
+    AWAITING = "awaiting"          # open: waits for a configured judge
+    NOT_ANSWERED = "not_answered"  # empty, or a tool's failure marker: never judged, scored as wrong / 0
+    MISSING = "missing"            # no line for the question: scored as wrong / 0
+
+
+_LEGACY_STATUS = {"empty": ItemStatus.NOT_ANSWERED}
+
+
+@dataclass
+class ItemResult:
+    """One line of a submission's details file: the outcome of one question and how it was reached."""
+
+    id: str
+    question_type: str
+    status: ItemStatus
+    dimension: str | None = None
+    prediction: str | None = None          # the model's output as submitted
+    answer: str | None = None              # MCQ: the key's letter
+    extracted: str | None = None           # MCQ: the letter read from the output
+    correct: bool | None = None            # MCQ
+    criteria: dict[str, float] | None = None  # open: the four criteria, 0-100
+    score: float | None = None             # open: the weighted score, 0-100
+    rationale: str | None = None
+    raw: str | None = None                 # the judge's reply
+    error: str | None = None               # why judging failed, or why the output is no answer
+    flags: list[str] = field(default_factory=list)          # spans cut because they addressed the grader
+    normalisation: list[str] = field(default_factory=list)  # format removed before reading
+    cached: bool = False
+    audit: dict | None = None              # a second judge's verdict on this item, when audited
+    item_version: int = ITEM_VERSION
+
+    @property
+    def scored(self) -> bool:
+        """An open item whose score counts in the mean (judged, flagged, not answered or missing)."""
+        return self.score is not None
+
+    def to_dict(self) -> dict:
+        """The JSON-ready line: every field, so readers of the file find the same keys on every line."""
+        return {**asdict(self), "status": self.status.value}
+
+    @classmethod
+    def from_dict(cls, line: dict) -> "ItemResult":
+        """Read one details line (version 1 or 2); raises ResultsError for a broken one."""
+        if not isinstance(line, dict):
+            raise ResultsError(f"a details line is a JSON object, not {type(line).__name__}")
+        version = line.get("item_version", 1)
+        if version not in (1, ITEM_VERSION):
+            raise ResultsError(f"item_version {version!r}: this code reads versions 1 and {ITEM_VERSION}")
+        values = {item.name: line[item.name] for item in fields(cls) if item.name in line}
+        status = line.get("status")
+        try:
+            values["status"] = _LEGACY_STATUS.get(status) or ItemStatus(status)
+            if version == 1 and line.get("flag"):
+                values["flags"] = [line["flag"]]
+            values["item_version"] = ITEM_VERSION
+            return cls(**values)
+        except (TypeError, ValueError) as error:
+            raise ResultsError(f"details line {line.get('id')!r}: {error}") from None
+
+
 @dataclass
 class Results:
     mcq: McqResults
@@ -113,6 +189,7 @@ class Results:
     dataset: DatasetInfo
     mcq_only: bool = False
     results_version: int = RESULTS_VERSION
+    items: list[ItemResult] | None = field(default=None, repr=False, compare=False)  # in memory only: the details
 
     def to_dict(self) -> dict:
         """The JSON-ready document (`results.json`)."""

@@ -106,12 +106,11 @@ def score(args: argparse.Namespace) -> int:
                                    mcq_only=args.mcq_only, dataset=dataset, concurrency=args.concurrency)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_name(args.out.name + ".partial")  # a reader never sees half a document
-    partial.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.write_text(json.dumps(results.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     partial.replace(args.out)
     print(summary_table(results))
     print(f"Wrote {args.out}" + (f" and {args.details}" if args.details else ""))
-    open_ = results["open"]
-    unjudged = (open_.get("failed") or 0) + ((open_.get("awaiting") or 0) if endpoint.configured else 0)
+    unjudged = results.open.failed + (results.open.awaiting if endpoint.configured else 0)
     if unjudged:
         print(f"{unjudged} open answers are not judged (failed or awaiting the judge); exit status 1 — "
               "rerun to judge only these", file=sys.stderr)

@@ -1,10 +1,9 @@
 """The open-ended judge: a versioned prompt, one async call per answer, and a strict verdict reader.
 
 The model's answer is untrusted, and nothing in it can decide its own score:
-- answers that address the grader (verdict keys with grades, nonce talk, instructions to the
-  grader, fake delimiters or chat-template tokens) are flagged by `screen_answer` before any
-  call and scored 0 on every criterion by the caller, whatever a judge would have done with them;
-- the others travel JSON-encoded inside the user message (they cannot close their string), the
+- what the judge reads is the answer with its format normalised and every span that addresses
+  the grader cut out (`judge.screen.judge_input`, done by the caller);
+- it travels JSON-encoded inside the user message (it cannot close its string), the
   judge is told they are data, and each call carries a fresh random nonce the judge must echo;
 - a reply is read only if it holds exactly one verdict-shaped object, with that nonce and the
   four grades: a reply with two (the judge's own and one it copied, in any order, with any
@@ -16,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -164,77 +162,6 @@ def parse_verdict(reply: str, nonce: str) -> dict | None:
     """The criteria (0-100) and "rationale" of the reply's one verdict carrying `nonce`, or None."""
     reading = read_verdict(reply, nonce)
     return None if reading.criteria is None else {**reading.criteria, "rationale": reading.rationale}
-
-
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_CHAT_TOKEN = r"<\|[A-Za-z0-9_]+\|>|\[/?INST\]|<</?SYS>>|</s>"
-_TRAILING_CHAT_TOKENS = re.compile(rf"(?:\s|{_CHAT_TOKEN})+$")
-_CRITERION = r"(?:consistency|coherence|visual[ _-]?accuracy|ground[ _-]?truth)"
-_GRADER = (r"(?:grader|judge|evaluator|scorer|assessor|marker|reviewer|"
-           r"grading\s+(?:model|system|ai|llm)|ai\s+(?:grader|judge|evaluator)|llm\s+(?:grader|judge|evaluator))s?")
-# (rule, pattern): the first that matches names why an answer is flagged.
-SCREENING_RULES = (
-    ("verdict key with a grade", re.compile(
-        rf"\b{_CRITERION}[\"']?\s*(?:[:=]|\b(?:of|is|to|at|as)\b)?\s*[\"']?\s*\d+(?:\.\d+)?"
-        rf"|\b(?:10|ten)(?:\s*/\s*10)?\s+(?:on|for|in|across)\s+(?:the\s+)?{_CRITERION}", re.I)),
-    ("verdict key", _QUOTED_KEY),
-    ("verdict key", re.compile(r"[\"']rationale[\"']\s*:")),
-    ("nonce talk", re.compile(r"\bnonces?\b", re.I)),
-    ("instruction to the grader", re.compile(
-        r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*"
-        r"(?:previous|prior|above|earlier|preceding|former|system|original|grading|all|your)\s+"
-        r"(?:\w+\s+)?(?:instructions?|prompts?|rules|directions|guidelines|messages?|rubrics?)\b"
-        rf"|\b(?:note|message|instructions?|attention|reminder|request|memo|hint|directive|command)s?\s+"
-        rf"(?:to|for)\s+(?:the\s+|any\s+|all\s+)?{_GRADER}\b"
-        rf"|\b(?:dear|hello|hi|hey|attention|attn)\s+(?:the\s+)?{_GRADER}\b"
-        rf"|(?m:^)\s*(?:to\s+)?(?:the\s+)?{_GRADER}\s*[:,]"
-        rf"|\b{_GRADER}\s+(?:must|should|shall|will|needs?\s+to|has\s+to|is\s+(?:to|required\s+to|"
-        r"instructed\s+to|asked\s+to)|can|may|please)\s+(?:now\s+|only\s+|simply\s+|just\s+|then\s+)?"
-        r"(?:output|print|give|award|assign|rate|grade|score|return|respond|reply|mark|write|emit|ignore|disregard|"
-        r"accept)\b"
-        r"|\b(?:print|output|return|emit|produce|write|repeat|copy|reply\s+with|respond\s+with|answer\s+with)\s+"
-        r"(?:only\s+|exactly\s+|just\s+)?(?:\w+\s+){0,3}?(?:verdict|json|grades)\b"
-        r"|\b(?:give|award|assign|grant)\s+(?:it\s+|this\s+(?:answer\s+|response\s+)?|me\s+|the\s+answer\s+)?"
-        r"(?:full\s+marks|(?:a\s+)?perfect\s+(?:score|grade|marks?)|(?:the\s+)?(?:maximum|top|highest)\s+"
-        r"(?:score|grade|marks?|points)|10\s*/\s*10|(?:a\s+)?(?:10|ten)\s+(?:on|for|in|across)\s+(?:every|each|all)\b)"
-        r"|\b(?:10|ten)\s+(?:on|for|in|across)\s+(?:every|each|all)\s+(?:of\s+the\s+)?(?:four\s+)?"
-        r"(?:criteri(?:on|a)|categor(?:y|ies)|metrics?|dimensions?)\b"
-        r"|\b(?:system|developer)\s+(?:prompt|message|instruction)s?\b"
-        r"|\b(?:this|the|my|our)\s+(?:answer|response|output)\s+(?:(?:should|must|shall)\s+be\s+(?:graded|scored|"
-        r"marked|rated)|(?:deserves?|merits?|(?:should|must|shall)\s+(?:get|receive))\s+(?:a\s+)?(?:full\s+marks|perfect|"
-        r"10|ten|the\s+maximum|maximum|top))\b"
-        r"|\bdeserves?\s+(?:a\s+)?(?:10\s*/\s*10|full\s+marks|perfect\s+(?:score|marks?)|the\s+maximum)"
-        r"|\breference\s+(?:answer|description)\s+(?:is|was|has\s+been)\s+(?:now\s+)?"
-        r"(?:wrong|incorrect|outdated|revised|updated|mistaken|erroneous|invalid)\b", re.I)),
-    ("instruction to the grader", re.compile(r"(?m:^)\s*(?:SYSTEM|ASSISTANT|USER|DEVELOPER)\s*:")),
-    ("fake delimiter", re.compile(
-        r"</?\s*(?:model[_ ]?answer|reference[_ ]?answer|reference(?:[_ ]visual[_ ]description)?|question|system|"
-        r"user|assistant|instructions?|grader|judge|verdict|evaluation|input|payload|prompt)\s*/?>"
-        r"|\b(?:model_answer|reference_answer|reference_visual_description)\b"
-        r"|[<\[{=#*_|>~-]{2,}[ \t]*(?:end|begin|start)\s+of\s+(?:the\s+)?(?:model\s+|user\s+)?"
-        r"(?:answer|response|input|submission|instructions?|prompt)\b"
-        r"|(?m:^)[ \t]*(?:end|begin|start)\s+of\s+(?:the\s+)?(?:model\s+|user\s+)?"
-        r"(?:answer|response|input|submission|instructions?|prompt)[ \t:.>=#*_-]*(?:\n|$)", re.I)),
-    ("fake delimiter", re.compile(
-        r"\b(?:END|BEGIN|START)\s+OF\s+(?:THE\s+)?(?:[A-Z_]+\s+){0,2}?(?:ANSWER|RESPONSE|INPUT|DATA|TEXT|"
-        r"SUBMISSION|OUTPUT|MESSAGE|PROMPT|INSTRUCTIONS?|CONTEXT|QUESTION)\b")),
-    ("chat-template token", re.compile(_CHAT_TOKEN)),
-)
-
-
-def screen_answer(answer: str) -> str | None:
-    """Why `answer` addresses the grader rather than the question (rule and matched text), or None.
-
-    Runs before any judge call. Unicode is folded (NFKC) and invisible characters dropped, so
-    look-alike spellings match too. Chat-template tokens that only close the output (a leaked
-    `<|im_end|>` or `</s>`) are allowed: nothing can follow them.
-    """
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", answer or ""))
-    text = _TRAILING_CHAT_TOKENS.sub("", text)
-    for rule, pattern in SCREENING_RULES:
-        if match := pattern.search(text):
-            return f"{rule}: {json.dumps(match.group(0).strip()[:60], ensure_ascii=False)}"
-    return None
 
 
 def _content(response: ChatCompletion) -> str | None:

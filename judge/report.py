@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from statistics import fmean, stdev
 
-from core.results import McqGroup, McqResults, OpenGroup, OpenResults, Results
+from core.results import ItemResult, ItemStatus, McqGroup, McqResults, OpenGroup, OpenResults, Results
 from core.vocabulary import BREAKDOWNS, CRITERIA, CRITERION_KEYS, SLUGS
 
 Z95 = 1.959963984540054
@@ -59,24 +59,26 @@ def _ordered(groups: dict, field: str) -> dict:
     return {key: groups[key] for key in sorted(groups, key=lambda k: (rank.get(k, len(rank)), k))}
 
 
-def mcq_results(items: list[dict], questions: dict[str, dict], extraction_version: str) -> McqResults:
-    """The `mcq` block from MCQ item records (`id`, `status`, `correct`)."""
+def mcq_results(items: list[ItemResult], questions: dict[str, dict], extraction_version: str) -> McqResults:
+    """The `mcq` block from MCQ items."""
     n = len(items)
-    correct = sum(item["correct"] for item in items)
-    answered = sum(item["status"] == "answered" for item in items)
-    unparsed = sum(item["status"] == "unparsed" for item in items)
-    missing = sum(item["status"] == "missing" for item in items)
+    correct = sum(bool(item.correct) for item in items)
+    answered = sum(item.status is ItemStatus.ANSWERED for item in items)
+    unparsed = sum(item.status is ItemStatus.UNPARSED for item in items)
+    missing = sum(item.status is ItemStatus.MISSING for item in items)
+    not_answered = sum(item.status is ItemStatus.NOT_ANSWERED for item in items)
     breakdowns = {}
     for name, field in BREAKDOWNS.items():
         groups: dict[str, list[int]] = {}
         for item in items:
-            group = groups.setdefault(_group_key(questions[item["id"]], field), [0, 0])
+            group = groups.setdefault(_group_key(questions[item.id], field), [0, 0])
             group[0] += 1
-            group[1] += item["correct"]
+            group[1] += bool(item.correct)
         breakdowns[name] = {key: McqGroup(n=n_, correct=c, accuracy=_pct(c, n_))
                             for key, (n_, c) in _ordered(groups, field).items()}
     return McqResults(n=n, answered=answered, correct=correct, accuracy=_pct(correct, n), unparsed=unparsed,
-                      unparsed_rate=_pct(unparsed, n - missing), missing=missing, ci95=wilson_ci(correct, n),
+                      unparsed_rate=_pct(unparsed, n - missing - not_answered), missing=missing,
+                      not_answered=not_answered, ci95=wilson_ci(correct, n),
                       extraction_version=extraction_version, **breakdowns)
 
 
@@ -84,27 +86,29 @@ def _mean(values: list[float], awaiting: int) -> float | None:
     return round(fmean(values), 4) if values and not awaiting else None
 
 
-def open_results(items: list[dict], questions: dict[str, dict]) -> OpenResults:
-    """The `open` block from open item records (`id`, `status`, `criteria`, `score`)."""
-    scored = [item for item in items if item["score"] is not None]
-    awaiting = sum(item["status"] == "awaiting" for item in items)
+def open_results(items: list[ItemResult], questions: dict[str, dict]) -> OpenResults:
+    """The `open` block from open items; missing and unanswered ones score 0, failed ones are left out."""
+    scored = [item for item in items if item.score is not None]
+    awaiting = sum(item.status is ItemStatus.AWAITING for item in items)
     breakdowns = {}
     for name, field in BREAKDOWNS.items():
         groups: dict[str, list] = {}
         for item in items:
-            groups.setdefault(_group_key(questions[item["id"]], field), []).append(item)
+            groups.setdefault(_group_key(questions[item.id], field), []).append(item)
         breakdowns[name] = {}
         for key, members in _ordered(groups, field).items():
-            scores = [m["score"] for m in members if m["score"] is not None]
-            waiting = sum(m["status"] == "awaiting" for m in members)
+            scores = [m.score for m in members if m.score is not None]
+            waiting = sum(m.status is ItemStatus.AWAITING for m in members)
             breakdowns[name][key] = OpenGroup(n=len(members), judged=len(scores), score=_mean(scores, waiting))
     return OpenResults(
-        n=len(items), judged=len(scored), failed=sum(item["status"] == "failed" for item in items),
-        awaiting=awaiting, empty=sum(item["status"] in ("empty", "missing") for item in items),
-        flagged=sum(item["status"] == "flagged" for item in items),
-        score=_mean([item["score"] for item in scored], awaiting),
-        ci95=mean_ci([item["score"] for item in scored]) if scored and not awaiting else None,
-        criteria={key: _mean([item["criteria"][key] for item in scored], awaiting) for key in CRITERION_KEYS},
+        n=len(items), judged=len(scored), failed=sum(item.status is ItemStatus.FAILED for item in items),
+        awaiting=awaiting,
+        empty=sum(item.status in (ItemStatus.NOT_ANSWERED, ItemStatus.MISSING) for item in items),
+        not_answered=sum(item.status is ItemStatus.NOT_ANSWERED for item in items),
+        flagged=sum(item.status is ItemStatus.FLAGGED for item in items),
+        score=_mean([item.score for item in scored], awaiting),
+        ci95=mean_ci([item.score for item in scored]) if scored and not awaiting else None,
+        criteria={key: _mean([item.criteria[key] for item in scored], awaiting) for key in CRITERION_KEYS},
         **breakdowns)
 
 
@@ -112,10 +116,8 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def summary_table(results: Results | dict) -> str:
+def summary_table(results: Results) -> str:
     """A one-screen plain-text summary of a results document: one row per dimension, then counts."""
-    if isinstance(results, dict):
-        results = Results.from_dict(results)
     mcq, open_, coverage, judge = results.mcq, results.open, results.coverage, results.judge
     names = list(dict.fromkeys([*mcq.by_dimension, *open_.by_dimension]))
     lines = [f"{'':<16}{'MCQ %':>8}{'n':>8}{'Open':>9}{'n':>8}",
@@ -127,11 +129,12 @@ def summary_table(results: Results | dict) -> str:
     if mcq.n:
         low, high = mcq.ci95
         lines.append(f"MCQ   {mcq.correct:,} correct, CI95 [{_fmt(low)}, {_fmt(high)}]; unparsed {mcq.unparsed:,} "
-                     f"({_fmt(mcq.unparsed_rate, 1)}%), missing {mcq.missing:,}")
+                     f"({_fmt(mcq.unparsed_rate, 1)}%), missing {mcq.missing:,}, not answered {mcq.not_answered:,}")
     if open_.n:
         low, high = open_.ci95 or [None, None]
         criteria = " ".join(f"{c.abbr} {_fmt(open_.criteria.get(c.key))}" for c in CRITERIA)
         lines.append(f"Open  judged {open_.judged:,}, failed {open_.failed:,}, flagged {open_.flagged:,}, "
+                     f"not answered {open_.not_answered:,}, "
                      f"awaiting {open_.awaiting:,}; CI95 [{_fmt(low)}, {_fmt(high)}]; {criteria}")
     lines.append(f"Coverage  expected {coverage.expected:,}, given {coverage.given:,}, "
                  f"missing {coverage.missing:,} (scored as wrong)")

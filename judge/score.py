@@ -1,6 +1,9 @@
 """Scoring one submission: MCQ extraction, open answers through the judge (cached), one document.
 
-This is the single entry point the command line, the leaderboard and the Space share.
+This is the single entry point the command line, the leaderboard and the Space share. Every
+output is normalised first (`judge.answers`: chat-template format and reasoning blocks removed,
+tools' failure markers and empty outputs not answered); open answers then lose the spans that
+address the grader (`judge.screen`) and the judge grades the rest.
 """
 from __future__ import annotations
 
@@ -10,52 +13,51 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from core.results import Coverage, DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
 from core.settings import JUDGE_CONCURRENCY
-
-from core.results import Coverage, DatasetInfo, JudgeInfo, Results
 from core.vocabulary import weighted_score
 
+from .answers import NORMALISATION_VERSION, normalise_answer
 from .cache import VerdictCache, cache_key
 from .endpoint import Endpoint
 from .extract import EXTRACTION_VERSION, extract_choice
-from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall, screen_answer
+from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall
+from .screen import SCREEN_VERSION, JudgeInput, judge_input
 from .predictions import check_predictions, coverage
 from .report import mcq_results, open_results
 
 DEFAULT_CONCURRENCY = JUDGE_CONCURRENCY
 
 
-def _mcq_item(question: dict, prediction: str | None) -> dict:
-    extracted = None if prediction is None else extract_choice(prediction, question["options"])
-    status = "missing" if prediction is None else ("answered" if extracted else "unparsed")
-    return {"id": question["id"], "question_type": "mcq", "dimension": question.get("dimension"),
-            "status": status, "prediction": prediction, "extracted": extracted,
-            "answer": question["answer"].strip().upper(),
-            "correct": extracted is not None and extracted == question["answer"].strip().upper()}
+def _mcq_item(question: dict, prediction: str | None) -> ItemResult:
+    key = question["answer"].strip().upper()
+    item = ItemResult(id=question["id"], question_type="mcq", dimension=question.get("dimension"),
+                      status=ItemStatus.MISSING, prediction=prediction, answer=key, correct=False)
+    if prediction is None:
+        return item
+    answer = normalise_answer(prediction)
+    item.normalisation = list(answer.steps)
+    if answer.not_answered:
+        item.status, item.error = ItemStatus.NOT_ANSWERED, answer.not_answered
+        return item
+    item.extracted = extract_choice(answer.text, question["options"])
+    item.status = ItemStatus.ANSWERED if item.extracted else ItemStatus.UNPARSED
+    item.correct = item.extracted is not None and item.extracted == key
+    return item
 
 
-def _open_item(question: dict, status: str, verdict: dict | None = None, *, cached: bool = False,
-               prediction: str | None = None) -> dict:
-    """One open item; `prediction` is the model's output, so the details explain every score."""
+def _open_item(question: dict, status: ItemStatus, prediction: str | None, verdict: dict | None = None,
+               **extra) -> ItemResult:
+    """One open item; `prediction` is the model's output as submitted, so the details explain every score."""
     verdict = verdict or {}
     criteria = verdict.get("criteria")
-    return {"id": question["id"], "question_type": "open", "dimension": question.get("dimension"),
-            "status": status, "prediction": prediction, "criteria": criteria,
-            "score": round(weighted_score(criteria), 4) if criteria else None,
-            "rationale": verdict.get("rationale"), "raw": verdict.get("raw"), "error": verdict.get("error"),
-            "flag": verdict.get("flag"), "cached": cached}
+    return ItemResult(id=question["id"], question_type="open", dimension=question.get("dimension"), status=status,
+                      prediction=prediction, criteria=criteria,
+                      score=round(weighted_score(criteria), 4) if criteria else None,
+                      rationale=verdict.get("rationale"), raw=verdict.get("raw"), error=verdict.get("error"), **extra)
 
 
-_ZERO = {"criteria": {name: 0.0 for name in CRITERIA}, "rationale": "empty answer: scored 0 without a judge call"}
-
-
-def _flagged(flag: str) -> dict:
-    """An answer that addresses the grader scores 0 on every criterion, never what it asked for.
-
-    Scoring it 0 rather than failing it keeps an attacker from dropping hard items from the mean.
-    """
-    return {"criteria": {name: 0.0 for name in CRITERIA}, "flag": flag,
-            "rationale": "flagged: the answer addresses the grader; scored 0 on every criterion without a judge call"}
+_ZERO = {"criteria": {name: 0.0 for name in CRITERIA}, "rationale": "no answer: scored 0 without a judge call"}
 
 
 def _run(coroutine):
@@ -68,16 +70,20 @@ def _run(coroutine):
         return pool.submit(asyncio.run, coroutine).result()
 
 
-async def _judge_all(endpoint: Endpoint, work: list[tuple[dict, str]], concurrency: int,
-                     on_done: Callable[[dict, str, JudgeCall], None]) -> bool:
-    """Judge every (question, answer) with at most `concurrency` calls in flight; True if JSON mode held."""
+def _judged_status(prepared: JudgeInput) -> ItemStatus:
+    return ItemStatus.FLAGGED if prepared.flags else ItemStatus.JUDGED
+
+
+async def judge_all(endpoint: Endpoint, work: list[tuple[dict, JudgeInput]], concurrency: int,
+                    on_done: Callable[[dict, JudgeInput, JudgeCall], None]) -> bool:
+    """Judge every (question, prepared answer) with at most `concurrency` calls in flight; True if JSON mode held."""
     client = endpoint.client()
     judge = Judge(client, endpoint.model)
     pending = iter(work)
 
     async def worker() -> None:
-        for question, answer in pending:
-            on_done(question, answer, await judge.judge(question, answer))
+        for question, prepared in pending:
+            on_done(question, prepared, await judge.judge(question, prepared.text))
 
     try:
         async with asyncio.TaskGroup() as group:  # the first error (e.g. from `progress`) cancels the rest
@@ -101,9 +107,9 @@ def score_submission(
     mcq_only: bool = False,
     dataset: DatasetInfo | dict | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
-) -> dict:
-    """Score `predictions` against `questions` (rows of `release.built.load_questions`); the results
-    document as JSON-ready dict (`core.results.Results.from_dict` reads it back typed).
+) -> Results:
+    """Score `predictions` against `questions` (rows of `release.built.load_questions`): the typed
+    results document, its per-question `items` attached (`Results.to_dict()` is `results.json`).
 
     Raises PredictionsError before any judge call if the predictions cannot be scored. Open
     answers are judged only when `endpoint` is configured (else counted in `open.awaiting`);
@@ -125,49 +131,54 @@ def score_submission(
 
     judging = endpoint is not None and endpoint.configured
     cache = VerdictCache(cache_path) if cache_path and judging else None
-    open_items: dict[str, dict] = {}
-    work: list[tuple[dict, str]] = []
+    open_items: dict[str, ItemResult] = {}
+    work: list[tuple[dict, JudgeInput]] = []
     for question in (q for q in scope if q["question_type"] == "open"):
-        answer = answers.get(question["id"])
-        if answer is None or not answer.strip():
-            open_items[question["id"]] = _open_item(question, "missing" if answer is None else "empty", _ZERO,
-                                                    prediction=answer)
-        elif flag := screen_answer(answer):
-            open_items[question["id"]] = _open_item(question, "flagged", _flagged(flag), prediction=answer)
-        elif cache and (verdict := cache.get(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, answer))):
-            open_items[question["id"]] = _open_item(question, "judged", verdict, cached=True, prediction=answer)
+        prediction = answers.get(question["id"])
+        if prediction is None:
+            open_items[question["id"]] = _open_item(question, ItemStatus.MISSING, None, _ZERO)
+            done += 1
+            continue
+        prepared = judge_input(prediction)
+        how = {"flags": list(prepared.flags), "normalisation": list(prepared.normalisation)}
+        if prepared.text is None:
+            open_items[question["id"]] = _open_item(question, ItemStatus.NOT_ANSWERED, prediction,
+                                                    {**_ZERO, "error": prepared.not_answered}, **how)
+        elif cache and (verdict := cache.get(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question,
+                                                       prepared.text))):
+            open_items[question["id"]] = _open_item(question, _judged_status(prepared), prediction, verdict,
+                                                    cached=True, **how)
         elif judging:
-            work.append((question, answer))
+            work.append((question, prepared))
             continue
         else:
-            open_items[question["id"]] = _open_item(question, "awaiting", prediction=answer)
+            open_items[question["id"]] = _open_item(question, ItemStatus.AWAITING, prediction, **how)
         done += 1
     report(done, total)
-    cached = sum(item["cached"] for item in open_items.values())
+    cached = sum(item.cached for item in open_items.values())
 
     tokens = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     reasks = 0
 
-    def on_done(question: dict, answer: str, call: JudgeCall) -> None:
+    def on_done(question: dict, prepared: JudgeInput, call: JudgeCall) -> None:
         nonlocal done, reasks
         reasks += call.reasks
         for name in tokens:
             tokens[name] += call.usage.get(name, 0)
         verdict = {"criteria": call.criteria, "rationale": call.rationale, "raw": call.raw, "error": call.error}
-        if call.criteria is not None:
-            if cache:
-                cache.put(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, answer),
-                          endpoint.model, JUDGE_PROMPT_VERSION, question["id"], verdict)
-            open_items[question["id"]] = _open_item(question, "judged", verdict, prediction=answer)
-        else:
-            open_items[question["id"]] = _open_item(question, "failed", verdict, prediction=answer)
+        if call.criteria is not None and cache:
+            cache.put(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, prepared.text),
+                      endpoint.model, JUDGE_PROMPT_VERSION, question["id"], verdict)
+        status = _judged_status(prepared) if call.criteria is not None else ItemStatus.FAILED
+        open_items[question["id"]] = _open_item(question, status, answers[question["id"]], verdict,
+                                                flags=list(prepared.flags), normalisation=list(prepared.normalisation))
         done += 1
         report(done, total)
 
     json_mode = None
     try:
         if work:
-            json_mode = _run(_judge_all(endpoint, work, concurrency, on_done))
+            json_mode = _run(judge_all(endpoint, work, concurrency, on_done))
     finally:
         if cache:
             cache.close()
@@ -175,26 +186,31 @@ def score_submission(
     ordered_open = [open_items[q["id"]] for q in scope if q["question_type"] == "open"]
     if isinstance(dataset, dict):
         dataset = DatasetInfo(**dataset)
+    items = mcq_items + ordered_open
     results = Results(
         mcq_only=mcq_only,
         mcq=mcq_results(mcq_items, by_id, EXTRACTION_VERSION),
         open=open_results(ordered_open, by_id),
-        coverage=Coverage(**coverage(set(answers), scope)),
+        coverage=Coverage(**coverage(set(answers), scope),
+                          not_answered=sum(item.status is ItemStatus.NOT_ANSWERED for item in items),
+                          normalised=sum(bool(item.normalisation) for item in items)),
         judge=JudgeInfo(host=endpoint.host if judging else None, model=endpoint.model if judging else None,
                         prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=json_mode,
                         concurrency=concurrency, calls=len(work) + reasks, reasks=reasks, cached=cached,
-                        tokens=tokens),
+                        tokens=tokens, screen_version=SCREEN_VERSION, normalisation_version=NORMALISATION_VERSION),
         dataset=dataset or DatasetInfo(),
+        items=items,
     )
     if details_path:
-        _write_details(Path(details_path), mcq_items + ordered_open)
-    return results.to_dict()
+        write_details(Path(details_path), items)
+    return results
 
 
-def _write_details(path: Path, items: list[dict]) -> None:
+def write_details(path: Path, items: list[ItemResult]) -> None:
+    """The details file (one JSON line per item), replaced whole so a reader never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     with temporary.open("w", encoding="utf-8") as out:
         for item in items:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
     temporary.replace(path)

@@ -11,11 +11,10 @@ line breaks and tabs.
 """
 from __future__ import annotations
 
-import json
 import unicodedata
-from functools import lru_cache
-from importlib import resources
 from typing import Iterable
+
+from core.text import fold_chars
 
 FORBIDDEN_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible formatting character",
                         "Zl": "a line separator", "Zp": "a paragraph separator"}
@@ -26,28 +25,9 @@ class IdentityError(ValueError):
     """A name or text that is refused; the message names the field and the rule."""
 
 
-@lru_cache(maxsize=1)
-def _latin_lookalikes() -> dict[str, str]:
-    """Non-ASCII character -> the ASCII letter or digit it imitates (from Unicode's confusables)."""
-    data = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8"))
-    mapping = {}
-    for character, entries in data.items():
-        if len(character) != 1 or character.isascii():
-            continue
-        for entry in entries:
-            target = entry.get("c", "")
-            if len(target) == 1 and target.isascii() and target.isalnum():
-                mapping[character] = target
-                break
-    return mapping
-
-
 def identity_key(name: str) -> str:
     """The folded form two names must not share: NFKC, casefold, look-alikes, no spaces or punctuation."""
-    lookalikes = _latin_lookalikes()
-    normal = unicodedata.normalize("NFKC", name)
-    mapped = "".join(lookalikes.get(ch, lookalikes.get(ch.casefold(), ch)) for ch in normal).casefold()
-    return "".join(ch for ch in mapped if unicodedata.category(ch)[0] in "LN")
+    return "".join(ch for ch in fold_chars(name) if unicodedata.category(ch)[0] in "LN")
 
 
 def check_characters(field: str, text: str, allowed: set[str] = frozenset()) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 import judge
-from core.results import DatasetInfo, Results
+from core.results import DatasetInfo
 from judge.baselines import BaselineError, baseline_predictions, most_frequent_letter
 from leaderboard import board
 
@@ -39,6 +39,6 @@ def reference_records(questions: list[dict], dataset: DatasetInfo | None = None)
         except BaselineError as error:
             log.warning("no reference row for %s: %s", model, error)
             continue
-        results = Results.from_dict(judge.score_submission(predictions, questions, mcq_only=True, dataset=dataset))
+        results = judge.score_submission(predictions, questions, mcq_only=True, dataset=dataset)
         records.append(board.reference_record(baseline, model, note, results))
     return records

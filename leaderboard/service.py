@@ -494,7 +494,7 @@ class Leaderboard:
         submission_id = row["id"]
         try:
             predictions = self._parse(row["file_path"], row["file_name"])
-            results = judge.score_submission(
+            typed = judge.score_submission(
                 predictions, self.questions, endpoint=None, progress=self._progress(submission_id, threading.Event()),
                 details_path=self.details_path(submission_id), dataset=self.dataset)
         except _Stopped:
@@ -505,7 +505,7 @@ class Leaderboard:
             log.warning("submission %s failed in the MCQ lane: %s", submission_id, type(err).__name__)
             reason = _reason(err)  # `err` is unbound once the except block ends
             return lambda: self.store.fail(submission_id, reason, owner=self._owner)
-        typed = Results.from_dict(results)
+        results = typed.to_dict()
         status = AWAITING if typed.open.awaiting else FINISHED
 
         def write() -> None:
@@ -562,8 +562,8 @@ class Leaderboard:
         final = self.details_path(submission_id)
         if details.is_file():
             details.replace(final)
-        results = outcome["results"]
-        typed = Results.from_dict(results)
+        typed = outcome["results"]
+        results = typed.to_dict()
         if typed.open.failed:
             # A partly judged Open score would not be comparable: keep the file, let a retry finish it.
             return self._failed(submission_id, f"{typed.open.failed} of {typed.open.n} open answers could "

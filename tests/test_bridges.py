@@ -58,7 +58,7 @@ def scores(predictions: list[dict], questions: list[dict], server: OpenAIServer)
     """What a user compares: MCQ and open results and coverage, judged over real HTTP (no cache)."""
     results = score_submission(predictions, questions, cache_path=None,
                                endpoint=Endpoint(base_url=server.base_url, model="judge-model", api_key="sk-test"))
-    return {key: results[key] for key in ("mcq", "open", "coverage")}
+    return {key: results.to_dict()[key] for key in ("mcq", "open", "coverage")}
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +179,7 @@ def test_the_leaderboard_takes_a_vlmevalkit_file_as_it_is(exported: Path, answer
     finally:
         board.stop()
     ours = [{"id": i, "prediction": p} for i, p in answers.items() if i.startswith("mcq-")]
-    expected = score_submission(ours, questions)["mcq"]
+    expected = score_submission(ours, questions).to_dict()["mcq"]
     scored = board.result(receipt["id"])["mcq"]
     assert (scored["correct"], scored["accuracy"]) == (expected["correct"], expected["accuracy"])
 

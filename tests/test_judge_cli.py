@@ -90,7 +90,7 @@ def test_scores_jsonl_json_and_csv_alike_through_the_command(tmp_path: Path, bui
                                                     if s in results["mcq"]["by_dimension"]]
     assert results["dataset"]["fingerprint"] == medcmr.dataset_fingerprint(built_dataset)
     assert results["coverage"] == {"expected": len(questions), "given": len(questions), "missing": 0,
-                                   "unknown": 0, "missing_ids": []}
+                                   "unknown": 0, "missing_ids": [], "not_answered": 0, "normalised": 0}
     assert set(results) == {"results_version", "mcq_only", "mcq", "open", "coverage", "judge", "dataset"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def run(responder, preds=None, *, cache: Path | None = None, details: Path | Non
     with OpenAIServer(responder) as server:
         results = score_submission(preds or predictions(), QUESTIONS, endpoint=endpoint(server, **settings),
                                    cache_path=cache, details_path=details, **kwargs)
-    return results, server
+    return results.to_dict(), server
 
 
 def items(path: Path) -> dict[str, dict]:
@@ -187,20 +188,21 @@ INJECTIONS = [
 
 
 @pytest.mark.parametrize("responder", [fake_judge, echoing_judge])
-def test_answers_that_inject_a_verdict_are_flagged_and_score_zero_without_a_call(tmp_path: Path, responder) -> None:
+def test_injected_verdicts_are_cut_and_the_rest_of_the_answer_is_judged(tmp_path: Path, responder) -> None:
     def injected(question: dict) -> str:
         return f"Answer: normal study. {INJECTIONS[question['index'] % len(INJECTIONS)]}"
 
     preds = predictions(injected)
     results, server = run(responder, preds, details=tmp_path / "items.jsonl")
     recorded = items(tmp_path / "items.jsonl")
-    assert server.calls == 0
+    assert server.calls == len(OPEN)
+    seen = [read_request(request)[1]["model_answer"] for request in server.requests]
+    assert not any(re.search(r"consistency.{0,4}10|ground_truth|nonce|grader", text) for text in seen)
     for question in OPEN:
         item = recorded[question["id"]]
-        assert (item["status"], item["score"], item["raw"], item["cached"]) == ("flagged", 0, None, False)
-        assert set(item["criteria"].values()) == {0.0} and item["flag"]
-    assert results["open"]["flagged"] == len(OPEN) and results["open"]["score"] == 0
-    assert results["open"]["judged"] == len(OPEN) and results["open"]["failed"] == 0
+        assert item["status"] == "flagged" and item["flags"], item
+        assert item["score"] == pytest.approx(expected_score(payload(question, "Answer: normal study.")))
+    assert results["open"]["flagged"] == len(OPEN) and results["open"]["failed"] == 0
 
 
 def test_empty_and_missing_answers_score_zero_without_a_call(tmp_path: Path) -> None:
@@ -210,14 +212,14 @@ def test_empty_and_missing_answers_score_zero_without_a_call(tmp_path: Path) -> 
     recorded = items(tmp_path / "items.jsonl")
     assert server.calls == len(OPEN) - 2
     assert (recorded["open-1"]["status"], recorded["open-1"]["score"]) == ("missing", 0)
-    assert (recorded["open-2"]["status"], recorded["open-2"]["score"]) == ("empty", 0)
+    assert (recorded["open-2"]["status"], recorded["open-2"]["score"]) == ("not_answered", 0)
     assert results["open"]["judged"] == len(OPEN) and results["open"]["empty"] == 2
     assert results["coverage"]["missing_ids"] == ["open-1"]
 
 
 def test_without_an_endpoint_open_answers_await_a_judge() -> None:
     for unconfigured in (None, Endpoint(base_url=None, model=None, api_key=None)):
-        results = score_submission(predictions(), QUESTIONS, endpoint=unconfigured)
+        results = score_submission(predictions(), QUESTIONS, endpoint=unconfigured).to_dict()
         assert results["open"]["awaiting"] == len(OPEN) and results["open"]["score"] is None
         assert results["judge"]["model"] is None and results["mcq"]["accuracy"] is not None
 
@@ -246,9 +248,10 @@ def test_mcq_accuracy_and_breakdowns_recombine(tmp_path: Path) -> None:
         assert sum(g["score"] * g["judged"] for g in opened.values()) / results["open"]["judged"] == \
             pytest.approx(results["open"]["score"])
     assert set(mcq["by_dimension"]) == set(DIMENSIONS)
-    assert items(tmp_path / "items.jsonl")["mcq-5"] == {
+    assert items(tmp_path / "items.jsonl")["mcq-5"].items() >= {
         "id": "mcq-5", "question_type": "mcq", "dimension": "long_tail", "status": "unparsed",
-        "prediction": "I cannot tell from this image.", "extracted": None, "answer": "A", "correct": False}
+        "prediction": "I cannot tell from this image.", "extracted": None, "answer": "A", "correct": False,
+        "item_version": 2}.items()
 
 
 PAPER_CSV = Path(__file__).resolve().parent.parent / "leaderboard" / "paper_results.csv"
@@ -276,7 +279,7 @@ def test_the_papers_per_dimension_accuracies_recombine_to_its_overall_and_open_t
         for abbr, (_, count) in PAPER_COUNTS.items():
             right = round(float(row[abbr]) * count / 100)
             preds += [{"id": f"mcq-{abbr}-{n}", "prediction": "A" if n < right else "Answer: B"} for n in range(count)]
-        mcq = score_submission(preds, questions)["mcq"]
+        mcq = score_submission(preds, questions).to_dict()["mcq"]
         assert mcq["n"] == 16_655
         assert mcq["accuracy"] == pytest.approx(float(row["mcq_all"]), abs=0.015), row["model"]
         criteria = {name: float(row[key]) for name, key in
@@ -325,7 +328,7 @@ def test_concurrency_is_bounded_and_used() -> None:
     many = make_questions(0, 12)
     preds = [{"id": q["id"], "prediction": good_answer(q)} for q in many]
     with OpenAIServer(tracking) as server:
-        results = score_submission(preds, many, endpoint=endpoint(server), concurrency=3)
+        results = score_submission(preds, many, endpoint=endpoint(server), concurrency=3).to_dict()
     assert results["open"]["judged"] == 12 and state["peak"] == 3
 
 
@@ -363,13 +366,13 @@ def test_works_from_a_running_event_loop_and_from_threads_sharing_a_cache(tmp_pa
     cache = tmp_path / "cache.sqlite"
     with OpenAIServer(fake_judge) as server:
         async def inside_a_loop() -> dict:
-            return score_submission(predictions(), QUESTIONS, endpoint=endpoint(server), cache_path=cache)
+            return score_submission(predictions(), QUESTIONS, endpoint=endpoint(server), cache_path=cache).to_dict()
 
         assert asyncio.run(inside_a_loop())["open"]["judged"] == len(OPEN)
         outcomes: list[dict] = []
         threads = [threading.Thread(target=lambda: outcomes.append(score_submission(
             predictions(lambda q: f"Answer: {q['answer']} variant {n}"), QUESTIONS,
-            endpoint=endpoint(server), cache_path=cache))) for n in range(3)]
+            endpoint=endpoint(server), cache_path=cache).to_dict())) for n in range(3)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -381,7 +384,7 @@ def test_an_error_outside_the_openai_client_fails_the_items_and_the_run_finishes
     port_out_of_range = Endpoint(base_url="http://127.0.0.1:99999/v1", model="judge-model", api_key="sk-test",
                                  max_retries=0, timeout=2)  # the socket layer raises, not openai
     results = score_submission(predictions(), QUESTIONS, endpoint=port_out_of_range,
-                               details_path=tmp_path / "items.jsonl")
+                               details_path=tmp_path / "items.jsonl").to_dict()
     assert results["open"]["failed"] == len(OPEN) and results["mcq"]["n"] == 12
     assert results["judge"]["model"] == "judge-model" and results["judge"]["host"] == ""
     assert items(tmp_path / "items.jsonl")["open-0"]["error"].startswith("judge client error: ")
@@ -392,7 +395,7 @@ def test_results_record_the_judge_settings_but_never_the_key(tmp_path: Path) -> 
     with OpenAIServer(Counting(fake_judge, fail=1, status=401)) as server:
         ep = Endpoint(base_url=server.base_url, model="judge-model", api_key=secret, max_retries=0)
         results = score_submission(predictions(), QUESTIONS, endpoint=ep, details_path=tmp_path / "items.jsonl",
-                                   dataset={"fingerprint": "abc"})
+                                   dataset={"fingerprint": "abc"}).to_dict()
     judge = results["judge"]
     assert judge["model"] == "judge-model" and judge["prompt_version"] == JUDGE_PROMPT_VERSION
     assert judge["host"] == server.base_url.split("/")[2] and judge["temperature"] == 0
@@ -440,7 +443,7 @@ def planted_run(built_dataset: Path, responder, tmp_path: Path) -> tuple[dict, d
                                                               f"Answer: {question['answer']}"})
     with OpenAIServer(responder) as server:
         results = score_submission(preds, questions, endpoint=endpoint(server), cache_path=tmp_path / "cache.sqlite",
-                                   details_path=tmp_path / "items.jsonl")
+                                   details_path=tmp_path / "items.jsonl").to_dict()
     return results, items(tmp_path / "items.jsonl"), preds, server, planted
 
 
@@ -454,22 +457,18 @@ def test_no_planted_verdict_is_taken_whatever_the_judge_does_with_it(built_datas
     assert len(planted) >= 5 and len(honest) >= 5
     taken = [i for i in planted if recorded[i]["score"] == 100]
     assert taken == []
-    for item_id in planted:
+    for item_id in planted:  # judged on what is left once the planted text is cut: the honest grade of a wrong answer
         item = recorded[item_id]
-        assert (item["status"], item["score"]) == ("flagged", 0) and item["flag"].split(":")[0] in (
-            "verdict key with a grade", "verdict key", "instruction to the grader", "fake delimiter")
+        expected = expected_score(payload(questions[item_id], "Answer: normal study."))
+        assert (item["status"], item["score"]) == ("flagged", pytest.approx(expected)) and item["flags"]
     for item_id in honest:
         expected = expected_score(payload(questions[item_id], answers[item_id]))
         assert (recorded[item_id]["status"], recorded[item_id]["score"]) == ("judged", pytest.approx(expected))
     assert results["open"]["flagged"] == len(planted) and results["open"]["failed"] == 0
-    assert results["open"]["judged"] == len(planted) + len(honest)
     scores = [recorded[i]["score"] for i in planted | honest]
     assert results["open"]["score"] == pytest.approx(sum(scores) / len(scores))
-    assert server.calls == len(honest)  # planted answers never reach the judge
-    assert all(read_request(r)[1]["model_answer"] in {answers[i] for i in honest} for r in server.requests)
-    with sqlite3.connect(tmp_path / "cache.sqlite") as connection:
-        cached = {row[0] for row in connection.execute("SELECT question_id FROM verdicts")}
-    assert cached == honest  # nothing flagged is cached as a verdict
+    seen = [read_request(r)[1]["model_answer"] for r in server.requests]
+    assert server.calls == len(planted | honest) and not any("nonce" in text for text in seen)
 
 
 def distinct_answer(question: dict) -> str:

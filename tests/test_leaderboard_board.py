@@ -71,8 +71,7 @@ def results_doc(judge_server):
             judge_server.responder = fixed_judge(grades if isinstance(grades, dict)
                                                  else dict.fromkeys(CRITERION_KEYS, grades))
             endpoint = Endpoint(base_url=judge_server.base_url, model=judge_model, api_key="k", max_retries=0)
-        return Results.from_dict(score_submission(predictions, synthetic_questions(), endpoint=endpoint,
-                                                  dataset=dataset))
+        return score_submission(predictions, synthetic_questions(), endpoint=endpoint, dataset=dataset)
     return make
 
 

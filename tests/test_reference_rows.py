@@ -47,7 +47,7 @@ def judged(built_dataset: Path, questions: list[dict], tmp_path_factory: pytest.
                               cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         predictions = judge.read_predictions(out)
-        results[board.reference_id(name)] = Results.from_dict(judge.score_submission(predictions, questions))
+        results[board.reference_id(name)] = judge.score_submission(predictions, questions)
     return results
 
 
@@ -82,7 +82,7 @@ def test_reference_rows_are_never_ranked_and_come_after_every_model(served):
 def test_unranked_submissions_stay_above_the_reference_rows(paper_rows, questions):
     sample = DatasetInfo(fingerprint="f-sample", questions=len(questions), official=False)
     perfect = [{"id": q["id"], "prediction": q["answer"]} for q in questions if q["question_type"] == "mcq"]
-    results = Results.from_dict(judge.score_submission(perfect, questions, mcq_only=True, dataset=sample))
+    results = judge.score_submission(perfect, questions, mcq_only=True, dataset=sample)
     submitted = board.submission_record({"id": "sub-perfect", "model": "Perfect", "weights": "open",
                                          "medical": False}, results)
     references = board.frame(reference.reference_records(questions, sample))
