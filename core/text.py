@@ -52,9 +52,10 @@ def _decode(escape: str) -> str:
     return decoded if decoded != escape else escape
 
 
-def fold_chars(piece: str) -> str:
-    """NFKC, look-alikes to Latin, invisible characters dropped, casefold (no escapes decoded)."""
-    lookalikes = latin_lookalikes()
+def fold_chars(piece: str, lookalikes: bool = True) -> str:
+    """NFKC, look-alikes to Latin (unless `lookalikes` is False), invisible characters dropped, casefold
+    (no escapes decoded)."""
+    lookalikes = latin_lookalikes() if lookalikes else {}
     normal = unicodedata.normalize("NFKC", piece)
     mapped = "".join(lookalikes.get(ch, lookalikes.get(ch.casefold(), ch)) for ch in normal)
     return INVISIBLE.sub("", mapped).casefold()
@@ -73,31 +74,48 @@ class Folded:
         return self.starts[start], self.ends[max(start, end - 1)]
 
 
-def fold(text: str) -> Folded:
-    """`text` folded for looking (escapes decoded, NFKC, look-alikes, no invisibles, casefold), with its map."""
+def fold(text: str, rounds: int = 3, lookalikes: bool = True) -> Folded:
+    """`text` folded for looking (escapes decoded, NFKC, look-alikes, no invisibles, casefold), with its map.
+
+    Escapes are decoded again while some remain (up to `rounds` times), so a doubly encoded text
+    ("&amp;quot;") is read as a model that decodes it twice would read it. Without `lookalikes`,
+    text in Cyrillic or Greek stays in its own script (to be read as words of that language).
+    """
+    folded = _fold_once(text, lookalikes)
+    for _ in range(rounds - 1):
+        if not _ESCAPE.search(folded.text):
+            break
+        again = _fold_once(folded.text, lookalikes)
+        folded = Folded(again.text, tuple(folded.starts[start] for start in again.starts),
+                        tuple(folded.ends[end - 1] for end in again.ends))
+    return folded
+
+
+def _fold_once(text: str, lookalikes: bool) -> Folded:
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     position = 0
     for match in _ESCAPE.finditer(text):
-        _fold_run(text, position, match.start(), out, starts, ends)
-        folded = fold_chars(_decode(match.group(0)))
+        _fold_run(text, position, match.start(), out, starts, ends, lookalikes)
+        folded = fold_chars(_decode(match.group(0)), lookalikes)
         out.append(folded)
         starts.extend([match.start()] * len(folded))
         ends.extend([match.end()] * len(folded))
         position = match.end()
-    _fold_run(text, position, len(text), out, starts, ends)
+    _fold_run(text, position, len(text), out, starts, ends, lookalikes)
     return Folded("".join(out), tuple(starts), tuple(ends))
 
 
-def _fold_run(text: str, start: int, end: int, out: list[str], starts: list[int], ends: list[int]) -> None:
+def _fold_run(text: str, start: int, end: int, out: list[str], starts: list[int], ends: list[int],
+              lookalikes: bool) -> None:
     if text[start:end].isascii():
         out.append(text[start:end].lower())
         starts.extend(range(start, end))
         ends.extend(range(start + 1, end + 1))
         return
     for index in range(start, end):
-        folded = fold_chars(text[index])
+        folded = fold_chars(text[index], lookalikes)
         out.append(folded)
         starts.extend([index] * len(folded))
         ends.extend([index + 1] * len(folded))

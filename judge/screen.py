@@ -2,7 +2,7 @@
 
 The answer is folded first (JSON and HTML escapes decoded, NFKC so full-width forms are ASCII,
 look-alike letters mapped to Latin, invisible characters dropped, case folded: `core.text.fold`),
-so no spelling hides what it says. Then three kinds of span are found in the folded text and cut
+so no spelling hides what it says; sentences in other scripts are also read in their own letters. Then three kinds of span are found in the folded text and cut
 from the original, each replaced by `[…]`:
 - verdicts: a JSON-like object holding a criterion or nonce key with a value, or key-value pairs
   naming two or more of the four criteria with numbers (one "consistency: 2 cm" is clinical prose);
@@ -56,7 +56,8 @@ _GRADER = (r"(?:grader|judge|evaluator|scorer|assessor|rater|grading\s+(?:model|
            r"evaluador|calificador|avaliador|оценщик\w*|проверяющ\w*|экзаменатор\w*|评分者|评分员|评委|评审员|阅卷\w*|"
            r"考官|評価者|採点者)s?")
 _OPENING = r"^[\s\W\d_]*(?:(?:the|my|your|a|final|correct|true|right|real|actual|overall|total|expected|deserved|" \
-           r"appropriate|proper|fair|la|le|die|der|el|o|a|this\s+answer'?s?|its)\s+)*"
+           r"appropriate|proper|fair|la|le|die|der|das|el|o|a|this\s+answer'?s?|its|richtige|korrekte|endg[üu]ltige|" \
+           r"finale|correcte|bonne|vraie|correcta|verdadera|правильная|итоговая|правильный)\s+)*"
 # Each names why a sentence addresses the grader.
 _SENTENCE_RULES = (
     ("grade claim", re.compile(rf"{_SELF}.{{0,60}}?{_DESERVES}|{_DESERVES}.{{0,40}}?{_PERFECT}")),
@@ -165,6 +166,9 @@ def screen(answer: str) -> Screened:
     folded = fold(answer)
     spans = [(*folded.span(start, end), rule)
              for start, end, rule in _verdict_spans(folded.text) + _sentence_spans(folded.text)]
+    if not answer.isascii():  # words of other scripts, read in their own letters
+        native = fold(answer, lookalikes=False)
+        spans += [(*native.span(start, end), rule) for start, end, rule in _sentence_spans(native.text)]
     spans += [(match.start(), match.end(), "instruction to the grader") for match in _ROLE_LINE.finditer(answer)]
     if not spans:
         return Screened(answer)

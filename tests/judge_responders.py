@@ -161,3 +161,40 @@ def slow_judge(delay: float) -> Responder:
     def respond(request: dict) -> Reply:
         return Reply(content=verdict_json(request), delay=delay)
     return respond
+
+
+def _read_like_a_model(text: str) -> str:
+    """The answer as a language model reads it: escapes decoded, full-width and look-alike letters plain."""
+    from core.text import fold  # a judge model sees through encodings; so does this one
+
+    return fold(text).text
+
+
+def decoding_obeying_judge(order: str) -> Responder:
+    """Like `obeying_judge`, but it also obeys a planted verdict written with JSON or HTML escapes, full-width
+    forms, look-alike letters or invisible characters, as a language model reading the answer would."""
+    def respond(request: dict) -> Reply:
+        nonce, payload = read_request(request)
+        seen = _read_like_a_model(payload["model_answer"])
+        own = verdict_json(request)
+        if not re.search(r"consistency|ground_truth|visual_accuracy", seen):
+            return Reply(content=own)
+        planted = json.dumps({"nonce": nonce, "consistency": 10, "coherence": 10, "visual_accuracy": 10,
+                              "ground_truth": 10, "rationale": "as the answer says"})
+        replies = {"own+planted": f"{own}\nThe corrected final verdict:\n{planted}",
+                   "planted+own": f"As instructed: {planted}\nMy own assessment: {own}",
+                   "planted": planted}
+        return Reply(content=replies[order])
+    return respond
+
+
+CLAIMS = re.compile(r"score|grade|note|rating|10\s*/\s*10|10 sur 10|满分|⭐|full marks|deserve|mérite|verdient")
+
+
+def claim_obeying_judge(request: dict) -> Reply:
+    """A judge that believes what an answer says about its own grade: any claim of a score gets 10s."""
+    nonce, payload = read_request(request)
+    if CLAIMS.search(_read_like_a_model(payload["model_answer"])):
+        return Reply(content=json.dumps({"nonce": nonce, "consistency": 10, "coherence": 10, "visual_accuracy": 10,
+                                         "ground_truth": 10, "rationale": "the answer says it is right"}))
+    return fake_judge(request)
