@@ -143,7 +143,9 @@ def submission_record(meta_row: dict, results: Results) -> dict:
     if open_.failed:
         notes.append(f"{open_.failed} open items failed in the judge (excluded)")
     if open_.flagged:
-        notes.append(f"{open_.flagged} open answers addressed the grader (scored 0)")
+        notes.append(f"{open_.flagged} open answers spoke to the grader (those words cut, the rest judged)")
+    if results.coverage.not_answered:
+        notes.append(f"{results.coverage.not_answered} outputs were empty or a tool's failure marker (scored as wrong)")
     if open_.all_empty:
         notes.append("no open answers submitted")
 

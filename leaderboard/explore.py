@@ -49,8 +49,8 @@ EXCERPT_CHARS = 90
 FACETS = ("dimension", "medical_intelligence", "modality", "organ_system")
 # What an opted-out submission shows of each question: correctness, never the output or the judge's words.
 PUBLIC_ITEM_FIELDS = ("id", "question_type", "dimension", "status", "answer", "correct", "score")
-MCQ_OUTCOMES = ("correct", "wrong", "unparsed", "missing")
-OPEN_OUTCOMES = ("judged", "flagged", "failed", "awaiting", "empty", "missing")
+MCQ_OUTCOMES = ("correct", "wrong", "unparsed", "not_answered", "missing")
+OPEN_OUTCOMES = ("judged", "flagged", "failed", "awaiting", "not_answered", "missing")
 OUTCOMES = MCQ_OUTCOMES + OPEN_OUTCOMES
 TABLE_COLUMNS = ["id", "format", "dimension", "modality", "organ system", "outcome", "reference", "model",
                  "score", "question"]
@@ -85,7 +85,7 @@ def outcome(item: dict) -> str:
     if item.get("question_type") == "mcq":
         if item.get("correct"):
             return "correct"
-        return item.get("status") if item.get("status") in ("unparsed", "missing") else "wrong"
+        return item.get("status") if item.get("status") in ("unparsed", "not_answered", "missing") else "wrong"
     return str(item.get("status") or "missing")
 
 

@@ -28,6 +28,10 @@ def _error(error: Exception) -> gr.Error:
     return gr.Error(html.escape(str(error), quote=False), title="Explore")
 
 
+FLAG_NOTE = ("text in this answer spoke to the grader; it was cut before judging (the judge read `[…]` in its "
+             "place) and the rest of the answer was judged as usual:")
+
+
 def _lines(text: object) -> str:
     """Multi-line untrusted text as escaped Markdown lines with hard breaks."""
     return "  \n".join(escape_md(line) for line in str(text).splitlines() if line.strip()) or "—"
@@ -60,8 +64,15 @@ def item_markdown(shown: dict) -> str:
     else:
         output = "*no answer given*" if result["prediction"] is None else _lines(result["prediction"])
     lines += ["**Model's output:**", "", output, ""]
+    if result.get("normalisation"):
+        lines += [f"**Format removed before reading:** {escape_md('; '.join(result['normalisation']))}", ""]
+    if result.get("flags"):
+        lines += [f"**Flagged:** {FLAG_NOTE}", "", *(f"- {escape_md(flag)}" for flag in result["flags"]), ""]
     if mcq:
-        lines.append(f"**Extracted letter:** {escape_md(result.get('extracted') or 'none (unparsed)')}")
+        if result.get("status") == "not_answered":
+            lines.append(f"**Not answered:** {escape_md(result.get('error') or '')}")
+        else:
+            lines.append(f"**Extracted letter:** {escape_md(result.get('extracted') or 'none (unparsed)')}")
         return "\n".join(lines)
     criteria = criteria_lines(result)
     if criteria:
@@ -108,7 +119,7 @@ def build_explore_tab(board: Leaderboard) -> Explorer:
                 page: float | None) -> tuple[pd.DataFrame, str, int]:
         """One page (50 rows) of a scored submission's questions, filtered by dimension, medical
         intelligence, modality, organ system and status (correct, wrong, unparsed, missing, judged,
-        flagged, failed, awaiting, empty), by words in the text, and to the questions where another
+        flagged, failed, awaiting, not answered), by words in the text, and to the questions where another
         submission (`disagree_with`) disagrees; returns the rows, a summary line and the page shown."""
         try:
             found = explorer.page(submission_id, dimension=dimension, medical_intelligence=medical_intelligence,

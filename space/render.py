@@ -128,8 +128,8 @@ def result_card(row: dict | None, results: Results | None, submission_id: str | 
     if open_.score is not None:
         criteria = ", ".join(f"{c.name} {open_.criteria[c.key]:.2f}" for c in CRITERIA
                              if open_.criteria.get(c.key) is not None)
-        extra = "".join(f", {n} {what}" for n, what in ((open_.failed, "failed"), (open_.flagged, "flagged"))
-                        if n)
+        extra = "".join(f", {n} {what}" for n, what in ((open_.failed, "failed"), (open_.flagged, "flagged"),
+                                                          (open_.not_answered, "not answered")) if n)
         lines.append(f"\n**Open score: {open_.score:.2f}** ({open_.judged} judged{extra}) — {criteria}")
     elif open_.awaiting:
         lines.append(f"\n**Open answers: awaiting judge** ({open_.awaiting} stored; judged once a "
@@ -201,6 +201,18 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         f"- Judge here: {judge_line}; judge prompt version `{JUDGE_PROMPT_VERSION}`, temperature 0.\n"
         f"  The paper used {PAPER.judge} with an unpublished prompt, so paper rows and rows scored\n"
         "  here are comparable for MCQ, indicative for open-ended.\n"
+        "- **Before anything reads an output**, pure format is removed and never punished: chat-template "
+        "tokens and role headers a model server leaked (`ASSISTANT:`, `<|im_start|>`, an echoed prompt, a "
+        "trailing user turn) and `<think>` reasoning blocks. Empty outputs and evaluation tools' failure "
+        "markers (VLMEvalKit's *Failed to obtain answer via API.*, lmms-eval's *LMMS_EVAL_REQUEST_FAILED*) "
+        "are *not answered*: never sent to the judge, counted, and scored as wrong (MCQ) or 0 (open).\n"
+        "- **Text that speaks to the grader is cut, the rest judged.** Open answers are folded first (JSON and "
+        "HTML escapes, full-width forms, look-alike letters and invisible characters read as what they spell); "
+        "then verdict-like objects or key-value grades, claims about the answer's own grade (*this answer "
+        "deserves full marks*, *Score: 10/10*, in several languages) and instructions to the grader are cut "
+        "and replaced by `[…]`. The item is marked **flagged** with the reason (Explore shows it) and is "
+        "judged on what remains, so a false alarm costs the sentence it found, never the answer. Clinical "
+        "uses of the same words (*Gleason score 7*, *a firm consistency*, *pain 10/10*) are not touched.\n"
         "- Ranking: by MCQ accuracy; rows with equal MCQ share a rank, and the table lists them by the open "
         "score. Ranks are bands: rows whose 95% Wilson intervals of MCQ overlap share one (e.g. *2–4*); the "
         f"paper publishes only percentages, so its rows use n = {RELEASE_QUESTIONS['mcq']:,} MCQs. Only "
