@@ -271,6 +271,11 @@ def test_utils_prompts_are_the_papers_and_results_feed_our_judge(utils, rows: li
     assert utils.medcmr_process_results(mcq, [f"{wrong}. because"])["medcmr_mcq_acc"]["correct"] is False
     logged = [utils.medcmr_process_results(mcq, [x])["medcmr_mcq_acc"] for x in (right, wrong)]
     assert utils.medcmr_mcq_accuracy(logged) == 0.5 and logged[0]["id"] == mcq["id"]
+    open_row = next(row for row in rows if row["question_type"] == "open")
+    outputs = ["Reasoning: fluid.\nAnswer: effusion", "  ", "[LMMS_EVAL_REQUEST_FAILED after 5 retries] Timeout"]
+    opened = [utils.medcmr_process_results(open_row, [x])["medcmr_open_answered"] for x in outputs]
+    assert [o["answered"] for o in opened] == [True, False, False]  # a failed request is no answer
+    assert utils.medcmr_open_answered(opened) == pytest.approx(1 / 3)
 
 
 def lmms_samples(rows: list[dict], answers: dict[str, str], utils, out: Path, *, keep_doc: bool) -> list[Path]:

@@ -21,6 +21,8 @@ OPEN_PROMPT = (_HEAD + "Think step by step, integrating both visual features and
                "sentence or a single medical term.\n\nOutput format (Must follow strictly):\n"
                "Reasoning: <visual and diagnostic reasoning process>\nAnswer: <final answer to the question>")
 _LEAD_LETTER = re.compile(r"\s*\(?([A-E])\)?(?![A-Za-z])")
+# What lmms-eval logs in place of an answer when its request to the model failed.
+_REQUEST_FAILED = re.compile(r"\s*\[LMMS_EVAL_REQUEST_FAILED")
 _ANSWER_LETTER = re.compile(r"answer\s*(?:is)?\s*[:\uff1a]?\s*\**\(?([A-E])\)?(?![A-Za-z])", re.IGNORECASE)
 
 
@@ -52,7 +54,8 @@ def medcmr_process_results(doc: dict, results: list) -> dict:
     logged = {"id": doc["id"], "prediction": prediction, "dimension": doc["dimension"]}
     if doc["question_type"] == "mcq":
         return {"medcmr_mcq_acc": {**logged, "correct": _letter(prediction) == doc["answer"]}}
-    return {"medcmr_open_answered": {**logged, "answered": bool(prediction.strip())}}
+    answered = bool(prediction.strip()) and not _REQUEST_FAILED.match(prediction)
+    return {"medcmr_open_answered": {**logged, "answered": answered}}
 
 
 def medcmr_mcq_accuracy(results: list[dict]) -> float:
@@ -61,5 +64,6 @@ def medcmr_mcq_accuracy(results: list[dict]) -> float:
 
 
 def medcmr_open_answered(results: list[dict]) -> float:
-    """Share of open questions with a non-empty answer; judging them needs the kit's LLM judge."""
+    """Share of open questions with an answer (not empty, not a failed request); judging them needs the kit's
+    LLM judge."""
     return sum(result["answered"] for result in results) / len(results) if results else 0.0
