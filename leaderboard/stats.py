@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from core.results import ItemResult
 from judge.report import mean_bounds, wilson_bounds
 
 ALPHA = 0.05
@@ -115,39 +116,36 @@ def _points(value: float) -> str:
     return f"{value:.2f}" if abs(value) < 0.1 else f"{value:.1f}"
 
 
-def _index(items: list[dict], side: str) -> dict[str, dict]:
+def _index(items: list[ItemResult], side: str) -> dict[str, ItemResult]:
     """Items by id, checked: a clear error names the list, the record and the field."""
-    by_id: dict[str, dict] = {}
+    by_id: dict[str, ItemResult] = {}
     for position, item in enumerate(items, 1):
         where = f"{side} record {position}"
-        if not isinstance(item, dict):
-            raise ValueError(f"{where}: expected an item object, got {type(item).__name__}")
-        item_id = item.get("id")
-        if not isinstance(item_id, str) or not item_id:
-            raise ValueError(f"{where}: field 'id' must be a non-empty string, got {item_id!r}")
-        where = f"{where} (id {item_id!r})"
-        if item_id in by_id:
+        if not isinstance(item, ItemResult):
+            raise ValueError(f"{where}: expected an item result, got {type(item).__name__}")
+        if not isinstance(item.id, str) or not item.id:
+            raise ValueError(f"{where}: field 'id' must be a non-empty string, got {item.id!r}")
+        where = f"{where} (id {item.id!r})"
+        if item.id in by_id:
             raise ValueError(f"{where}: field 'id' repeats an earlier record")
-        kind = item.get("question_type")
-        if kind == "mcq":
-            if not isinstance(item.get("correct"), bool):
-                raise ValueError(f"{where}: field 'correct' must be true or false, got {item.get('correct')!r}")
-        elif kind == "open":
-            score = item.get("score")
-            if score is not None and (not _is_number(score) or not 0 <= score <= 100):
-                raise ValueError(f"{where}: field 'score' must be a number from 0 to 100 or null, got {score!r}")
+        if item.question_type == "mcq":
+            if not isinstance(item.correct, bool):
+                raise ValueError(f"{where}: field 'correct' must be true or false, got {item.correct!r}")
+        elif item.question_type == "open":
+            if item.score is not None and (not _is_number(item.score) or not 0 <= item.score <= 100):
+                raise ValueError(f"{where}: field 'score' must be a number from 0 to 100 or null, got {item.score!r}")
         else:
-            raise ValueError(f"{where}: field 'question_type' must be 'mcq' or 'open', got {kind!r}")
-        by_id[item_id] = item
+            raise ValueError(f"{where}: field 'question_type' must be 'mcq' or 'open', got {item.question_type!r}")
+        by_id[item.id] = item
     return by_id
 
 
-def _mcq_block(pairs: list[tuple[dict, dict]]) -> dict:
+def _mcq_block(pairs: list[tuple[ItemResult, ItemResult]]) -> dict:
     both = only_a = only_b = 0
     for a, b in pairs:
-        both += a["correct"] and b["correct"]
-        only_a += a["correct"] and not b["correct"]
-        only_b += b["correct"] and not a["correct"]
+        both += a.correct and b.correct
+        only_a += a.correct and not b.correct
+        only_b += b.correct and not a.correct
     n = len(pairs)
     p = mcnemar_exact(only_a, only_b)
     return {"n": n, "both_right": both, "only_a": only_a, "only_b": only_b,
@@ -169,18 +167,19 @@ def _verdict(name_a: str, name_b: str, fmt: str, diff: float, evidence: str, sig
     return f"{lead}: not significant at 95%: the board cannot tell them apart."
 
 
-def _open_block(pairs: list[tuple[dict, dict]], name_a: str, name_b: str, resamples: int, seed: int) -> dict:
-    scored = [(a, b) for a, b in pairs if a["score"] is not None and b["score"] is not None]
+def _open_block(pairs: list[tuple[ItemResult, ItemResult]], name_a: str, name_b: str, resamples: int,
+                seed: int) -> dict:
+    scored = [(a, b) for a, b in pairs if a.score is not None and b.score is not None]
     block = {"n": len(pairs), "paired": len(scored), "unscored": len(pairs) - len(scored),
              "mean_a": None, "mean_b": None, "mean_diff": None, "ci95": None, "p": 1.0,
              "significant": False,
-             "disagree_ids": [a["id"] for a, b in scored if abs(a["score"] - b["score"]) >= OPEN_DISAGREE_POINTS]}
+             "disagree_ids": [a.id for a, b in scored if abs(a.score - b.score) >= OPEN_DISAGREE_POINTS]}
     if not scored:
         block["sentence"] = (f"No open answer is scored for both {name_a} and {name_b}: "
                              "nothing to compare on Open.")
         return block
-    a_scores = [a["score"] for a, _ in scored]
-    b_scores = [b["score"] for _, b in scored]
+    a_scores = [a.score for a, _ in scored]
+    b_scores = [b.score for _, b in scored]
     diff, low, high = paired_bootstrap(a_scores, b_scores, resamples=resamples, seed=seed)
     enough = len(scored) >= MIN_OPEN_PAIRS
     significant = enough and (low > 0 or high < 0)
@@ -197,7 +196,7 @@ def _open_block(pairs: list[tuple[dict, dict]], name_a: str, name_b: str, resamp
     return block
 
 
-def compare(items_a: list[dict], items_b: list[dict], *, name_a: str = "A", name_b: str = "B",
+def compare(items_a: list[ItemResult], items_b: list[ItemResult], *, name_a: str = "A", name_b: str = "B",
             order: Sequence[str] | None = None, resamples: int = 2000, seed: int = 0) -> dict:
     """Question-by-question agreement of two scored submissions (the judge's per-item details).
 
@@ -216,10 +215,10 @@ def compare(items_a: list[dict], items_b: list[dict], *, name_a: str = "A", name
         b = by_b.get(item_id)
         if b is None:
             continue
-        if a["question_type"] != b["question_type"]:
-            raise ValueError(f"id {item_id!r} is {a['question_type']!r} in items_a but {b['question_type']!r} "
+        if a.question_type != b.question_type:
+            raise ValueError(f"id {item_id!r} is {a.question_type!r} in items_a but {b.question_type!r} "
                              "in items_b: the two submissions were scored on different releases")
-        (mcq_pairs if a["question_type"] == "mcq" else open_pairs).append((a, b))
+        (mcq_pairs if a.question_type == "mcq" else open_pairs).append((a, b))
     shared = len(mcq_pairs) + len(open_pairs)
 
     mcq = _mcq_block(mcq_pairs)
@@ -228,10 +227,10 @@ def compare(items_a: list[dict], items_b: list[dict], *, name_a: str = "A", name
         mcq["sentence"] = _verdict(name_a, name_b, "MCQ", mcq["diff"], evidence, mcq["significant"])
     else:
         mcq["sentence"] = f"{name_a} and {name_b} share no scored MCQ: nothing to compare on MCQ."
-    mcq["disagree_ids"] = [a["id"] for a, b in mcq_pairs if a["correct"] != b["correct"]]
+    mcq["disagree_ids"] = [a.id for a, b in mcq_pairs if a.correct != b.correct]
     groups: dict[str, list] = {str(name): [] for name in order or ()}
     for a, b in mcq_pairs:
-        groups.setdefault(str(a.get("dimension") or "unspecified"), []).append((a, b))
+        groups.setdefault(str(a.dimension or "unspecified"), []).append((a, b))
     mcq["by_dimension"] = {name: _mcq_block(pairs) for name, pairs in groups.items() if pairs}
 
     return {"names": [name_a, name_b], "shared": shared,

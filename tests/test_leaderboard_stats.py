@@ -8,6 +8,7 @@ from statistics import NormalDist
 
 import pytest
 
+from core.results import ItemResult, ItemStatus
 from judge.report import mean_ci, wilson_ci
 from leaderboard import board, stats
 from leaderboard.service import PAPER_CSV
@@ -72,17 +73,17 @@ def test_paired_bootstrap_is_seeded_and_covers_the_true_difference() -> None:
         stats.paired_bootstrap(a, b[:-1])
 
 
-def mcq(item_id: str, dimension: str, correct: bool) -> dict:
-    return {"id": item_id, "question_type": "mcq", "dimension": dimension, "status": "answered",
-            "extracted": "A" if correct else "B", "answer": "A", "correct": correct}
+def mcq(item_id: str, dimension: str, correct: bool) -> ItemResult:
+    return ItemResult(id=item_id, question_type="mcq", dimension=dimension, status=ItemStatus.ANSWERED,
+                      extracted="A" if correct else "B", answer="A", correct=correct)
 
 
-def open_item(item_id: str, score: float | None) -> dict:
-    return {"id": item_id, "question_type": "open", "dimension": "causal",
-            "status": "judged" if score is not None else "failed", "criteria": None, "score": score}
+def open_item(item_id: str, score: float | None) -> ItemResult:
+    return ItemResult(id=item_id, question_type="open", dimension="causal",
+                      status=ItemStatus.JUDGED if score is not None else ItemStatus.FAILED, score=score)
 
 
-def hand_lists() -> tuple[list[dict], list[dict]]:
+def hand_lists() -> tuple[list[ItemResult], list[ItemResult]]:
     """12 shared MCQs (6 spatial only A right; temporal 3 both right, 3 both wrong) and 25 shared open."""
     a = [mcq(f"s{i}", "spatial", True) for i in range(6)]
     b = [mcq(f"s{i}", "spatial", False) for i in range(6)]
@@ -172,7 +173,7 @@ def test_compare_keeps_the_given_dimension_order() -> None:
 def test_compare_names_the_record_and_field_of_bad_input(bad: dict, message: str) -> None:
     good = [mcq("q0", "causal", True)]
     with pytest.raises(ValueError, match=message):
-        stats.compare(good, [mcq("q0", "causal", True), bad])
+        stats.compare(good, [mcq("q0", "causal", True), ItemResult(**{"id": None, "status": ItemStatus.ANSWERED, **bad})])
 
 
 def test_compare_refuses_submissions_from_different_releases() -> None:

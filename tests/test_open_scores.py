@@ -257,3 +257,22 @@ def test_details_lines_of_the_previous_version_read_as_items() -> None:
     flagged = {**old, "status": "flagged", "flag": "verdict key: '{...}'"}
     assert ItemResult.from_dict(old).status is ItemStatus.NOT_ANSWERED
     assert ItemResult.from_dict(flagged).flags == ["verdict key: '{...}'"]
+
+
+def test_every_honest_answer_of_the_corpus_is_scored_exactly_as_its_content() -> None:
+    """The honest corpus (tests/honest_corpus.py): real models' formatting habits and clinical words cost nothing."""
+    from tests.honest_corpus import HONEST_CASES, OPEN_QUESTIONS
+
+    by_id = {q["id"]: q for q in OPEN_QUESTIONS}
+    questions = [{**by_id[case.question_id], "id": f"open-{n}", "index": n} for n, case in enumerate(HONEST_CASES)]
+    predictions = [{"id": q["id"], "prediction": case.answer} for q, case in zip(questions, HONEST_CASES)]
+    with OpenAIServer(fake_judge) as server:
+        endpoint = Endpoint(base_url=server.base_url, model="judge-model", api_key="sk-test", max_retries=0)
+        results = score_submission(predictions, questions, endpoint=endpoint, concurrency=8)
+    penalised = []
+    for item, question, case in zip(results.items, questions, HONEST_CASES):
+        deserved = expected_score(payload(question, case.content))
+        if item.flags or item.status is not ItemStatus.JUDGED or item.score != pytest.approx(deserved):
+            penalised.append((case.name, item.status.value, item.score, deserved, item.flags))
+    assert len(HONEST_CASES) >= 200 and penalised == []
+    assert len({item.score for item in results.items}) > 5  # the judge tells good answers from poor ones
