@@ -34,6 +34,8 @@ PREDICT_MAX_RETRIES = 4
 PREDICT_CONCURRENCY = 16
 PREDICT_MAX_TOKENS = 1024
 PREDICT_IMAGE_MAX_SIDE = 2048
+AUDIT_SAMPLE = (20, 0.05)
+AUDIT_TOLERANCE = 10.0  # calibrated by bench/bench_audit.py (docs/open-scores.md)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class Settings:
     judge_concurrency: int = JUDGE_CONCURRENCY     # MEDCMR_JUDGE_CONCURRENCY
     judge_deadline_s: float = 3600.0               # MEDCMR_JUDGE_DEADLINE_S: one submission's open judging
     predict: EndpointSettings = EndpointSettings(timeout=PREDICT_TIMEOUT_S, max_retries=PREDICT_MAX_RETRIES)
+    audit: EndpointSettings = EndpointSettings(timeout=JUDGE_TIMEOUT_S, max_retries=JUDGE_MAX_RETRIES)  # MEDCMR_AUDIT_*
+    audit_sample: tuple[int, float] = AUDIT_SAMPLE  # MEDCMR_AUDIT_SAMPLE="20/0.05": max(20, 5%) of judged items
+    audit_tolerance: float = AUDIT_TOLERANCE       # MEDCMR_AUDIT_TOLERANCE: points primary may exceed audit
+    owners: tuple[str, ...] = ()                   # MEDCMR_OWNERS (comma list) + SPACE_AUTHOR_NAME on a Space
     rate_limit: tuple[int, float] = (5, 3600.0)   # MEDCMR_RATE_LIMIT="5/3600": per submitter
     max_file_bytes: int = 50 * 2**20               # MEDCMR_MAX_FILE_MB
     check_concurrency: int = 2                     # MEDCMR_CHECK_CONCURRENCY: uploads checked at once
@@ -75,6 +81,11 @@ class Settings:
             judge_concurrency=_number(env, "MEDCMR_JUDGE_CONCURRENCY", JUDGE_CONCURRENCY, int, minimum=1),
             judge_deadline_s=_number(env, "MEDCMR_JUDGE_DEADLINE_S", 3600.0, float, minimum=1),
             predict=endpoint_settings(env, "MEDCMR_PREDICT", PREDICT_TIMEOUT_S, PREDICT_MAX_RETRIES),
+            audit=endpoint_settings(env, "MEDCMR_AUDIT", JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES),
+            audit_sample=_audit_sample(get("MEDCMR_AUDIT_SAMPLE", "20/0.05")),
+            audit_tolerance=_number(env, "MEDCMR_AUDIT_TOLERANCE", AUDIT_TOLERANCE, float, minimum=0),
+            owners=_owners(get("MEDCMR_OWNERS", ""),
+                           get("SPACE_AUTHOR_NAME") if get("SYSTEM") == "spaces" and get("SPACE_ID") else None),
             rate_limit=_rate_limit(get("MEDCMR_RATE_LIMIT", "5/3600")),
             max_file_bytes=int(_number(env, "MEDCMR_MAX_FILE_MB", 50.0, float, minimum=0.001) * 2**20),
             check_concurrency=_number(env, "MEDCMR_CHECK_CONCURRENCY", 2, int, minimum=1),
@@ -134,3 +145,21 @@ def _rate_limit(value: str, name: str = "MEDCMR_RATE_LIMIT") -> tuple[int, float
     if parsed[0] < 1 or not parsed[1] > 0:
         raise SettingsError(f"{name}={value!r}: expected COUNT/SECONDS, e.g. 5/3600")
     return parsed
+
+
+def _audit_sample(value: str) -> tuple[int, float]:
+    """"MIN/FRACTION": audit max(MIN, FRACTION of the judged open items), e.g. 20/0.05."""
+    count, _, fraction = value.partition("/")
+    try:
+        parsed = int(count), float(fraction or 0)
+    except ValueError:
+        parsed = (-1, -1.0)
+    if parsed[0] < 1 or not 0 <= parsed[1] <= 1:
+        raise SettingsError(f"MEDCMR_AUDIT_SAMPLE={value!r}: expected MIN/FRACTION, e.g. 20/0.05")
+    return parsed
+
+
+def _owners(listed: str, space_author: str | None) -> tuple[str, ...]:
+    """Who may moderate when signed in: the Space's owner and the operators listed."""
+    names = [name.strip() for name in listed.split(",") if name.strip()]
+    return tuple(dict.fromkeys([*([space_author] if space_author else []), *names]))

@@ -60,7 +60,7 @@ def _open_item(question: dict, status: ItemStatus, prediction: str | None, verdi
 _ZERO = {"criteria": {name: 0.0 for name in CRITERIA}, "rationale": "no answer: scored 0 without a judge call"}
 
 
-def _run(coroutine):
+def run_async(coroutine):
     """asyncio.run, also from a thread that already runs an event loop (e.g. an async web handler)."""
     try:
         asyncio.get_running_loop()
@@ -178,7 +178,7 @@ def score_submission(
     json_mode = None
     try:
         if work:
-            json_mode = _run(judge_all(endpoint, work, concurrency, on_done))
+            json_mode = run_async(judge_all(endpoint, work, concurrency, on_done))
     finally:
         if cache:
             cache.close()

@@ -20,7 +20,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -202,13 +202,13 @@ def frame(records: Iterable[dict]) -> pd.DataFrame:
     return pd.DataFrame(columns, columns=FRAME_COLUMNS)
 
 
-def _unranked_reason(row: dict, served: DatasetInfo | None, min_coverage: float) -> str:
+def _unranked_reason(row: dict, served: DatasetInfo | None, min_coverage: float, holds: Mapping[str, str]) -> str:
     """Why a row cannot be ranked among the others ("" when it can)."""
     if row["Source"] == REFERENCE:
         return UNRANKED_REFERENCE
     if row["Source"] == "paper":
         return ""  # the paper's rows are on the official release: the board's reference ranking
-    reasons = []
+    reasons = [holds[row["Id"]]] if row["Id"] in holds else []
     if served is not None and served.fingerprint and row["Build"] != served.fingerprint:
         reasons.append(UNRANKED_OTHER_BUILD)
     elif served is not None and not served.official:
@@ -248,7 +248,8 @@ def _open_bands(df: pd.DataFrame, open_ci: dict[str, tuple[float, float]]) -> li
     return labels
 
 
-def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: float = MIN_COVERAGE) -> pd.DataFrame:
+def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: float = MIN_COVERAGE,
+         holds: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Ranked rows first, by MCQ then Open; rows that cannot be compared after them, unranked;
     the reference rows last, by MCQ, never ranked.
 
@@ -260,6 +261,7 @@ def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: floa
     to sort on (equal MCQ shares a rank; Open, judged by different judges, breaks no ties); "Band"
     is the range of ranks the row can hold at 95% (`leaderboard.stats.rank_bands` over Wilson
     intervals of the ranked rows). "Open band" ranks Open among rows of the same judge and prompt.
+    `holds` keeps rows unranked by id, with the reason (under review by the audit, flagged by the operator).
     """
     df = df.drop(columns=["Rank"], errors="ignore").reset_index(drop=True)
     for col in ("Band", "Open band", "Unranked"):
@@ -269,8 +271,8 @@ def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: floa
         open_ci = {row_id: (low, high) for row_id, low, high in zip(df["Id"], df["Open low"], df["Open high"])
                    if _present(low) and _present(high)}
         df = df.drop(columns=["Open low", "Open high"])
-    needed = df[["Source", "Build", "Coverage (%)", "MCQ"]].to_dict("records")  # dicts: iterrows is 10x slower
-    df["Unranked"] = [_unranked_reason(row, served, min_coverage) for row in needed]
+    needed = df[["Source", "Build", "Coverage (%)", "MCQ", "Id"]].to_dict("records")  # dicts: iterrows is 10x slower
+    df["Unranked"] = [_unranked_reason(row, served, min_coverage, holds or {}) for row in needed]
     df["_ranked"] = df["Unranked"] == ""
     df["_model"] = df["Source"] != REFERENCE
     df = df.sort_values(["_model", "_ranked", "MCQ", "Open"], ascending=False, na_position="last",

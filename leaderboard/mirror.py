@@ -49,14 +49,15 @@ class HubMirror:
             return None
         return cls(settings.results_repo, settings.hf_token, folder, every_min=settings.results_every_min)
 
-    def record(self, submission_id: str, meta: dict, results: dict) -> Path:
-        """Write one submission's public metadata and results document as results/<id>.json."""
+    def record(self, submission_id: str, meta: dict, results: dict, review: dict | None = None) -> Path:
+        """Write one submission's public metadata, results document and review state (audit,
+        moderation with its public reason) as results/<id>.json."""
         if not _SAFE_ID.match(submission_id):
             raise ValueError(f"not a submission id: {submission_id!r}")
         public = {k: meta[k] for k in PUBLIC_FIELDS if k in meta}
         path = self.folder / "results" / f"{submission_id}.json"
-        self._write(path, json.dumps({"submission": public, "results": results}, indent=1,
-                                     ensure_ascii=False).encode("utf-8"))
+        document = {"submission": public, "results": results, "review": review or {}}
+        self._write(path, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"))
         return path
 
     def record_details(self, submission_id: str, data: bytes) -> Path:

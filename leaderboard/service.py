@@ -36,6 +36,7 @@ from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
 from leaderboard import explore, identity, reference
+from leaderboard.review import Reviews
 from leaderboard.store import (AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store, StoreUnavailable,
                                _duration, storage_cause)
 from release.built import load_questions, provenance
@@ -146,7 +147,9 @@ class Leaderboard:
                  judge_deadline_s: float = _DEFAULTS.judge_deadline_s,
                  judge_concurrency: int = _DEFAULTS.judge_concurrency,
                  lease_s: float = _DEFAULTS.lease_s, store_wait_s: float = 30.0,
-                 images: "ShardImages | None" = None) -> None:
+                 images: "ShardImages | None" = None, audit: Endpoint | None = None,
+                 audit_sample: tuple[int, float] = _DEFAULTS.audit_sample,
+                 audit_tolerance: float = _DEFAULTS.audit_tolerance) -> None:
         self.home = Path(home)
         self.data_dir = Path(data_dir)
         self.images = images  # remote images for the explorer when the build has no local shards
@@ -171,12 +174,16 @@ class Leaderboard:
         self._paper_csv = paper_csv or PAPER_CSV
         self._paper = board_logic.paper_frame(self._paper_csv)
         self._reference = board_logic.frame(reference.reference_records(self.questions, self.dataset))
+        self.reviews = Reviews(self.store, self.questions, self.details_path, audit=audit, sample=audit_sample,
+                               tolerance=audit_tolerance, cache_path=self.cache_path,
+                               concurrency=judge_concurrency, retry_s=retry_failed_after)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._leader = threading.Event()
         self._wake_mcq = threading.Event()
         self._wake_judge = threading.Event()
-        self._busy = {"mcq": threading.Event(), "judge": threading.Event()}
+        self._wake_audit = threading.Event()
+        self._busy = {"mcq": threading.Event(), "judge": threading.Event(), "audit": threading.Event()}
         self._threads: list[threading.Thread] = []
         self._lanes_started = False
         self._follower_logged = False
@@ -322,6 +329,7 @@ class Leaderboard:
         self._stop.set()
         self._wake_mcq.set()
         self._wake_judge.set()
+        self._wake_audit.set()
         for thread in list(self._threads):  # the lease thread first: no lane starts after it ends
             thread.join(timeout)
         self._threads = []
@@ -386,6 +394,8 @@ class Leaderboard:
         lanes = [("mcq", self.store.claim_next, self._score_mcq, self._wake_mcq)]
         if self.endpoint is not None:
             lanes.append(("judge", self.store.claim_judging, self._judge_open, self._wake_judge))
+        if self.reviews.audit is not None:
+            lanes.append(("audit", self._claim_audit, self._audit, self._wake_audit))
         for name, claim, work, wake in lanes:
             thread = threading.Thread(target=self._lane, args=(name, claim, work, wake),
                                       name=f"leaderboard-{name}", daemon=True)
@@ -575,8 +585,20 @@ class Leaderboard:
             meta = self.store.record(submission_id)
             if self.store.finish(submission_id, status, results, board_logic.submission_record(meta, typed),
                                  owner=self._owner):
+                if self.reviews.request(submission_id, typed):
+                    self._wake_audit.set()
                 self._mirror(submission_id, meta, results)
         return write
+
+    def _claim_audit(self, owner: str) -> dict | None:
+        submission_id = self.store.next_audit(owner)
+        return None if submission_id is None else {"id": submission_id}
+
+    def _audit(self, row: dict) -> Callable[[], object] | None:
+        """The audit lane: a second judge re-scores a sample of the submission's judged open items."""
+        if self.reviews.run(row["id"]) is not None:
+            self._mirror(row["id"], self.store.record(row["id"]) or {}, self.store.results(row["id"]) or {})
+        return None
 
     def _failed(self, submission_id: str, reason: str) -> Callable[[], object]:
         """How to record a judging failure: tried again after a backoff that doubles per failure."""
@@ -609,7 +631,7 @@ class Leaderboard:
         if self.mirror is None:
             return
         try:
-            self.mirror.record(submission_id, meta, results)
+            self.mirror.record(submission_id, meta, results, review=self.reviews.states().get(submission_id))
             details = self.details_path(submission_id)
             if details.is_file():  # consent applied: without it, only correctness per question
                 self.mirror.record_details(submission_id, explore.details_jsonl(
@@ -629,6 +651,12 @@ class Leaderboard:
         """Submissions, newest first (or the one asked for). While the store cannot write, queued
         and running ones say why in `error`."""
         rows = self.store.statuses(submission_id)
+        states = self.reviews.states()
+        for row in rows:
+            state = states.get(row["id"], {})
+            row.update(audit=state.get("audit", ""), review=state.get("review", "") or state.get("audit_error", ""),
+                       moderation=state.get("moderation", "visible"),
+                       moderation_reason=state.get("moderation_reason", ""))
         with self._trouble_lock:
             trouble = dict(self._trouble)
         if trouble:
@@ -648,6 +676,40 @@ class Leaderboard:
         document = self.store.results(submission_id)
         return Results.from_dict(document) if document else None
 
+    # -- the operator ----------------------------------------------------------------------
+
+    def moderate(self, submission_id: str, state: str, reason: str, actor: str) -> None:
+        """Flag, hide or restore (`visible`) a submission with a public reason; the board, the status
+        and the mirror show it at once."""
+        self.reviews.moderate(submission_id, state, reason, actor)
+        log.info("moderation: %s set %s to %s (%s)", actor, submission_id, state, reason)
+        self._mirror(submission_id, self.store.record(submission_id) or {}, self.store.results(submission_id) or {})
+
+    def clear_review(self, submission_id: str, actor: str) -> None:
+        """Accept an audited submission held for review: it is ranked again."""
+        self.reviews.clear_review(submission_id)
+        log.info("moderation: %s cleared the review of %s", actor, submission_id)
+        self._mirror(submission_id, self.store.record(submission_id) or {}, self.store.results(submission_id) or {})
+
+    def rescore(self, submission_id: str, actor: str) -> None:
+        """Score a stored submission again with the current extraction, screen and judge (its previous
+        results are kept; answers already judged come from the cache, with no judge call)."""
+        if self.store.record(submission_id) is None:
+            raise SubmissionError(f"No submission with id {submission_id}.")
+        self.store.archive_results(submission_id, f"rescored by {actor}")
+        if not self.store.requeue((FINISHED, AWAITING, FAILED), submission_id):
+            raise SubmissionError(f"{submission_id} is queued or running; rescore it once it is scored.")
+        log.info("rescore: %s queued %s again", actor, submission_id)
+        self._wake_mcq.set()
+
+    def previous_results(self, submission_id: str) -> list[dict]:
+        """Results a rescore replaced, oldest first."""
+        return self.store.previous_results(submission_id)
+
+    def judge_agreement(self) -> dict:
+        """The primary and audit judges' agreement over every audited item (see `judge.audit.agreement`)."""
+        return self.reviews.agreement()
+
     def paper_notes(self) -> dict[str, str]:
         """The paper rows' own notes (e.g. a published total that disagrees with the formula)."""
         return board_logic.paper_notes(self._paper_csv)
@@ -662,9 +724,12 @@ class Leaderboard:
         version = self.store.board_version()
         with self._board_lock:
             if self._board is None or self._board[0] != version:
-                scored = board_logic.frame(self.store.board_rows())
+                states = self.reviews.states()
+                hidden = self.reviews.hidden(states)
+                scored = board_logic.frame(row for row in self.store.board_rows() if row.get("Id") not in hidden)
                 frames = [f for f in (self._paper, scored, self._reference) if not f.empty]
-                self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset))
+                self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset,
+                                                         holds=self.reviews.holds(states)))
             return self._board[1].copy()
 
 

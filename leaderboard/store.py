@@ -26,6 +26,11 @@ SCHEMA_VERSION = 2
 
 QUEUED, RUNNING, FINISHED, FAILED, AWAITING = "queued", "running", "finished", "failed", "awaiting_judge"
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, AWAITING)
+# The audit of a submission's open scores by a second judge, and the operator's word on a row.
+AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED = "audit_pending", "audited", "under_review", "cleared"
+AUDIT_STATES = (AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED)
+VISIBLE, FLAGGED, HIDDEN = "visible", "flagged", "hidden"
+MODERATION_STATES = (VISIBLE, FLAGGED, HIDDEN)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,6 +64,30 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 CREATE INDEX IF NOT EXISTS submissions_status ON submissions (status, seq);
 CREATE INDEX IF NOT EXISTS submissions_submitter ON submissions (submitter, created_ts);
+CREATE TABLE IF NOT EXISTS audits (
+    submission_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN {AUDIT_STATES}),
+    summary TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    retry_ts REAL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS moderation (
+    submission_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN {MODERATION_STATES}),
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS previous_results (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    submission_id TEXT NOT NULL,
+    results TEXT,
+    board_row TEXT,
+    reason TEXT NOT NULL,
+    archived_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS lease (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL,
@@ -481,3 +510,85 @@ class Store:
             " WHERE q.status IN (?, ?) AND q.seq <= s.seq) ELSE 0 END FROM submissions s"
             " WHERE s.id = ?", (QUEUED, QUEUED, RUNNING, submission_id)).fetchone()
         return int(row[0]) if row else 0
+
+    # -- audit, moderation and earlier results ------------------------------------------
+
+    @staticmethod
+    def _board_changed(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO meta VALUES ('board_version', '1') ON CONFLICT (key)"
+                   " DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+    def request_audit(self, submission_id: str) -> None:
+        """Queue (again) the audit of a submission's open scores."""
+        with self._transaction() as db:
+            db.execute("INSERT INTO audits (submission_id, state, updated_at) VALUES (?, ?, ?)"
+                       " ON CONFLICT (submission_id) DO UPDATE SET state = excluded.state, summary = NULL,"
+                       " error = '', retry_ts = NULL, updated_at = excluded.updated_at",
+                       (submission_id, AUDIT_PENDING, utc_now()))
+            self._board_changed(db)
+
+    def next_audit(self, owner: str | None = None) -> str | None:
+        """The submission whose audit is due, oldest first (only while `owner` holds the lease)."""
+        db = self._connection()
+        if owner is not None and db.execute("SELECT 1 FROM lease WHERE owner = ?", (owner,)).fetchone() is None:
+            return None
+        row = db.execute("SELECT submission_id FROM audits WHERE state = ? AND (retry_ts IS NULL OR retry_ts <= ?)"
+                         " ORDER BY updated_at LIMIT 1", (AUDIT_PENDING, time.time())).fetchone()
+        return row[0] if row else None
+
+    def finish_audit(self, submission_id: str, state: str, summary: dict) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE audits SET state = ?, summary = ?, error = '', retry_ts = NULL, updated_at = ?"
+                       " WHERE submission_id = ?", (state, json.dumps(summary), utc_now(), submission_id))
+            self._board_changed(db)
+
+    def audit_failed(self, submission_id: str, error: str, retry_ts: float) -> None:
+        """Keep the audit pending with its error, due again at `retry_ts`."""
+        with self._transaction() as db:
+            db.execute("UPDATE audits SET error = ?, retry_ts = ?, attempts = attempts + 1, updated_at = ?"
+                       " WHERE submission_id = ?", (error, retry_ts, utc_now(), submission_id))
+
+    def set_review(self, submission_id: str, state: str) -> bool:
+        """Move an audited submission to `state` (e.g. cleared by the operator); False when it has no audit."""
+        with self._transaction() as db:
+            changed = db.execute("UPDATE audits SET state = ?, updated_at = ? WHERE submission_id = ?",
+                                 (state, utc_now(), submission_id)).rowcount
+            self._board_changed(db)
+        return changed > 0
+
+    def audits(self) -> dict[str, dict]:
+        """Submission id -> {state, summary, error, attempts} of every audit."""
+        rows = self._connection().execute("SELECT * FROM audits").fetchall()
+        return {row["submission_id"]: {"state": row["state"], "error": row["error"], "attempts": row["attempts"],
+                                       "summary": json.loads(row["summary"]) if row["summary"] else None}
+                for row in rows}
+
+    def moderate(self, submission_id: str, state: str, reason: str, actor: str) -> None:
+        """The operator's word on a row: visible, flagged (shown unranked) or hidden, with a public reason."""
+        if state not in MODERATION_STATES:
+            raise ValueError(f"moderation state must be one of {MODERATION_STATES}, not {state!r}")
+        with self._transaction() as db:
+            db.execute("INSERT INTO moderation VALUES (?, ?, ?, ?, ?) ON CONFLICT (submission_id) DO UPDATE SET"
+                       " state = excluded.state, reason = excluded.reason, actor = excluded.actor,"
+                       " updated_at = excluded.updated_at", (submission_id, state, reason, actor, utc_now()))
+            self._board_changed(db)
+
+    def moderation(self) -> dict[str, dict]:
+        """Submission id -> {state, reason, actor, updated_at} of every moderated row."""
+        rows = self._connection().execute("SELECT * FROM moderation").fetchall()
+        return {row["submission_id"]: {key: row[key] for key in ("state", "reason", "actor", "updated_at")}
+                for row in rows}
+
+    def archive_results(self, submission_id: str, reason: str) -> bool:
+        """Keep a submission's current results and board row (before a rescore replaces them)."""
+        with self._transaction() as db:
+            return db.execute("INSERT INTO previous_results (submission_id, results, board_row, reason, archived_at)"
+                              " SELECT id, results, board_row, ?, ? FROM submissions WHERE id = ? AND results"
+                              " IS NOT NULL", (reason, utc_now(), submission_id)).rowcount > 0
+
+    def previous_results(self, submission_id: str) -> list[dict]:
+        """Earlier results of a submission, oldest first: {results, reason, archived_at}."""
+        rows = self._connection().execute("SELECT results, reason, archived_at FROM previous_results"
+                                          " WHERE submission_id = ? ORDER BY seq", (submission_id,)).fetchall()
+        return [{"results": json.loads(row["results"]), "reason": row["reason"], "archived_at": row["archived_at"]}
+                for row in rows]

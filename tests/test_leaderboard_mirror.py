@@ -31,7 +31,7 @@ def test_mirror_creates_the_dataset_repo_and_commits_results_and_board(tmp_path,
         assert last["repo_type"] == "dataset" and last["repo_id"] == "org/medcmr-results"
         assert sorted(last["paths"]) == ["board.csv", "results/sub-abc123.json"]
         document = json.loads(api.uploaded["results/sub-abc123.json"])
-        assert document == {"submission": {"model": "M"}, "results": {"mcq": {"accuracy": 50.0}}}
+        assert document == {"submission": {"model": "M"}, "results": {"mcq": {"accuracy": 50.0}}, "review": {}}
         assert b"GPT-5" in api.uploaded["board.csv"]
         commits_before = len(api.commits())
         mirror.push().result(10)
