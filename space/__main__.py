@@ -131,8 +131,14 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print("No judge endpoint (set MEDCMR_JUDGE_MODEL and MEDCMR_JUDGE_BASE_URL or an API key): "
               "MCQ is scored, open answers wait as 'awaiting judge'.", flush=True)
+    audit = Endpoint.from_env("MEDCMR_AUDIT", timeout=settings.audit.timeout, max_retries=settings.audit.max_retries)
+    if audit.configured:
+        print(f"Audit judge: {audit.model} at {audit.host}, re-scoring max({settings.audit_sample[0]}, "
+              f"{settings.audit_sample[1]:.0%}) of each submission's judged open answers "
+              f"(tolerance {settings.audit_tolerance:g} points)", flush=True)
     try:
         board = Leaderboard(home, data_dir, endpoint=endpoint, mirror=_mirror(home, settings),
+                            audit=audit, audit_sample=settings.audit_sample, audit_tolerance=settings.audit_tolerance,
                             rate_limit=settings.rate_limit, max_file_bytes=settings.max_file_bytes,
                             check_concurrency=settings.check_concurrency, check_wait_s=settings.check_wait_s,
                             refusal_limit=settings.refusal_limit,

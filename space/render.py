@@ -229,3 +229,34 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         f"```bibtex\n{CITATION}\n```",
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def agreement_markdown(found: dict, audit_model: str | None, tolerance: float) -> str:
+    """How far the Open column can be trusted: the primary and audit judges' agreement on every audited item."""
+    lines = ["### How far the Open column can be trusted",
+             "A second judge (the *audit judge*) re-scores a seeded random sample of every submission's judged "
+             "open answers, reading exactly what the primary judge read. A submission whose primary scores exceed "
+             f"the audit's by more than {tolerance:g} points (the whole 95% interval above it) is **under review**: "
+             "unranked, with the reason on its row, until the operator clears it."]
+    if not audit_model:
+        return "\n\n".join(lines + ["No audit judge is configured on this Space (MEDCMR_AUDIT_MODEL)."])
+    if not found.get("n"):
+        return "\n\n".join(lines + [f"Audit judge: {code(audit_model)}. No item has been audited yet."])
+
+    def number(value: float | None, digits: int = 2) -> str:
+        return "—" if value is None else f"{value:.{digits}f}"
+
+    rows = ["| criterion | weighted κ | Spearman ρ | mean difference (primary − audit), 95% CI |", "|---|---:|---:|---|"]
+    for criterion in CRITERIA:
+        cell = found["criteria"][criterion.key]
+        low, high = cell["ci95"]
+        rows.append(f"| {criterion.name} | {number(cell['kappa'])} | {number(cell['spearman'])} | "
+                    f"{number(cell['mean_diff'], 1)} ({number(low, 1)} to {number(high, 1)}) |")
+    score = found["score"]
+    low, high = score["ci95"]
+    rows.append(f"| **weighted score** | | {number(score['spearman'])} | {number(score['mean_diff'], 1)} "
+                f"({number(low, 1)} to {number(high, 1)}) |")
+    return "\n\n".join(lines + [f"Audit judge: {code(audit_model)}, {found['n']:,} audited answers. Weighted κ "
+                                "(quadratic weights, grades 0–10) and Spearman's ρ near 1 mean the two judges agree; "
+                                "a mean difference above 0 means the primary judge is more generous.",
+                                "\n".join(rows)])
