@@ -19,7 +19,7 @@ from core.vocabulary import (CITATION, CRITERIA, DATASET_URL, DIMENSION_BY_SLUG,
                              LETTERS, format_prompt)
 
 STATUS_LABELS = {"awaiting_judge": "awaiting judge"}
-STATUS_COLUMNS = ["id", "model", "submitter", "status", "progress", "error", "created_at", "updated_at"]
+STATUS_COLUMNS = ["id", "model", "submitter", "status", "progress", "error", "review", "created_at", "updated_at"]
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$<>:@])")
 
@@ -42,17 +42,31 @@ def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "", status or "")
 
 
+def review_label(row: dict) -> str:
+    """The operator's word and the audit's state on a submission, in words ("" when there is none)."""
+    moderation, reason = row.get("moderation") or "visible", row.get("moderation_reason") or ""
+    parts = [f"{'hidden' if moderation == 'hidden' else 'flagged'} by the operator: {reason}"] \
+        if moderation in ("hidden", "flagged") else []
+    if row.get("review"):
+        parts.append(row["review"])
+    elif row.get("audit"):
+        parts.append({"audit_pending": "audit pending", "audited": "audited",
+                      "cleared": "audited; review cleared by the operator"}.get(row["audit"], row["audit"]))
+    return "; ".join(parts)
+
+
 def status_frame(rows: list[dict]) -> pd.DataFrame:
     """The queue as a table: one row per submission, newest first."""
     return pd.DataFrame(
         [{**{key: row.get(key) for key in STATUS_COLUMNS}, "status": status_label(row.get("status")),
           "progress": f"{row.get('progress_done') or 0}/{row.get('progress_total') or 0}",
-          "error": row.get("error") or ""} for row in rows],
+          "error": row.get("error") or "", "review": review_label(row)} for row in rows],
         columns=STATUS_COLUMNS)
 
 
 QUEUE_HEADERS = {"id": "Submission id", "model": "Model", "submitter": "Submitted by", "status": "Status",
-                 "progress": "Progress", "error": "Error", "created_at": "Submitted", "updated_at": "Last update"}
+                 "progress": "Progress", "error": "Error", "review": "Review", "created_at": "Submitted",
+                 "updated_at": "Last update"}
 
 
 def readable_time(stamp: object, now: datetime | None = None) -> str:

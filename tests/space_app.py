@@ -33,6 +33,7 @@ class SpaceProcess:
 
     def __init__(self, home: Path, env: dict[str, str] | None = None, *,
                  command: list[str] | None = None, cwd: Path = ROOT) -> None:
+        self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = home.parent / f"space-{self.port}.log"

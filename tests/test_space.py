@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import urllib.request
@@ -47,6 +48,23 @@ def test_api_names_are_listed(client: Client) -> None:
     submit_params = [p["parameter_name"] for p in endpoints["/submit"]["parameters"]]
     assert submit_params == ["predictions", "model", "link", "weights", "domain", "params_b", "description",
                              "public_details"]
+
+
+def test_a_hidden_submission_leaves_the_board_and_its_status_says_why(space: SpaceProcess, client: Client,
+                                                                     questions: list[dict], tmp_path: Path) -> None:
+    assert not any("moder" in name for name in client.view_api(return_format="dict", print_info=False)[
+        "named_endpoints"])  # moderation is no public API
+    write_predictions(tmp_path / "copied.jsonl", questions, tag="copied")
+    submission = submit(client, tmp_path / "copied.jsonl", "Copied-VL")["id"]
+    wait_for_status(client, submission, ("finished", "awaiting judge"))
+    assert "Copied-VL" in {row["Model"] for row in board(client)}
+    done = subprocess.run([sys.executable, "-m", "space.moderate", "--home", str(space.home), "hide", submission,
+                           "--reason", "copied from another submission"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    [row] = status(client, submission)
+    assert row["review"] == "hidden by the operator: copied from another submission"
+    assert "Copied-VL" not in {row["Model"] for row in board(client)}
 
 
 def test_board_shows_paper_rows_with_their_notes(client: Client) -> None:

@@ -139,6 +139,15 @@ def test_about_tab_shows_the_papers_prompts_whole(space: SpaceProcess, page) -> 
     # the long line wraps inside the page instead of running past the block's right edge
     assert prompt.evaluate("block => block.scrollWidth <= block.clientWidth + 1")
     page.screenshot(path=str(SCREENSHOTS / "medcmr_space_about.png"), full_page=True)
+    playwright.expect(page.locator("#judge-agreement")).to_contain_text("How far the Open column can be trusted")
+
+
+def test_a_visitor_sees_no_moderation_control(space: SpaceProcess, page) -> None:
+    page.goto(space.url)
+    playwright.expect(page.get_by_role("tab", name="About")).to_be_visible()
+    tabs = [tab.inner_text().strip() for tab in page.get_by_role("tab").all()]
+    assert tabs[:4] == ["Leaderboard", "Submit", "Explore", "About"] and "Moderate" not in tabs
+    assert page.get_by_text("Public reason").count() == 0
 
 
 def test_an_open_board_shows_a_new_scored_row_without_any_click(
