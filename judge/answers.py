@@ -88,6 +88,7 @@ def _plain_turns(text: str, steps: list[str]) -> str:
     """The model's own text of one assistant piece: plain-text role headers and other turns removed."""
     kept = []
     for number, part in enumerate(_END.split(text)):
+        part = _without_reasoning(part, steps) if number else part
         if _LEADING_USER.match(part):
             reply = _ANY_ASSISTANT.search(part)
             if reply is None and number == 0:
@@ -121,20 +122,16 @@ def normalise_answer(raw: str | None) -> Answer:
     """The answer `raw` gives, format removed; unanswered when empty or a tool's failure marker."""
     text = raw if isinstance(raw, str) else ""
     steps: list[str] = []
-    text = _without_reasoning(text, steps)
-    if _TOKEN.search(text) or _LEADING_ASSISTANT.match(text) or _LEADING_USER.match(text) or _END.search(text):
-        pieces = []
-        for role, piece in _turns(text):
-            if role != "assistant":
-                if piece.strip():
-                    steps.append(OTHER_TURN if any(pieces) else PROMPT_TURN)
-                continue
-            pieces.append(_plain_turns(piece, steps))
-        cleaned = _TOKEN.sub("", "\n\n".join(piece for piece in pieces if piece))
-        if _TOKEN.search(text):
-            steps.append(TEMPLATE_TOKENS)
-        text = _BLANK_LINES.sub("\n\n", cleaned)
-    text = text.strip()
+    pieces = []
+    for role, piece in _turns(text):  # each assistant turn on its own: its reasoning, then its headers
+        if role != "assistant":
+            if piece.strip():
+                steps.append(OTHER_TURN if any(pieces) else PROMPT_TURN)
+            continue
+        pieces.append(_plain_turns(_without_reasoning(piece, steps), steps))
+    if _TOKEN.search(text):
+        steps.append(TEMPLATE_TOKENS)
+    text = _BLANK_LINES.sub("\n\n", _TOKEN.sub("", "\n\n".join(piece for piece in pieces if piece))).strip()
     for tool, marker in TOOL_FAILURES:
         if marker.fullmatch(text):
             return Answer("", tuple(dict.fromkeys(steps)), f"{tool} failure marker: the tool got no answer")
