@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -127,6 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, NotADirectoryError) as exc:
         print(f"error: {exc.filename}: not found" if exc.filename else f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. --out or --cache on a full or read-only disk
+        where = exc.filename or "an output file"
+        print(f"error: cannot write {where} ({exc.strerror or exc}); verdicts judged so far are cached",
+              file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"error: the verdict cache cannot be used ({exc}); pass --cache PATH on a writable disk, or "
+              "--no-cache", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: verdicts judged so far are cached; rerun to resume", file=sys.stderr)
         return 130

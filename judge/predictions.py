@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,13 @@ from pathlib import Path
 from typing import IO
 
 MAX_FIELD_BYTES = 64 * 2**20  # a CSV cell may be as large as a whole upload (50 MiB on the Space)
+MAX_COLUMNS = 256  # a predictions table needs two; VLMEvalKit's carries the question's columns too
+MAX_INDEX_DIGITS = 12  # a VLMEvalKit index is below 2 * OPEN_INDEX_OFFSET
+# A .xlsx is a zip: its declared sizes are checked before anything is decompressed, then rows are streamed.
+XLSX_MAX_UNPACKED = 512 * 2**20
+XLSX_MAX_ENTRIES = 1000
+XLSX_MAX_RATIO = 100  # real sheets compress about 5-20:1; a workbook of millions of empty rows, 1,000:1
+XLSX_MAX_ROWS = 200_000  # the release has 20,654 questions
 LOOKAHEAD_OFFENDERS = 20  # after the first unknown/duplicate id, count at most this many more...
 LOOKAHEAD_RECORDS = 10_000  # ...within this many further records, then stop reading
 OPEN_INDEX_OFFSET = 1_000_000  # VLMEvalKit `index` of open-{i} is OFFSET + i; of mcq-{i} it is i
@@ -42,6 +50,12 @@ class PredictionsError(ValueError):
         self.file, self.line, self.record, self.field = file, line, record, field
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """A submitted value as an error message quotes it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+
+
 @dataclass(frozen=True)
 class _Spot:
     """Where one record sits: `label` is what messages print ("p.jsonl line 3")."""
@@ -56,8 +70,8 @@ class _Spot:
         return f"record {self.record}" if self.record is not None else f"line {self.line}"
 
     def error(self, message: str, field: str | None = None, ident: object = None) -> PredictionsError:
-        shown = f" (id {ident!r})" if ident is not None else ""
-        return PredictionsError(f"{self.label}{shown}: {message}", file=self.file, line=self.line,
+        where = f" (id {shown(ident)})" if ident is not None else ""
+        return PredictionsError(f"{self.label}{where}: {message}", file=self.file, line=self.line,
                                 record=self.record, field=field)
 
 
@@ -73,7 +87,7 @@ def _check_record(record: object, spot: _Spot | str) -> dict:
     if "id" not in record:
         raise spot.error("missing field 'id'", "id")
     if not isinstance(record["id"], str) or not record["id"].strip():
-        raise spot.error(f"field 'id' must be a non-empty string such as 'mcq-0', got {record['id']!r}", "id")
+        raise spot.error(f"field 'id' must be a non-empty string such as 'mcq-0', got {shown(record['id'])}", "id")
     if "prediction" not in record:
         raise spot.error("missing field 'prediction'", "prediction", record["id"])
     if record["prediction"] is not None and not isinstance(record["prediction"], str):
@@ -98,10 +112,11 @@ def _vlmevalkit_record(index: object, prediction: object, spot: _Spot) -> dict:
         number = index
     elif isinstance(index, float) and index.is_integer():
         number = int(index)
-    elif isinstance(index, str) and index.strip().isdigit():
+    elif isinstance(index, str) and index.strip().isdigit() and len(index.strip()) <= MAX_INDEX_DIGITS:
         number = int(index.strip())
-    if number is None or number < 0:
-        raise spot.error(f"field 'index' must be the whole-number VLMEvalKit index of the row, got {index!r}", "index")
+    if number is None or not 0 <= number < 2 * OPEN_INDEX_OFFSET:
+        raise spot.error(f"field 'index' must be the whole-number VLMEvalKit index of the row, got {shown(index)}",
+                         "index")
     ident = f"open-{number - OPEN_INDEX_OFFSET}" if number >= OPEN_INDEX_OFFSET else f"mcq-{number}"
     if prediction is None or (isinstance(prediction, float) and math.isnan(prediction)):
         prediction = ""  # an empty cell: pandas reads NaN
@@ -112,13 +127,17 @@ def _vlmevalkit_record(index: object, prediction: object, spot: _Spot) -> dict:
     return {"id": ident, "prediction": prediction}
 
 
-def _first_text(value: object) -> str | None:
+def _first_text(value: object, spot: _Spot, field: str) -> str | None:
     """lmms-eval's response: a string, or (before 0.4, or with several requests) nested lists of them."""
-    while isinstance(value, list):
+    depth = 0
+    while isinstance(value, list) and depth < 3:
         if not value:
             return ""
-        value = value[0]
-    return value if isinstance(value, str) or value is None else str(value)
+        value, depth = value[0], depth + 1
+    if isinstance(value, str) or value is None:
+        return value
+    raise spot.error(f"field '{field}' must be the model's text (or a list of texts), got {type(value).__name__}",
+                     field)
 
 
 def _lmms_record(sample: dict, spot: _Spot) -> dict:
@@ -131,12 +150,12 @@ def _lmms_record(sample: dict, spot: _Spot) -> dict:
         ident = doc["id"]
     else:
         raise spot.error(
-            f"an lmms-eval sample (doc_id {sample.get('doc_id')!r}) without a Med-CMR id: it has no 'doc' with an "
+            f"an lmms-eval sample (doc_id {shown(sample.get('doc_id'))}) without a Med-CMR id: it has no 'doc' with an "
             f"'id' (lmms-eval 0.4+ leaves 'doc' out) and no {' or '.join(repr(k) for k in LMMS_RESULT_KEYS)} "
             "result; run the Med-CMR tasks from bridges/lmms_eval with --log_samples", "doc")
     for field in ("filtered_resps", "resps"):
         if field in sample:
-            prediction = _first_text(sample[field])
+            prediction = _first_text(sample[field], spot, field)
             break
     else:
         prediction = result.get("prediction") if result is not None else None
@@ -242,6 +261,9 @@ def _delimited_items(stream: IO[bytes], name: str, delimiter: str) -> Iterator[t
     reader = csv.reader(_lines(stream, name), delimiter=delimiter)
     try:
         columns = next(reader)
+        if len(columns) > MAX_COLUMNS:
+            raise _line_spot(name, 1).error(f"the header has {len(columns):,} columns; a predictions file needs "
+                                            f"'id' (or 'index') and 'prediction', at most {MAX_COLUMNS} columns in all")
         if "id" in columns and "prediction" in columns:
             tool = None
         elif "index" in columns and "prediction" in columns:
@@ -272,28 +294,61 @@ def _delimited_items(stream: IO[bytes], name: str, delimiter: str) -> Iterator[t
         raise _line_spot(name, reader.line_num).error(f"not valid CSV ({exc})") from None
 
 
-def _xlsx_items(stream: IO[bytes], name: str) -> Iterator[tuple[dict, _Spot]]:
-    """VLMEvalKit's default `{model}_{dataset}.xlsx`: only `index` and `prediction` are read."""
+def _check_workbook(stream: IO[bytes], name: str) -> None:
+    """Refuse a workbook whose zip declares more than the bounds, before anything is decompressed."""
     try:
-        import openpyxl  # noqa: F401  (pandas needs it for .xlsx; say so plainly if absent)
-        import pandas as pd
+        with zipfile.ZipFile(stream) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise PredictionsError(f"{name}: not a readable .xlsx workbook (not a zip file)", file=name) from None
+    finally:
+        stream.seek(0)
+    total = sum(entry.file_size for entry in entries)
+    if len(entries) > XLSX_MAX_ENTRIES or total > XLSX_MAX_UNPACKED:
+        raise PredictionsError(f"{name}: the workbook unpacks to {total / 2**20:,.0f} MiB in {len(entries):,} parts; "
+                               f"at most {XLSX_MAX_UNPACKED // 2**20} MiB in {XLSX_MAX_ENTRIES} parts are read",
+                               file=name)
+    for entry in entries:
+        if entry.file_size > 2**20 and entry.file_size > XLSX_MAX_RATIO * max(entry.compress_size, 1):
+            raise PredictionsError(f"{name}: part {entry.filename} expands {entry.file_size / max(entry.compress_size, 1):,.0f}"
+                                   f" times ({entry.file_size / 2**20:,.0f} MiB); a real prediction workbook "
+                                   f"compresses less than {XLSX_MAX_RATIO}:1", file=name)
+
+
+def _xlsx_items(stream: IO[bytes], name: str) -> Iterator[tuple[dict, _Spot]]:
+    """VLMEvalKit's default `{model}_{dataset}.xlsx`: only `index` and `prediction` are read, streamed
+    row by row, within bounds on the zip (checked first), the columns and the rows."""
+    try:
+        import openpyxl
     except ImportError:
         raise PredictionsError(f"{name}: reading a VLMEvalKit .xlsx file needs openpyxl (pip install openpyxl)",
                                file=name) from None
-    wanted = ("index", "prediction")
+    _check_workbook(stream, name)
     try:
-        frame = pd.read_excel(stream, usecols=lambda column: column in wanted, dtype=object, engine="openpyxl")
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        rows = workbook.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        header = next(rows, ())
     except Exception as exc:  # a zip that is no workbook raises anything from zipfile, openpyxl or lxml
         raise PredictionsError(f"{name}: not a readable .xlsx workbook ({type(exc).__name__})", file=name) from None
-    for column in wanted:
-        if column not in frame.columns:
+    columns = [str(cell).strip() if cell is not None else "" for cell in header]
+    for column in ("index", "prediction"):
+        if column not in columns:
             raise PredictionsError(f"{name} row 1: a VLMEvalKit prediction workbook needs columns 'index' and "
                                    f"'prediction' (missing '{column}')", file=name, line=1, field=column)
-    for row, (index, prediction) in enumerate(zip(frame["index"], frame["prediction"]), start=2):
-        if pd.isna(index) and pd.isna(prediction):
-            continue  # an empty sheet row
-        spot = _line_spot(name, row, "row")
-        yield _vlmevalkit_record(index, prediction, spot), spot
+    index_at, prediction_at = columns.index("index"), columns.index("prediction")
+    try:
+        for row_number, row in enumerate(rows, start=2):
+            if row_number > XLSX_MAX_ROWS:
+                raise PredictionsError(f"{name} row {row_number:,}: more than {XLSX_MAX_ROWS:,} rows; a prediction "
+                                       "workbook has one row per question", file=name, line=row_number)
+            index = row[index_at] if index_at < len(row) else None
+            prediction = row[prediction_at] if prediction_at < len(row) else None
+            if index is None and prediction is None:
+                continue  # an empty sheet row
+            spot = _line_spot(name, row_number, "row")
+            yield _vlmevalkit_record(index, prediction, spot), spot
+    finally:
+        workbook.close()
 
 
 # --------------------------------------------------------------------------- reading
@@ -305,10 +360,10 @@ def _collect(items: Iterator[tuple[dict, _Spot]], known_ids: set[str] | None) ->
         if known_ids is not None:
             ident = record["id"]
             if ident not in known_ids:
-                raise _offender(spot.error(f"id {ident!r} is not a question of this dataset", "id"),
+                raise _offender(spot.error(f"id {shown(ident)} is not a question of this dataset", "id"),
                                 items, known_ids, first_seen)
             if ident in first_seen:
-                raise _offender(spot.error(f"duplicate id {ident!r} (first at {first_seen[ident].short})", "id"),
+                raise _offender(spot.error(f"duplicate id {shown(ident)} (first at {first_seen[ident].short})", "id"),
                                 items, known_ids, first_seen)
             first_seen[ident] = spot
         records.append(record)
