@@ -24,10 +24,11 @@ import re
 import tempfile
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pyarrow.parquet as pq
 from PIL import Image
@@ -47,6 +48,11 @@ THUMBNAILS_KEPT = 256       # ~20 KB each: a few MB at most
 SUBMISSIONS_KEPT = 6        # parsed details of this many submissions stay in memory
 COMPARES_KEPT = 8
 EXCERPT_CHARS = 90
+MAX_SEARCH_CHARS = 200      # a search is a few words; longer ones only cost CPU
+MAX_SEARCH_WORDS = 8
+EXPLORE_CONCURRENCY = 4     # explore requests working at once (the board's reads never wait for them)
+EXPLORE_WAIT_S = 2.0
+EXPLORE_BUSY = "Explore is busy with other requests; try again in a moment."
 FACETS = ("dimension", "medical_intelligence", "modality", "organ_system")
 # What an opted-out submission shows of each question: correctness, never the output or the judge's words.
 PUBLIC_ITEM_FIELDS = ("id", "question_type", "dimension", "status", "answer", "correct", "score")
@@ -216,6 +222,17 @@ class Explorer:
         self._views: OrderedDict[tuple, _View] = OrderedDict()
         self._compares: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(EXPLORE_CONCURRENCY)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """At most EXPLORE_CONCURRENCY explore requests work at once; the next waits briefly, then is told so."""
+        if not self._slots.acquire(timeout=EXPLORE_WAIT_S):
+            raise ExploreError(EXPLORE_BUSY)
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     # -- what can be chosen --------------------------------------------------------------
 
@@ -295,7 +312,7 @@ class Explorer:
         view, public = self._view(submission_id)
         wanted = [_chosen(value) for value in (dimension, medical_intelligence, modality, organ_system)]
         outcomes = _chosen(status)
-        words = (search or "").lower().split()
+        words = search_words(search)
         keep = self.disagreements(submission_id, disagree_with) if disagree_with else None
         matches = [position for position, item in enumerate(view.items)
                    if (not outcomes or view.outcomes[position] in outcomes)
@@ -381,6 +398,17 @@ class Explorer:
         """Questions where the two disagree: MCQs exactly one got right, open scores ≥ 20 points apart."""
         result = self.compare(submission_id, other_id)
         return set(result["mcq"]["disagree_ids"]) | set(result["open"]["disagree_ids"])
+
+
+def search_words(search: str | None) -> list[str]:
+    """The distinct lower-case words of a search, within bounds (a clear error past them)."""
+    text = search or ""
+    if len(text) > MAX_SEARCH_CHARS:
+        raise ExploreError(f"Search: at most {MAX_SEARCH_CHARS} characters (got {len(text):,}).")
+    words = list(dict.fromkeys(text.lower().split()))
+    if len(words) > MAX_SEARCH_WORDS:
+        raise ExploreError(f"Search: at most {MAX_SEARCH_WORDS} words (got {len(words):,}).")
+    return words
 
 
 def write_once(root: Path, name: str, data: bytes) -> str:

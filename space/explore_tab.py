@@ -122,9 +122,10 @@ def build_explore_tab(board: Leaderboard) -> Explorer:
         flagged, failed, awaiting, not answered), by words in the text, and to the questions where another
         submission (`disagree_with`) disagrees; returns the rows, a summary line and the page shown."""
         try:
-            found = explorer.page(submission_id, dimension=dimension, medical_intelligence=medical_intelligence,
-                                  modality=modality, organ_system=organ_system, status=status, search=search or "",
-                                  disagree_with=disagree_with or None, page=int(page or 1))
+            with explorer.slot():
+                found = explorer.page(submission_id, dimension=dimension, medical_intelligence=medical_intelligence,
+                                      modality=modality, organ_system=organ_system, status=status,
+                                      search=search or "", disagree_with=disagree_with or None, page=int(page or 1))
         except ExploreError as error:
             raise _error(error) from error
         info = (f"**{found['total']:,}** questions match · page {found['page']} of {found['pages']} "
@@ -137,7 +138,8 @@ def build_explore_tab(board: Leaderboard) -> Explorer:
         """One question of a submission: its thumbnail, a readable view, and the record as JSON
         (question, options, reference, outcome, and with consent the output and judge verdict)."""
         try:
-            shown = explorer.item(submission_id, item_id)
+            with explorer.slot():
+                shown = explorer.item(submission_id, item_id)
         except ExploreError as error:
             raise _error(error) from error
         return explorer.thumbnail(shown["id"]), item_markdown(shown), shown
@@ -149,7 +151,8 @@ def build_explore_tab(board: Leaderboard) -> Explorer:
     def explore_details(submission_id: str) -> str:
         """The submission's per-question details as JSONL (only correctness without the submitter's consent)."""
         try:
-            return explorer.details_download(submission_id)
+            with explorer.slot():
+                return explorer.details_download(submission_id)
         except ExploreError as error:
             raise _error(error) from error
 
@@ -158,7 +161,8 @@ def build_explore_tab(board: Leaderboard) -> Explorer:
         wrong overall and per dimension with the exact McNemar p, the Open paired bootstrap, and
         one sentence per format saying whether the difference is significant at 95%."""
         try:
-            result = explorer.compare(submission_a, submission_b)
+            with explorer.slot():
+                result = explorer.compare(submission_a, submission_b)
         except ExploreError as error:
             raise _error(error) from error
         return compare_markdown(result), pd.DataFrame(compare_rows(result)), compare_summary(result)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError
 from PIL import Image
 
 from core.vocabulary import LETTERS
@@ -120,6 +121,15 @@ def test_filters_and_search_return_the_right_items(client: Client, scored: dict,
     assert ids(client, a, search=f"{SECRET_A} {word}") == expected  # every word must occur
     _, info, page = explore(client, a, page=7)
     assert page == 1 and f"**{len(every)}** questions match" in info  # a page past the end shows the last
+
+
+def test_a_search_past_its_bounds_is_refused_at_once(client: Client, scored: dict) -> None:
+    a = scored["A"]["id"]
+    for search, bound in (("- " * 100_000, "at most 200 characters"), (" ".join(f"w{n}" for n in range(9)),
+                                                                        "at most 8 words")):
+        with pytest.raises(AppError, match=bound):
+            explore(client, a, search=search)
+    assert ids(client, a, search="the the the")  # repeated words count once
 
 
 def test_an_item_shows_its_question_output_and_image(client: Client, scored: dict, questions: list[dict],
