@@ -194,16 +194,19 @@ class Leaderboard:
 
     # -- submitting ----------------------------------------------------------------------
 
-    def submit(self, file_path: Path, meta: SubmissionMeta, submitter: str) -> dict:
+    def submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, client: str | None = None) -> dict:
         """Check a predictions file and its metadata, then queue it; nothing is judged here.
-        A refusal is a SubmissionError, logged as one line (what, who, why)."""
+        A refusal is a SubmissionError, logged as one line (what, who, why). Refusals are counted
+        per submitter, and per `client` address too when the submitter is not signed in, so one
+        visitor's bad files never lock out the others."""
         who = (submitter or "").strip() or "anonymous"
+        counted = who if not client else f"{who} from {client}"
         try:
-            self._check_refusals(who)
+            self._check_refusals(counted)
             return self._submit(file_path, meta, who)
         except SubmissionError as error:
             if not isinstance(error, _NotCounted):
-                self._count_refusal(who)
+                self._count_refusal(counted)
             log.info("submission refused: model %r from %r: %s", getattr(meta, "model", None), who, error)
             raise
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
+import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -100,6 +103,17 @@ def writable_home(home: Path) -> Path:
     return home
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def stop_on_signals() -> None:
+    """SIGTERM (how a Space is stopped and restarted) and SIGINT both stop the server the way Ctrl-C does,
+    whatever disposition the process inherited, so the lease and the temporary files never outlive it."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupt)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings.from_env()
@@ -148,19 +162,25 @@ def main(argv: list[str] | None = None) -> None:
     except StoreUnavailable as error:
         raise SystemExit(f"error: the store in {home} cannot be written ({error.cause}): {error}") from None
     board.start()
+    stop_on_signals()
+    workdir = Path(tempfile.mkdtemp(prefix="medcmr-space-"))
     print(f"Home: {home}" + ("" if board.serving else
                              " (another process serves it: this one serves reads and queues submissions)"),
           flush=True)
     try:
         # Gradio refuses an over-limit upload (413) while it streams, before it is stored; the rest of
         # its upload folder (uploads never submitted, downloads, images) is swept by age.
-        app = build_app(board, delete_cache=(settings.upload_sweep_s, settings.upload_max_age_s))
+        app = build_app(board, delete_cache=(settings.upload_sweep_s, settings.upload_max_age_s), workdir=workdir)
         start_upload_sweeper(Path(get_upload_folder()), settings.upload_sweep_s, settings.upload_max_age_s)
         app.queue(default_concurrency_limit=4).launch(
             server_name=args.host or ("0.0.0.0" if settings.on_space else "127.0.0.1"),
             server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD)
+    except KeyboardInterrupt:
+        pass  # a stop signal before the server took over: the same clean stop
     finally:
-        board.stop()
+        board.stop()  # the lease is released: a restarted Space on this home writes at once
+        shutil.rmtree(workdir, ignore_errors=True)
+        print("Stopped: lease released, temporary files removed.", flush=True)
 
 
 if __name__ == "__main__":

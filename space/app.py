@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # a Space runs `python space/app.py`
@@ -145,19 +146,22 @@ HEAD = """<script>
 </script>""" % json.dumps(HEADER_TIPS)
 
 
-def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None) -> gr.Blocks:
-    """The four-tab page over one running `Leaderboard` (its worker is started by the caller);
-    `delete_cache` (every, older than; seconds) sweeps Gradio's files of this app by age."""
+def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None,
+              workdir: Path | None = None) -> gr.Blocks:
+    """The page over one running `Leaderboard` (its worker is started by the caller);
+    `delete_cache` (every, older than; seconds) sweeps Gradio's files of this app by age; the files
+    it writes (downloads, images) go under `workdir` (the caller removes it when it stops)."""
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="medcmr-space-"))
     with gr.Blocks(title="Med-CMR leaderboard", delete_cache=delete_cache) as demo:
         gr.Markdown(f"# Med-CMR leaderboard\nMedical complex multimodal reasoning "
                     f"([arXiv {PAPER.arxiv}]({PAPER.url})). *Research use only — not for clinical use.*")
         with gr.Tabs():
             with gr.Tab("Leaderboard", id="leaderboard") as board_tab:
-                ranked = build_leaderboard_tab(demo, board)
+                ranked = build_leaderboard_tab(demo, board, workdir / "exports")
             with gr.Tab("Submit", id="submit") as submit_tab:
-                submitted = build_submit_tab(board)
+                submitted = build_submit_tab(board, workdir / "details")
             with gr.Tab("Explore", id="explore"):
-                build_explore_tab(board)
+                build_explore_tab(board, workdir / "explore")
             with gr.Tab("About", id="about") as about_tab:
                 agreement = build_about_tab(board)
             with gr.Tab("Moderate", id="moderate", visible=False) as moderate_tab:

@@ -8,6 +8,7 @@ thumbnail), `explore_image` (the full-size image), `explore_details` (the JSONL 
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -109,9 +110,9 @@ def compare_summary(result: dict) -> dict:
     return summary
 
 
-def build_explore_tab(board: Leaderboard) -> Explorer:
+def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events."""
-    explorer = Explorer(board)
+    explorer = Explorer(board, files)
     facets = explorer.facet_values()
 
     def explore(submission_id: str, dimension: list[str], medical_intelligence: list[str], modality: list[str],

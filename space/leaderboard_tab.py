@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import math
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,9 +177,9 @@ class LeaderboardTab:
     outputs: list[gr.components.Component]
 
 
-def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard) -> LeaderboardTab:
-    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API."""
-    exports = Path(tempfile.mkdtemp(prefix="medcmr-exports-"))
+def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) -> LeaderboardTab:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API.
+    Downloads are written under `exports`."""
 
     def filtered(search, weights, domains, sizes, sources) -> pd.DataFrame:
         return tables.filter_board(board.board(), search or "", weights or (), domains or (), sizes or (),

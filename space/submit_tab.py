@@ -5,7 +5,6 @@ import html
 import logging
 import os
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -47,6 +46,27 @@ def submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None) -> s
                                   "by the Hub; sign in or send a valid token.") from error
     raise SubmissionError("Sign in with Hugging Face (the button above) before submitting; scripts "
                           "pass a token: gradio_client.Client(url, oauth_token=...).")
+
+
+def client_address(request: gr.Request | None) -> str | None:
+    """The visitor's address: on a Space, the first hop the Spaces proxy records; else the socket's peer."""
+    if request is None:
+        return None
+    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip() if on_space() else ""
+    return forwarded or (request.client.host if request.client else None)
+
+
+def viewer(profile: gr.OAuthProfile | None) -> str | None:
+    """Whose submissions a status reader may see the submitter of: the signed-in user ("local" off a Space)."""
+    if profile is not None:
+        return profile.username
+    return None if on_space() else "local"
+
+
+def private_submitters(rows: list[dict], reader: str | None) -> list[dict]:
+    """The status as the public sees it: a submitter is shown only to that submitter (as the mirror, never)."""
+    return [{**row, "submitter": row["submitter"] if reader and row.get("submitter") == reader else ""}
+            for row in rows]
 
 
 def user_error(error: Exception) -> gr.Error:
@@ -137,15 +157,15 @@ class SubmitTab:
     outputs: list
 
 
-def build_submit_tab(board: Leaderboard) -> SubmitTab:
-    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API."""
+def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API.
+    Details downloads are written under `downloads`."""
     judge_model = board.endpoint.model if board.endpoint is not None else None
-    downloads = Path(tempfile.mkdtemp(prefix="medcmr-details-"))
     upload_folder = Path(get_upload_folder()).resolve()
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, public_details: bool, profile: gr.OAuthProfile | None,
-               oauth_token: gr.OAuthToken | None) -> dict:
+               oauth_token: gr.OAuthToken | None, request: gr.Request) -> dict:
         """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
         metadata and whether its per-question outputs may be published; returns id, status,
         message, coverage and queue position, or raises the reason."""
@@ -157,7 +177,8 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
                                   description=(description or "").strip(),
                                   public_details=public_details is not False)
-            return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token))
+            return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token),
+                                client=None if profile is not None else client_address(request))
         except SubmissionError as error:  # a refusal: one log line (in the facade), no traceback
             refusal = user_error(error)
             refusal.print_exception = False
@@ -166,12 +187,13 @@ def build_submit_tab(board: Leaderboard) -> SubmitTab:
             if predictions:
                 discard_upload(Path(predictions), upload_folder)
 
-    def status(submission_id: str) -> pd.DataFrame:
-        """Submissions, newest first (or just the one with this id): status, progress, error."""
-        return status_frame(board.status((submission_id or "").strip() or None))
+    def status(submission_id: str, profile: gr.OAuthProfile | None) -> pd.DataFrame:
+        """Submissions, newest first (or just the one with this id): status, progress, error, review;
+        the submitter is shown to that submitter only."""
+        return status_frame(private_submitters(board.status((submission_id or "").strip() or None), viewer(profile)))
 
-    def tick(submission_id: str, chosen: str | None):
-        rows = board.status((submission_id or "").strip() or None)
+    def tick(submission_id: str, chosen: str | None, profile: gr.OAuthProfile | None):
+        rows = private_submitters(board.status((submission_id or "").strip() or None), viewer(profile))
         return (queue_view(rows), gr.Dropdown(choices=card_choices(board.status())), card_for(board, chosen))
 
     if on_space():

@@ -32,6 +32,7 @@ from leaderboard.service import Leaderboard, SubmissionMeta
 from tests.judge_responders import fake_grades, fake_judge
 from tests.openai_server import OpenAIServer
 from tests.predict_responders import model_answer, read_built
+from tests.signals import interruptible
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -209,7 +210,7 @@ def _wait_until_answering(base_url: str, deadline: float) -> None:
 def test_the_fake_servers_run_from_the_command_line_until_ctrl_c(built_dataset, role):
     process = subprocess.Popen([sys.executable, "-m", "tests.openai_server", "--role", role, "--port", "0",
                                 "--data", str(built_dataset)], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     try:
         deadline = time.monotonic() + 60
         line = _first_line(process, deadline)

@@ -23,9 +23,10 @@ from PIL import Image
 import judge
 import medcmr
 import predict
-from tests.openai_server import OpenAIServer, Reply
 from tests.judge_responders import expected_score, fake_judge
+from tests.openai_server import OpenAIServer, Reply
 from tests.predict_responders import VisionModel, model_answer, model_not_found, read_built
+from tests.signals import interruptible
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "test-vlm"
@@ -206,7 +207,7 @@ def test_ctrl_c_keeps_every_answer_and_says_how_to_continue(built_dataset, rows,
     model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
     with OpenAIServer(model, latency=0.2) as server:
         process = subprocess.Popen(command(server, built_dataset, out, "--concurrency", "2"), cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
         deadline = time.monotonic() + 120
         while not (out.exists() and out.read_text().count("\n") >= 3) and time.monotonic() < deadline:
             time.sleep(0.01)
