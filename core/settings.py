@@ -58,6 +58,7 @@ class Settings:
     refusal_limit: tuple[int, float] = (20, 3600.0)  # MEDCMR_REFUSAL_LIMIT="20/3600": refusals per submitter
     upload_sweep_s: int = 300                      # MEDCMR_UPLOAD_SWEEP_S: how often unused uploads are swept
     upload_max_age_s: int = 1800                   # MEDCMR_UPLOAD_MAX_AGE_S: an upload older than this is swept
+    upload_grace_s: float = 30.0                   # MEDCMR_UPLOAD_GRACE_S: a handled upload is deleted this much later
     retry_failed_after_s: float = 600.0            # MEDCMR_RETRY_FAILED_AFTER_S: first retry; doubles per failure
     lease_s: float = 30.0                          # MEDCMR_LEASE_S: a silent worker process loses the home after this
     results_repo: str | None = None                # MEDCMR_RESULTS_REPO (with HF_TOKEN: the Hub mirror)
@@ -93,6 +94,7 @@ class Settings:
             refusal_limit=_rate_limit(get("MEDCMR_REFUSAL_LIMIT", "20/3600"), "MEDCMR_REFUSAL_LIMIT"),
             upload_sweep_s=_number(env, "MEDCMR_UPLOAD_SWEEP_S", 300, int, minimum=1),
             upload_max_age_s=_number(env, "MEDCMR_UPLOAD_MAX_AGE_S", 1800, int, minimum=1),
+            upload_grace_s=_number(env, "MEDCMR_UPLOAD_GRACE_S", 30.0, float, minimum=0),
             retry_failed_after_s=_number(env, "MEDCMR_RETRY_FAILED_AFTER_S", 600.0, float, minimum=0),
             lease_s=_number(env, "MEDCMR_LEASE_S", 30.0, float, minimum=1),
             results_repo=get("MEDCMR_RESULTS_REPO") or None,

@@ -411,9 +411,36 @@ def search_words(search: str | None) -> list[str]:
     return words
 
 
+class ServedDigests:
+    """The sha256 of every file this process served (downloads, images): Gradio keeps its copies in the
+    same folder as uploads, and an upload handler must never delete one of them."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._digests: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self.limit = limit
+
+    def add(self, digest: str) -> None:
+        with self._lock:
+            self._digests[digest] = None
+            self._digests.move_to_end(digest)
+            while len(self._digests) > self.limit:
+                self._digests.popitem(last=False)
+
+    def __contains__(self, digest: object) -> bool:
+        with self._lock:
+            return digest in self._digests
+
+
+SERVED = ServedDigests()
+
+
 def write_once(root: Path, name: str, data: bytes) -> str:
-    """A file named by its content, so concurrent sessions never overwrite each other."""
-    folder = Path(root) / hashlib.sha256(data).hexdigest()[:20]
+    """A file named by its content, so concurrent sessions never overwrite each other (its digest is
+    remembered in SERVED)."""
+    digest = hashlib.sha256(data).hexdigest()
+    SERVED.add(digest)
+    folder = Path(root) / digest[:20]
     path = folder / name
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)

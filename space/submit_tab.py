@@ -1,6 +1,7 @@
 """The Submit tab: the upload form, the queue and the result card of any submission."""
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import os
@@ -16,7 +17,7 @@ import pandas as pd
 from gradio.utils import get_upload_folder
 
 from core.settings import Settings
-from leaderboard.explore import details_file
+from leaderboard.explore import SERVED, details_file
 from leaderboard.service import PREDICTION_FORMATS, Leaderboard, SubmissionError, SubmissionMeta
 from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
 
@@ -74,18 +75,71 @@ def user_error(error: Exception) -> gr.Error:
     return gr.Error(html.escape(str(error), quote=False), title="Submission refused")
 
 
-def discard_upload(path: Path, upload_folder: Path) -> None:
-    """Delete a handled upload (an accepted file's bytes are already in the store's files/), and its
-    per-upload folder when empty; only inside Gradio's upload folder, never a file it did not receive."""
-    target = path.resolve()
-    if target.parent == upload_folder or not target.is_relative_to(upload_folder):
-        return
-    try:
-        target.unlink(missing_ok=True)
-        target.parent.rmdir()
-    except OSError as error:  # a folder still holding another file, or one already swept
-        if target.exists():
-            log.warning("could not delete the upload %s: %s", target.name, error.strerror or error)
+class UploadJanitor:
+    """Deletes handled uploads (an accepted file's bytes are already in the store's files/) a grace period
+    after their last use, never one this process served and never outside Gradio's upload folder.
+
+    Gradio keeps equal content at one path and its served downloads beside the uploads: deleting at
+    once would take a file from a concurrent submit of the same content, or delete a download whose
+    path a submit named. The grace period covers the first; a served file's digest, the second.
+    """
+
+    def __init__(self, upload_folder: Path, grace_s: float) -> None:
+        self.upload_folder = Path(upload_folder).resolve()
+        self.grace_s = grace_s
+        self._due: dict[Path, float] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def handled(self, path: Path) -> None:
+        """A submit is done with `path`: delete it after the grace period unless it is used again."""
+        target = Path(path).resolve()
+        if target.parent == self.upload_folder or not target.is_relative_to(self.upload_folder):
+            return
+        try:
+            if _digest(target) in SERVED:
+                return
+        except OSError:
+            return
+        with self._lock:
+            self._due[target] = time.monotonic() + self.grace_s
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="upload-janitor", daemon=True)
+                self._thread.start()
+
+    def in_use(self, path: Path) -> None:
+        """A submit starts using `path`: keep it for this use."""
+        with self._lock:
+            self._due.pop(Path(path).resolve(), None)
+
+    def delete_due(self) -> int:
+        """Delete the uploads whose grace period is over; returns how many."""
+        now = time.monotonic()
+        with self._lock:
+            due = [path for path, when in self._due.items() if when <= now]
+            for path in due:
+                del self._due[path]
+        for target in due:
+            try:
+                target.unlink(missing_ok=True)
+                target.parent.rmdir()
+            except OSError as error:  # a folder still holding another file, or one already swept
+                if target.exists():
+                    log.warning("could not delete the upload %s: %s", target.name, error.strerror or error)
+        return len(due)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(min(1.0, max(self.grace_s, 0.1)))
+            self.delete_due()
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as data:
+        while block := data.read(1 << 20):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def sweep_upload_folder(upload_folder: Path, max_age_s: float) -> int:
@@ -161,7 +215,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API.
     Details downloads are written under `downloads`."""
     judge_model = board.endpoint.model if board.endpoint is not None else None
-    upload_folder = Path(get_upload_folder()).resolve()
+    janitor = UploadJanitor(Path(get_upload_folder()), Settings.from_env().upload_grace_s)
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, public_details: bool, profile: gr.OAuthProfile | None,
@@ -172,6 +226,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
         try:
             if not predictions:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
+            janitor.in_use(Path(predictions))
             meta = SubmissionMeta(model=(model or "").strip(), link=(link or "").strip(),
                                   group=weights or "open", medical=domain == "medical",
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
@@ -185,7 +240,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
             raise refusal from None
         finally:
             if predictions:
-                discard_upload(Path(predictions), upload_folder)
+                janitor.handled(Path(predictions))
 
     def status(submission_id: str, profile: gr.OAuthProfile | None) -> pd.DataFrame:
         """Submissions, newest first (or just the one with this id): status, progress, error, review;

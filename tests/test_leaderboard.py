@@ -4,6 +4,7 @@ Each test gets its own home folder; the dataset is the sample release built once
 """
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 import subprocess
@@ -170,9 +171,15 @@ def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
     submission = make_board(home).submit(tmp_path / "p.jsonl", SubmissionMeta(model="Killed"), "dan")["id"]
     total_open = n_open(questions)
 
+    answered, lock = itertools.count(), threading.Lock()
+
     def slow_after_half(request: dict) -> Reply:
+        # Counted here, under a lock: the server's own call count is read by concurrent handlers before
+        # later requests are recorded, so more than half could be answered fast (and all finish).
+        with lock:
+            number = next(answered)
         reply = verdict_responder(request)
-        reply.delay = 0.0 if server.calls <= total_open // 2 else 30.0
+        reply.delay = 0.0 if number < total_open // 2 else 30.0
         return reply
 
     with OpenAIServer(slow_after_half) as server:

@@ -8,7 +8,9 @@ front of the real reader holds checks open deterministically. Waits poll with a 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,7 @@ from leaderboard.service import BUSY_MESSAGE, SubmissionError, SubmissionMeta
 from tests.answers import write_predictions
 from tests.polling import until
 from tests.test_leaderboard import make_board  # noqa: F401 - fixture
-from tests.space_app import SpaceProcess, make_home, status, submit
+from tests.space_app import SpaceProcess, make_home, status, submit, wait_for_status
 
 
 def upload(space: SpaceProcess, path: Path) -> httpx.Response:
@@ -39,7 +41,8 @@ def uploads_space(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory)
     """A Space with a 1 MiB file limit and its upload folder in a test folder (the sweep at its default)."""
     home = make_home(built_dataset, tmp_path_factory, "uploads")
     folder = home.parent / "gradio-uploads"
-    app = SpaceProcess(home, {"GRADIO_TEMP_DIR": str(folder), "MEDCMR_MAX_FILE_MB": "1"})
+    app = SpaceProcess(home, {"GRADIO_TEMP_DIR": str(folder), "MEDCMR_MAX_FILE_MB": "1",
+                              "MEDCMR_UPLOAD_GRACE_S": "1"})
     app.upload_folder = folder
     yield app
     app.kill()
@@ -63,7 +66,7 @@ def test_accepted_and_refused_uploads_leave_the_upload_folder(uploads_space: Spa
         else:
             with pytest.raises(AppError, match="mcq-99999999"):
                 submit(client, sent, "Upload-Refused")
-        assert not stored.exists(), f"{sent.name} is still in the upload folder after its submit"
+        until(lambda: not stored.exists(), 30, f"{sent.name} deleted from the upload folder after its submit")
         assert not stored.parent.exists()  # its per-upload folder went with it
 
     assert [p.name for p in files_in(uploads_space.upload_folder) if p.suffix == ".jsonl"] == []
@@ -85,6 +88,56 @@ def test_a_second_submit_of_a_used_upload_says_to_choose_the_file_again(uploads_
         event = httpx.post(uploads_space.url + "gradio_api/call/submit", json=body, timeout=30).json()["event_id"]
         answer = httpx.get(uploads_space.url + f"gradio_api/call/submit/{event}", timeout=60).text
         assert "event: error" in answer and expected in answer, answer
+        until(lambda: not Path(stored).exists(), 30, "the used upload deleted after its grace period")
+
+
+def call(space: SpaceProcess, api: str, data: list) -> str:
+    """One event through Gradio's HTTP API, as any script can send it; the raw event stream back."""
+    event = httpx.post(space.url + f"gradio_api/call/{api}", json={"data": data}, timeout=30).json()["event_id"]
+    return httpx.get(space.url + f"gradio_api/call/{api}/{event}", timeout=60).text
+
+
+def test_a_submit_naming_a_served_download_never_deletes_it(uploads_space: SpaceProcess, questions: list[dict],
+                                                           tmp_path: Path) -> None:
+    client = Client(uploads_space.url, verbose=False)
+    scored = tmp_path / "scored.jsonl"
+    write_predictions(scored, questions, tag="served")
+    receipt = submit(client, scored, "Served-Details")
+    wait_for_status(client, receipt["id"], ("awaiting judge",))
+    answer = call(uploads_space, "explore_details", [receipt["id"]])
+    served = json.loads(answer.split("data: ", 1)[1].splitlines()[0])[0]
+    path, url = Path(served["path"]), served["url"]
+    assert path.is_file() and path.is_relative_to(uploads_space.upload_folder)  # beside the uploads
+    handled = call(uploads_space, "submit", [{"path": str(path), "meta": {"_type": "gradio.FileData"}},
+                                             "Download-As-Upload", "", "open", "general", None, "", True])
+    assert "event: complete" in handled or "event: error" in handled  # handled either way, then:
+    deadline = time.monotonic() + 3  # well past the 1 s grace period, it is served to every visitor
+    while time.monotonic() < deadline:
+        assert path.is_file() and httpx.get(url, timeout=30).status_code == 200
+        time.sleep(0.2)
+
+
+def test_equal_uploads_submitted_at_once_are_each_handled(uploads_space: SpaceProcess, questions: list[dict],
+                                                          tmp_path: Path) -> None:
+    same = tmp_path / "same.jsonl"
+    write_predictions(same, questions, tag="twins")
+    paths = [upload(uploads_space, same).json()[0] for _ in range(3)]
+    assert len(set(paths)) == 1  # Gradio keeps equal content at one path
+
+    def send(number: int) -> str:
+        body = {"data": [{"path": paths[number], "meta": {"_type": "gradio.FileData"}}, f"Twin-{number}", "",
+                         "open", "general", None, "", True]}
+        event = httpx.post(uploads_space.url + "gradio_api/call/submit", json=body, timeout=30).json()["event_id"]
+        return httpx.get(uploads_space.url + f"gradio_api/call/submit/{event}", timeout=60).text
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(send, range(3)))
+    accepted = [a for a in answers if "event: complete" in a]
+    assert len(accepted) == 1, answers  # the first queued; the others are the same file: duplicates, said so
+    for answer in answers:
+        assert "no file was uploaded" not in answer and str(uploads_space.upload_folder) not in answer
+        assert "event: complete" in answer or "already submitted this predictions file" in answer, answer
+    assert "Traceback" not in uploads_space.log()
 
 
 def test_an_over_limit_upload_is_refused_while_it_streams(uploads_space: SpaceProcess, tmp_path: Path) -> None:
