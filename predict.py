@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 from tqdm import tqdm
 
+from core.commands import medcmr
 from core.vocabulary import PROMPT_VERSION, format_prompt
 from judge.baselines import (BASELINE_PREFIX, BASELINES, OPEN_PLACEHOLDER, BaselineError, baseline_answerer,
                              most_frequent_letter)
@@ -66,7 +67,7 @@ def config_files(data_dir: Path, config: str) -> list[str]:
     import datasets
 
     if not (data_dir / "README.md").is_file():
-        raise PredictError(f"{data_dir}: no built dataset here (run `python medcmr.py build` first)")
+        raise PredictError(f"{data_dir}: no built dataset here (run `{medcmr('build')}` first)")
     try:
         builder = datasets.load_dataset_builder(str(data_dir), config)
     except ValueError as error:
@@ -428,10 +429,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
-    if min(args.concurrency, args.max_tokens) < 1 or args.timeout <= 0 \
-            or min(args.limit or 0, args.retries, args.image_max_side) < 0:
-        raise PredictError("--concurrency and --max-tokens must be ≥ 1, --timeout > 0, "
-                           "--limit, --retries and --image-max-side ≥ 0")
+    """Each number in its range; the error names the flag and the value given."""
+    ranges = (("--concurrency", args.concurrency, 1), ("--max-tokens", args.max_tokens, 1),
+              ("--limit", args.limit or 0, 0), ("--retries", args.retries, 0), ("--image-max-side", args.image_max_side, 0))
+    for flag, value, lowest in ranges:
+        if value < lowest:
+            raise PredictError(f"{flag} must be ≥ {lowest}, got {value}")
+    if args.timeout <= 0:
+        raise PredictError(f"--timeout must be > 0, got {args.timeout:g}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,8 @@
 """`python medcmr.py export`: one entry point for both tools, returning what to tell the user."""
 from __future__ import annotations
 
+from core.commands import medcmr
+
 from pathlib import Path
 
 from . import lmms_tasks, vlmevalkit
@@ -11,7 +13,7 @@ def run_export(tool: str, data_dir: Path, out: Path, *, dataset_path: str | None
     data_dir, out = Path(data_dir), Path(out)
     if not (data_dir / "build_info.json").is_file():
         raise FileNotFoundError(f"{data_dir}: not a built Med-CMR folder (no build_info.json); "
-                                "build one with `python medcmr.py build`")
+                                f"build one with `{medcmr('build')}`")
     if tool == "vlmevalkit":
         report = vlmevalkit.export(data_dir, out)
         files = report["files"]

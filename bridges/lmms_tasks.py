@@ -8,10 +8,12 @@ repo; `python medcmr.py export --format lmms-eval` writes a copy that names your
 """
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 
 from core import vocabulary
+from core.commands import medcmr
 
 FOLDER = Path(__file__).resolve().parent / "lmms_eval"
 PLACEHOLDER = "YOUR_ORG/Med-CMR"
@@ -78,5 +80,16 @@ def write(out: Path = FOLDER, dataset_path: str = PLACEHOLDER) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bridges.lmms_tasks", description="Rewrite the lmms-eval task folder in the repository "
+        f"({FOLDER.relative_to(FOLDER.parent.parent)}) from the vocabulary; to export a copy naming your dataset, "
+        "use the export command instead.",
+        epilog=f"example:\n  python -m bridges.lmms_tasks        # then: {medcmr('export --format lmms-eval')}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)
     print(f"wrote {len(write())} files to {FOLDER}")
+
+
+if __name__ == "__main__":
+    main()

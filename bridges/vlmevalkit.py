@@ -19,6 +19,8 @@ column holds the paper's full open prompt (vocabulary.format_prompt).
 """
 from __future__ import annotations
 
+from core.commands import medcmr
+
 import base64
 import csv
 import json
@@ -69,7 +71,7 @@ def export(data_dir: Path, out: Path, *, name: str = DEFAULT_NAME, model: str = 
     data_dir, out = Path(data_dir), Path(out)
     shards = sorted(data_dir.glob("data/*/test-*.parquet"))  # the build's layout (load_questions)
     if not shards:
-        raise FileNotFoundError(f"{data_dir}: no Med-CMR build here (run `python medcmr.py build`)")
+        raise FileNotFoundError(f"{data_dir}: no Med-CMR build here (run `{medcmr('build')}`)")
     out.mkdir(parents=True, exist_ok=True)
     names = dataset_names(name)
     paths = {kind: out / f"{names[kind]}.tsv" for kind in vocabulary.QUESTION_TYPES}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from core.commands import medcmr
 from core.results import DatasetInfo
 from core.settings import Settings, SettingsError
 from release.built import load_questions, provenance
@@ -83,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
     if not (data / "build_info.json").is_file():
         raise PredictionsError(f"{data}: not a built Med-CMR folder (no build_info.json); "
-                               "build one with `python medcmr.py build`")
+                               f"build one with `{medcmr('build')}`")
     return load_questions(data), provenance(data)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from core.commands import medcmr
 from core.features import TEXT_FIELDS
 from core.results import DatasetInfo
 from core.vocabulary import HUB_SHA256, QUESTION_TYPES
@@ -19,7 +20,7 @@ from release.questions import QUESTIONS_FILE, questions_fingerprint, read_questi
 def _shards(data_dir: Path) -> list[Path]:
     shards = sorted(Path(data_dir).glob("data/*/test-*.parquet"))
     if not shards:
-        raise FileNotFoundError(f"{data_dir}: no Med-CMR build here (run `python medcmr.py build`)")
+        raise FileNotFoundError(f"{data_dir}: no Med-CMR build here (run `{medcmr('build')}`)")
     return shards
 
 
@@ -47,7 +48,7 @@ def dataset_fingerprint(data_dir: Path) -> str:
     """A stable id of the built data: the hash of its shards' hashes (from build_info.json)."""
     info_path = Path(data_dir) / "build_info.json"
     if not info_path.exists():
-        raise FileNotFoundError(f"{info_path}: missing; rebuild with `python medcmr.py build`")
+        raise FileNotFoundError(f"{info_path}: missing; rebuild with `{medcmr('build')}`")
     return json.loads(info_path.read_text(encoding="utf-8"))["fingerprint"]
 
 
@@ -55,7 +56,7 @@ def build_info(data_dir: Path) -> dict:
     """The build's `build_info.json` (source, counts, fingerprint, shard hashes)."""
     path = Path(data_dir) / "build_info.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; not a Med-CMR build (run `python medcmr.py build`)")
+        raise FileNotFoundError(f"{path}: missing; not a Med-CMR build (run `{medcmr('build')}`)")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

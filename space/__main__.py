@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -90,6 +91,16 @@ def _mirror(home: Path, settings: Settings) -> HubMirror | None:
     return mirror
 
 
+def check_port(host: str, port: int) -> None:
+    """One line and exit when `port` cannot be listened on (another server holds it)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise SystemExit(f"error: cannot listen on {host}:{port} ({error.strerror or error}); another server "
+                             "uses it: stop it, or choose another port with --port or GRADIO_SERVER_PORT") from None
+
+
 def writable_home(home: Path) -> Path:
     """`home`, created if needed, once a probe file can be written there; else one line naming it."""
     try:
@@ -135,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     for chatty in ("httpx", "httpx2"):  # one line per HTTP call (judge, Hub) is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
+    host = args.host or ("0.0.0.0" if settings.on_space else "127.0.0.1")
+    check_port(host, args.port)  # before anything is built: a port in use is one line, at once
     home = writable_home((args.home or default_home(settings)).resolve())
     served = ensure_dataset(home, settings)
     data_dir = served.data_dir
@@ -173,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         app = build_app(board, delete_cache=(settings.upload_sweep_s, settings.upload_max_age_s), workdir=workdir)
         start_upload_sweeper(Path(get_upload_folder()), settings.upload_sweep_s, settings.upload_max_age_s)
         app.queue(default_concurrency_limit=4).launch(
-            server_name=args.host or ("0.0.0.0" if settings.on_space else "127.0.0.1"),
+            server_name=host,
             server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD)
     except KeyboardInterrupt:
         pass  # a stop signal before the server took over: the same clean stop

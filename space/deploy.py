@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, HfApi
@@ -33,6 +34,9 @@ def space_files(root: Path = REPO) -> dict[str, Path]:
     return files
 
 
+REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
+
+
 def deploy(repo_id: str, token: str | None, *, private: bool = False, hf_api: HfApi | None = None,
            root: Path = REPO) -> str:
     """Create the Space if needed and upload the files in one commit; returns the commit URL."""
@@ -55,7 +59,18 @@ def main(argv: list[str] | None = None) -> None:
         for target, local in sorted(space_files().items()):
             print(f"{target}  <-  {local.relative_to(REPO)}")
         return
-    print(f"pushed: {deploy(args.repo, os.environ.get('HF_TOKEN'), private=args.private)}")
+    if not REPO_ID.fullmatch(args.repo):
+        raise SystemExit(f"error: --repo {args.repo!r}: expected ORG/NAME (letters, digits, '-', '_', '.')")
+    token = os.environ.get("HF_TOKEN")
+    if not token:
+        raise SystemExit("error: HF_TOKEN is not set: create a write token at huggingface.co/settings/tokens "
+                         "and export HF_TOKEN=... (--list shows what would be pushed without one)")
+    try:
+        url = deploy(args.repo, token, private=args.private)
+    except Exception as error:  # one line: the Hub unreachable, the token refused, the name taken
+        raise SystemExit(f"error: pushing the Space {args.repo} failed: {type(error).__name__}: "
+                         f"{str(error).splitlines()[0][:300] if str(error) else ''}") from None
+    print(f"pushed: {url}")
 
 
 if __name__ == "__main__":
