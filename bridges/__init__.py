@@ -6,6 +6,8 @@ merge` joins a tool's several output files into one predictions JSONL for the le
 """
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from judge.predictions import PredictionsError, read_predictions
@@ -13,26 +15,37 @@ from judge.predictions import PredictionsError, read_predictions
 __all__ = ["merge"]
 
 
-def merge(sources: list[Path], out: Path, *, known_ids: set[str] | None = None) -> int:
+# Files the tools write beside their predictions that are their own scoring, not answers.
+SCORING_OUTPUT = re.compile(r".*_exact_matching_result\.(?:tsv|xlsx|csv|json)$|.*_acc\.(?:tsv|csv|xlsx)$"
+                            r"|(?:.*_)?results\.json$")
+
+
+def is_scoring_output(path: Path) -> bool:
+    """A tool's scoring file (VLMEvalKit's `*_exact_matching_result.*`, `*_acc.*`; lmms-eval's results JSON)."""
+    return bool(SCORING_OUTPUT.fullmatch(Path(path).name))
+
+
+def merge(sources: list[Path], out: Path, *, known_ids: set[str] | None = None) -> tuple[int, list[Path]]:
     """Read every file (any format the judge reads) and write one `{"id", "prediction"}` JSONL.
 
-    An id given in two files is an error naming both, as a duplicate within one file is.
-    Returns the number of predictions written.
+    A tool's scoring files are skipped (returned). The same answer in two files (a rerun copies
+    VLMEvalKit's predictions into a new `T...` folder) is kept once; two different answers to one
+    id are an error naming both files by path, as a duplicate within one file is.
+    Returns the number of predictions written and the files skipped.
     """
-    import json
-
-    seen: dict[str, str] = {}
-    records = []
-    for source in sources:
-        for record in read_predictions(Path(source), known_ids=known_ids):
-            if record["id"] in seen:
-                raise PredictionsError(f"{Path(source).name}: id {record['id']!r} is also in {seen[record['id']]}",
-                                       file=Path(source).name, field="id")
-            seen[record["id"]] = Path(source).name
-            records.append({"id": record["id"], "prediction": record["prediction"]})
+    seen: dict[str, tuple[str, Path]] = {}
+    skipped = [Path(source) for source in sources if is_scoring_output(Path(source))]
+    for source in (Path(source) for source in sources if not is_scoring_output(Path(source))):
+        for record in read_predictions(source, known_ids=known_ids):
+            earlier = seen.get(record["id"])
+            if earlier is not None and earlier[0] != record["prediction"]:
+                raise PredictionsError(f"{source}: id {record['id']!r} has another answer in {earlier[1]}; keep one "
+                                       "run's file (a rerun's folder holds a copy of the first)",
+                                       file=str(source), field="id")
+            seen.setdefault(record["id"], (record["prediction"], source))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return len(records)
+        for ident, (prediction, _) in seen.items():
+            handle.write(json.dumps({"id": ident, "prediction": prediction}, ensure_ascii=False) + "\n")
+    return len(seen), skipped

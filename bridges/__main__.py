@@ -22,10 +22,12 @@ def main(argv: list[str] | None = None) -> int:
         known = None
         if args.data:
             known = {q["id"] for q in load_questions(args.data)}
-        count = merge(args.files, args.out, known_ids=known)
+        count, skipped = merge(args.files, args.out, known_ids=known)
     except (PredictionsError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    for path in skipped:
+        print(f"skipped {path}: a tool's scoring output, not predictions")
     print(f"wrote {count} predictions to {args.out}")
     return 0
 

@@ -17,7 +17,8 @@ from core.commands import medcmr
 
 FOLDER = Path(__file__).resolve().parent / "lmms_eval"
 PLACEHOLDER = "YOUR_ORG/Med-CMR"
-GENERATION = {"mcq": 32, "open": 1024}  # max_new_tokens: a letter; a short reasoning and an answer
+GENERATION = {"mcq": 32, "open": 1024}
+NO_STOP = "<|medcmr-no-stop|>"  # a stop string no answer contains: generation ends at the model's own end  # max_new_tokens: a letter; a short reasoning and an answer
 METRICS = {"mcq": ("medcmr_mcq_acc", "medcmr_mcq_accuracy"), "open": ("medcmr_open_answered", "medcmr_open_answered")}
 
 
@@ -41,6 +42,8 @@ def _template(kind: str, dataset_path: str) -> str:
             f"  max_new_tokens: {GENERATION[kind]}\n"
             "  temperature: 0\n"
             "  do_sample: false\n"
+            "  # Without `until` lmms-eval stops at a blank line, cutting an open answer before its `Answer:`\n"
+            f"  until: [\"{NO_STOP}\"]\n"
             "metric_list:\n"
             f"  - metric: {metric}\n"
             f"    aggregation: !function utils.{aggregation}\n"

@@ -157,8 +157,24 @@ def test_vlmevalkit_prediction_files_score_like_our_jsonl(exported: Path, answer
     assert {r["id"] for r in mcq_records} == {i for i in answers if i.startswith("mcq-")}
     assert all(r["prediction"] == answers[r["id"]] for r in mcq_records)
     merged = tmp_path / "predictions.jsonl"
-    assert merge(files, merged, known_ids=known) == len(answers)
+    assert merge(files, merged, known_ids=known) == (len(answers), [])
     assert scores(read_predictions(merged), questions, judge_server) == reference
+    # A rerun (`--reuse`) copies the predictions into a new T... folder and `--mode all` adds its scoring
+    # files: the README's glob catches all of them, and the merge is the same.
+    rerun = tmp_path / "T20261202_rerun"
+    rerun.mkdir()
+    copies = [rerun / path.name for path in files]
+    for path, copy in zip(files, copies):
+        copy.write_bytes(path.read_bytes())
+    scoring = tmp_path / f"GPT4o_MedCMR_MCQ_exact_matching_result{suffix}"
+    scoring.write_bytes(files[0].read_bytes())
+    assert merge([*files, *copies, scoring], merged, known_ids=known) == (len(answers), [scoring])
+    assert scores(read_predictions(merged), questions, judge_server) == reference
+    changed = {**answers, next(i for i in answers if i.startswith("mcq-")): "Answer: E (changed in the rerun)"}
+    vlmevalkit_predictions(vlmevalkit_data(exported / "MedCMR_MCQ.tsv"), changed, copies[0])
+    with pytest.raises(PredictionsError, match=rf"{re.escape(str(copies[0]))}: id .* has another answer in "
+                                               rf"{re.escape(str(files[0]))}"):
+        merge([*files, copies[0]], merged, known_ids=known)
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".tsv"])
@@ -241,6 +257,7 @@ def test_the_task_folder_has_a_task_per_dimension_and_format_and_is_generated(ut
         assert config["task"] == name and config["dataset_name"] == name.removeprefix("medcmr_")
         assert config["dataset_path"] == lmms_tasks.PLACEHOLDER and config["test_split"] == "test"
         assert config["output_type"] == "generate_until" and config["doc_to_target"] == "answer"
+        assert "\n\n" not in config["generation_kwargs"]["until"]  # no blank line cuts a reasoning short
         functions = [config[key] for key in ("doc_to_visual", "doc_to_text", "process_results")]
         functions += [metric["aggregation"] for metric in config["metric_list"]]
         for tag, target in functions:
@@ -319,7 +336,7 @@ def test_lmms_eval_samples_score_like_our_jsonl(rows: list[dict], answers: dict[
     files = lmms_samples(rows, answers, utils, tmp_path, keep_doc=keep_doc)
     assert len(files) == len(medcmr.DIMENSIONS) * len(medcmr.QUESTION_TYPES)
     merged = tmp_path / "predictions.jsonl"
-    assert merge(files, merged, known_ids={q["id"] for q in questions}) == len(answers)
+    assert merge(files, merged, known_ids={q["id"] for q in questions}) == (len(answers), [])
     assert scores(read_predictions(merged), questions, judge_server) == reference
 
 
