@@ -226,3 +226,29 @@ def _read(kind: type, data: dict, group: type | None = None):
             value = {key: group(**cell) for key, cell in value.items()}
         values[item.name] = value
     return kind(**values)
+
+
+def _schema_rows(kind: type, prefix: str) -> list[str]:
+    rows = []
+    hints = {item.name: item.type for item in fields(kind)}
+    for item in fields(kind):
+        kind_of = {"mcq": McqResults, "open": OpenResults, "coverage": Coverage, "judge": JudgeInfo,
+                   "dataset": DatasetInfo}.get(item.name) if kind is Results else None
+        if item.name == "items":
+            continue
+        if kind_of is not None:
+            rows += _schema_rows(kind_of, f"{prefix}{item.name}.")
+        else:
+            shown = str(hints[item.name]).replace("|", "\\|")  # a pipe would end the Markdown cell
+            rows.append(f"| `{prefix}{item.name}` | `{shown}` |")
+    return rows
+
+
+def schema_markdown() -> str:
+    """The results document's keys and types, and a details line's, made from the dataclasses
+    (tests/test_docs.py keeps the docs equal to this)."""
+    lines = [f"`results.json` (version {RESULTS_VERSION}):", "", "| key | type |", "|---|---|",
+             *_schema_rows(Results, ""), "", f"A line of a details file (`item_version` {ITEM_VERSION}); `status` is one "
+             f"of {', '.join(f'`{status.value}`' for status in ItemStatus)}:", "", "| key | type |", "|---|---|",
+             *_schema_rows(ItemResult, "")]
+    return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@ has flags. Secrets (API keys, the HF token) are kept out of `repr`, so they neve
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
 
@@ -38,38 +38,70 @@ AUDIT_SAMPLE = (20, 0.05)
 AUDIT_TOLERANCE = 10.0  # calibrated by bench/bench_audit.py (docs/open-scores.md)
 
 
+def _setting(default: object, env: str, doc: str, **kwargs: object):
+    """A setting's default, the variables that set it and what it does (the configuration table is made from these)."""
+    return field(default=default, metadata={"env": env, "doc": doc}, **kwargs)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The kit's settings; `Settings.from_env()` reads them, the defaults below apply otherwise."""
 
-    home: Path | None = None                       # MEDCMR_HOME
-    judge: EndpointSettings = EndpointSettings(timeout=JUDGE_TIMEOUT_S, max_retries=JUDGE_MAX_RETRIES)
-    judge_concurrency: int = JUDGE_CONCURRENCY     # MEDCMR_JUDGE_CONCURRENCY
-    judge_deadline_s: float = 3600.0               # MEDCMR_JUDGE_DEADLINE_S: one submission's open judging
-    predict: EndpointSettings = EndpointSettings(timeout=PREDICT_TIMEOUT_S, max_retries=PREDICT_MAX_RETRIES)
-    audit: EndpointSettings = EndpointSettings(timeout=JUDGE_TIMEOUT_S, max_retries=JUDGE_MAX_RETRIES)  # MEDCMR_AUDIT_*
-    audit_sample: tuple[int, float] = AUDIT_SAMPLE  # MEDCMR_AUDIT_SAMPLE="20/0.05": max(20, 5%) of judged items
-    audit_tolerance: float = AUDIT_TOLERANCE       # MEDCMR_AUDIT_TOLERANCE: points primary may exceed audit
-    owners: tuple[str, ...] = ()                   # MEDCMR_OWNERS (comma list) + SPACE_AUTHOR_NAME on a Space
-    rate_limit: tuple[int, float] = (5, 3600.0)   # MEDCMR_RATE_LIMIT="5/3600": per submitter
-    max_file_bytes: int = 50 * 2**20               # MEDCMR_MAX_FILE_MB
-    check_concurrency: int = 2                     # MEDCMR_CHECK_CONCURRENCY: uploads checked at once
-    check_wait_s: float = 2.0                      # MEDCMR_CHECK_WAIT_S: wait for a free check, then "busy"
-    refusal_limit: tuple[int, float] = (20, 3600.0)  # MEDCMR_REFUSAL_LIMIT="20/3600": refusals per submitter
-    upload_sweep_s: int = 300                      # MEDCMR_UPLOAD_SWEEP_S: how often unused uploads are swept
-    upload_max_age_s: int = 1800                   # MEDCMR_UPLOAD_MAX_AGE_S: an upload older than this is swept
-    upload_grace_s: float = 30.0                   # MEDCMR_UPLOAD_GRACE_S: a handled upload is deleted this much later
-    retry_failed_after_s: float = 600.0            # MEDCMR_RETRY_FAILED_AFTER_S: first retry; doubles per failure
-    lease_s: float = 30.0                          # MEDCMR_LEASE_S: a silent worker process loses the home after this
-    results_repo: str | None = None                # MEDCMR_RESULTS_REPO (with HF_TOKEN: the Hub mirror)
-    results_every_min: float = 5.0                 # MEDCMR_RESULTS_EVERY_MIN
-    dataset_repo: str | None = None                # MEDCMR_DATASET_REPO: a pushed build the Space scores against
-    dataset_revision: str | None = None            # MEDCMR_DATASET_REVISION: its pinned commit (default: main)
-    hf_token: str | None = field(default=None, repr=False)  # HF_TOKEN
-    port: int = 7860                               # GRADIO_SERVER_PORT
-    host: str | None = None                        # GRADIO_SERVER_NAME
-    on_space: bool = False                         # SYSTEM=spaces and SPACE_ID set (as Gradio's OAuth tests)
-    cache_root: Path = Path.home() / ".cache"      # XDG_CACHE_HOME
+    home: Path | None = _setting(None, "MEDCMR_HOME", "The home folder: submissions, the store, the dataset "
+                                 "(else /data/medcmr on a Space with storage, else `.medcmr_home`).")
+    judge: EndpointSettings = _setting(
+        EndpointSettings(timeout=JUDGE_TIMEOUT_S, max_retries=JUDGE_MAX_RETRIES),
+        "MEDCMR_JUDGE_BASE_URL, _MODEL, _API_KEY, _TIMEOUT, _MAX_RETRIES",
+        "The judge for open answers (URL and key fall back to OPENAI_BASE_URL, OPENAI_API_KEY); seconds per "
+        f"call ({JUDGE_TIMEOUT_S:g}) and retries on 408/429/5xx ({JUDGE_MAX_RETRIES}). Unset: open answers await a judge.")
+    judge_concurrency: int = _setting(JUDGE_CONCURRENCY, "MEDCMR_JUDGE_CONCURRENCY", "Judge calls in flight.")
+    judge_deadline_s: float = _setting(3600.0, "MEDCMR_JUDGE_DEADLINE_S", "The longest one submission's open "
+                                       "judging may take; past it the submission fails and its MCQ row stays.")
+    predict: EndpointSettings = _setting(
+        EndpointSettings(timeout=PREDICT_TIMEOUT_S, max_retries=PREDICT_MAX_RETRIES),
+        "MEDCMR_PREDICT_BASE_URL, _MODEL, _API_KEY, _TIMEOUT, _MAX_RETRIES",
+        "The model `predict` asks (flags win over these).")
+    audit: EndpointSettings = _setting(
+        EndpointSettings(timeout=JUDGE_TIMEOUT_S, max_retries=JUDGE_MAX_RETRIES),
+        "MEDCMR_AUDIT_BASE_URL, _MODEL, _API_KEY, _TIMEOUT, _MAX_RETRIES",
+        "The audit judge that re-scores a sample of each submission's judged open answers (docs/open-scores.md).")
+    audit_sample: tuple[int, float] = _setting(AUDIT_SAMPLE, "MEDCMR_AUDIT_SAMPLE",
+                                               "`MIN/FRACTION`: audit max(MIN, FRACTION) of the judged open items.")
+    audit_tolerance: float = _setting(AUDIT_TOLERANCE, "MEDCMR_AUDIT_TOLERANCE", "Points (0-100) the primary "
+                                      "judge may exceed the audit (the whole 95% interval) before review.")
+    owners: tuple[str, ...] = _setting((), "MEDCMR_OWNERS", "Hub usernames (comma list) who may moderate when "
+                                       "signed in, beside the Space's author (SPACE_AUTHOR_NAME).")
+    rate_limit: tuple[int, float] = _setting((5, 3600.0), "MEDCMR_RATE_LIMIT", "`COUNT/SECONDS` submissions per "
+                                             "submitter.")
+    max_file_bytes: int = _setting(50 * 2**20, "MEDCMR_MAX_FILE_MB", "Largest upload, in MiB.")
+    check_concurrency: int = _setting(2, "MEDCMR_CHECK_CONCURRENCY", "Uploads checked at once.")
+    check_wait_s: float = _setting(2.0, "MEDCMR_CHECK_WAIT_S", "How long a submit waits for a free check before "
+                                   "\"the server is busy\".")
+    refusal_limit: tuple[int, float] = _setting((20, 3600.0), "MEDCMR_REFUSAL_LIMIT", "Refused submissions "
+                                                "`COUNT/SECONDS` per submitter (per client when not signed in); "
+                                                "beyond it a submit is refused at once, its file unread.")
+    upload_sweep_s: int = _setting(300, "MEDCMR_UPLOAD_SWEEP_S", "How often Gradio's upload folder is swept.")
+    upload_max_age_s: int = _setting(1800, "MEDCMR_UPLOAD_MAX_AGE_S", "An upload never submitted is swept once "
+                                     "older than this.")
+    upload_grace_s: float = _setting(30.0, "MEDCMR_UPLOAD_GRACE_S", "A handled upload is deleted this long after "
+                                     "its last use.")
+    retry_failed_after_s: float = _setting(600.0, "MEDCMR_RETRY_FAILED_AFTER_S", "First automatic retry of a "
+                                           "failed submission (and of a failed audit); doubles per failure.")
+    lease_s: float = _setting(30.0, "MEDCMR_LEASE_S", "How long a silent worker process keeps the home before "
+                              "another takes over.")
+    results_repo: str | None = _setting(None, "MEDCMR_RESULTS_REPO", "With HF_TOKEN: mirror results to this Hub "
+                                        "dataset repo (created if missing).")
+    results_every_min: float = _setting(5.0, "MEDCMR_RESULTS_EVERY_MIN", "Minutes between mirror commits.")
+    dataset_repo: str | None = _setting(None, "MEDCMR_DATASET_REPO", "A pushed build to score against when the "
+                                        "home has none (only its questions are downloaded at start).")
+    dataset_revision: str | None = _setting(None, "MEDCMR_DATASET_REVISION", "Its pinned commit (default: main).")
+    hf_token: str | None = _setting(None, "HF_TOKEN", "The Hub token (the mirror, pushing); never printed.",
+                                    repr=False)
+    port: int = _setting(7860, "GRADIO_SERVER_PORT", "The port the Space serves on.")
+    host: str | None = _setting(None, "GRADIO_SERVER_NAME", "The interface (127.0.0.1; 0.0.0.0 on a Space).")
+    on_space: bool = _setting(False, "SYSTEM, SPACE_ID", "Running on a Hugging Face Space (both set by it).")
+    cache_root: Path = _setting(Path.home() / ".cache", "XDG_CACHE_HOME", "Where the command line keeps its "
+                                "verdict cache (`medcmr/judge_cache.sqlite`).")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -165,3 +197,25 @@ def _owners(listed: str, space_author: str | None) -> tuple[str, ...]:
     """Who may moderate when signed in: the Space's owner and the operators listed."""
     names = [name.strip() for name in listed.split(",") if name.strip()]
     return tuple(dict.fromkeys([*([space_author] if space_author else []), *names]))
+
+
+def _shown_default(value: object) -> str:
+    if isinstance(value, EndpointSettings) or value in (None, (), ""):
+        return "—"
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        return f"`{value[0]:g}/{value[1]:g}`"
+    if isinstance(value, Path):
+        return "`~/.cache`" if value == Path.home() / ".cache" else f"`{value}`"
+    return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
+
+
+def configuration_markdown() -> str:
+    """The configuration table of the docs, made from `Settings` (tests/test_docs.py keeps them equal)."""
+    rows = ["| Variable | Default | Effect |", "|---|---|---|"]
+    for item in fields(Settings):
+        default = item.default
+        if item.name == "max_file_bytes":
+            default = item.default // 2**20
+        variables = ", ".join(f"`{name.strip()}`" for name in item.metadata["env"].split(", "))
+        rows.append(f"| {variables} | {_shown_default(default)} | {item.metadata['doc']} |")
+    return "\n".join(rows) + "\n"
