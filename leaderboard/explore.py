@@ -297,7 +297,7 @@ class Explorer:
     def details_download(self, submission_id: str) -> str:
         """A JSONL file of the per-question details (consent applied), named `<id>.jsonl`."""
         view, public = self._view(submission_id)
-        return self._write(f"{submission_id}.jsonl", details_jsonl(view.items, public))
+        return self.write(f"{submission_id}.jsonl", details_jsonl(view.items, public))
 
     def page(self, submission_id: str, *, dimension: Iterable[str] | str | None = None,
              medical_intelligence: Iterable[str] | str | None = None,
@@ -357,14 +357,15 @@ class Explorer:
     def thumbnail(self, item_id: str) -> str | None:
         """Path of the question's thumbnail (PNG), or None when the build holds no image for it."""
         data = self.images.thumbnail(item_id)
-        return None if data is None else self._write(f"{item_id}-thumbnail.png", data)
+        return None if data is None else self.write(f"{item_id}-thumbnail.png", data)
 
     def full_image(self, item_id: str) -> str | None:
         """Path of the question's image at full size, as stored in the build."""
         found = self.images.image(item_id)
-        return None if found is None else self._write(found[1], found[0])
+        return None if found is None else self.write(found[1], found[0])
 
-    def _write(self, name: str, data: bytes) -> str:
+    def write(self, name: str, data: bytes) -> str:
+        """A download named `name`, kept under this explorer's folder."""
         return write_once(self.files, name, data)
 
     # -- two submissions -----------------------------------------------------------------

@@ -31,11 +31,12 @@ from urllib.parse import urlparse
 import pandas as pd
 
 import judge
-from core.results import Results
+from core.results import ItemStatus, Results
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
-from leaderboard import explore, identity, reference
+from leaderboard import explore, identity, items, reference
+from leaderboard.items import ItemStats
 from leaderboard.review import Reviews
 from leaderboard.store import (AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store, StoreUnavailable,
                                _duration, storage_cause)
@@ -191,6 +192,7 @@ class Leaderboard:
         self._trouble: dict[str | None, str] = {}  # submission id (None: the store as a whole) -> cause
         self._board_lock = threading.Lock()
         self._board: tuple[int, pd.DataFrame] | None = None
+        self._items: tuple[int, list[ItemStats]] | None = None
 
     # -- submitting ----------------------------------------------------------------------
 
@@ -708,6 +710,29 @@ class Leaderboard:
     def previous_results(self, submission_id: str) -> list[dict]:
         """Results a rescore replaced, oldest first."""
         return self.store.previous_results(submission_id)
+
+    def item_analysis(self) -> list[ItemStats]:
+        """Difficulty, discrimination and suspects of every MCQ, from the submissions scored on the
+        served build and shown on the board (cached until the board changes)."""
+        version = self.store.board_version()
+        with self._board_lock:
+            if self._items is not None and self._items[0] == version:
+                return self._items[1]
+        hidden = self.reviews.hidden()
+        responses = {}
+        for row in self.store.statuses():
+            if row["status"] not in (FINISHED, AWAITING) or row["id"] in hidden:
+                continue
+            scores = self.scores(row["id"])
+            path = self.details_path(row["id"])
+            if scores is None or scores.dataset.fingerprint != self.dataset.fingerprint or not path.is_file():
+                continue
+            responses[row["id"]] = {item.id: bool(item.correct) for item in explore.read_details(path)
+                                    if item.question_type == "mcq" and item.status is not ItemStatus.MISSING}
+        stats = items.analyse(responses)
+        with self._board_lock:
+            self._items = (version, stats)
+        return stats
 
     def judge_agreement(self) -> dict:
         """The primary and audit judges' agreement over every audited item (see `judge.audit.agreement`)."""

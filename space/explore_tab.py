@@ -15,6 +15,7 @@ import pandas as pd
 
 from leaderboard.explore import (COMPARE_COLUMNS, FACETS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
                                  Explorer, compare_rows, criteria_lines)
+from leaderboard.items import MIN_SUBMISSIONS, items_csv
 from leaderboard.service import Leaderboard
 from space.render import code, escape_md
 
@@ -251,4 +252,27 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
     compare_button.click(explore_compare, inputs=[submission, compare_b],
                          outputs=[compare_view, compare_table, compare_json], api_name="explore_compare")
     jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE)
+
+    gr.Markdown("### Which questions look broken (item analysis)\nFrom every submission scored on this build: "
+                "each MCQ's difficulty (share right) and discrimination (point-biserial against the submissions' "
+                "other answers). A question is **suspect** when strong models get it wrong while weak ones get it "
+                f"right (negative discrimination) or nobody gets it right, once {MIN_SUBMISSIONS} submissions "
+                "answered it. The list is for the dataset's maintainers.")
+    with gr.Row():
+        items_summary = gr.Markdown(elem_id="item-analysis")
+        items_button = gr.DownloadButton("⬇ Item analysis (CSV)", size="sm", scale=0)
+
+    def item_analysis() -> tuple[str, str]:
+        """Every MCQ's difficulty, discrimination and suspect mark as CSV (suspects first), and a summary."""
+        stats = board.item_analysis()
+        ordered = sorted(stats, key=lambda item: (not item.suspect, item.id))
+        flagged = [item for item in stats if item.suspect]
+        rules = ", ".join(f"{rule}: {sum(item.rule == rule for item in flagged)}"
+                          for rule in sorted({item.rule for item in flagged}))
+        counted = max((item.n for item in stats), default=0)
+        summary = (f"**{len(flagged)}** of {len(stats):,} questions suspect ({rules or 'none'}), from up to "
+                   f"{counted} submissions.")
+        return explorer.write("medcmr_item_analysis.csv", items_csv(ordered, explorer.questions)), summary
+
+    items_button.click(item_analysis, outputs=[items_button, items_summary], api_name="item_analysis")
     return explorer

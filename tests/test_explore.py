@@ -292,3 +292,12 @@ def test_a_reader_filters_opens_a_question_and_sees_its_image(space: SpaceProces
             page.screenshot(path="/tmp/medcmr_space_explore.png", full_page=True)
         finally:
             context.close()
+
+
+def test_the_item_analysis_downloads_every_mcq_with_its_statistics(client: Client, scored: dict,
+                                                                  mcq_ids: list[str]) -> None:
+    path, summary = client.predict(api_name="/item_analysis")
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,n,difficulty,discrimination,suspect,rule,answer,question"
+    assert {line.split(",")[0] for line in lines[1:]} == set(mcq_ids)
+    assert "**0** of" in summary  # two submissions are too few to call any question suspect

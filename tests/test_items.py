@@ -1,0 +1,102 @@
+"""Item analysis on data where the answer is known: planted wrong keys are found, sound questions rarely flagged."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from leaderboard.items import FALSE_ALARM_RATE, MIN_SUBMISSIONS, analyse, items_csv
+
+LETTERS = "ABCDE"
+
+
+def simulated(n_questions: int, n_models: int, wrong_keys: set[int], seed: int) -> dict[str, dict[str, bool]]:
+    """Models of abilities from weak to strong answer a build whose key is wrong on `wrong_keys`: a model
+    picks the true answer with its ability, else a random other letter; right means equal to the key."""
+    rng = random.Random(seed)
+    truth = [rng.choice(LETTERS) for _ in range(n_questions)]
+    key = [rng.choice([x for x in LETTERS if x != t]) if q in wrong_keys else t for q, t in enumerate(truth)]
+    responses = {}
+    for model in range(n_models):
+        ability = 0.25 + 0.7 * model / max(n_models - 1, 1)
+        answers = {}
+        for q in range(n_questions):
+            easiness = 0.15 * ((q % 7) - 3) / 3  # some questions easier, some harder
+            chosen = truth[q] if rng.random() < min(0.98, max(0.02, ability + easiness)) else \
+                rng.choice([x for x in LETTERS if x != truth[q]])
+            answers[f"mcq-{q}"] = chosen == key[q]
+        responses[f"sub-{model}"] = answers
+    return responses
+
+
+def test_difficulty_and_discrimination_match_a_hand_computation() -> None:
+    responses = {"a": {"q1": True, "q2": True, "q3": False}, "b": {"q1": True, "q2": False, "q3": False},
+                 "c": {"q1": False, "q2": False, "q3": True}, "d": {"q1": True, "q2": True, "q3": True}}
+    stats = {item.id: item for item in analyse(responses)}
+    assert stats["q1"].difficulty == pytest.approx(0.75) and stats["q1"].n == 4
+    right = [1, 1, 0, 1]
+    rest = [(1 + 0) / 2, (0 + 0) / 2, (0 + 1) / 2, (1 + 1) / 2]  # accuracy on q2, q3
+    assert stats["q1"].discrimination == pytest.approx(float(np.corrcoef(right, rest)[0, 1]))
+    assert not any(item.suspect for item in stats.values())  # too few submissions to call anything
+
+
+def test_planted_wrong_keys_are_found_and_a_clean_build_raises_few_false_alarms() -> None:
+    planted = set(range(0, 400, 20))  # 20 wrong keys among 400 questions
+    stats = analyse(simulated(400, 30, planted, seed=1))
+    flagged = {int(item.id.split("-")[1]) for item in stats if item.suspect}
+    assert len(flagged & planted) >= 0.85 * len(planted)
+    assert len(flagged - planted) <= FALSE_ALARM_RATE * 380
+    assert all(item.rule == "negative discrimination" for item in stats if int(item.id.split("-")[1]) in planted
+               and item.suspect)
+    clean = analyse(simulated(400, 30, set(), seed=2))
+    assert sum(item.suspect for item in clean) <= FALSE_ALARM_RATE * 400
+
+
+def test_a_question_nobody_gets_right_is_suspect_and_the_download_lists_suspects() -> None:
+    responses = simulated(50, MIN_SUBMISSIONS + 2, set(), seed=3)
+    for answers in responses.values():
+        answers["mcq-7"] = False
+    stats = analyse(responses)
+    [nobody] = [item for item in stats if item.id == "mcq-7"]
+    assert nobody.suspect and nobody.rule == "nobody right" and nobody.difficulty == 0.0
+    text = items_csv(stats, {"mcq-7": {"answer": "C", "question": "Which lobe?"}}, suspects_only=True).decode()
+    assert text.splitlines()[0] == "id,n,difficulty,discrimination,suspect,rule,answer,question"
+    assert "mcq-7" in text and "nobody right" in text and "Which lobe?" in text
+    assert sum(1 for line in text.splitlines()[1:] if line) == sum(item.suspect for item in stats)
+
+
+def test_the_board_finds_a_question_strong_models_get_wrong(tmp_path, built_dataset, questions) -> None:
+    """Submissions through the real store and scorer: on one question the key is the plausible wrong option,
+    so weak models pick it and strong ones pick the right one (another letter); the item analysis flags it."""
+    import json
+
+    from leaderboard.service import Leaderboard, SubmissionMeta
+
+    mcqs = [q for q in questions if q["question_type"] == "mcq"]
+    broken = mcqs[3]["id"]
+    board = Leaderboard(tmp_path / "home", built_dataset, rate_limit=(1000, 3600.0))
+    board.start()
+    try:
+        rng = random.Random(5)
+        for model in range(24):
+            ability = 0.2 + 0.75 * model / 23
+            lines = []
+            for question in mcqs:
+                key = question["answer"].strip().upper()
+                wrong = [x for x in LETTERS if x != key]
+                if question["id"] == broken:  # the key is wrong: the stronger the model, the less it picks it
+                    letter = wrong[0] if rng.random() < ability else key
+                else:
+                    letter = key if rng.random() < ability else rng.choice(wrong)
+                lines.append(json.dumps({"id": question["id"], "prediction": f"Answer: {letter}"}))
+            path = tmp_path / f"m{model}.jsonl"
+            path.write_text("\n".join(lines) + "\n")
+            board.submit(path, SubmissionMeta(model=f"Model-{model}"), f"lab-{model}")
+        assert board.wait_idle(120)
+        stats = {item.id: item for item in board.item_analysis()}
+    finally:
+        board.stop()
+    assert set(stats) == {q["id"] for q in mcqs} and stats[broken].n == 24
+    assert stats[broken].suspect and stats[broken].rule == "negative discrimination"
+    assert sum(item.suspect for item in stats.values()) <= 2  # the sample's 20 other questions: at most a stray one
