@@ -40,7 +40,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from core.commands import medcmr
-from core.vocabulary import PROMPT_VERSION, format_prompt
+from core.vocabulary import LETTERS, PROMPT_VERSION, format_prompt
 from judge.baselines import (BASELINE_PREFIX, BASELINES, OPEN_PLACEHOLDER, BaselineError, baseline_answerer,
                              most_frequent_letter)
 from judge.endpoint import Endpoint
@@ -80,6 +80,17 @@ def config_ids(files: list[str]) -> list[str]:
     return [i for f in files for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()]
 
 
+def iter_jobs(files: list[str], todo: list[str]) -> Iterator[dict]:
+    """The rows to ask for `todo` (ids, or `id@rotation` in a circular run), rotated where asked."""
+    rotations: dict[str, list[int]] = {}
+    for key in todo:
+        ident, _, rotation = key.partition("@")
+        rotations.setdefault(ident, []).append(int(rotation) if rotation else -1)
+    for row in iter_rows(files, set(rotations)):
+        for rotation in rotations[row["id"]]:
+            yield row if rotation < 0 else rotated(row, rotation)
+
+
 def iter_rows(files: list[str], wanted: set[str]) -> Iterator[dict]:
     """Stream the wanted rows, images as stored bytes, a few at a time (memory stays flat).
 
@@ -117,21 +128,39 @@ def _data_url(payload: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
 
 
-def build_messages(row: dict, image_max_side: int) -> list[dict]:
-    """One user turn: the image first, then the paper's prompt for this row."""
+def build_messages(row: dict, image_max_side: int, *, blind: bool = False) -> list[dict]:
+    """One user turn: the image first, then the paper's prompt for this row; `blind`: the prompt alone
+    (the same text, the image part removed), to measure what the text answers without the image."""
+    prompt = {"type": "text", "text": format_prompt(row)}
+    if blind:
+        return [{"role": "user", "content": [prompt]}]
     image = row.get("image") or {}
     if not image.get("bytes"):
         raise ValueError(f"row {row['id']}: field 'image' has no embedded bytes")
     return [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": image_data_url(image["bytes"], image_max_side)}},
-        {"type": "text", "text": format_prompt(row)},
+        prompt,
     ]}]
+
+
+def rotated(row: dict, rotation: int) -> dict:
+    """An MCQ with its options turned `rotation` places: the option at letter i is shown at letter
+    (i + rotation) mod 5, the key's letter moves with it (CircularEval, as in MMBench)."""
+    options = row["options"]
+    shown = [options[(position - rotation) % len(options)] for position in range(len(options))]
+    key = LETTERS[(LETTERS.index(row["answer"].strip().upper()) + rotation) % len(options)]
+    return {**row, "options": shown, "answer": key, "rotation": rotation}
+
+
+def answer_key(record: dict) -> str:
+    """What one predictions line answers: its id, and in a circular run its rotation too."""
+    return f"{record['id']}@{record['rotation']}" if "rotation" in record else record["id"]
 
 
 # ---------------------------------------------------------------- the predictions file
 
 
-def read_answered(out: Path, model: str) -> set[str]:
+def read_answered(out: Path, model: str, mode: dict | None = None) -> set[str]:
     """Ids already answered in `out`. A torn last line (a kill mid-write) is cut off and re-asked."""
     if not out.exists():
         return set()
@@ -148,7 +177,7 @@ def read_answered(out: Path, model: str) -> set[str]:
     answered: set[str] = set()
     for number, line in enumerate(lines, start=1):
         if line.strip():
-            row_id = _check_line(out, number, line, model)
+            row_id = _check_line(out, number, line, model, mode or {})
             if row_id in answered:
                 raise PredictError(f"{out}: line {number}: id {row_id} appears twice")
             answered.add(row_id)
@@ -163,8 +192,8 @@ def read_answered(out: Path, model: str) -> set[str]:
     return answered
 
 
-def _check_line(out: Path, number: int, line: bytes, model: str) -> str:
-    """The id of one line of a predictions file written by this command for this model."""
+def _check_line(out: Path, number: int, line: bytes, model: str, mode: dict) -> str:
+    """What one line of a predictions file written by this command for this model and mode answers."""
     try:
         record = json.loads(line)
     except ValueError as error:
@@ -173,13 +202,15 @@ def _check_line(out: Path, number: int, line: bytes, model: str) -> str:
         raise PredictError(f"{out}: line {number}: field 'id' is missing")
     if not isinstance(record.get("prediction"), str):
         raise PredictError(f"{out}: line {number} (id {record['id']}): field 'prediction' is missing")
-    for key, expected in (("model", model), ("prompt_version", PROMPT_VERSION)):
-        if record.get(key) != expected:
+    found = {"model": record.get("model"), "prompt_version": record.get("prompt_version"),
+             **{key: bool(record.get(key, False)) for key in mode}}  # lines from before the modes are plain
+    for key, expected in (("model", model), ("prompt_version", PROMPT_VERSION), *mode.items()):
+        if found[key] != expected:
             raise PredictError(
-                f"{out}: line {number} (id {record['id']}): field '{key}' is {record.get(key)!r}, "
-                f"this run uses {expected!r}; one predictions file holds one model and prompt "
-                "version, so choose another --out")
-    return record["id"]
+                f"{out}: line {number} (id {record['id']}): field '{key}' is {found[key]!r}, "
+                f"this run uses {expected!r}; one predictions file holds one model, prompt "
+                "version and mode (plain, --blind, --circular), so choose another --out")
+    return answer_key(record)
 
 
 def errors_path(out: Path) -> Path:
@@ -198,6 +229,12 @@ class Settings:
     max_tokens: int = 1024
     temperature: float = 0.0
     image_max_side: int = DEFAULT_IMAGE_MAX_SIDE
+    blind: bool = False     # the prompt without its image
+    circular: bool = False  # each MCQ in its 5 rotations
+
+    def mode(self) -> dict:
+        """The fields every line of this run carries, so one file never mixes modes."""
+        return {"blind": self.blind, "circular": self.circular}
 
 
 @dataclass
@@ -214,7 +251,7 @@ class Summary:
 
 async def ask_model(client: openai.AsyncOpenAI, model: str, row: dict, settings: Settings) -> dict:
     """One question to its predictions record; raises when there is no answer (an empty one included)."""
-    messages = await asyncio.to_thread(build_messages, row, settings.image_max_side)
+    messages = await asyncio.to_thread(build_messages, row, settings.image_max_side, blind=settings.blind)
     sent = time.perf_counter()
     response = await client.chat.completions.create(
         model=model, messages=messages, max_tokens=settings.max_tokens, temperature=settings.temperature)
@@ -226,8 +263,12 @@ async def ask_model(client: openai.AsyncOpenAI, model: str, row: dict, settings:
         raise ValueError(f"empty answer (finish_reason={reason}); raise --max-tokens if 'length'")
     usage = response.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}) \
         if response.usage else None
-    return {"id": row["id"], "prediction": text, "model": model, "prompt_version": PROMPT_VERSION,
-            "usage": usage, "latency_s": round(latency, 3)}
+    record = {"id": row["id"], "prediction": text, "model": model, "prompt_version": PROMPT_VERSION,
+              **{key: True for key, on in settings.mode().items() if on}, "usage": usage,
+              "latency_s": round(latency, 3)}
+    if "rotation" in row:
+        record["rotation"] = row["rotation"]
+    return record
 
 
 async def predict(
@@ -415,6 +456,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="all",
                         help="dataset config, e.g. mcq, long_tail, causal_open (default: all)")
     parser.add_argument("--limit", type=int, help="only the first N questions of the config (default: all)")
+    parser.add_argument("--blind", action="store_true", help="ask without the image (the same prompt, the image "
+                        "part removed): how much the text alone answers (default: off)")
+    parser.add_argument("--circular", action="store_true", help="ask each MCQ in the 5 rotations of its options "
+                        "(the rotation stated per line); score with `score --circular` (default: off)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default: 16)")
     parser.add_argument("--max-tokens", type=int, default=1024, help="max tokens per answer (default: 1024)")
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
@@ -453,17 +498,22 @@ def run(args: argparse.Namespace) -> int:
         _check_numbers(args)
         files = config_files(args.data, args.config)
         ids = config_ids(files)[:args.limit]
-        answered = read_answered(args.out, endpoint.model)
+        settings = Settings(args.concurrency, args.max_tokens, args.temperature, args.image_max_side,
+                            blind=args.blind, circular=args.circular)
+        if args.circular:  # each MCQ in its five rotations; open questions have no options to turn
+            ids = [f"{i}@{r}" for i in ids if i.startswith("mcq-") for r in range(len(LETTERS))]
+        answered = read_answered(args.out, endpoint.model, settings.mode())
         args.out.parent.mkdir(parents=True, exist_ok=True)
         errors_path(args.out).unlink(missing_ok=True)
     except (PredictError, OSError) as error:  # OSError: an --out that is a folder, or under a file
         print(f"error: {error}", file=sys.stderr)
         return 2
     todo = [i for i in ids if i not in answered]
-    print(f"{len(ids)} questions in config '{args.config}', {len(ids) - len(todo)} already in {args.out}; "
+    mode = " without images (--blind)" if args.blind else ""
+    mode += " in five rotations each (--circular)" if args.circular else ""
+    print(f"{len(ids)} questions in config '{args.config}'{mode}, {len(ids) - len(todo)} already in {args.out}; "
           f"asking {len(todo)} of model {endpoint.model} at {endpoint.host} ({args.concurrency} at a time)",
           file=sys.stderr)
-    settings = Settings(args.concurrency, args.max_tokens, args.temperature, args.image_max_side)
     with tqdm(total=len(todo), unit="q", desc="predict", dynamic_ncols=True, file=sys.stderr) as bar:
         def progress(summary: Summary) -> None:
             bar.update(1)
@@ -471,7 +521,7 @@ def run(args: argparse.Namespace) -> int:
                 bar.set_postfix(failed=summary.failed, refresh=False)
 
         try:
-            summary = asyncio.run(predict(iter_rows(files, set(todo)), endpoint, args.out, settings, progress))
+            summary = asyncio.run(predict(iter_jobs(files, todo), endpoint, args.out, settings, progress))
         except KeyboardInterrupt:
             print(f"\ninterrupted: answers so far are saved in {args.out}; rerun the same command to continue",
                   file=sys.stderr)

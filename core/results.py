@@ -112,6 +112,31 @@ class DatasetInfo:
     official: bool = False  # built from the pinned official release (by its sha256)
 
 
+@dataclass
+class CircularResults:
+    """MCQ asked in the five rotations of its options (CircularEval): right only if right in every one."""
+
+    n: int                               # MCQs with at least one rotation answered
+    correct: int                         # right in all five rotations
+    accuracy: float | None               # circular accuracy, %
+    ci95: list[float] | None
+    first_rotation_accuracy: float | None  # plain accuracy on the options as published (rotation 0), %
+    missing_rotations: int               # rotations with no line (counted as wrong)
+    chosen_positions: dict[str, float]   # share of each letter position among the extracted answers, %
+    key_positions: dict[str, float]      # share of each letter position holding the key, %
+
+
+@dataclass
+class BlindResults:
+    """The same questions asked without their images: how much the text alone answers."""
+
+    n: int                               # MCQs answered in both runs
+    accuracy: float | None               # MCQ accuracy without the image, %
+    image_gain: float | None             # MCQ accuracy with the image minus without, points, on the same questions
+    ci95: list[float] | None             # paired 95% interval of the gain
+    by_dimension: dict[str, dict] = field(default_factory=dict)  # dimension -> {n, accuracy, image_gain}
+
+
 class ItemStatus(StrEnum):
     """What happened to one question of a submission."""
 
@@ -190,11 +215,17 @@ class Results:
     mcq_only: bool = False
     results_version: int = RESULTS_VERSION
     items: list[ItemResult] | None = field(default=None, repr=False, compare=False)  # in memory only: the details
+    circular: CircularResults | None = None  # when the MCQs were also asked in all rotations
+    blind: BlindResults | None = None        # when a blind run of the same model came with it
 
     def to_dict(self) -> dict:
         """The JSON-ready document (`results.json`)."""
-        return {"results_version": self.results_version, "mcq_only": self.mcq_only,
-                **{name: asdict(getattr(self, name)) for name in ("mcq", "open", "coverage", "judge", "dataset")}}
+        document = {"results_version": self.results_version, "mcq_only": self.mcq_only,
+                    **{name: asdict(getattr(self, name)) for name in ("mcq", "open", "coverage", "judge", "dataset")}}
+        for name in ("circular", "blind"):
+            if getattr(self, name) is not None:
+                document[name] = asdict(getattr(self, name))
+        return document
 
     @classmethod
     def from_dict(cls, document: dict) -> "Results":
@@ -210,7 +241,9 @@ class Results:
                        coverage=_read(Coverage, document["coverage"]),
                        judge=_read(JudgeInfo, document["judge"]),
                        dataset=_read(DatasetInfo, document.get("dataset") or {}),
-                       mcq_only=bool(document.get("mcq_only", False)), results_version=RESULTS_VERSION)
+                       mcq_only=bool(document.get("mcq_only", False)), results_version=RESULTS_VERSION,
+                       circular=_read(CircularResults, document["circular"]) if document.get("circular") else None,
+                       blind=_read(BlindResults, document["blind"]) if document.get("blind") else None)
         except (KeyError, TypeError) as error:
             raise ResultsError(f"results document (version {version}) is missing or mistypes {error}") from None
 
@@ -233,7 +266,8 @@ def _schema_rows(kind: type, prefix: str) -> list[str]:
     hints = {item.name: item.type for item in fields(kind)}
     for item in fields(kind):
         kind_of = {"mcq": McqResults, "open": OpenResults, "coverage": Coverage, "judge": JudgeInfo,
-                   "dataset": DatasetInfo}.get(item.name) if kind is Results else None
+                   "dataset": DatasetInfo, "circular": CircularResults, "blind": BlindResults
+                   }.get(item.name) if kind is Results else None
         if item.name == "items":
             continue
         if kind_of is not None:

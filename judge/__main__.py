@@ -21,6 +21,7 @@ from core.settings import Settings, SettingsError
 from release.built import load_questions, provenance
 
 from . import Endpoint, PredictionsError, read_predictions, score_submission, summary_table
+from .circular import blind_results, read_circular, score_circular
 
 
 EXIT_STATUS = """exit status:
@@ -76,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--cache", type=Path, default=None,
                        help=f"verdict cache, SQLite (default: {default_cache_path()})")
     score.add_argument("--no-cache", action="store_true", help="judge every open answer again (default: off)")
+    score.add_argument("--circular", action="store_true",
+                       help="the predictions are a `predict --circular` run (each MCQ in 5 rotations): add circular "
+                            "accuracy and letter-position bias; the MCQ score is rotation 0 (default: off)")
+    score.add_argument("--blind-predictions", type=Path,
+                       help="a `predict --blind` run of the same model: add blind MCQ accuracy and the image gain "
+                            "(default: none)")
     score.add_argument("--mcq-only", action="store_true",
                        help="score multiple-choice questions only (default: off)")
     return parser
@@ -92,7 +99,14 @@ def score(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise PredictionsError("--concurrency must be at least 1")
     questions, dataset = _load_dataset(args.data)
-    predictions = read_predictions(args.predictions, known_ids={q["id"] for q in questions})
+    circular = None
+    if args.circular:  # every rotation scored for the circular block; rotation 0 is the plain MCQ score
+        records = read_circular(args.predictions)
+        circular = score_circular(records, questions)
+        predictions = [{"id": r["id"], "prediction": r["prediction"]} for r in records if r["rotation"] == 0]
+        args.mcq_only = True
+    else:
+        predictions = read_predictions(args.predictions, known_ids={q["id"] for q in questions})
     endpoint = Endpoint.from_env(base_url=args.judge_base_url, model=args.judge_model,
                                  api_key=args.judge_api_key, timeout=args.judge_timeout,
                                  max_retries=args.judge_max_retries)
@@ -106,6 +120,11 @@ def score(args: argparse.Namespace) -> int:
         results = score_submission(predictions, questions, endpoint=endpoint, cache_path=cache,
                                    progress=progress, details_path=args.details,
                                    mcq_only=args.mcq_only, dataset=dataset, concurrency=args.concurrency)
+    results.circular = circular
+    if args.blind_predictions:  # the same model without images: blind accuracy and the image gain
+        blind = score_submission(read_predictions(args.blind_predictions, known_ids={q["id"] for q in questions}),
+                                 questions, mcq_only=True)
+        results.blind = blind_results(results.items, blind.items)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_name(args.out.name + ".partial")  # a reader never sees half a document
     partial.write_text(json.dumps(results.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

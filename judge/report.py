@@ -136,6 +136,16 @@ def summary_table(results: Results) -> str:
         lines.append(f"Open  judged {open_.judged:,}, failed {open_.failed:,}, flagged {open_.flagged:,}, "
                      f"not answered {open_.not_answered:,}, "
                      f"awaiting {open_.awaiting:,}; CI95 [{_fmt(low)}, {_fmt(high)}]; {criteria}")
+    if results.circular is not None:
+        c = results.circular
+        lines.append(f"Circular  {c.correct:,} of {c.n:,} right in all 5 rotations: {_fmt(c.accuracy)}% "
+                     f"(rotation 0 alone {_fmt(c.first_rotation_accuracy)}%); chosen positions "
+                     + " ".join(f"{k} {v:.0f}%" for k, v in c.chosen_positions.items()))
+    if results.blind is not None:
+        b = results.blind
+        low, high = b.ci95 or [None, None]
+        lines.append(f"Blind  MCQ {_fmt(b.accuracy)}% without images on {b.n:,} questions; image gain "
+                     f"{_fmt(b.image_gain)} points, CI95 [{_fmt(low)}, {_fmt(high)}]")
     lines.append(f"Coverage  expected {coverage.expected:,}, given {coverage.given:,}, "
                  f"missing {coverage.missing:,} (scored as wrong)")
     if judge.model:

@@ -144,3 +144,42 @@ class VisionModel:
             with self._lock:
                 self.downscaled += 1
         return fits
+
+
+_OPTION_LINE = re.compile(r"^([A-E])\) (.*)$", re.M)
+
+
+class KnowingModel:
+    """A vision "model" that knows the answers of the built dataset and answers as a rule says.
+
+    It reads each request as a model would: the question and the options as shown (in any rotation),
+    and whether an image came with them. `rule(row, image)` says whether it knows this one; when it
+    does not, it answers `guess` (a letter as shown, e.g. always "A": a position bias) or the first
+    wrong option. Records whether each request carried an image.
+    """
+
+    def __init__(self, rows: list[dict], rule, guess: str | None = None) -> None:
+        self.rows = {(row["question"], frozenset(row["options"])): row for row in rows if row["question_type"] == "mcq"}
+        self.open = {row["question"]: row for row in rows if row["question_type"] == "open"}
+        self.rule, self.guess = rule, guess
+        self.with_image = Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, request: dict) -> Reply:
+        content = request["messages"][-1]["content"]
+        image = any(part.get("type") == "image_url" for part in content)
+        text = next(part["text"] for part in content if part.get("type") == "text")
+        with self._lock:
+            self.with_image[image] += 1
+        question = text.split("Question: ", 1)[1].split("\n\n", 1)[0]
+        shown = dict(_OPTION_LINE.findall(text))
+        if not shown:
+            row = self.open[question]
+            return Reply(content=f"Reasoning: seen.\nAnswer: {row['answer'] if self.rule(row, image) else 'unsure'}")
+        row = self.rows[(question, frozenset(shown.values()))]
+        right = row["options"][LETTERS.index(row["answer"])]
+        if self.rule(row, image):
+            letter = next(x for x, option in shown.items() if option == right)
+        else:
+            letter = self.guess or next(x for x, option in shown.items() if option != right)
+        return Reply(content=f"Answer: {letter}")
