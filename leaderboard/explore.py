@@ -58,7 +58,7 @@ FACETS = ("dimension", "medical_intelligence", "modality", "organ_system")
 PUBLIC_ITEM_FIELDS = ("id", "question_type", "dimension", "status", "answer", "correct", "score")
 MCQ_OUTCOMES = ("correct", "wrong", "unparsed", "not_answered", "missing")
 OPEN_OUTCOMES = ("judged", "flagged", "failed", "awaiting", "not_answered", "missing")
-OUTCOMES = MCQ_OUTCOMES + OPEN_OUTCOMES
+OUTCOMES = tuple(dict.fromkeys(MCQ_OUTCOMES + OPEN_OUTCOMES))  # "missing", "not_answered" once each
 TABLE_COLUMNS = ["id", "format", "dimension", "modality", "organ system", "outcome", "reference", "model",
                  "score", "question"]
 COMPARE_COLUMNS = ["dimension", "n", "both right", "only A", "only B", "both wrong", "accuracy A", "accuracy B",

@@ -143,7 +143,7 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
             customdata=[[name, SOURCE_LABELS.get(source, source)] for name in names],
             marker={"symbol": WEIGHT_SYMBOLS.get(weights, "square"), "size": 12,
                     "color": DOMAIN_COLOURS.get(domain, _INK), "line": outline},
-            hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{x:g}B params<br>MCQ %{y:.2f}%<extra></extra>"))
+            hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{x:~g}B params<br>MCQ %{y:.2f}%<extra></extra>"))
     unknown = len(df) - len(known)
     if unknown:
         title += f" ({unknown} with unknown size not shown)"

@@ -130,7 +130,8 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
                                       search=search or "", disagree_with=disagree_with or None, page=int(page or 1))
         except ExploreError as error:
             raise _error(error) from error
-        info = (f"**{found['total']:,}** questions match · page {found['page']} of {found['pages']} "
+        matched = "question matches" if found["total"] == 1 else "questions match"
+        info = (f"**{found['total']:,}** {matched} · page {found['page']} of {found['pages']} "
                 f"({PAGE_ROWS} per page)")
         if not found["public"]:
             info += " · " + WITHHELD
@@ -184,7 +185,7 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
                 "a row to see the image, the question, the reference and the model's output with its verdict. "
                 "Outputs are shown only where the submitter agreed to publish them.")
     with gr.Row():
-        submission = gr.Dropdown(submissions, label="Submission", allow_custom_value=True, scale=3,
+        submission = gr.Dropdown(submissions, value=None, label="Submission", allow_custom_value=True, scale=3,
                                  elem_id="explore-submission")
         details_button = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", scale=1)
     with gr.Row():
@@ -193,7 +194,8 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
     with gr.Row():
         search = gr.Textbox(label="Search the text", placeholder="words in question, options, answer or output",
                             scale=2, elem_id="explore-search")
-        disagree_with = gr.Dropdown(submissions, label="Only where it disagrees with", allow_custom_value=True,
+        disagree_with = gr.Dropdown(submissions, value=None, label="Only where it disagrees with",
+                                    allow_custom_value=True,
                                     scale=2, elem_id="explore-disagree")
     table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True, max_height=560,
                          label="Questions (click a row)", elem_id="explore-table")
@@ -219,7 +221,8 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
 
     gr.Markdown("### Compare two models")
     with gr.Row():
-        compare_b = gr.Dropdown(submissions, label="Compare the chosen submission with", allow_custom_value=True,
+        compare_b = gr.Dropdown(submissions, value=None, label="Compare the chosen submission with",
+                                allow_custom_value=True,
                                 scale=3, elem_id="explore-compare-b")
         compare_button = gr.Button("Compare", scale=0, elem_id="explore-compare")
         jump_button = gr.Button("Show the questions where they disagree", scale=1, size="sm")
@@ -249,6 +252,7 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
                    api_name="explore_item", concurrency_limit=None)
     table.select(select_row, inputs=submission, outputs=[item_id, thumbnail, item_view, item_json], **PRIVATE)
     full_button.click(explore_image, inputs=item_id, outputs=full_image, api_name="explore_image")
+    item_id.change(lambda _: None, inputs=item_id, outputs=full_image, **PRIVATE)  # never another question's image
     compare_button.click(explore_compare, inputs=[submission, compare_b],
                          outputs=[compare_view, compare_table, compare_json], api_name="explore_compare")
     jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE)

@@ -213,12 +213,13 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) ->
         full = board.board()
         view = tables.filter_board(full, search or "", weights or (), domains or (), sizes or (), sources or ())
         shown = tables.visible_columns(view, column_groups or ())
+        exported = shown.assign(Rank=view["Band"])  # the rank as the page shows it ("2–3", "—")
         choices = model_choices(full)
         ids = {value for _, value in choices}
         kept = [i for i in (compared or []) if i in ids]
         return (notes_markdown(view),
-                write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(shown)),
-                write_once(exports, "medcmr_leaderboard.json", tables.export_json(shown)),
+                write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
+                write_once(exports, "medcmr_leaderboard.json", tables.export_json(exported)),
                 plots.score_vs_size(view), gr.Dropdown(choices=choices, value=kept),
                 plots.dimension_chart(full, kept))
 

@@ -287,7 +287,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     status_table = gr.Dataframe(value=queue_view(board.status()), interactive=False, wrap=True, label="Submissions",
                                 elem_id="status")
     gr.Markdown("### Result card")
-    card_choice = gr.Dropdown(card_choices(board.status()), label="Submission", allow_custom_value=True)
+    card_choice = gr.Dropdown(card_choices(board.status()), value=None, label="Submission", allow_custom_value=True)
     card = gr.Markdown(card_for(board, None))
     card_details = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", elem_id="card-details")
     status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
