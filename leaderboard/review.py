@@ -94,9 +94,12 @@ class Reviews:
             summary = AuditSummary.from_dict(audit["summary"]) if audit["summary"] else None
             review = summary.reason if summary is not None and audit["state"] == UNDER_REVIEW else ""
             found[submission_id] = {"audit": audit["state"], "audit_error": audit["error"] if
-                                    audit["state"] == AUDIT_PENDING else "", "review": review}
+                                    audit["state"] == AUDIT_PENDING else "", "review": review,
+                                    "audit_summary": None if summary is None else {
+                                        key: getattr(summary, key) for key in
+                                        ("n", "audit_model", "mean_diff", "ci95", "tolerance", "criteria")}}
         for submission_id, moderated in self.store.moderation().items():
-            found.setdefault(submission_id, {"audit": "", "audit_error": "", "review": ""})
+            found.setdefault(submission_id, {"audit": "", "audit_error": "", "review": "", "audit_summary": None})
             found[submission_id].update(moderation=moderated["state"], moderation_reason=moderated["reason"])
         for state in found.values():
             state.setdefault("moderation", VISIBLE)

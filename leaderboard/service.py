@@ -660,6 +660,7 @@ class Leaderboard:
         for row in rows:
             state = states.get(row["id"], {})
             row.update(audit=state.get("audit", ""), review=state.get("review", "") or state.get("audit_error", ""),
+                       audit_summary=state.get("audit_summary"),
                        moderation=state.get("moderation", "visible"),
                        moderation_reason=state.get("moderation_reason", ""))
         with self._trouble_lock:

@@ -154,6 +154,16 @@ def result_card(row: dict | None, results: Results | None, submission_id: str | 
     lines += _breakdown_table("Open dimension", open_.by_dimension)
     if results.judge.model:
         lines.append(f"Judge: {escape_md(results.judge.model)} (prompt {escape_md(results.judge.prompt_version)})")
+    audit = row.get("audit_summary")
+    if audit and audit.get("ci95"):
+        low, high = audit["ci95"]
+        kappas = ", ".join(f"{c.abbr} κ {audit['criteria'][c.key]['kappa']:.2f}" for c in CRITERIA
+                           if audit["criteria"].get(c.key, {}).get("kappa") is not None)
+        lines.append(f"\nAudit: {escape_md(audit['audit_model'])} re-scored {audit['n']} answers; primary − audit "
+                     f"{audit['mean_diff']:+.1f} points (95% CI {low:+.1f} to {high:+.1f}; tolerance "
+                     f"{audit['tolerance']:g}){'; ' + kappas if kappas else ''}")
+    if row.get("review"):
+        lines.append(f"\n**Review:** {escape_md(review_label(row))}")
     if results.dataset.fingerprint:
         build = "official release" if results.dataset.official else "not the official release"
         lines.append(f"\nScored on build {code(results.dataset.fingerprint)} ({build}"

@@ -288,7 +288,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                                 elem_id="status")
     gr.Markdown("### Result card")
     card_choice = gr.Dropdown(card_choices(board.status()), value=None, label="Submission", allow_custom_value=True)
-    card = gr.Markdown(card_for(board, None))
+    card = gr.Markdown(card_for(board, None), elem_id="result-card")
     card_details = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", elem_id="card-details")
     status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
 

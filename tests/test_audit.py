@@ -125,6 +125,10 @@ def test_a_gullible_primary_is_caught_by_the_audit_and_the_row_is_under_review(t
     assert forged_status["audit"] == "under_review" and "under review" in forged_status["review"]
     assert honest_status["audit"] == "audited" and honest_status["review"] == ""
     assert "under review" in row_of(board, forged)["Unranked"]
+    from space.render import result_card
+
+    card = result_card(forged_status, board.scores(forged), forged)
+    assert "Audit: audit\\-judge re-scored" in card and "**Review:** under review" in card
     assert "under review" not in row_of(board, honest)["Unranked"]
     n_open = sum(q["question_type"] == "open" for q in questions)
     assert audited_calls == 2 * min(n_open, 20)

@@ -290,3 +290,33 @@ def test_the_queue_shows_times_in_the_visitors_own_zone(space: SpaceProcess, dri
     finally:
         context.close()
 
+
+
+def test_after_a_restart_nothing_is_chosen_for_the_visitor(built_dataset: Path, tmp_path_factory, driver,
+                                                          questions: list[dict], tmp_path: Path) -> None:
+    """A restarted Space lists the scored submissions but opens none: no filter the visitor did not set."""
+    from gradio_client import Client
+
+    from tests.answers import write_predictions
+
+    home = make_home(built_dataset, tmp_path_factory, "restart-views")
+    first = SpaceProcess(home)
+    client = Client(first.url, verbose=False)
+    for name in ("Chosen-A", "Chosen-B"):
+        write_predictions(tmp_path / f"{name}.jsonl", questions, tag=name)
+        wait_for_status(client, submit(client, tmp_path / f"{name}.jsonl", name)["id"], ("awaiting judge",))
+    first.kill()
+    again = SpaceProcess(home)
+    context, page = open_page(driver, tmp_path_factory.mktemp("chromium-restart"), 1400)
+    try:
+        page.goto(again.url)
+        page.get_by_role("tab", name="Explore").click()
+        playwright.expect(page.locator("#explore-info")).to_contain_text("Choose a submission above.")
+        for field in ("#explore-submission", "#explore-disagree", "#explore-compare-b"):
+            assert page.locator(f"{field} input").input_value() == "", field
+        page.get_by_role("tab", name="Submit").click()
+        playwright.expect(page.locator("#result-card")).to_be_visible()
+        assert "Chosen-" not in page.locator("#result-card").inner_text()
+    finally:
+        context.close()
+        again.kill()
