@@ -32,6 +32,7 @@ from release.built import build_info
 from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
 from space.app import CSS, HEAD, build_app
+from space.routes import board_routes
 from space.submit_tab import start_upload_sweeper
 
 REPO = Path(__file__).resolve().parent.parent
@@ -187,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
         start_upload_sweeper(Path(get_upload_folder()), settings.upload_sweep_s, settings.upload_max_age_s)
         app.queue(default_concurrency_limit=4).launch(
             server_name=host,
-            server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD)
+            server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD,
+            app_kwargs={"routes": board_routes(board)})
     except KeyboardInterrupt:
         pass  # a stop signal before the server took over: the same clean stop
     finally:

@@ -286,3 +286,26 @@ def test_sign_in_button_only_on_a_space(built_dataset: Path, tmp_path: Path, mon
         monkeypatch.setattr(gr.oauth, name, value)  # what `hf_oauth: true` provides on a Space
     on_space = build_app(board_)
     assert any(isinstance(block, gr.LoginButton) for block in on_space.blocks.values())
+
+
+def test_the_board_is_served_on_plain_get_routes_with_etag_and_gzip(space: SpaceProcess, client: Client) -> None:
+    import csv
+    import io
+
+    import httpx
+
+    plain = httpx.get(space.url + "board.json", headers={"Accept-Encoding": "identity"}, timeout=30)
+    assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json")
+    rows = plain.json()
+    etag = plain.headers["etag"]
+    assert httpx.get(space.url + "board.json", headers={"If-None-Match": etag}, timeout=30).status_code == 304
+    packed = httpx.get(space.url + "board.json", headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert packed.headers.get("content-encoding") == "gzip" and packed.json() == rows
+    table = list(csv.DictReader(io.StringIO(httpx.get(space.url + "board.csv", timeout=30).text)))
+    assert [row["Model"] for row in table] == [row["Model"] for row in rows]  # one board, two formats
+    page = json.dumps(board(client), ensure_ascii=False)  # what the page's table shows, through Gradio's API
+    assert all(row["Model"] in page for row in table if row["Source"] == "paper")
+    gpt = next(row for row in table if row["Model"] == "GPT-5")
+    assert gpt["Rank"] == "1"
+    assert all(row["Rank"] != "" for row in table)  # a band or "—", never a float like 3.0
+    assert not any(row["Rank"].endswith(".0") for row in table)
