@@ -26,7 +26,7 @@ from release.built import load_questions  # noqa: E402
 from release.hub import fetch_questions  # noqa: E402
 from release.questions import QUESTIONS_FILE  # noqa: E402
 from tests.hub_server import COMMIT, HubServer, write_synthetic_questions  # noqa: E402
-from tests.test_space import SpaceProcess  # noqa: E402
+from tests.space_app import SpaceProcess  # noqa: E402
 
 TARGET_S = 60.0
 

@@ -14,7 +14,7 @@ import re
 import threading
 from typing import Callable
 
-from tests.openai_server import Reply
+from tests.replies import Reply
 
 Responder = Callable[[dict], Reply]
 

@@ -17,24 +17,10 @@ import json
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
-
-@dataclass
-class Reply:
-    """What the server answers to one chat-completions request."""
-
-    content: str | None = ""
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    body: dict | None = None  # a raw JSON body, sent instead of a completion built from content
-
-
-Responder = Callable[[dict], Reply]
+from tests.replies import Reply, Responder  # noqa: F401 - tests import Reply from here too
 
 
 class _Server(ThreadingHTTPServer):

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 import medcmr
-from tests.openai_server import Reply
+from tests.replies import Reply
 
 DATA_URL = re.compile(r"data:(image/(?:png|jpeg));base64,(.+)", re.S)
 LETTERS = "ABCDE"
