@@ -15,7 +15,9 @@ from core.features import FEATURES
 from core.vocabulary import (DIMENSIONS, HUB_REPO, MCQ_PROMPT, OPEN_PROMPT, PROMPT_VERSION, QUESTION_TYPES,
                              TAXONOMY_FIELDS, configs)
 
-CARD_TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
+# The repository's dataset_card.md, reached through a link inside the package so that an installed
+# kit (not only a checkout) carries it: setuptools copies the linked file into the wheel.
+CARD_TEMPLATE = Path(__file__).resolve().parent / "dataset_card.md"
 LEADERBOARD_URL = "https://huggingface.co/spaces/Med-CMR/leaderboard"
 
 
