@@ -443,7 +443,9 @@ def read_predictions(source: str | Path | bytes, *, name: str | None = None,
         elif suffix == ".xlsx":
             raise PredictionsError(f"{name}: not an .xlsx workbook (no zip signature)", file=name)
         else:
-            header = next(line for line in _lines(stream, name) if line.strip())
+            header = next((line for line in _lines(stream, name) if line.strip()), None)
+            if header is None:  # only characters Python counts as blank (e.g. U+001C): no header at all
+                raise PredictionsError(f"{name}: no predictions found (no header line)", file=name)
             stream.seek(0)
             items = _delimited_items(stream, name, "\t" if "\t" in header else ",")
         records = _collect(items, known)

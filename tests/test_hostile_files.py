@@ -98,8 +98,16 @@ def test_the_judge_command_says_in_one_line_when_it_cannot_write(built_dataset: 
     assert done.stderr.strip().startswith("error:") and len(done.stderr.strip().splitlines()) == 1
 
 
+def test_a_file_of_only_separator_characters_is_refused_plainly() -> None:
+    """Found by the fuzzer: U+001C counts as content for the format sniffing but as blank for the header."""
+    for data in (b"\x1c", b"\x1d\x1e\n", "\u2028".encode()):
+        with pytest.raises(PredictionsError, match="no predictions found"):
+            read_predictions(data, name="fuzz.csv")
+
+
 # Any bytes, read as any format: a PredictionsError or records, never another exception.
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.one_of(st.binary(max_size=2000), st.text(max_size=2000).map(str.encode),
                       st.lists(st.dictionaries(st.sampled_from(["id", "prediction", "index", "doc_id", "doc",
                                                                "filtered_resps", "resps"]),
