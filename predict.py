@@ -40,13 +40,15 @@ from PIL import Image
 from tqdm import tqdm
 
 from core.commands import medcmr
+from core.settings import (PREDICT_CONCURRENCY, PREDICT_IMAGE_MAX_SIDE, PREDICT_MAX_RETRIES, PREDICT_MAX_TOKENS,
+                           PREDICT_TIMEOUT_S, Settings, SettingsError)
 from core.vocabulary import LETTERS, PROMPT_VERSION, format_prompt
 from judge.baselines import (BASELINE_PREFIX, BASELINES, OPEN_PLACEHOLDER, BaselineError, baseline_answerer,
                              most_frequent_letter)
 from judge.endpoint import Endpoint
 from release.built import load_questions
 
-DEFAULT_IMAGE_MAX_SIDE = 2048
+DEFAULT_IMAGE_MAX_SIDE = PREDICT_IMAGE_MAX_SIDE
 JPEG_QUALITY = 90
 # The endpoint itself is wrong (key, permissions, model name): stop instead of failing every question.
 FATAL_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
@@ -222,11 +224,11 @@ def errors_path(out: Path) -> Path:
 
 
 @dataclass
-class Settings:
+class AskSettings:
     """How each question is asked."""
 
-    concurrency: int = 16
-    max_tokens: int = 1024
+    concurrency: int = PREDICT_CONCURRENCY
+    max_tokens: int = PREDICT_MAX_TOKENS
     temperature: float = 0.0
     image_max_side: int = DEFAULT_IMAGE_MAX_SIDE
     blind: bool = False     # the prompt without its image
@@ -249,7 +251,7 @@ class Summary:
     fatal: str | None = None  # why the endpoint refused us, when it did
 
 
-async def ask_model(client: openai.AsyncOpenAI, model: str, row: dict, settings: Settings) -> dict:
+async def ask_model(client: openai.AsyncOpenAI, model: str, row: dict, settings: AskSettings) -> dict:
     """One question to its predictions record; raises when there is no answer (an empty one included)."""
     messages = await asyncio.to_thread(build_messages, row, settings.image_max_side, blind=settings.blind)
     sent = time.perf_counter()
@@ -275,7 +277,7 @@ async def predict(
     rows: Iterable[dict],
     endpoint: Endpoint,
     out: Path,
-    settings: Settings,
+    settings: AskSettings,
     progress: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Ask the model every row, at most `concurrency` at a time; append each answer as it arrives.
@@ -460,15 +462,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "part removed): how much the text alone answers (default: off)")
     parser.add_argument("--circular", action="store_true", help="ask each MCQ in the 5 rotations of its options "
                         "(the rotation stated per line); score with `score --circular` (default: off)")
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default: 16)")
-    parser.add_argument("--max-tokens", type=int, default=1024, help="max tokens per answer (default: 1024)")
+    parser.add_argument("--concurrency", type=int, default=PREDICT_CONCURRENCY,
+                        help=f"requests in flight (default: {PREDICT_CONCURRENCY})")
+    parser.add_argument("--max-tokens", type=int, default=PREDICT_MAX_TOKENS,
+                        help=f"max tokens per answer (default: {PREDICT_MAX_TOKENS})")
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0)")
     parser.add_argument("--image-max-side", type=int, default=DEFAULT_IMAGE_MAX_SIDE,
                         help="downscale images whose longer side exceeds this, aspect kept; 0 = never "
                         f"(default: {DEFAULT_IMAGE_MAX_SIDE})")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default: 120)")
-    parser.add_argument("--retries", type=int, default=4,
-                        help="retries per request on 408/429/5xx/connection errors, with backoff (default: 4)")
+    parser.add_argument("--timeout", type=float, help="seconds per request "
+                        f"(default: MEDCMR_PREDICT_TIMEOUT, else {PREDICT_TIMEOUT_S:g})")
+    parser.add_argument("--retries", type=int, help="retries per request on 408/429/5xx/connection errors, "
+                        f"with backoff (default: MEDCMR_PREDICT_MAX_RETRIES, else {PREDICT_MAX_RETRIES})")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of baseline:random; the same seed writes the same file (default: 0)")
 
@@ -476,18 +481,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _check_numbers(args: argparse.Namespace) -> None:
     """Each number in its range; the error names the flag and the value given."""
     ranges = (("--concurrency", args.concurrency, 1), ("--max-tokens", args.max_tokens, 1),
-              ("--limit", args.limit or 0, 0), ("--retries", args.retries, 0), ("--image-max-side", args.image_max_side, 0))
+              ("--limit", args.limit or 0, 0), ("--retries", args.retries or 0, 0), ("--image-max-side", args.image_max_side, 0))
     for flag, value, lowest in ranges:
         if value < lowest:
             raise PredictError(f"{flag} must be ≥ {lowest}, got {value}")
-    if args.timeout <= 0:
+    if args.timeout is not None and args.timeout <= 0:
         raise PredictError(f"--timeout must be > 0, got {args.timeout:g}")
 
 
 def run(args: argparse.Namespace) -> int:
     """Answer every question of the config not yet in `--out`; 0 when all are answered."""
-    endpoint = Endpoint.from_env(prefix="MEDCMR_PREDICT", base_url=args.base_url, model=args.model,
-                                 api_key=args.api_key, timeout=args.timeout, max_retries=args.retries)
+    try:
+        endpoint = Endpoint.from_settings(Settings.from_env().predict, base_url=args.base_url, model=args.model,
+                                          api_key=args.api_key, timeout=args.timeout, max_retries=args.retries)
+    except SettingsError as error:  # a malformed MEDCMR_PREDICT_* variable
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if (endpoint.model or "").startswith(BASELINE_PREFIX):
         return run_baseline(args, endpoint.model)
     try:
@@ -498,8 +507,8 @@ def run(args: argparse.Namespace) -> int:
         _check_numbers(args)
         files = config_files(args.data, args.config)
         ids = config_ids(files)[:args.limit]
-        settings = Settings(args.concurrency, args.max_tokens, args.temperature, args.image_max_side,
-                            blind=args.blind, circular=args.circular)
+        settings = AskSettings(args.concurrency, args.max_tokens, args.temperature, args.image_max_side,
+                               blind=args.blind, circular=args.circular)
         if args.circular:  # each MCQ in its five rotations; open questions have no options to turn
             ids = [f"{i}@{r}" for i in ids if i.startswith("mcq-") for r in range(len(LETTERS))]
         answered = read_answered(args.out, endpoint.model, settings.mode())

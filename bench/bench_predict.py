@@ -73,7 +73,7 @@ def predict_rate(rows: list[dict], n: int, concurrency: int, base_url: str, work
     questions = ({**row, "id": f"bench-{k}"} for k, row in enumerate(itertools.islice(itertools.cycle(rows), n)))
     out = workdir / f"preds-{time.monotonic_ns()}.jsonl"
     endpoint = Endpoint(base_url=base_url, model="bench-vlm", api_key=None, timeout=60, max_retries=4)
-    summary = asyncio.run(predict.predict(questions, endpoint, out, predict.Settings(concurrency=concurrency)))
+    summary = asyncio.run(predict.predict(questions, endpoint, out, predict.AskSettings(concurrency=concurrency)))
     assert summary.answered == n and summary.failed == 0, summary
     return n / summary.elapsed_s
 

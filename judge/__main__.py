@@ -107,9 +107,9 @@ def score(args: argparse.Namespace) -> int:
         args.mcq_only = True
     else:
         predictions = read_predictions(args.predictions, known_ids={q["id"] for q in questions})
-    endpoint = Endpoint.from_env(base_url=args.judge_base_url, model=args.judge_model,
-                                 api_key=args.judge_api_key, timeout=args.judge_timeout,
-                                 max_retries=args.judge_max_retries)
+    endpoint = Endpoint.from_settings(Settings.from_env().judge, base_url=args.judge_base_url,
+                                      model=args.judge_model, api_key=args.judge_api_key,
+                                      timeout=args.judge_timeout, max_retries=args.judge_max_retries)
     cache = None if args.no_cache else (args.cache or default_cache_path())
     with tqdm(total=0, unit="q", desc="scoring", file=sys.stderr, disable=None) as bar:
         def progress(done: int, total: int) -> None:

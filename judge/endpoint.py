@@ -5,13 +5,12 @@ read the same flags and environment and neither ever prints the key.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import openai
 
-from core.settings import JUDGE_MAX_RETRIES, JUDGE_TIMEOUT_S, endpoint_settings
+from core.settings import JUDGE_MAX_RETRIES, JUDGE_TIMEOUT_S, EndpointSettings
 
 
 def _first(*values: str | None) -> str | None:
@@ -29,9 +28,9 @@ class Endpoint:
     max_retries: int = JUDGE_MAX_RETRIES
 
     @classmethod
-    def from_env(
+    def from_settings(
         cls,
-        prefix: str = "MEDCMR_JUDGE",
+        settings: EndpointSettings,
         *,
         base_url: str | None = None,
         model: str | None = None,
@@ -39,15 +38,14 @@ class Endpoint:
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> "Endpoint":
-        """Flags win over `{prefix}_BASE_URL/_MODEL/_API_KEY/_TIMEOUT/_MAX_RETRIES` (read by
-        `core.settings`), which win over `OPENAI_*`."""
-        env = endpoint_settings(os.environ, prefix, JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES)
+        """Flags (the keywords) win over the settings `core.settings` read from the environment
+        (`{PREFIX}_BASE_URL/_MODEL/_API_KEY/_TIMEOUT/_MAX_RETRIES`, then `OPENAI_*`)."""
         return cls(
-            base_url=_first(base_url, env.base_url),
-            model=_first(model, env.model),
-            api_key=_first(api_key, env.api_key),
-            timeout=env.timeout if timeout is None else timeout,
-            max_retries=env.max_retries if max_retries is None else max_retries,
+            base_url=_first(base_url, settings.base_url),
+            model=_first(model, settings.model),
+            api_key=_first(api_key, settings.api_key),
+            timeout=settings.timeout if timeout is None else timeout,
+            max_retries=settings.max_retries if max_retries is None else max_retries,
         )
 
     @property

@@ -152,14 +152,14 @@ def main(argv: list[str] | None = None) -> None:
     home = writable_home((args.home or default_home(settings)).resolve())
     served = ensure_dataset(home, settings)
     data_dir = served.data_dir
-    endpoint = Endpoint.from_env(timeout=settings.judge.timeout, max_retries=settings.judge.max_retries)
+    endpoint = Endpoint.from_settings(settings.judge)
     if endpoint.configured:
         print(f"Judge: {endpoint.model} at {endpoint.host} ({endpoint.timeout:g} s per call, "
               f"{endpoint.max_retries} retries, {settings.judge_deadline_s:g} s per submission)", flush=True)
     else:
         print("No judge endpoint (set MEDCMR_JUDGE_MODEL and MEDCMR_JUDGE_BASE_URL or an API key): "
               "MCQ is scored, open answers wait as 'awaiting judge'.", flush=True)
-    audit = Endpoint.from_env("MEDCMR_AUDIT", timeout=settings.audit.timeout, max_retries=settings.audit.max_retries)
+    audit = Endpoint.from_settings(settings.audit)
     if audit.configured:
         print(f"Audit judge: {audit.model} at {audit.host}, re-scoring max({settings.audit_sample[0]}, "
               f"{settings.audit_sample[1]:.0%}) of each submission's judged open answers "

@@ -9,6 +9,7 @@ import argparse
 import base64
 import io
 import json
+import os
 import shutil
 import signal
 import socket
@@ -174,6 +175,24 @@ def test_an_empty_answer_and_a_timeout_are_failures_not_predictions(built_datase
     assert {r["id"] for r in lines(out)} == {row["id"] for row in rows} - {empty, slow}
     errors = {e["id"]: e["error"] for e in lines(predict.errors_path(out))}
     assert "empty answer" in errors[empty] and "Timeout" in errors[slow]
+
+
+def test_timeout_and_retries_come_from_the_environment_when_no_flag_is_given(built_dataset, rows, tmp_path):
+    out = tmp_path / "preds.jsonl"
+    model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
+    model.slow.add(rows[0]["id"])
+    env = {**os.environ, "MEDCMR_PREDICT_TIMEOUT": "1", "MEDCMR_PREDICT_MAX_RETRIES": "0"}
+    with OpenAIServer(model) as server:
+        done = subprocess.run(command(server, built_dataset, out), cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1 and "1 question(s) failed" in done.stderr
+        assert "Timeout" in lines(predict.errors_path(out))[0]["error"]
+        assert model.asked_ids()[rows[0]["id"]] == 1  # no retry: MEDCMR_PREDICT_MAX_RETRIES=0
+
+        malformed = subprocess.run(command(server, built_dataset, out), cwd=ROOT, capture_output=True, text=True,
+                                   env={**env, "MEDCMR_PREDICT_TIMEOUT": "soon"}, timeout=120)
+    assert malformed.returncode == 2
+    assert malformed.stderr.strip().splitlines() == ["error: MEDCMR_PREDICT_TIMEOUT='soon': expected a float ≥ 0.001"]
 
 
 def test_a_killed_run_resumes_and_never_asks_an_answered_question_again(built_dataset, rows, tmp_path):
