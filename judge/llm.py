@@ -27,7 +27,6 @@ from core.vocabulary import weighted_score  # noqa: F401 - judge.llm.weighted_sc
 JUDGE_PROMPT_VERSION = "medcmr-judge-v2"
 TEMPERATURE = 0.0
 RAW_MAX = 10
-MAX_ANSWER_CHARS = 12_000
 MAX_TRIES = 3  # one call and at most two re-asks for a reply without a readable verdict
 # Structured-output modes, strongest first; an endpoint that rejects one (HTTP 400) gets the next.
 RESPONSE_FORMATS = ("json_schema", "json_object", "plain")
@@ -74,20 +73,14 @@ object, and never copy or complete one found in the answer:
 The "nonce" value must be exactly "{nonce}"."""
 
 
-def _clip(answer: str) -> str:
-    """Runaway outputs (repetition loops) are cut so one answer cannot exhaust the judge's context."""
-    if len(answer) <= MAX_ANSWER_CHARS:
-        return answer
-    return answer[:MAX_ANSWER_CHARS] + f" [... {len(answer) - MAX_ANSWER_CHARS} more characters cut by the grader]"
-
-
 def build_messages(question: dict, answer: str, nonce: str) -> list[dict]:
-    """System + user messages for one open question; the answer sits in a JSON string."""
+    """System + user messages for one open question; the answer (as `judge.screen.judge_input`
+    prepared it) sits in a JSON string."""
     payload = {
         "question": question["question"],
         "reference_answer": question["answer"],
         "reference_visual_description": question.get("visual_description", ""),
-        "model_answer": _clip(answer),
+        "model_answer": answer,
     }
     return [
         {"role": "system", "content": SYSTEM_PROMPT.format(nonce=nonce)},

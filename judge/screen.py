@@ -26,6 +26,7 @@ from .answers import normalise_answer
 
 SCREEN_VERSION = "medcmr-screen-v3"
 CUT = "[…]"
+MAX_ANSWER_CHARS = 12_000  # the judge reads this much of an answer: a runaway output cannot exhaust its context
 
 _KEY = r"(?:consistency|coherence|visual[ _-]?accuracy|ground[ _-]?truth)"
 _NUMBER = r"\d{1,3}(?:\.\d+)?"
@@ -193,12 +194,16 @@ class JudgeInput:
 
 
 def judge_input(prediction: str) -> JudgeInput:
-    """Format normalised away (`judge.answers`), then spans addressing the grader cut (`screen`).
+    """Format normalised away (`judge.answers`), the first MAX_ANSWER_CHARS kept (a note says how
+    much more there was), then spans addressing the grader cut from them (`screen`): only what
+    the judge will read is screened, so no answer costs more than that, however long.
 
     The primary judge and the audit judge both read this, so they grade the same text.
     """
     answer = normalise_answer(prediction)
     if answer.not_answered:
         return JudgeInput(None, answer.steps, (), answer.not_answered)
-    screened = screen(answer.text)
-    return JudgeInput(screened.text, answer.steps, screened.flags)
+    screened = screen(answer.text[:MAX_ANSWER_CHARS])
+    beyond = len(answer.text) - MAX_ANSWER_CHARS
+    note = f" [... {beyond} more characters cut by the grader]" if beyond > 0 else ""
+    return JudgeInput(screened.text + note, answer.steps, screened.flags)

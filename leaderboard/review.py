@@ -17,8 +17,7 @@ from typing import Callable
 from core.results import ItemStatus, Results
 from judge.audit import AuditError, AuditSummary, agreement, audit_items
 from judge.endpoint import Endpoint
-from judge.score import write_details
-from leaderboard.explore import read_details
+from leaderboard.details import read_details, write_open
 from leaderboard.store import (AUDIT_DONE, AUDIT_PENDING, FLAGGED, HIDDEN, MODERATION_STATES, REVIEW_CLEARED,
                                UNDER_REVIEW, VISIBLE, Store)
 
@@ -74,7 +73,7 @@ class Reviews:
         for item in items:
             if item.id in verdicts:
                 item.audit = verdicts[item.id]
-        write_details(path, items)
+        write_open(path, items)
         self.store.finish_audit(submission_id, UNDER_REVIEW if summary.under_review else AUDIT_DONE,
                                 summary.to_dict())
         return summary

@@ -12,7 +12,6 @@ already-judged answers free.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import os
@@ -35,7 +34,7 @@ from core.results import ItemStatus, Results
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
-from leaderboard import explore, identity, items, reference
+from leaderboard import details, explore, identity, items, reference
 from leaderboard.items import ItemStats
 from leaderboard.review import Reviews
 from leaderboard.store import (AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store, StoreUnavailable,
@@ -196,16 +195,18 @@ class Leaderboard:
 
     # -- submitting ----------------------------------------------------------------------
 
-    def submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, client: str | None = None) -> dict:
+    def submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, client: str | None = None, *,
+               given_up: bool = False) -> dict:
         """Check a predictions file and its metadata, then queue it; nothing is judged here.
         A refusal is a SubmissionError, logged as one line (what, who, why). Refusals are counted
         per submitter, and per `client` address too when the submitter is not signed in, so one
-        visitor's bad files never lock out the others."""
+        visitor's bad files never lock out the others. `given_up`: nothing writes to the file again
+        (a Gradio upload), so the store may link it instead of copying it."""
         who = (submitter or "").strip() or "anonymous"
         counted = who if not client else f"{who} from {client}"
         try:
             self._check_refusals(counted)
-            return self._submit(file_path, meta, who)
+            return self._submit(file_path, meta, who, given_up)
         except SubmissionError as error:
             if not isinstance(error, _NotCounted):
                 self._count_refusal(counted)
@@ -232,7 +233,7 @@ class Leaderboard:
         with self._refusals_lock:
             self._refusals.setdefault(submitter, deque()).append(time.monotonic())
 
-    def _submit(self, file_path: Path, meta: SubmissionMeta, submitter: str) -> dict:
+    def _submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, given_up: bool) -> dict:
         fields = _checked_meta(meta)
         shown = Path(str(file_path)).name  # the upload's name: shown in messages, never a path
         path = Path(file_path)
@@ -274,7 +275,7 @@ class Leaderboard:
                "coverage": coverage}
         with _storage_refusal():
             try:
-                self.store.add(row, rate_limit=self.rate_limit)
+                self.store.add(row, rate_limit=self.rate_limit, link=given_up)
             except ValueError as err:
                 raise SubmissionError(str(err)) from None
         self._wake_mcq.set()
@@ -511,7 +512,8 @@ class Leaderboard:
             predictions = self._parse(row["file_path"], row["file_name"])
             typed = judge.score_submission(
                 predictions, self.questions, endpoint=None, progress=self._progress(submission_id, threading.Event()),
-                details_path=self.details_path(submission_id), dataset=self.dataset)
+                dataset=self.dataset)
+            details.write_all(self.details_path(submission_id), typed.items)
         except _Stopped:
             return None  # left "running": the next start re-queues it
         except Exception as err:  # noqa: BLE001 - recorded, never lost
@@ -538,20 +540,17 @@ class Leaderboard:
         submission_id = row["id"]
         cancelled = threading.Event()
         outcome: dict = {}
-        details = self.home / "details" / f".{submission_id}.{uuid.uuid4().hex[:8]}.jsonl"
 
         def run() -> None:
             try:
                 predictions = self._parse(row["file_path"], row["file_name"])
                 outcome["results"] = judge.score_submission(
                     predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
-                    progress=self._progress(submission_id, cancelled), details_path=details,
-                    dataset=self.dataset, concurrency=self.judge_concurrency)
+                    progress=self._progress(submission_id, cancelled), dataset=self.dataset,
+                    concurrency=self.judge_concurrency)
             except BaseException as err:  # noqa: BLE001 - handed to the lane
                 outcome["error"] = err
             finally:
-                if cancelled.is_set():
-                    details.unlink(missing_ok=True)
                 self.store.close()
 
         worker = threading.Thread(target=run, name=f"judge-{submission_id}", daemon=True)
@@ -574,15 +573,15 @@ class Leaderboard:
                 raise error
             log.warning("submission %s failed in the judge lane: %s", submission_id, type(error).__name__)
             return self._failed(submission_id, _reason(error))
-        final = self.details_path(submission_id)
-        if details.is_file():
-            details.replace(final)
         typed = outcome["results"]
+        details.write_open(self.details_path(submission_id), typed.items)
         results = typed.to_dict()
         if typed.open.failed:
             # A partly judged Open score would not be comparable: keep the file, let a retry finish it.
+            first_error = next((item.error for item in typed.items if item.error and item.status is ItemStatus.FAILED),
+                               "no reason recorded")
             return self._failed(submission_id, f"{typed.open.failed} of {typed.open.n} open answers could "
-                                               f"not be judged ({_first_error(final)}); the file is kept, "
+                                               f"not be judged ({first_error}); the file is kept, "
                                                "judged answers are cached, and a retry judges only the rest")
         status = AWAITING if typed.open.awaiting else FINISHED
 
@@ -637,10 +636,10 @@ class Leaderboard:
             return
         try:
             self.mirror.record(submission_id, meta, results, review=self.reviews.states().get(submission_id))
-            details = self.details_path(submission_id)
-            if details.is_file():  # consent applied: without it, only correctness per question
+            path = self.details_path(submission_id)
+            if details.exists(path):  # consent applied: without it, only correctness per question
                 self.mirror.record_details(submission_id, explore.details_jsonl(
-                    explore.read_details(details), explore.details_public(self, submission_id)))
+                    details.read_details(path), explore.details_public(self, submission_id)))
         except Exception as err:  # noqa: BLE001 - the mirror is a copy; the store stays the truth
             log.warning("mirror update failed: %s", type(err).__name__)
         if with_board:
@@ -649,8 +648,8 @@ class Leaderboard:
     # -- reading -------------------------------------------------------------------------
 
     def details_path(self, submission_id: str) -> Path:
-        """Where the worker writes a submission's per-question details (JSONL, one line per question)."""
-        return self.home / "details" / f"{submission_id}.jsonl"
+        """Where the worker writes a submission's per-question details (`leaderboard.details`)."""
+        return self.home / "details" / f"{submission_id}{details.SUFFIX}"
 
     def status(self, submission_id: str | None = None) -> list[dict]:
         """Submissions, newest first (or the one asked for). While the store cannot write, queued
@@ -726,9 +725,9 @@ class Leaderboard:
                 continue
             scores = self.scores(row["id"])
             path = self.details_path(row["id"])
-            if scores is None or scores.dataset.fingerprint != self.dataset.fingerprint or not path.is_file():
+            if scores is None or scores.dataset.fingerprint != self.dataset.fingerprint or not details.exists(path):
                 continue
-            responses[row["id"]] = {item.id: bool(item.correct) for item in explore.read_details(path)
+            responses[row["id"]] = {item.id: bool(item.correct) for item in details.read_details(path)
                                     if item.question_type == "mcq" and item.status is not ItemStatus.MISSING}
         stats = items.analyse(responses)
         with self._board_lock:
@@ -760,19 +759,6 @@ class Leaderboard:
                 self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset,
                                                          holds=self.reviews.holds(states)))
             return self._board[1].copy()
-
-
-def _first_error(details: Path) -> str:
-    """The first per-item judge error recorded in a details file."""
-    try:
-        with details.open(encoding="utf-8") as lines:
-            for line in lines:
-                error = json.loads(line).get("error")
-                if error:
-                    return error
-    except OSError:
-        pass
-    return "no reason recorded"
 
 
 def _reason(err: Exception) -> str:

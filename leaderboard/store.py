@@ -165,19 +165,22 @@ def utc_now(timestamp: float | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write_atomically(path: Path, source: Path | bytes) -> None:
-    """`path` appears complete or not at all (temporary name, fsync, rename, fsync of the folder)."""
+def _write_atomically(path: Path, source: Path | bytes, *, link: bool = False) -> None:
+    """`path` appears complete or not at all (temporary name, fsync, rename, fsync of the folder).
+    With `link`, a source file on the same file system is linked, not copied: its bytes reach the
+    disk once. Only for a file nothing writes again (a link shares every later change)."""
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with temporary.open("wb") as out:
-            if isinstance(source, bytes):
-                out.write(source)
-            else:
-                with Path(source).open("rb") as data:
-                    while chunk := data.read(1 << 20):
-                        out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        if isinstance(source, bytes) or not (link and _linked(Path(source), temporary)):
+            with temporary.open("wb") as out:
+                if isinstance(source, bytes):
+                    out.write(source)
+                else:
+                    with Path(source).open("rb") as data:
+                        while chunk := data.read(1 << 20):
+                            out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -187,6 +190,20 @@ def _write_atomically(path: Path, source: Path | bytes) -> None:
         os.fsync(folder)
     finally:
         os.close(folder)
+
+
+def _linked(source: Path, link: Path) -> bool:
+    """Hard-link `source` at `link` and flush its bytes; False where the file system or its owner
+    forbids links (another device, protected_hardlinks), and the caller copies instead."""
+    try:
+        os.link(source, link)
+    except OSError as error:
+        if error.errno in (errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+            return False
+        raise
+    with link.open("rb") as data:
+        os.fsync(data.fileno())
+    return True
 
 
 class Store:
@@ -312,10 +329,11 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
 
-    def add(self, row: dict[str, Any], *, rate_limit: tuple[int, float]) -> None:
+    def add(self, row: dict[str, Any], *, rate_limit: tuple[int, float], link: bool = False) -> None:
         """Insert a queued submission, atomically with the duplicate and rate-limit checks.
         The upload (`row["file_path"]`, or `row["file_bytes"]`) is written to files/ first, once
-        per distinct content; it is removed again if the row cannot be committed."""
+        per distinct content (linked with `link`: see `_write_atomically`); it is removed again if
+        the row cannot be committed."""
         now = time.time()
         limit, window = rate_limit
         target = self.file_path(row["file_sha256"])
@@ -323,7 +341,8 @@ class Store:
             created = not target.is_file()
             try:
                 if created:
-                    _write_atomically(target, row["file_bytes"] if "file_bytes" in row else Path(row["file_path"]))
+                    _write_atomically(target, row["file_bytes"] if "file_bytes" in row else Path(row["file_path"]),
+                                      link=link)
                 with self._transaction() as db:
                     self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
                     stamp = utc_now()

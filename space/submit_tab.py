@@ -91,10 +91,15 @@ class UploadJanitor:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
+    def owns(self, path: Path) -> bool:
+        """An upload inside Gradio's folder (named by its content, never written again)."""
+        target = Path(path).resolve()
+        return target.parent != self.upload_folder and target.is_relative_to(self.upload_folder)
+
     def handled(self, path: Path) -> None:
         """A submit is done with `path`: delete it after the grace period unless it is used again."""
         target = Path(path).resolve()
-        if target.parent == self.upload_folder or not target.is_relative_to(self.upload_folder):
+        if not self.owns(target):
             return
         try:
             if _digest(target) in SERVED:
@@ -233,7 +238,8 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                                   description=(description or "").strip(),
                                   public_details=public_details is not False)
             return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token),
-                                client=None if profile is not None else client_address(request))
+                                client=None if profile is not None else client_address(request),
+                                given_up=janitor.owns(Path(predictions)))
         except SubmissionError as error:  # a refusal: one log line (in the facade), no traceback
             refusal = user_error(error)
             refusal.print_exception = False

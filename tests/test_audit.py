@@ -18,6 +18,7 @@ from core.results import ItemResult, ItemStatus
 from judge.audit import agreement, paired_interval, sample_ids, spearman, summarise, weighted_kappa
 from judge.endpoint import Endpoint
 from judge.extract import EXTRACTION_VERSION
+from leaderboard.details import read_details
 from leaderboard.service import Leaderboard, SubmissionMeta
 from space.moderation_tab import is_owner
 from tests.answers import write_predictions
@@ -132,16 +133,12 @@ def test_a_gullible_primary_is_caught_by_the_audit_and_the_row_is_under_review(t
     assert "under review" not in row_of(board, honest)["Unranked"]
     n_open = sum(q["question_type"] == "open" for q in questions)
     assert audited_calls == 2 * min(n_open, 20)
-    audited = [item for item in ItemResult_lines(board.details_path(forged)) if item.audit]
+    audited = [item for item in read_details(board.details_path(forged)) if item.audit]
     assert len(audited) == min(n_open, 20) and all(item.audit["model"] == "audit-judge" for item in audited)
     found = board.judge_agreement()
     assert found["n"] == 2 * min(n_open, 20) and found["score"]["mean_diff"] > 0
     board.clear_review(forged, "operator")
     assert "under review" not in row_of(board, forged)["Unranked"]
-
-
-def ItemResult_lines(path: Path) -> list[ItemResult]:
-    return [ItemResult.from_dict(json.loads(line)) for line in path.read_text().splitlines()]
 
 
 @pytest.mark.parametrize("audit_responder", [Counting(fake_judge, fail=10 ** 6, status=500), slow_judge(5.0)],

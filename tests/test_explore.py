@@ -238,14 +238,14 @@ def test_the_mirror_publishes_details_and_respects_consent(built_dataset: Path, 
 
 
 def test_a_broken_details_file_is_named_with_its_line(tmp_path: Path) -> None:
-    from leaderboard.explore import ExploreError, read_details
+    from leaderboard.details import DetailsError, read_details
 
     path = tmp_path / "sub-x.jsonl"
     path.write_text('{"id": "mcq-0", "correct": true}\n\n{"id": "mcq-1"\n')
-    with pytest.raises(ExploreError, match=r"sub-x\.jsonl: line 3 is not JSON"):
+    with pytest.raises(DetailsError, match=r"sub-x\.jsonl: line 3 is not JSON"):
         read_details(path)
     path.write_text('{"id": "mcq-0"}\n{"correct": false}\n')
-    with pytest.raises(ExploreError, match=r"sub-x\.jsonl: line 2: field 'id'"):
+    with pytest.raises(DetailsError, match=r"sub-x\.jsonl: line 2: field 'id'"):
         read_details(path)
 
 

@@ -4,7 +4,9 @@ Each test gets its own home folder; the dataset is the sample release built once
 """
 from __future__ import annotations
 
+import gzip
 import itertools
+import json
 import math
 import sqlite3
 import subprocess
@@ -15,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from core.results import ItemStatus
 from judge.endpoint import Endpoint
+from leaderboard.details import open_path, read_details
 from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
 from leaderboard.store import SCHEMA_VERSION
 from tests.answers import write_predictions
@@ -119,6 +123,50 @@ def test_awaiting_submission_is_judged_after_restart_with_an_endpoint(tmp_path, 
         third.start()
         assert third.wait_idle(30)
         assert server.calls == 0 and third.status(submission)[0]["status"] == "finished"
+
+
+def test_answers_reach_the_disk_once_and_later_verdicts_are_written_beside_them(tmp_path, make_board, questions):
+    home = tmp_path / "home"
+    given_up, kept = tmp_path / "upload.jsonl", tmp_path / "mine.jsonl"
+    write_predictions(given_up, questions, tag=" (upload)")
+    write_predictions(kept, questions, tag=" (mine)")
+    kept_bytes = kept.read_bytes()
+    with OpenAIServer(verdict_responder) as server:
+        board = make_board(home, endpoint=endpoint_for(server))
+        linked = board.submit(given_up, SubmissionMeta(model="Linked"), "alice", given_up=True)["id"]
+        copied = board.submit(kept, SubmissionMeta(model="Copied"), "alice")["id"]
+        stored = {sid: board.store.file_path(board.store.record(sid)["file_sha256"]) for sid in (linked, copied)}
+        assert stored[linked].stat().st_ino == given_up.stat().st_ino  # a Gradio upload: linked, not copied
+        assert stored[copied].stat().st_ino != kept.stat().st_ino
+        kept.write_text("overwritten by the submitter's next run\n")  # a file the caller keeps may change...
+        assert stored[copied].read_bytes() == kept_bytes              # ...the stored copy does not
+        board.start()
+        assert board.wait_idle(60) and board.status(linked)[0]["status"] == "finished"
+        board.stop()
+
+    path = board.details_path(linked)
+    answers = {line["id"]: line["prediction"] for line in map(json.loads, given_up.read_text().splitlines())}
+    first = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+    assert {line["id"]: line["prediction"] for line in first} == answers  # every answer, once, compressed
+    later = [json.loads(line) for line in gzip.decompress(open_path(path).read_bytes()).splitlines()]
+    assert len(later) == n_open(questions) and all(line["prediction"] is None for line in later)
+    merged = read_details(path)
+    assert all(item.status is ItemStatus.JUDGED and item.prediction == answers[item.id]
+               for item in merged if item.question_type == "open")
+    assert {item.id: item.prediction for item in merged} == answers
+    # A home written before compression keeps its plain details file, read as it is.
+    legacy = path.with_name(f"{linked}.jsonl")
+    legacy.write_bytes(gzip.decompress(path.read_bytes()))
+    path.unlink()
+    assert [item.prediction for item in read_details(path)] == [item.prediction for item in merged]
+
+    # Scored again with no judge: the old verdicts never sit on the new run's answers.
+    again = make_board(home)
+    again.rescore(linked, "operator")
+    again.start()
+    assert again.wait_idle(60) and again.status(linked)[0]["status"] == "awaiting_judge"
+    assert not open_path(path).exists() and not legacy.exists()
+    assert all(item.status is ItemStatus.AWAITING for item in read_details(path) if item.question_type == "open")
 
 
 def test_a_row_left_running_by_a_crash_is_resumed_on_start(tmp_path, make_board, questions):
@@ -459,7 +507,7 @@ def test_untrusted_text_is_data_and_no_file_is_written_from_the_upload_name(tmp_
     import hashlib
 
     assert [p.name for p in (home / "files").iterdir()] == [hashlib.sha256(upload.read_bytes()).hexdigest()]
-    assert [p.name for p in (home / "details").iterdir()] == [f"{submission}.jsonl"]
+    assert [p.name for p in (home / "details").iterdir()] == [f"{submission}.jsonl.gz"]
     from leaderboard.board import export_csv
 
     assert b"'=HYPERLINK" in export_csv(board.board())
