@@ -41,14 +41,15 @@ COLUMN_GROUPS: dict[str, list[str]] = {
     "Dimensions": [d.abbr for d in DIMENSIONS],
     "Open criteria": [c.abbr for c in CRITERIA],
     "Medical intelligence": [m.abbr for m in MEDICAL_INTELLIGENCE],
+    "Beyond accuracy": ["MCQ circular", "Blind MCQ", "Image gain"],
     "Model info": ["Params (B)", "Weights", "Domain", "Submitted", "Judge", "Note", "Link"],
     "Ranking details": ["Band", "MCQ low", "MCQ high", "Open band", "Unranked", "Coverage (%)", "Build",
                         "Judge prompt", "Id"],
 }
 COLUMNS: list[str] = [c for group in COLUMN_GROUPS.values() for c in group]
 NUMERIC_COLUMNS: list[str] = (["Rank", "MCQ", "Open"] + COLUMN_GROUPS["Dimensions"] + COLUMN_GROUPS["Open criteria"]
-                              + COLUMN_GROUPS["Medical intelligence"] + ["Params (B)", "MCQ low", "MCQ high",
-                                                                         "Coverage (%)"])
+                              + COLUMN_GROUPS["Medical intelligence"] + COLUMN_GROUPS["Beyond accuracy"]
+                              + ["Params (B)", "MCQ low", "MCQ high", "Coverage (%)"])
 UNRANKED_OTHER_BUILD = "scored on another build"
 UNRANKED_SAMPLE_BUILD = "sample build (not comparable with the paper)"
 UNRANKED_PARTIAL = "partial"
@@ -160,6 +161,9 @@ def submission_record(meta_row: dict, results: Results) -> dict:
         **{d.abbr: accuracy(mcq.by_dimension.get(d.slug)) for d in DIMENSIONS},
         **{c.abbr: _percent(open_.criteria.get(c.key)) for c in CRITERIA},
         **{m.abbr: accuracy(by_mi.get(m.name) or by_mi.get(m.abbr.lower())) for m in MEDICAL_INTELLIGENCE},
+        "MCQ circular": _percent(results.circular.accuracy if results.circular else None),
+        "Blind MCQ": _percent(results.blind.accuracy if results.blind else None),
+        "Image gain": _percent(results.blind.image_gain if results.blind else None),
         "Params (B)": _percent(meta_row.get("params_b")),
         "Weights": meta_row["weights"],
         "Domain": "medical" if meta_row["medical"] else "general",

@@ -30,11 +30,11 @@ from urllib.parse import urlparse
 import pandas as pd
 
 import judge
-from core.results import ItemStatus, Results
+from core.results import BlindResults, ItemStatus, Results
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
-from leaderboard import details, explore, identity, items, reference
+from leaderboard import companions, details, explore, identity, items, reference
 from leaderboard.items import ItemStats
 from leaderboard.review import Reviews
 from leaderboard.store import (AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store, StoreUnavailable,
@@ -196,17 +196,18 @@ class Leaderboard:
     # -- submitting ----------------------------------------------------------------------
 
     def submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, client: str | None = None, *,
-               given_up: bool = False) -> dict:
+               given_up: bool = False, blind: Path | None = None, circular: Path | None = None) -> dict:
         """Check a predictions file and its metadata, then queue it; nothing is judged here.
         A refusal is a SubmissionError, logged as one line (what, who, why). Refusals are counted
         per submitter, and per `client` address too when the submitter is not signed in, so one
         visitor's bad files never lock out the others. `given_up`: nothing writes to the file again
-        (a Gradio upload), so the store may link it instead of copying it."""
+        (a Gradio upload), so the store may link it instead of copying it. `blind` and `circular`:
+        the same model's companion runs (`leaderboard.companions`), checked and stored with it."""
         who = (submitter or "").strip() or "anonymous"
         counted = who if not client else f"{who} from {client}"
         try:
             self._check_refusals(counted)
-            return self._submit(file_path, meta, who, given_up)
+            return self._submit(file_path, meta, who, given_up, {"blind": blind, "circular": circular})
         except SubmissionError as error:
             if not isinstance(error, _NotCounted):
                 self._count_refusal(counted)
@@ -233,24 +234,20 @@ class Leaderboard:
         with self._refusals_lock:
             self._refusals.setdefault(submitter, deque()).append(time.monotonic())
 
-    def _submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, given_up: bool) -> dict:
+    def _submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, given_up: bool,
+                runs: dict[str, Path | None]) -> dict:
         fields = _checked_meta(meta)
         shown = Path(str(file_path)).name  # the upload's name: shown in messages, never a path
         path = Path(file_path)
-        if not path.is_file():
-            raise SubmissionError(f"{shown}: no file was uploaded (an upload is used for one submission "
-                                  "and then deleted: choose the file again).")
-        size = path.stat().st_size
-        if size == 0:
-            raise SubmissionError(f"{shown}: the file is empty.")
-        if size > self.max_file_bytes:
-            raise SubmissionError(f"{shown}: {size / 2**20:.1f} MiB is over the "
-                                  f"{self.max_file_bytes / 2**20:g} MiB limit.")
+        self._check_size(path, shown)
         file_format = path.suffix.lower()
         if file_format not in PREDICTION_FORMATS:
             raise SubmissionError(f"{shown}: unsupported file type {file_format or '(none)'!r}; upload "
                                   ".jsonl, .json or .csv with `id` and `prediction`, or VLMEvalKit's .xlsx/.tsv "
                                   "or lmms-eval's samples_*.jsonl as they are.")
+        extra = {kind: (Path(given), Path(str(given)).name) for kind, given in runs.items() if given}
+        for kind, (companion, name) in extra.items():
+            self._check_size(companion, f"{companions.LABELS[kind]} {name}")
         try:
             identity.check_model_name(fields["model"], self._paper["Model"].tolist(),
                                       self.store.models_of_others(submitter), reference.REFERENCE_MODELS.values())
@@ -267,12 +264,16 @@ class Leaderboard:
                 except ValueError as err:
                     raise SubmissionError(str(err)) from None
             coverage = self._check_file(path, shown)
+            checked = {kind: companions.check(kind, companion, name, self.questions, sha256)
+                       for kind, (companion, name) in extra.items()}
+        except companions.CompanionError as error:
+            raise SubmissionError(str(error)) from None
         finally:
             self._checks.release()
         submission_id = f"sub-{uuid.uuid4().hex[:12]}"
         row = {**fields, "id": submission_id, "submitter": submitter, "file_name": shown,
                "file_format": file_format, "file_path": path, "file_sha256": sha256,
-               "coverage": coverage}
+               "coverage": coverage, "companions": checked}
         with _storage_refusal():
             try:
                 self.store.add(row, rate_limit=self.rate_limit, link=given_up)
@@ -283,12 +284,25 @@ class Leaderboard:
         message = (f"Queued as {submission_id}: {coverage.get('given', 0)} of "
                    f"{coverage.get('expected', 0)} questions answered")
         message += f"; {missing} missing count as wrong." if missing else "."
+        for kind, companion in checked.items():
+            message += f" With its {companions.LABELS[kind]} ({companion['answered']} MCQs)."
         if self.endpoint is None:
             message += " No judge is configured: MCQ is scored now, open answers wait (awaiting judge)."
         else:
             message += " MCQ reaches the board in seconds; open answers are judged after."
         return {"id": submission_id, "status": "queued", "message": message, "coverage": coverage,
                 "position": self.store.queue_position(submission_id)}
+
+    def _check_size(self, path: Path, shown: str) -> None:
+        if not path.is_file():
+            raise SubmissionError(f"{shown}: no file was uploaded (an upload is used for one submission "
+                                  "and then deleted: choose the file again).")
+        size = path.stat().st_size
+        if size == 0:
+            raise SubmissionError(f"{shown}: the file is empty.")
+        if size > self.max_file_bytes:
+            raise SubmissionError(f"{shown}: {size / 2**20:.1f} MiB is over the "
+                                  f"{self.max_file_bytes / 2**20:g} MiB limit.")
 
     def _parse(self, source: Path, shown: str) -> list[dict]:
         """Read predictions through the judge's reader (the one place it is called), naming the upload
@@ -513,6 +527,7 @@ class Leaderboard:
             typed = judge.score_submission(
                 predictions, self.questions, endpoint=None, progress=self._progress(submission_id, threading.Event()),
                 dataset=self.dataset)
+            companions.attach(typed, row["companions"], self.questions)
             details.write_all(self.details_path(submission_id), typed.items)
         except _Stopped:
             return None  # left "running": the next start re-queues it
@@ -548,6 +563,7 @@ class Leaderboard:
                     predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
                     progress=self._progress(submission_id, cancelled), dataset=self.dataset,
                     concurrency=self.judge_concurrency)
+                companions.attach(outcome["results"], row["companions"], self.questions)
             except BaseException as err:  # noqa: BLE001 - handed to the lane
                 outcome["error"] = err
             finally:
@@ -680,6 +696,23 @@ class Leaderboard:
         """The same document, typed (its version checked)."""
         document = self.store.results(submission_id)
         return Results.from_dict(document) if document else None
+
+    def best_blind(self) -> tuple[str, BlindResults] | None:
+        """The visible submission on the served build whose blind run answers most MCQs right: how much
+        of the benchmark the text alone answers (the About tab shows it per dimension)."""
+        hidden = self.reviews.hidden()
+        found = []
+        for row in self.store.statuses():
+            if row["status"] not in (FINISHED, AWAITING) or row["id"] in hidden:
+                continue
+            results = self.scores(row["id"])
+            if (results is not None and results.blind is not None and results.blind.accuracy is not None
+                    and results.dataset.fingerprint == self.dataset.fingerprint):
+                found.append((results.blind.accuracy, row["model"], results.blind))
+        if not found:
+            return None
+        _, model, blind = max(found, key=lambda entry: entry[0])
+        return model, blind
 
     # -- the operator ----------------------------------------------------------------------
 

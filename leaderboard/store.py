@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 QUEUED, RUNNING, FINISHED, FAILED, AWAITING = "queued", "running", "finished", "failed", "awaiting_judge"
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, AWAITING)
@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     updated_at TEXT NOT NULL,
     public_details INTEGER NOT NULL DEFAULT 1,
     judge_failures INTEGER NOT NULL DEFAULT 0,
-    retry_ts REAL
+    retry_ts REAL,
+    companions TEXT NOT NULL DEFAULT '{{}}'
 );
 CREATE INDEX IF NOT EXISTS submissions_status ON submissions (status, seq);
 CREATE INDEX IF NOT EXISTS submissions_submitter ON submissions (submitter, created_ts);
@@ -100,6 +101,9 @@ CREATE TABLE IF NOT EXISTS lease (
 # Version 1 kept the upload in the row; version 2 moves it to files/ and adds these columns.
 _V2_COLUMNS = ("public_details INTEGER NOT NULL DEFAULT 1", "judge_failures INTEGER NOT NULL DEFAULT 0",
                "retry_ts REAL")
+# Version 3: the companion runs of a submission (blind, circular) as JSON: kind -> {sha256, file_name}.
+_V3_COLUMNS = ("companions TEXT NOT NULL DEFAULT '{}'",)
+COMPANIONS = ("blind", "circular")
 
 STATUS_FIELDS = ("id", "model", "submitter", "status", "progress_done", "progress_total", "error",
                  "created_at", "updated_at")
@@ -232,9 +236,13 @@ class Store:
         if found is None:
             with self._transaction() as db:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(found[0]) == 1:
+            return
+        version = int(found[0])
+        if version == 1:
             self._migrate_from_v1()
-        elif int(found[0]) != SCHEMA_VERSION:
+        if version in (1, 2):
+            self._migrate_from_v2()
+        elif version != SCHEMA_VERSION:
             raise RuntimeError(f"{self.path}: schema version {found[0]}, this code reads "
                                f"{SCHEMA_VERSION}")
 
@@ -255,6 +263,15 @@ class Store:
             for column in _V2_COLUMNS:
                 db.execute(f"ALTER TABLE submissions ADD COLUMN {column}")
             db.execute("ALTER TABLE submissions DROP COLUMN file_bytes")
+            db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+    def _migrate_from_v2(self) -> None:
+        """Version 2 → 3: the companions column; one transaction, so a crash repeats it."""
+        with self._transaction() as db:
+            if db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] != "2":
+                return  # another process migrated it meanwhile
+            for column in _V3_COLUMNS:
+                db.execute(f"ALTER TABLE submissions ADD COLUMN {column}")
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _connection(self) -> sqlite3.Connection:
@@ -331,32 +348,39 @@ class Store:
 
     def add(self, row: dict[str, Any], *, rate_limit: tuple[int, float], link: bool = False) -> None:
         """Insert a queued submission, atomically with the duplicate and rate-limit checks.
-        The upload (`row["file_path"]`, or `row["file_bytes"]`) is written to files/ first, once
-        per distinct content (linked with `link`: see `_write_atomically`); it is removed again if
-        the row cannot be committed."""
+        The upload (`row["file_path"]`, or `row["file_bytes"]`) and its companion runs
+        (`row["companions"]`: kind -> {path, sha256, file_name}) are written to files/ first, once
+        per distinct content (linked with `link`: see `_write_atomically`); they are removed again
+        if the row cannot be committed."""
         now = time.time()
         limit, window = rate_limit
-        target = self.file_path(row["file_sha256"])
+        companions = row.get("companions") or {}
+        sources = [(row["file_sha256"], row["file_bytes"] if "file_bytes" in row else Path(row["file_path"]))]
+        sources += [(companion["sha256"], Path(companion["path"])) for companion in companions.values()]
         with self._add_lock:
-            created = not target.is_file()
+            created: list[Path] = []
             try:
-                if created:
-                    _write_atomically(target, row["file_bytes"] if "file_bytes" in row else Path(row["file_path"]),
-                                      link=link)
+                for sha256, source in sources:
+                    target = self.file_path(sha256)
+                    if not target.is_file():
+                        _write_atomically(target, source, link=link)
+                        created.append(target)
                 with self._transaction() as db:
                     self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
                     stamp = utc_now()
                     db.execute(
                         "INSERT INTO submissions (id, model, link, weights, medical, params_b, description,"
                         " submitter, file_name, file_format, file_sha256, coverage, status,"
-                        " created_ts, created_at, updated_at, public_details)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " created_ts, created_at, updated_at, public_details, companions)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (row["id"], row["model"], row["link"], row["weights"], int(row["medical"]),
                          row["params_b"], row["description"], row["submitter"], row["file_name"],
                          row["file_format"], row["file_sha256"], json.dumps(row["coverage"]), QUEUED,
-                         now, stamp, stamp, int(row.get("public_details", True))))
+                         now, stamp, stamp, int(row.get("public_details", True)),
+                         json.dumps({kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
+                                     for kind, c in companions.items()})))
             except BaseException as error:
-                if created:
+                for target in created:
                     target.unlink(missing_ok=True)
                 unavailable = _unavailable(error, self.files) if isinstance(error, OSError) else None
                 if unavailable is not None:
@@ -399,7 +423,9 @@ class Store:
                 return None
             db.execute("UPDATE submissions SET status = ?, attempts = attempts + 1, error = '',"
                        " updated_at = ? WHERE id = ?", (RUNNING, utc_now(), row["id"]))
-        return {**dict(row), "file_path": self.file_path(row["file_sha256"])}
+        companions = {kind: {**companion, "path": self.file_path(companion["sha256"])}
+                      for kind, companion in json.loads(row["companions"] or "{}").items()}
+        return {**dict(row), "file_path": self.file_path(row["file_sha256"]), "companions": companions}
 
     def claim_next(self, owner: str | None = None) -> dict | None:
         """Mark the oldest queued submission running and return it (with `file_path`); only while
@@ -488,11 +514,12 @@ class Store:
         row = self._connection().execute(
             "SELECT id, model, link, weights, medical, params_b, description, submitter, file_name,"
             " file_sha256, coverage, status, progress_done, progress_total, error, attempts,"
-            " created_at, updated_at, public_details FROM submissions WHERE id = ?",
+            " created_at, updated_at, public_details, companions FROM submissions WHERE id = ?",
             (submission_id,)).fetchone()
         if row is None:
             return None
-        return {**dict(row), "public_details": bool(row["public_details"])}
+        return {**dict(row), "public_details": bool(row["public_details"]),
+                "companions": json.loads(row["companions"] or "{}")}
 
     def models_of_others(self, submitter: str) -> list[str]:
         """Model names other submitters already took (a name identifies one row on the board)."""

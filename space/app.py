@@ -19,7 +19,7 @@ import gradio as gr
 
 from core.vocabulary import PAPER
 from leaderboard.service import Leaderboard
-from space.about_tab import build_about_tab, judge_agreement
+from space.about_tab import build_about_tab, live_sections
 from space.explore_tab import build_explore_tab
 from space.leaderboard_tab import HEADER_TIPS, PRIVATE, build_leaderboard_tab
 from space.moderation_tab import build_moderation_tab, moderation_visible
@@ -166,7 +166,7 @@ def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None
                 agreement = build_about_tab(board)
             with gr.Tab("Moderate", id="moderate", visible=False) as moderate_tab:
                 build_moderation_tab(board)
-        about_tab.select(lambda: judge_agreement(board), outputs=agreement, **PRIVATE)
+        about_tab.select(lambda: live_sections(board), outputs=agreement, **PRIVATE)
         demo.load(moderation_visible(board), outputs=moderate_tab, **PRIVATE)
         board_tab.select(ranked.refresh, inputs=ranked.inputs, outputs=ranked.outputs, **PRIVATE)
         for opened in (demo.load, submit_tab.select):  # the queue is current whenever it is seen

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from judge import JUDGE_PROMPT_VERSION
-from core.results import McqGroup, OpenGroup, Results
+from core.results import BlindResults, McqGroup, OpenGroup, Results
 from core.vocabulary import (CITATION, CRITERIA, DATASET_URL, DIMENSION_BY_SLUG, DIMENSIONS, MEDICAL_INTELLIGENCE,
                              PAPER, PERCEPTION, PROMPT_VERSION, REASONING, RELEASE_LABEL_NOTE, RELEASE_QUESTIONS,
                              LETTERS, format_prompt)
@@ -146,8 +146,10 @@ def result_card(row: dict | None, results: Results | None, submission_id: str | 
                                                           (open_.not_answered, "not answered")) if n)
         lines.append(f"\n**Open score: {open_.score:.2f}** ({open_.judged} judged{extra}) — {criteria}")
     elif open_.awaiting:
-        lines.append(f"\n**Open answers: awaiting judge** ({open_.awaiting} stored; judged once a "
-                     "judge endpoint is configured)")
+        when = "being judged now" if row["status"] == "running" else \
+            "judged in turn by the judge lane, once a judge endpoint is configured"
+        lines.append(f"\n**Open answers: awaiting judge** ({open_.awaiting} stored; {when})")
+    lines += _beyond_lines(results)
     lines.append("")
     lines += _breakdown_table("Dimension", mcq.by_dimension)
     lines += _breakdown_table("Medical intelligence", mcq.by_medical_intelligence)
@@ -169,6 +171,25 @@ def result_card(row: dict | None, results: Results | None, submission_id: str | 
         lines.append(f"\nScored on build {code(results.dataset.fingerprint)} ({build}"
                      + (f", {results.dataset.questions:,} questions" if results.dataset.questions else "") + ")")
     return "\n".join(lines)
+
+
+def _beyond_lines(results: Results) -> list[str]:
+    """The companion runs' figures: blind MCQ and the image gain, circular MCQ and the letter bias."""
+    lines = []
+    blind, circular = results.blind, results.circular
+    if blind is not None and blind.accuracy is not None:
+        gain = "" if blind.image_gain is None else f"; image gain {blind.image_gain:+.2f} points"
+        interval = f" (95% CI {blind.ci95[0]:+.2f} to {blind.ci95[1]:+.2f})" if blind.ci95 else ""
+        lines.append(f"\n**Blind MCQ: {blind.accuracy:.2f}%** (the same {blind.n} MCQs without their images"
+                     f"{gain}{interval})")
+    if circular is not None and circular.accuracy is not None:
+        first = "" if circular.first_rotation_accuracy is None else \
+            f"; {circular.first_rotation_accuracy:.2f}% in the published order"
+        bias = ", ".join(f"{letter} {circular.chosen_positions.get(letter, 0):.0f}% "
+                         f"(key {circular.key_positions.get(letter, 0):.0f}%)" for letter in LETTERS)
+        lines.append(f"\n**MCQ circular: {circular.accuracy:.2f}%** (right in all {len(LETTERS)} rotations of "
+                     f"{circular.n} MCQs{first}). Letters chosen: {bias}")
+    return lines
 
 
 def _formula() -> str:
@@ -284,3 +305,30 @@ def agreement_markdown(found: dict, audit_model: str | None, tolerance: float) -
                                 "(quadratic weights, grades 0–10) and Spearman's ρ near 1 mean the two judges agree; "
                                 "a mean difference above 0 means the primary judge is more generous.",
                                 "\n".join(rows)])
+
+
+def beyond_markdown(best_blind: tuple[str, BlindResults] | None) -> str:
+    """What the figures beyond accuracy mean, and how much of the benchmark the best blind run answers."""
+    lines = ["### Beyond accuracy",
+             "- **Blind MCQ**: the same model asked every question without its image (`medcmr predict --blind`, "
+             "sent with the submission). **Image gain** = MCQ − Blind MCQ on the MCQs both runs answered, with "
+             "a paired 95% interval (result card): how much the model gets from looking.\n"
+             f"- **MCQ circular**: each MCQ asked in the {len(LETTERS)} rotations of its options (`medcmr predict "
+             f"--circular`), right only if right in all {len(LETTERS)} (CircularEval); beside it, the share of "
+             "each letter chosen against the key's share shows a position bias.\n"
+             "- **Item analysis** (Explore): per question, difficulty (share of submissions right) and "
+             "discrimination (point-biserial against the rest score); a question strong models miss while weak "
+             "ones get it right is listed as *suspect* for the dataset's maintainers (the download names the "
+             "rule). None of these change MCQ, Open or the rank."]
+    if best_blind is None:
+        return "\n\n".join(lines + ["No submission has sent a blind run yet."])
+    model, blind = best_blind
+    rows = ["| Dimension | MCQs | Blind MCQ (%) | Image gain (points) |", "|---|---:|---:|---:|"]
+    for slug, cell in sorted(blind.by_dimension.items(),
+                             key=lambda item: [d.slug for d in DIMENSIONS].index(item[0])
+                             if item[0] in DIMENSION_BY_SLUG else len(DIMENSIONS)):
+        name = DIMENSION_BY_SLUG[slug].release_name if slug in DIMENSION_BY_SLUG else slug
+        gain = "—" if cell.get("image_gain") is None else f"{cell['image_gain']:+.2f}"
+        rows.append(f"| {escape_md(name)} | {cell['n']:,} | {cell['accuracy']:.2f} | {gain} |")
+    return "\n\n".join(lines + [f"The best blind run so far, {escape_md(model)}'s, answers **{blind.accuracy:.2f}%** "
+                                  f"of {blind.n:,} MCQs right without any image:", "\n".join(rows)])

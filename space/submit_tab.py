@@ -223,11 +223,13 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     janitor = UploadJanitor(Path(get_upload_folder()), Settings.from_env().upload_grace_s)
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
-               params_b: float | None, description: str, public_details: bool, profile: gr.OAuthProfile | None,
-               oauth_token: gr.OAuthToken | None, request: gr.Request) -> dict:
+               params_b: float | None, description: str, public_details: bool, blind_run: str | None,
+               circular_run: str | None, profile: gr.OAuthProfile | None, oauth_token: gr.OAuthToken | None,
+               request: gr.Request) -> dict:
         """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
-        metadata and whether its per-question outputs may be published; returns id, status,
-        message, coverage and queue position, or raises the reason."""
+        metadata and whether its per-question outputs may be published, and optionally the same
+        model's `predict --blind` and `predict --circular` runs; returns id, status, message,
+        coverage and queue position, or raises the reason."""
         try:
             if not predictions:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
@@ -237,16 +239,20 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
                                   description=(description or "").strip(),
                                   public_details=public_details is not False)
+            runs = {"blind": blind_run, "circular": circular_run}
+            for run in filter(None, runs.values()):
+                janitor.in_use(Path(run))
             return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token),
                                 client=None if profile is not None else client_address(request),
-                                given_up=janitor.owns(Path(predictions)))
+                                given_up=all(janitor.owns(Path(f)) for f in (predictions, *runs.values()) if f),
+                                **{kind: Path(run) if run else None for kind, run in runs.items()})
         except SubmissionError as error:  # a refusal: one log line (in the facade), no traceback
             refusal = user_error(error)
             refusal.print_exception = False
             raise refusal from None
         finally:
-            if predictions:
-                janitor.handled(Path(predictions))
+            for handled in filter(None, (predictions, blind_run, circular_run)):
+                janitor.handled(Path(handled))
 
     def status(submission_id: str, profile: gr.OAuthProfile | None) -> pd.DataFrame:
         """Submissions, newest first (or just the one with this id): status, progress, error, review;
@@ -282,6 +288,16 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                                  info="Each question's output and its judge verdict become public in the Explore "
                                       "tab, its download and the results mirror. Unticked, only whether each "
                                       "answer was right is shown.")
+    with gr.Accordion("Beyond accuracy (optional): the same model's blind and circular runs", open=False):
+        gr.Markdown("A run of `medcmr predict --blind` (every question without its image) gives *Blind MCQ* "
+                    "and the *Image gain*; a run of `medcmr predict --circular` (each MCQ in the 5 rotations "
+                    "of its options) gives *MCQ circular* and the letter-position bias. Neither changes MCQ, "
+                    "Open or the rank.")
+        with gr.Row():
+            blind_run = gr.File(label="Blind run", file_types=list(PREDICTION_FORMATS), type="filepath",
+                                elem_id="blind-run")
+            circular_run = gr.File(label="Circular run (.jsonl)", file_types=[".jsonl"], type="filepath",
+                                   elem_id="circular-run")
     submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
     refusal = gr.Markdown(elem_id="submit-refusal")
     receipt_text = gr.Markdown(elem_id="receipt")
@@ -300,7 +316,8 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
 
     # Each press first clears the last outcome, so an old receipt never sits beside a new refusal.
     submitted = submit_button.click(lambda: ("", ""), outputs=[receipt_text, refusal], **PRIVATE).then(
-        submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details],
+        submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details,
+                        blind_run, circular_run],
         outputs=receipt, api_name="submit", concurrency_limit=None,
     )
     submitted.failure(None, outputs=refusal, js=_REFUSAL_JS, **PRIVATE)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.vocabulary import SLUGS
 from judge.circular import read_circular, score_circular
 from judge.predictions import PredictionsError
 from tests.openai_server import OpenAIServer
@@ -88,3 +89,51 @@ def test_a_circular_file_names_its_broken_line() -> None:
     with pytest.raises(PredictionsError, match="not MCQs of this dataset"):
         score_circular([{"id": "open-0", "rotation": 0, "prediction": "A"}],
                        [{"id": "open-0", "question_type": "open"}])
+
+
+def test_a_submission_carries_its_blind_and_circular_runs_to_the_board(built_dataset: Path, tmp_path: Path) -> None:
+    from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
+    from space.render import beyond_markdown, result_card
+
+    rows = read_built(built_dataset)
+    # It knows 9 questions in 10 with the image, every 5th without; unsure, it answers "A".
+    model = KnowingModel(rows, lambda row, image: row["index"] % 10 != 9 if image else row["index"] % 5 == 0,
+                         guess="A")
+    runs = {"plain": (), "blind": ("--blind",), "circular": ("--circular",)}
+    with OpenAIServer(model) as server:
+        for name, flags in runs.items():
+            done = predict(server, built_dataset, tmp_path / f"{name}.jsonl", *flags)
+            assert done.returncode == 0, done.stderr
+    board = Leaderboard(tmp_path / "home", built_dataset)
+    try:
+        for wrong, message in ((dict(circular=tmp_path / "plain.jsonl"), r"circular run plain\.jsonl: the same file"),
+                               (dict(circular=tmp_path / "blind.jsonl"), r"circular run blind\.jsonl: blind\.jsonl "
+                                                                         r"line 1 \(id '[^']+'\): field 'rotation'"),
+                               (dict(blind=tmp_path / "gone.jsonl"), r"blind run gone\.jsonl: no file was uploaded")):
+            with pytest.raises(SubmissionError, match=message):
+                board.submit(tmp_path / "plain.jsonl", SubmissionMeta(model="Looks"), "alice", **wrong)
+        assert board.status() == []  # a refusal stores nothing
+
+        sent = board.submit(tmp_path / "plain.jsonl", SubmissionMeta(model="Looks"), "alice",
+                            blind=tmp_path / "blind.jsonl", circular=tmp_path / "circular.jsonl")
+        n_mcq = sum(row["question_type"] == "mcq" for row in rows)
+        assert f"With its blind run ({n_mcq} MCQs). With its circular run ({n_mcq} MCQs)." in sent["message"]
+        board.start()
+        assert board.wait_idle(60)
+        results = board.scores(sent["id"])
+        shown = board.board().set_index("Model").loc["Looks"]
+    finally:
+        board.stop()
+    blind, circular = results.blind, results.circular
+    assert blind.n == n_mcq and blind.accuracy < results.mcq.accuracy and blind.ci95[0] > 0  # it uses the image
+    assert circular.accuracy < circular.first_rotation_accuracy == results.mcq.accuracy  # luck does not rotate
+    assert circular.chosen_positions["A"] > circular.key_positions["A"] + 5  # and the bias shows
+    assert (shown["Blind MCQ"], shown["Image gain"], shown["MCQ circular"]) == (
+        round(blind.accuracy, 2), round(blind.image_gain, 2), round(circular.accuracy, 2))
+    card = result_card(board.status(sent["id"])[0], results, sent["id"])
+    assert f"**Blind MCQ: {blind.accuracy:.2f}%**" in card and f"image gain {blind.image_gain:+.2f} points" in card
+    assert f"**MCQ circular: {circular.accuracy:.2f}%**" in card and "Letters chosen: A " in card
+    about = beyond_markdown(board.best_blind())
+    assert f"Looks's, answers **{blind.accuracy:.2f}%** of {n_mcq:,} MCQs" in about
+    assert [line.split(" | ")[2] for line in about.splitlines()[-len(blind.by_dimension):]] == [
+        f"{cell['accuracy']:.2f}" for _, cell in sorted(blind.by_dimension.items(), key=lambda item: SLUGS.index(item[0]))]
