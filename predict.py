@@ -15,8 +15,9 @@ re-encoded, as JPEG (quality 90) when plain RGB (photographs: fundus, histology,
 and as lossless PNG otherwise (grayscale radiology, images with alpha).
 
 Reference baselines need no model and no server: `--model baseline:random` (a uniformly random
-letter per multiple-choice question, seeded) and `--model baseline:most-frequent` (the build's
-commonest answer letter, read from the answers, as every majority-class baseline does). Both give
+letter per multiple-choice question, seeded), `--model baseline:most-frequent` (the build's
+commonest answer letter, read from the answers, as every majority-class baseline does) and
+`--model baseline:longest-option` (the letter of the longest option, reading no image). All give
 open questions the fixed placeholder `OPEN_PLACEHOLDER`, so the judge path runs as for a model.
 Their answers come from `judge.baselines`, which the leaderboard's reference rows use too.
 """
@@ -446,9 +447,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keeps the examples' lines
     parser.add_argument("--model", help="model name as the endpoint knows it (default: MEDCMR_PREDICT_MODEL); "
-                        "baseline:random or baseline:most-frequent run a reference baseline with no model "
-                        "or server (most-frequent answers the build's commonest answer letter, computed from "
-                        f"the answers as a majority-class baseline does; open questions get {OPEN_PLACEHOLDER!r})")
+                        "baseline:random, baseline:most-frequent or baseline:longest-option run a reference "
+                        "baseline with no model or server (most-frequent answers the build's commonest answer "
+                        "letter, computed from the answers as a majority-class baseline does; longest-option the "
+                        f"letter of the longest option; open questions get {OPEN_PLACEHOLDER!r})")
     parser.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 "
                         "(default: MEDCMR_PREDICT_BASE_URL, else OPENAI_BASE_URL, else api.openai.com)")
     parser.add_argument("--api-key", help="API key (better: MEDCMR_PREDICT_API_KEY or OPENAI_API_KEY); "

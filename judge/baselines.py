@@ -6,7 +6,9 @@ so the board's reference MCQ is exactly the score of the file the command writes
 
 `random` gives a uniformly random letter per multiple-choice question, seeded per question id;
 `most-frequent` gives the build's commonest answer letter (read from the answers, as every
-majority-class baseline does). Both give open questions the fixed placeholder `OPEN_PLACEHOLDER`.
+majority-class baseline does); `longest-option` gives the letter of the longest option, the
+text-only heuristic that exposes answer keys written longer than their distractors. All give
+open questions the fixed placeholder `OPEN_PLACEHOLDER`.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Callable, Iterable
 from core.vocabulary import LETTERS
 
 BASELINE_PREFIX = "baseline:"
-BASELINES = ("random", "most-frequent")
+BASELINES = ("random", "most-frequent", "longest-option")
 # Every baseline's answer to an open question: not empty (an empty answer is never judged), and wrong.
 OPEN_PLACEHOLDER = "Answer: unknown"
 
@@ -39,6 +41,13 @@ def most_frequent_letter(rows: Iterable[dict]) -> str:
     return min(counts, key=lambda letter: (-counts[letter], letter))
 
 
+def longest_option(options: list[str]) -> str:
+    """The letter of the longest option (in characters, spaces at the ends not counted); a tie goes
+    to the earlier letter."""
+    lengths = [len(str(option).strip()) for option in options[:len(LETTERS)]]
+    return LETTERS[lengths.index(max(lengths))] if lengths else LETTERS[0]
+
+
 def baseline_answerer(name: str, rows: Iterable[dict], seed: int = 0) -> Callable[[dict], str]:
     """The answer function of baseline `name` (one of BASELINES); `rows` are the build's questions.
 
@@ -55,6 +64,9 @@ def baseline_answerer(name: str, rows: Iterable[dict], seed: int = 0) -> Callabl
 
         def answer(row: dict) -> str:
             return letter if row["question_type"] == "mcq" else OPEN_PLACEHOLDER
+    elif name == "longest-option":
+        def answer(row: dict) -> str:
+            return longest_option(row["options"]) if row["question_type"] == "mcq" else OPEN_PLACEHOLDER
     else:
         raise BaselineError(f"{BASELINE_PREFIX}{name}: no such baseline; choose "
                             + " or ".join(BASELINE_PREFIX + known for known in BASELINES))

@@ -37,6 +37,7 @@ from core.results import ItemResult, ItemStatus
 from core.vocabulary import CRITERIA, DIMENSION_BY_SLUG, LETTERS, SLUGS
 from leaderboard import stats
 from leaderboard.details import DetailsError, exists, read_details, stamp
+from leaderboard.items import ItemStats
 from leaderboard.store import AWAITING, FINISHED
 
 if TYPE_CHECKING:
@@ -60,8 +61,11 @@ PUBLIC_ITEM_FIELDS = ("id", "question_type", "dimension", "status", "answer", "c
 MCQ_OUTCOMES = ("correct", "wrong", "unparsed", "not_answered", "missing")
 OPEN_OUTCOMES = ("judged", "flagged", "failed", "awaiting", "not_answered", "missing")
 OUTCOMES = tuple(dict.fromkeys(MCQ_OUTCOMES + OPEN_OUTCOMES))  # "missing", "not_answered" once each
-TABLE_COLUMNS = ["id", "format", "dimension", "modality", "organ system", "outcome", "reference", "model",
-                 "score", "question"]
+TABLE_COLUMNS = ["id", "question", "outcome", "model", "reference", "score", "difficulty", "discrimination",
+                 "format", "dimension", "modality", "organ system"]
+# How a page may be ordered: by the question's place in the build, or by its item statistics
+# (`leaderboard.items`: hardest first, lowest discrimination first; questions without them last).
+ORDERS = ("question", "difficulty", "discrimination")
 COMPARE_COLUMNS = ["dimension", "n", "both right", "only A", "only B", "both wrong", "accuracy A", "accuracy B",
                    "McNemar p", "significant (95%)"]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -278,13 +282,17 @@ class Explorer:
              medical_intelligence: Iterable[str] | str | None = None,
              modality: Iterable[str] | str | None = None, organ_system: Iterable[str] | str | None = None,
              status: Iterable[str] | str | None = None, search: str = "", disagree_with: str | None = None,
-             page: int = 1) -> dict:
+             suspect_only: bool = False, order: str = "question", page: int = 1) -> dict:
         """One page (PAGE_ROWS rows) of the filtered questions: {rows, total, page, pages, public}.
 
         Each filter is a value or a list of values (empty: any). `search` keeps questions whose
         text holds every word (question, options, reference, and with consent the output and
-        rationale). `status` is an outcome (OUTCOMES). `disagree_with` keeps the questions where another submission disagrees."""
+        rationale). `status` is an outcome (OUTCOMES). `disagree_with` keeps the questions where another
+        submission disagrees; `suspect_only` those the item analysis marks suspect. `order` is one of ORDERS."""
+        if order not in ORDERS:
+            raise ExploreError(f"Order by one of {', '.join(ORDERS)} (got {str(order)[:40]!r}).")
         view, public = self._view(submission_id)
+        stats = {item.id: item for item in self.board.item_analysis()}
         wanted = [_chosen(value) for value in (dimension, medical_intelligence, modality, organ_system)]
         outcomes = _chosen(status)
         words = search_words(search)
@@ -293,14 +301,17 @@ class Explorer:
                    if (not outcomes or view.outcomes[position] in outcomes)
                    and all(not chosen or value in chosen for chosen, value in zip(wanted, view.facets[position]))
                    and (keep is None or item.id in keep)
+                   and (not suspect_only or (item.id in stats and stats[item.id].suspect))
                    and all(word in view.haystacks[position] for word in words)]
+        if order != "question":
+            matches.sort(key=lambda position: _statistic(stats.get(view.items[position].id), order))
         pages = max(1, math.ceil(len(matches) / PAGE_ROWS))
         number = min(max(1, int(page or 1)), pages)
         shown = matches[(number - 1) * PAGE_ROWS:number * PAGE_ROWS]
-        return {"rows": [self._row(view.items[p], view.outcomes[p], public) for p in shown],
+        return {"rows": [self._row(view.items[p], view.outcomes[p], public, stats.get(view.items[p].id)) for p in shown],
                 "total": len(matches), "page": number, "pages": pages, "public": public}
 
-    def _row(self, item: ItemResult, result: str, public: bool) -> dict:
+    def _row(self, item: ItemResult, result: str, public: bool, stats: ItemStats | None) -> dict:
         question = self.questions.get(item.id, {})
         mcq = item.question_type == "mcq"
         if not public:
@@ -313,7 +324,9 @@ class Explorer:
         return {"id": item.id, "format": item.question_type, "dimension": question.get("dimension", ""),
                 "modality": question.get("modality", ""), "organ system": question.get("organ_system", ""),
                 "outcome": result, "reference": question.get("answer", "") if mcq else _excerpt(question.get("answer")),
-                "model": model, "score": score, "question": _excerpt(question.get("question"))}
+                "model": model, "score": score, "question": _excerpt(question.get("question")),
+                **{name: round(getattr(stats, name), 3) if stats and getattr(stats, name) is not None else None
+                   for name in ("difficulty", "discrimination")}}
 
     def item(self, submission_id: str, item_id: str) -> dict:
         """Everything about one question of a submission: the question, the reference, the result
@@ -451,6 +464,12 @@ def criteria_lines(result: dict) -> list[tuple[str, float | None]]:
     """(criterion name, 0-100 value) of an open item's verdict, in the vocabulary's order."""
     criteria = result.get("criteria") or {}
     return [(criterion.name, criteria.get(criterion.key)) for criterion in CRITERIA] if criteria else []
+
+
+def _statistic(stats: ItemStats | None, order: str) -> tuple[bool, float]:
+    """A sort key: questions with the statistic first, smallest first (hardest, least discriminating)."""
+    value = getattr(stats, order) if stats else None
+    return value is None, value if value is not None else 0.0
 
 
 def _chosen(value: Iterable[str] | str | None) -> set[str]:

@@ -16,7 +16,8 @@ from leaderboard import board
 log = logging.getLogger(__name__)
 
 SEED = 0  # the default --seed of `medcmr.py predict`, so the row is that command's file, scored
-REFERENCE_MODELS = {"random": "Random (reference)", "most-frequent": "Most frequent letter (reference)"}
+REFERENCE_MODELS = {"random": "Random (reference)", "most-frequent": "Most frequent letter (reference)",
+                    "longest-option": "Longest option (reference)"}
 RANDOM_ID = board.reference_id("random")
 
 
@@ -24,6 +25,9 @@ def _note(baseline: str, questions: list[dict]) -> str:
     if baseline == "random":
         return (f"A uniformly random letter per MCQ (seed {SEED}): chance. "
                 "Same answers as medcmr.py predict --model baseline:random.")
+    if baseline == "longest-option":
+        return ("Answers the letter of the longest option, reading no image: a text-only heuristic. "
+                "Same answers as medcmr.py predict --model baseline:longest-option.")
     return (f"Always answers {most_frequent_letter(questions)}, the build's commonest answer letter. "
             "Same answers as medcmr.py predict --model baseline:most-frequent.")
 

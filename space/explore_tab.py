@@ -13,7 +13,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from leaderboard.explore import (COMPARE_COLUMNS, FACETS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
+from leaderboard.explore import (COMPARE_COLUMNS, FACETS, ORDERS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
                                  Explorer, compare_rows, criteria_lines)
 from leaderboard.items import MIN_SUBMISSIONS, items_csv
 from leaderboard.service import Leaderboard
@@ -118,16 +118,19 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
 
     def explore(submission_id: str, dimension: list[str], medical_intelligence: list[str], modality: list[str],
                 organ_system: list[str], status: list[str], search: str, disagree_with: str | None,
-                page: float | None) -> tuple[pd.DataFrame, str, int]:
+                suspect_only: bool, order: str, page: float | None) -> tuple[pd.DataFrame, str, int]:
         """One page (50 rows) of a scored submission's questions, filtered by dimension, medical
         intelligence, modality, organ system and status (correct, wrong, unparsed, missing, judged,
-        flagged, failed, awaiting, not answered), by words in the text, and to the questions where another
-        submission (`disagree_with`) disagrees; returns the rows, a summary line and the page shown."""
+        flagged, failed, awaiting, not answered), by words in the text, to the questions where another
+        submission (`disagree_with`) disagrees, and to the item analysis's suspects; ordered by question,
+        difficulty (hardest first) or discrimination (lowest first); returns the rows, a summary line and
+        the page shown."""
         try:
             with explorer.slot():
                 found = explorer.page(submission_id, dimension=dimension, medical_intelligence=medical_intelligence,
                                       modality=modality, organ_system=organ_system, status=status,
-                                      search=search or "", disagree_with=disagree_with or None, page=int(page or 1))
+                                      search=search or "", disagree_with=disagree_with or None,
+                                      suspect_only=bool(suspect_only), order=order or "question", page=int(page or 1))
         except ExploreError as error:
             raise _error(error) from error
         matched = "question matches" if found["total"] == 1 else "questions match"
@@ -197,6 +200,10 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
         disagree_with = gr.Dropdown(submissions, value=None, label="Only where it disagrees with",
                                     allow_custom_value=True,
                                     scale=2, elem_id="explore-disagree")
+        suspect_only = gr.Checkbox(False, label="Only suspect questions (item analysis)", scale=1,
+                                   elem_id="explore-suspect")
+        order = gr.Dropdown(list(ORDERS), value="question", label="Order by", scale=1, elem_id="explore-order",
+                            info="difficulty: hardest first; discrimination: lowest first")
     table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True, max_height=560,
                          label="Questions (click a row)", elem_id="explore-table")
     with gr.Row():
@@ -233,10 +240,11 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
     with gr.Accordion("Comparison as returned by the API", open=False):
         compare_json = gr.JSON(show_label=False)
 
-    filters = [submission, *facet_inputs, status, search, disagree_with]
+    filters = [submission, *facet_inputs, status, search, disagree_with, suspect_only, order]
     page_outputs = [table, info, page]
     first_page = lambda *values: explore(*values, 1)  # noqa: E731 - a new filter starts at page 1
-    gr.on([submission.change, *(f.change for f in (*facet_inputs, status, disagree_with)), search.submit],
+    gr.on([submission.change, *(f.change for f in (*facet_inputs, status, disagree_with, suspect_only, order)),
+           search.submit],
           first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
     gr.on([page.submit], explore, inputs=[*filters, page], outputs=page_outputs, api_name="explore",
           concurrency_limit=None)

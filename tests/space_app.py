@@ -19,7 +19,7 @@ from gradio_client import Client, handle_file
 
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_GROUPS = ["Overview", "Dimensions", "Open criteria", "Medical intelligence", "Model info"]
+ALL_GROUPS = ["Overview", "Dimensions", "Open criteria", "Medical intelligence", "Beyond accuracy", "Model info"]
 
 
 def free_port() -> int:
@@ -79,6 +79,7 @@ def submit(client: Client, path: Path, model: str, **meta) -> dict:
                           weights=meta.get("weights", "open"), domain=meta.get("domain", "general"),
                           params_b=meta.get("params_b"), description=meta.get("description", ""),
                           public_details=meta.get("public_details", True),
+                          **{run: handle_file(str(meta[run])) for run in ("blind_run", "circular_run") if meta.get(run)},
                           api_name="/submit")
 
 

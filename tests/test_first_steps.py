@@ -98,6 +98,21 @@ def test_most_frequent_answers_the_modal_letter_and_a_placeholder_to_open_questi
         predict.baseline_answerer("oracle", rows)
 
 
+def test_longest_option_reads_only_the_options_and_finds_keys_written_longer():
+    plain = {"id": "mcq-0", "question_type": "mcq", "answer": "B",
+             "options": ["Edema", "Pulmonary embolism with right heart strain", "Effusion", "Atelectasis", "Mass"]}
+    tie = {**plain, "id": "mcq-1", "options": ["Cyst  ", "Mass", "Nodule", "Lesion", "Tumour"]}
+    answer = predict.baseline_answerer("longest-option", [plain, tie])
+    assert answer(plain) == "B" and answer(tie) == "C"  # spaces at the ends do not count; a tie: the earlier
+    assert answer({"id": "open-0", "question_type": "open"}) == predict.OPEN_PLACEHOLDER
+    # A build whose keys are written longer than their distractors is answered from the text alone.
+    rows = [{**plain, "id": f"mcq-{n}", "answer": letter,
+             "options": [("a long and detailed key " if x == letter else "short") for x in "ABCDE"]}
+            for n, letter in enumerate("ABCDE" * 20)]
+    longest = predict.baseline_answerer("longest-option", rows)
+    assert all(longest(row) == row["answer"] for row in rows)
+
+
 # ---------------------------------------------------------------- the command, with no server
 
 

@@ -71,6 +71,7 @@ def test_the_board_finds_a_question_strong_models_get_wrong(tmp_path, built_data
     so weak models pick it and strong ones pick the right one (another letter); the item analysis flags it."""
     import json
 
+    from leaderboard.explore import ExploreError, Explorer
     from leaderboard.service import Leaderboard, SubmissionMeta
 
     mcqs = [q for q in questions if q["question_type"] == "mcq"]
@@ -95,8 +96,21 @@ def test_the_board_finds_a_question_strong_models_get_wrong(tmp_path, built_data
             board.submit(path, SubmissionMeta(model=f"Model-{model}"), f"lab-{model}")
         assert board.wait_idle(120)
         stats = {item.id: item for item in board.item_analysis()}
+        explorer = Explorer(board, tmp_path / "explore-files")
+        strongest = board.status()[0]["id"]  # Model-23, sent last
+        suspects = explorer.page(strongest, suspect_only=True)
+        by_discrimination = explorer.page(strongest, order="discrimination")["rows"]
+        by_difficulty = explorer.page(strongest, order="difficulty", status=["correct", "wrong"])["rows"]
+        with pytest.raises(ExploreError, match="Order by one of question, difficulty, discrimination"):
+            explorer.page(strongest, order="random")
     finally:
         board.stop()
     assert set(stats) == {q["id"] for q in mcqs} and stats[broken].n == 24
     assert stats[broken].suspect and stats[broken].rule == "negative discrimination"
     assert sum(item.suspect for item in stats.values()) <= 2  # the sample's 20 other questions: at most a stray one
+    # Explore: the suspects alone, or every question ordered by its statistics, each row carrying them.
+    assert {row["id"] for row in suspects["rows"]} == {i for i, item in stats.items() if item.suspect} >= {broken}
+    assert by_discrimination[0]["id"] == min(stats, key=lambda i: stats[i].discrimination)
+    assert by_discrimination[0]["discrimination"] == round(stats[by_discrimination[0]["id"]].discrimination, 3) < 0
+    assert [row["difficulty"] for row in by_difficulty] == sorted(row["difficulty"] for row in by_difficulty)
+    assert all(row["difficulty"] is None for row in by_discrimination if row["format"] == "open")  # MCQ only

@@ -24,7 +24,8 @@ from space.leaderboard_tab import table_value
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {"reference:random": "Random (reference)",
-         "reference:most-frequent": "Most frequent letter (reference)"}
+         "reference:most-frequent": "Most frequent letter (reference)",
+         "reference:longest-option": "Longest option (reference)"}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def judged(built_dataset: Path, questions: list[dict], tmp_path_factory: pytest.
     """Board id -> the judge's results for the file the baseline command writes."""
     folder = tmp_path_factory.mktemp("baseline-files")
     results = {}
-    for name in ("random", "most-frequent"):
+    for name in ("random", "most-frequent", "longest-option"):
         out = folder / f"{name}.jsonl"
         done = subprocess.run([sys.executable, str(ROOT / "medcmr.py"), "predict", "--model", f"baseline:{name}",
                                "--data", str(built_dataset), "--out", str(out)],
@@ -51,7 +52,7 @@ def judged(built_dataset: Path, questions: list[dict], tmp_path_factory: pytest.
     return results
 
 
-def test_the_board_carries_both_reference_rows_scored_as_the_baseline_commands_files(served, judged):
+def test_the_board_carries_every_reference_row_scored_as_the_baseline_commands_files(served, judged):
     rows = served.board()
     shown = rows[rows["Source"] == board.REFERENCE].set_index("Id")
     assert dict(shown["Model"]) == NAMES
@@ -70,7 +71,7 @@ def test_the_board_carries_both_reference_rows_scored_as_the_baseline_commands_f
 
 def test_reference_rows_are_never_ranked_and_come_after_every_model(served):
     rows = served.board()
-    tail = rows.iloc[-2:]
+    tail = rows.iloc[-len(NAMES):]
     assert set(tail["Id"]) == set(NAMES)
     assert list(tail["MCQ"]) == sorted(tail["MCQ"], reverse=True)
     assert tail["Rank"].isna().all() and (tail["Band"] == "—").all()

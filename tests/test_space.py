@@ -19,6 +19,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from core.vocabulary import LETTERS
 from judge.llm import CRITERIA
 from tests.answers import write_predictions
 from tests.hub_fakes import COMMIT, RecordingHfApi
@@ -102,6 +103,29 @@ def test_script_submits_then_sees_status_and_its_row(client: Client, questions: 
     assert row["Params (B)"] == 7 and row["Domain"] == "medical" and row["Link"] == "https://example.org/model"
     assert any(r["Model"] == "Half-Right-VL" for r in board(client, sizes=["<10B"], domains=["medical"]))
     assert not any(r["Model"] == "Half-Right-VL" for r in board(client, sources=["paper"]))
+
+
+def test_a_script_sends_blind_and_circular_runs_with_its_predictions(space: SpaceProcess, client: Client,
+                                                                     questions: list[dict], tmp_path: Path) -> None:
+    import httpx
+
+    mcqs = [q for q in questions if q["question_type"] == "mcq"]
+    write_predictions(tmp_path / "with.jsonl", questions, right=len(mcqs))  # every MCQ right with the image
+    write_predictions(tmp_path / "blind.jsonl", questions, right=len(mcqs) // 3, open_answers=False)
+    with (tmp_path / "circular.jsonl").open("w") as out:  # right in the published order only; else "A"
+        for q in mcqs:
+            key = LETTERS.index(q["answer"].strip().upper())
+            for rotation in range(len(LETTERS)):
+                letter = LETTERS[(key + rotation) % len(LETTERS)] if rotation == 0 else "A"
+                out.write(json.dumps({"id": q["id"], "rotation": rotation, "prediction": f"Answer: {letter}"}) + "\n")
+    receipt = submit(client, tmp_path / "with.jsonl", "Looks-At-Images", blind_run=tmp_path / "blind.jsonl",
+                     circular_run=tmp_path / "circular.jsonl")
+    assert "With its blind run" in receipt["message"] and "With its circular run" in receipt["message"]
+    wait_for_status(client, receipt["id"], ("awaiting judge",))
+    row = next(r for r in httpx.get(space.url + "board.json", timeout=30).json() if r["Model"] == "Looks-At-Images")
+    blind = round(100 * (len(mcqs) // 3) / len(mcqs), 2)
+    assert (row["MCQ"], row["Blind MCQ"]) == (100.0, blind) and row["Image gain"] == pytest.approx(100 - blind, abs=0.01)
+    assert row["MCQ circular"] == 0.0  # "A" in every turned order is right in at most one of them
 
 
 def test_bad_file_gets_a_clear_error_and_nothing_is_queued(client: Client, questions: list[dict],
