@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import medcmr  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from leaderboard.service import Leaderboard, SubmissionMeta  # noqa: E402
-from space.app import build_app  # noqa: E402
+from space.ui import build_app  # noqa: E402
 
 FILTERS = {"search": "", "weights": [], "domains": [], "sizes": [], "sources": [],
            "column_groups": ["Overview", "Dimensions", "Model info"]}

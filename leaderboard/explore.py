@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
 import pyarrow.parquet as pq
 from PIL import Image
@@ -41,7 +41,6 @@ from leaderboard.items import ItemStats
 from leaderboard.store import AWAITING, FINISHED
 
 if TYPE_CHECKING:
-    from leaderboard.service import Leaderboard
     from release.hub import ShardImages
 
 PAGE_ROWS = 50
@@ -75,11 +74,20 @@ class ExploreError(ValueError):
     """A clear, user-facing message: which submission or question is not there."""
 
 
-def details_public(board: "Leaderboard", submission_id: str) -> bool:
-    """Whether the submitter consented to publishing per-question outputs (the form's default: yes).
-    The one place consent is read, so every view (explorer, API, download, mirror) agrees."""
-    record = board.store.record(submission_id)
-    return record is None or bool(record["public_details"])
+class Board(Protocol):
+    """What the explorer reads of the leaderboard (`leaderboard.service.Leaderboard` is one)."""
+
+    questions: list[dict]
+    data_dir: Path
+    images: "ShardImages | None"
+
+    def status(self, submission_id: str | None = None) -> list[dict]: ...
+
+    def details_path(self, submission_id: str) -> Path: ...
+
+    def public_details(self, submission_id: str) -> bool: ...
+
+    def item_analysis(self) -> list[ItemStats]: ...
 
 
 def public_item(item: ItemResult, public: bool) -> dict:
@@ -185,7 +193,7 @@ class _View:
 class Explorer:
     """Browse one scored submission question by question; compare two; serve images and downloads."""
 
-    def __init__(self, board: "Leaderboard", files: Path | None = None) -> None:
+    def __init__(self, board: Board, files: Path | None = None) -> None:
         self.board = board
         self.questions = {q["id"]: q for q in board.questions}
         # What every submission shares, made once: each question's searchable text and facet values.
@@ -239,7 +247,7 @@ class Explorer:
 
     def _view(self, submission_id: str) -> tuple[_View, bool]:
         path = self._details_file(submission_id)
-        public = details_public(self.board, submission_id)
+        public = self.board.public_details(submission_id)
         key = (submission_id, stamp(path), public)
         with self._lock:
             view = self._views.get(key)
@@ -364,9 +372,7 @@ class Explorer:
             raise ExploreError("Choose two different submissions to compare.")
         keys, named = [], []
         for submission_id in (submission_a, submission_b):
-            path = self._details_file(submission_id)
-            stat = path.stat()
-            keys.append((submission_id, stat.st_mtime_ns, stat.st_size))
+            keys.append((submission_id, stamp(self._details_file(submission_id))))
             named.append(self.board.status(submission_id)[0]["model"])
         key = tuple(keys)
         with self._lock:
@@ -439,7 +445,7 @@ def write_once(root: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
-def details_file(board: "Leaderboard", submission_id: str | None, root: Path) -> str | None:
+def details_file(board: Board, submission_id: str | None, root: Path) -> str | None:
     """`<id>.jsonl` of a submission's per-question details, consent applied; None before it is scored
     (what the result card offers; the explorer's download is the same file)."""
     if not submission_id or not _SAFE_ID.match(submission_id):
@@ -447,7 +453,7 @@ def details_file(board: "Leaderboard", submission_id: str | None, root: Path) ->
     path = board.details_path(submission_id)
     if not exists(path):
         return None
-    data = details_jsonl(read_details(path), details_public(board, submission_id))
+    data = details_jsonl(read_details(path), board.public_details(submission_id))
     return write_once(root, f"{submission_id}.jsonl", data)
 
 

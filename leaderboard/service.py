@@ -655,13 +655,19 @@ class Leaderboard:
             path = self.details_path(submission_id)
             if details.exists(path):  # consent applied: without it, only correctness per question
                 self.mirror.record_details(submission_id, explore.details_jsonl(
-                    details.read_details(path), explore.details_public(self, submission_id)))
+                    details.read_details(path), self.public_details(submission_id)))
         except Exception as err:  # noqa: BLE001 - the mirror is a copy; the store stays the truth
             log.warning("mirror update failed: %s", type(err).__name__)
         if with_board:
             self._mirror_board()
 
     # -- reading -------------------------------------------------------------------------
+
+    def public_details(self, submission_id: str) -> bool:
+        """Whether the submitter consented to publishing per-question outputs (the form's default: yes).
+        The one place consent is read, so every view (explorer, API, download, mirror) agrees."""
+        record = self.store.record(submission_id)
+        return record is None or bool(record["public_details"])
 
     def details_path(self, submission_id: str) -> Path:
         """Where the worker writes a submission's per-question details (`leaderboard.details`)."""

@@ -31,7 +31,7 @@ from release.build import build
 from release.built import build_info
 from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
-from space.app import CSS, HEAD, build_app
+from space.ui import CSS, HEAD, build_app
 from space.routes import board_routes
 from space.submit_tab import start_upload_sweeper
 

@@ -296,7 +296,7 @@ def test_sign_in_button_only_on_a_space(built_dataset: Path, tmp_path: Path, mon
     import gradio as gr
 
     from leaderboard.service import Leaderboard
-    from space.app import build_app
+    from space.ui import build_app
 
     board_ = Leaderboard(tmp_path / "home", built_dataset)
     monkeypatch.delenv("SPACE_ID", raising=False)

@@ -1,0 +1,171 @@
+"""The Gradio 6 page: Leaderboard, Submit, Explore and About tabs wired to the `Leaderboard` facade.
+
+UI code only: each tab module lays out its components and wires them to plain functions of
+`leaderboard/` and `space/render.py`. Events with API names for `gradio_client`: `submit`,
+`status`, `leaderboard`, and Explore's `explore`, `explore_item`, `explore_image`,
+`explore_details` and `explore_compare`. `CSS` and `HEAD` go to `launch()` (Gradio 6 takes them there).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from core.vocabulary import PAPER
+from leaderboard.service import Leaderboard
+from space.about_tab import build_about_tab, live_sections
+from space.explore_tab import build_explore_tab
+from space.leaderboard_tab import HEADER_TIPS, PRIVATE, build_leaderboard_tab
+from space.moderation_tab import build_moderation_tab, moderation_visible
+from space.submit_tab import build_submit_tab
+
+RANK_WIDTH, MODEL_WIDTH = 64, 240  # the board's column_widths: the sticky Model column starts after Rank
+PHONE_RANK, PHONE_MODEL, PHONE_SCORE, PHONE_OPEN = 44, 116, 92, 64  # 316 px: a 390 px phone
+
+# Gradio 6.31's Dataframe draws a header <table> and absolutely placed rows of div cells
+# (`th[data-heading=i]`, `.body-cell[data-col=i]`) inside `.virtual-table-viewport`, the element that
+# scrolls sideways; `pinned_columns` has no sticky effect there, so Rank and Model are made sticky here.
+_STICKY = ", ".join(f"#board th[data-heading='{i}'], #board .body-cell[data-col='{i}']" for i in (0, 1))
+# The header table also holds a hidden sizing row of <td>s whose inline widths set the columns'.
+_PHONE_HIDDEN = "#board table.header-table tr > :nth-child(n+5), #board .body-cell" + "".join(
+    f":not([data-col='{i}'])" for i in range(4))
+
+
+def _width(index: int, px: int) -> str:
+    return (f"#board table.header-table tr > :nth-child({index + 1}), #board .body-cell[data-col='{index}'] "
+            f"{{ width: {px}px !important; min-width: {px}px !important; max-width: {px}px !important; "
+            f"flex: 0 0 {px}px !important; }}")
+
+
+CSS = f"""
+#about pre, #about pre code {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
+#build-banner {{ border-left: 4px solid #E69F00; padding: 4px 12px; }}
+{_STICKY} {{ position: sticky; z-index: 3; background: var(--background-fill-primary); }}
+#board th[data-heading='0'], #board .body-cell[data-col='0'] {{ left: 0; }}
+#board th[data-heading='1'], #board .body-cell[data-col='1'] {{ left: {RANK_WIDTH}px;
+  box-shadow: 2px 0 0 var(--border-color-primary); }}
+#board th[data-heading] {{ cursor: pointer; }}
+#board .source-badge {{ display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 0.8em;
+  border: 1px solid var(--border-color-primary); }}
+#board .source-scored {{ border-color: #0072B2; color: #0072B2; }}
+#board .source-reference {{ border-style: dashed; font-style: italic; }}
+#board .unranked-mark {{ font-size: 0.8em; color: #b45309; white-space: nowrap; }}
+#board sup {{ font-size: 0.7em; }}
+#board a {{ color: var(--link-text-color, #2563eb); text-decoration: underline; text-underline-offset: 2px; }}
+#board-notes {{ font-size: 0.85em; }}
+#submit-refusal:not(:empty) {{ color: var(--error-text-color, #b91c1c); }}
+@media (max-width: 640px) {{
+  {_PHONE_HIDDEN} {{ display: none !important; }}
+  #board table.header-table, #board .virtual-body {{ width: auto !important; }}
+  {_width(0, PHONE_RANK)}
+  {_width(1, PHONE_MODEL)}
+  {_width(2, PHONE_SCORE)}
+  {_width(3, PHONE_OPEN)}
+  #board .body-cell[data-col='1'] {{ overflow-wrap: anywhere; }}
+  #board .cell-wrap {{ padding: 4px !important; font-size: 13px; }}
+  #board th[data-heading='1'], #board .body-cell[data-col='1'] {{ left: {PHONE_RANK}px; }}
+  #board .unranked-mark {{ display: block; }}
+}}
+"""
+
+# Header tooltips (Gradio sets each header's title to its own text) and sorting on a header click
+# (Gradio 6.31 sorts only from a column's ⋮ menu: the click opens that menu and picks the direction;
+# a second click on the same header reverses it).
+HEAD = """<script>
+(() => {
+  const TIPS = %s;
+  const ASCENDING_FIRST = new Set(["Rank", "Model"]);
+  let sorted = {name: null, descending: false};
+  const headerName = (th) => (th.querySelector(".header-content span") || th).textContent.trim();
+  let pending = false;
+  // The server writes times in UTC ("2026-11-28 05:31 UTC (4 min ago)"); the visitor reads them in
+  // their own zone. Text nodes are rewritten in place (the observer does not watch text changes).
+  const UTC_TIME = /^(\\d{4}-\\d{2}-\\d{2}) (\\d{2}:\\d{2}) UTC(.*)$/;
+  const pad = (n) => String(n).padStart(2, "0");
+  const localTime = (text) => {
+    const found = UTC_TIME.exec(text.trim());
+    if (!found) return null;
+    const when = new Date(`${found[1]}T${found[2]}:00Z`);
+    if (isNaN(when)) return null;
+    const zone = new Intl.DateTimeFormat(undefined, {timeZoneName: "short"}).formatToParts(when)
+      .find((part) => part.type === "timeZoneName");
+    return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ` +
+           `${pad(when.getHours())}:${pad(when.getMinutes())} ${zone ? zone.value : ""}${found[3]}`;
+  };
+  const decorate = () => {
+    pending = false;
+    document.querySelectorAll("#board th[data-heading]").forEach((th) => {
+      const tip = TIPS[headerName(th)];
+      if (tip && th.title !== tip) th.title = tip;
+    });
+    const queue = document.getElementById("status");
+    if (!queue) return;
+    const walker = document.createTreeWalker(queue, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const local = localTime(node.nodeValue);
+      if (local) node.nodeValue = local;
+    }
+  };
+  new MutationObserver(() => { if (!pending) { pending = true; requestAnimationFrame(decorate); } })
+    .observe(document.documentElement, {childList: true, subtree: true});
+  const menuItem = (label) => [...document.querySelectorAll(".cell-menu [role=menuitem]")]
+    .find((item) => item.textContent.trim() === label);
+  const pick = (th, label) => new Promise((done) => {
+    const button = th && th.querySelector(".cell-menu-button");
+    if (!button) return done();
+    button.click();
+    let tries = 30;
+    const poll = () => {
+      const item = menuItem(label);
+      if (item) { item.click(); done(); } else if (tries-- > 0) setTimeout(poll, 30); else done();
+    };
+    poll();
+  });
+  const headerOf = (name) => [...document.querySelectorAll("#board th[data-heading]")]
+    .find((th) => headerName(th) === name);
+  document.addEventListener("click", (event) => {
+    const th = event.target.closest("#board th[data-heading]");
+    if (!th || event.target.closest(".cell-menu-button, .cell-menu")) return;
+    const name = headerName(th);
+    const previous = sorted.name;
+    const descending = previous === name ? !sorted.descending : !ASCENDING_FIRST.has(name);
+    sorted = {name, descending};
+    // Gradio adds each sorted column as a further key; one header click means one sort key.
+    setTimeout(async () => {
+      if (previous && previous !== name) await pick(headerOf(previous), "Clear sort");
+      await pick(headerOf(name), descending ? "Sort descending" : "Sort ascending");
+    }, 0);
+  }, true);
+})();
+</script>""" % json.dumps(HEADER_TIPS)
+
+
+def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None,
+              workdir: Path | None = None) -> gr.Blocks:
+    """The page over one running `Leaderboard` (its worker is started by the caller);
+    `delete_cache` (every, older than; seconds) sweeps Gradio's files of this app by age; the files
+    it writes (downloads, images) go under `workdir` (the caller removes it when it stops)."""
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="medcmr-space-"))
+    with gr.Blocks(title="Med-CMR leaderboard", delete_cache=delete_cache) as demo:
+        gr.Markdown(f"# Med-CMR leaderboard\nMedical complex multimodal reasoning "
+                    f"([arXiv {PAPER.arxiv}]({PAPER.url})). *Research use only — not for clinical use.*")
+        with gr.Tabs():
+            with gr.Tab("Leaderboard", id="leaderboard") as board_tab:
+                ranked = build_leaderboard_tab(demo, board, workdir / "exports")
+            with gr.Tab("Submit", id="submit") as submit_tab:
+                submitted = build_submit_tab(board, workdir / "details")
+            with gr.Tab("Explore", id="explore"):
+                build_explore_tab(board, workdir / "explore")
+            with gr.Tab("About", id="about") as about_tab:
+                agreement = build_about_tab(board)
+            with gr.Tab("Moderate", id="moderate", visible=False) as moderate_tab:
+                build_moderation_tab(board)
+        about_tab.select(lambda: live_sections(board), outputs=agreement, **PRIVATE)
+        demo.load(moderation_visible(board), outputs=moderate_tab, **PRIVATE)
+        board_tab.select(ranked.refresh, inputs=ranked.inputs, outputs=ranked.outputs, **PRIVATE)
+        for opened in (demo.load, submit_tab.select):  # the queue is current whenever it is seen
+            opened(submitted.refresh, inputs=submitted.inputs, outputs=submitted.outputs, **PRIVATE)
+        submitted.submitted.then(ranked.refresh, inputs=ranked.inputs, outputs=ranked.outputs, **PRIVATE)
+    return demo
