@@ -147,6 +147,12 @@ class Paper:
 
 PAPER = Paper()
 RELEASE_QUESTIONS = {"mcq": 16_655, "open": 3_999}  # the official release, counted from its JSON lists
+
+# What the board says of a model beside its scores (the paper's Table 2 columns).
+OPEN_WEIGHTS, CLOSED_WEIGHTS = "open", "closed"
+MODEL_WEIGHTS = (OPEN_WEIGHTS, CLOSED_WEIGHTS)
+GENERAL, MEDICAL = "general", "medical"
+MODEL_DOMAINS = (GENERAL, MEDICAL)
 PAPER_JUDGE_MARK = f"{PAPER.judge} (paper)"
 RELEASE_LABEL_NOTE = ("SU/MSI: the paper's percentages fit SU = 709 and MSI = 371 questions; "
                       "the release labels (kept here) say the reverse")

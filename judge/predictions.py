@@ -33,7 +33,7 @@ LOOKAHEAD_OFFENDERS = 20  # after the first unknown/duplicate id, count at most 
 LOOKAHEAD_RECORDS = 10_000  # ...within this many further records, then stop reading
 OPEN_INDEX_OFFSET = 1_000_000  # VLMEvalKit `index` of open-{i} is OFFSET + i; of mcq-{i} it is i
 LMMS_RESULT_KEYS = ("medcmr_mcq_acc", "medcmr_open_answered")  # what bridges/lmms_eval logs per sample
-_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".xlsx", ".txt")
+FORMATS = (".jsonl", ".json", ".csv", ".tsv", ".xlsx")  # what the reader reads; the Space takes these uploads
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -413,7 +413,7 @@ def _names_a_file(text: str) -> bool:
     """A one-line str that is a path (as the old path-only API took) rather than predictions text."""
     if "\n" in text or not text.strip() or text.lstrip()[:1] in "[{":
         return False
-    return Path(text).suffix.lower() in _SUFFIXES or Path(text).exists()
+    return Path(text).suffix.lower() in (*FORMATS, ".txt") or Path(text).exists()
 
 
 def read_predictions(source: str | Path | bytes, *, name: str | None = None,

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from core.results import DatasetInfo, Results
-from core.vocabulary import CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, PAPER, PAPER_JUDGE_MARK
+from core.vocabulary import (CRITERIA, DIMENSIONS, GENERAL, MEDICAL, MEDICAL_INTELLIGENCE, PAPER,
+                             PAPER_JUDGE_MARK)
 from leaderboard.stats import PAPER_MCQ_N, band_label, rank_bands, wilson_interval
 
 PINNED = "Model"
@@ -92,6 +93,11 @@ def reference_id(baseline: str) -> str:
     return f"{REFERENCE}:{baseline}"
 
 
+# The columns without which a paper row cannot be shown; a dimension, criterion or class the CSV does
+# not have (one added to the vocabulary later) is shown empty for the paper's rows.
+PAPER_CSV_REQUIRED = ("model", "group", "params_b", "medical", "mcq_all", "open_all")
+
+
 def paper_frame(csv_path: Path) -> pd.DataFrame:
     """The paper's 18 models as board rows (Source "paper"), each row's own note in "Note".
 
@@ -100,6 +106,10 @@ def paper_frame(csv_path: Path) -> pd.DataFrame:
     """
     raw = pd.read_csv(csv_path, dtype={"note": "string"}, keep_default_na=False,
                       na_values={"params_b": [""]})
+    missing = [column for column in PAPER_CSV_REQUIRED if column not in raw.columns]
+    if missing:
+        raise ValueError(f"{Path(csv_path).name}: no column {', '.join(missing)} (its header: "
+                         f"{', '.join(map(str, raw.columns))})")
     rows = []
     for rec in raw.to_dict("records"):
         mcq = _percent(rec["mcq_all"])
@@ -107,11 +117,11 @@ def paper_frame(csv_path: Path) -> pd.DataFrame:
         row = {
             "Model": rec["model"], "Source": "paper",
             "MCQ": mcq, "Open": _percent(rec["open_all"]),
-            **{d.abbr: _percent(rec[d.abbr]) for d in DIMENSIONS},
-            **{c.abbr: _percent(rec[c.abbr.lower()]) for c in CRITERIA},
-            **{m.abbr: _percent(rec[m.abbr]) for m in MEDICAL_INTELLIGENCE},
+            **{d.abbr: _percent(rec.get(d.abbr)) for d in DIMENSIONS},  # a figure the paper lacks: empty
+            **{c.abbr: _percent(rec.get(c.abbr.lower())) for c in CRITERIA},
+            **{m.abbr: _percent(rec.get(m.abbr)) for m in MEDICAL_INTELLIGENCE},
             "Params (B)": _percent(rec["params_b"]),
-            "Weights": rec["group"], "Domain": "medical" if rec["medical"] == "yes" else "general",
+            "Weights": rec["group"], "Domain": MEDICAL if rec["medical"] == "yes" else GENERAL,
             "Submitted": "", "Judge": PAPER_JUDGE, "Note": str(rec.get("note") or "").strip(), "Link": PAPER_URL,
             "MCQ low": round(low, 2), "MCQ high": round(high, 2), "Coverage (%)": 100.0, "Build": PAPER_BUILD,
             "Judge prompt": PAPER_PROMPT, "Id": paper_id(rec["model"]),
@@ -166,7 +176,7 @@ def submission_record(meta_row: dict, results: Results) -> dict:
         "Image gain": _percent(results.blind.image_gain if results.blind else None),
         "Params (B)": _percent(meta_row.get("params_b")),
         "Weights": meta_row["weights"],
-        "Domain": "medical" if meta_row["medical"] else "general",
+        "Domain": MEDICAL if meta_row["medical"] else GENERAL,
         "Submitted": str(meta_row.get("created_at") or "")[:10],
         "Judge": AWAITING_JUDGE if open_.awaiting else (results.judge.model or ""),
         "Note": "; ".join(notes),

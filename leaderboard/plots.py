@@ -16,6 +16,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.vocabulary import CLOSED_WEIGHTS, GENERAL, MEDICAL, OPEN_WEIGHTS
 from core.vocabulary import DIMENSIONS as _DIMENSIONS
 from leaderboard.board import PINNED, REFERENCE, reference_id
 
@@ -23,8 +24,8 @@ AXES = [d.abbr for d in _DIMENSIONS]
 AXIS_NAMES = {d.abbr: d.release_name for d in _DIMENSIONS}
 MAX_MODELS = 5
 MAX_LABELS = 5  # the scatter names its best few points; every point names itself on hover
-DOMAIN_COLOURS = {"medical": "#E69F00", "general": "#0072B2"}  # Okabe-Ito: safe for colour blindness
-WEIGHT_SYMBOLS = {"open": "circle", "closed": "diamond"}
+DOMAIN_COLOURS = {MEDICAL: "#E69F00", GENERAL: "#0072B2"}  # Okabe-Ito: safe for colour blindness
+WEIGHT_SYMBOLS = {OPEN_WEIGHTS: "circle", CLOSED_WEIGHTS: "diamond"}
 SOURCE_LABELS = {"paper": "paper", "scored here": "scored here", REFERENCE: REFERENCE}
 CHANCE_ID = reference_id("random")  # the row drawn as the size plot's horizontal chance line
 _INK = "#8a8f98"  # readable on white and on Gradio's dark background

@@ -30,8 +30,10 @@ from urllib.parse import urlparse
 import pandas as pd
 
 import judge
+import judge.predictions
 from core.results import BlindResults, ItemStatus, Results
 from core.settings import Settings
+from core.vocabulary import MODEL_WEIGHTS, OPEN_WEIGHTS
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
 from leaderboard import companions, details, explore, identity, items, reference
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 # Ours (JSONL, JSON list, CSV) and the other tools' files as they write them: VLMEvalKit's .xlsx/.tsv,
 # lmms-eval's samples_*.jsonl. The reader tells them apart by content.
-PREDICTION_FORMATS = (".jsonl", ".json", ".csv", ".tsv", ".xlsx")
+PREDICTION_FORMATS = judge.predictions.FORMATS
 PROGRESS_EVERY_S = 0.5
 _DEFAULTS = Settings()
 RETRY_FAILED_AFTER_S = _DEFAULTS.retry_failed_after_s  # first retry of a submission failed by the judge
@@ -76,7 +78,7 @@ class _NotCounted(SubmissionError):
 class SubmissionMeta:
     model: str                       # required, 1-100 chars
     link: str = ""                   # http(s) URL or empty
-    group: str = "open"              # "open" | "closed"  (weights)
+    group: str = OPEN_WEIGHTS        # one of MODEL_WEIGHTS
     medical: bool = False            # medical-specialised model?
     params_b: float | None = None    # billions of parameters, or unknown
     description: str = ""            # prompt and generation settings, <= 2000 chars
@@ -113,8 +115,8 @@ def _checked_meta(meta: SubmissionMeta) -> dict:
         if parsed.scheme not in ("http", "https") or not parsed.netloc or len(link) > 500 \
                 or _CONTROL_CHARS.search(link) or " " in link:
             raise SubmissionError("Link: give an http(s) URL (at most 500 characters) or leave it empty.")
-    if meta.group not in ("open", "closed"):
-        raise SubmissionError('Weights: choose "open" or "closed".')
+    if meta.group not in MODEL_WEIGHTS:
+        raise SubmissionError("Weights: choose " + " or ".join(f'"{kind}"' for kind in MODEL_WEIGHTS) + ".")
     if not isinstance(meta.medical, bool):
         raise SubmissionError("Domain: `medical` is true (medical-specialised) or false (general).")
     params_b = meta.params_b
@@ -290,7 +292,7 @@ class Leaderboard:
             message += " No judge is configured: MCQ is scored now, open answers wait (awaiting judge)."
         else:
             message += " MCQ reaches the board in seconds; open answers are judged after."
-        return {"id": submission_id, "status": "queued", "message": message, "coverage": coverage,
+        return {"id": submission_id, "status": QUEUED, "message": message, "coverage": coverage,
                 "position": self.store.queue_position(submission_id)}
 
     def _check_size(self, path: Path, shown: str) -> None:

@@ -20,11 +20,12 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from core.results import ItemResult
+from core.vocabulary import RELEASE_QUESTIONS
 from judge.report import mean_bounds, wilson_bounds
 
 ALPHA = 0.05
 # The release's MCQ count, taken as the n behind the paper's published accuracies (it gives no per-item data).
-PAPER_MCQ_N = 16_655
+PAPER_MCQ_N = RELEASE_QUESTIONS["mcq"]
 # Open items whose scores differ by at least this many points are listed for the explorer.
 OPEN_DISAGREE_POINTS = 20.0
 # Below this many paired open items the percentile bootstrap understates the spread (with a

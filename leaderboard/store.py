@@ -448,11 +448,12 @@ class Store:
         """Store the results document and its board row, and the final (or awaiting) status.
         With `owner`: only while it holds the lease and the row is still running (else False)."""
         sql = ("UPDATE submissions SET status = ?, results = ?, board_row = ?, error = '', retry_ts = NULL,"
-               " judge_failures = CASE WHEN ? = 'finished' THEN 0 ELSE judge_failures END,"
+               " judge_failures = CASE WHEN ? = ? THEN 0 ELSE judge_failures END,"
                " updated_at = ? WHERE id = ?")
-        args: list[Any] = [status, json.dumps(results), json.dumps(board_row), status, utc_now(), submission_id]
+        args: list[Any] = [status, json.dumps(results), json.dumps(board_row), status, FINISHED, utc_now(),
+                           submission_id]
         if owner is not None:
-            sql, args = sql + " AND status = 'running'" + self._HOLDS, args + [owner]
+            sql, args = sql + " AND status = ?" + self._HOLDS, args + [RUNNING, owner]
         with self._transaction() as db:
             if db.execute(sql, args).rowcount == 0:
                 return False
@@ -468,7 +469,7 @@ class Store:
                " updated_at = ? WHERE id = ?")
         args: list[Any] = [FAILED, reason, retry_ts, utc_now(), submission_id]
         if owner is not None:
-            sql, args = sql + " AND status = 'running'" + self._HOLDS, args + [owner]
+            sql, args = sql + " AND status = ?" + self._HOLDS, args + [RUNNING, owner]
         with self._transaction() as db:
             return db.execute(sql, args).rowcount > 0
 

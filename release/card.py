@@ -12,8 +12,8 @@ from string import Template
 import yaml
 
 from core.features import FEATURES
-from core.vocabulary import (DIMENSIONS, HUB_REPO, MCQ_PROMPT, OPEN_PROMPT, PROMPT_VERSION, QUESTION_TYPES,
-                             TAXONOMY_FIELDS, configs)
+from core.vocabulary import (DIMENSIONS, HUB_REPO, LETTERS, MCQ_PROMPT, OPEN_PROMPT, PERCEPTION, PROMPT_VERSION,
+                             QUESTION_TYPES, REASONING, TAXONOMY_FIELDS, configs)
 
 # The repository's dataset_card.md, reached through a link inside the package so that an installed
 # kit (not only a checkout) carries it: setuptools copies the linked file into the wheel.
@@ -95,6 +95,9 @@ def render_card(counts: Counter, part_bytes: Counter, arrow_bytes: Counter, valu
     config_rows = "\n".join(f"| `{name}` | {config['rows']:,} |" for name, config in configs(counts).items())
     text = Template(body).substitute(
         total=f"{sum(counts.values()):,}", mcq=f"{by_kind['mcq']:,}", open=f"{by_kind['open']:,}",
+        options=f"{len(LETTERS)} options, {LETTERS[0]}–{LETTERS[-1]}",
+        dimensions=f"{len(DIMENSIONS)} dimensions, {sum(d.group == PERCEPTION for d in DIMENSIONS)} on the visual "
+                   f"side and {sum(d.group == REASONING for d in DIMENSIONS)} on the reasoning side",
         dimension_rows=dimension_rows, config_rows=config_rows, notes=sample_notes(sample_sources),
         taxonomy_rows=taxonomy_rows(values),
         mcq_prompt=MCQ_PROMPT, open_prompt=OPEN_PROMPT, prompt_version=PROMPT_VERSION,

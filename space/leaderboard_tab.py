@@ -19,7 +19,8 @@ import gradio as gr
 import pandas as pd
 
 from core.results import DatasetInfo
-from core.vocabulary import CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, PAPER_JUDGE_MARK, RELEASE_LABEL_NOTE
+from core.vocabulary import (CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, MODEL_DOMAINS, MODEL_WEIGHTS, PAPER_JUDGE_MARK,
+                             RELEASE_LABEL_NOTE)
 from leaderboard import board as tables
 from leaderboard import plots
 from leaderboard.service import Leaderboard
@@ -239,8 +240,8 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) ->
                                          label="Columns", scale=3)
     with gr.Accordion("Filters", open=False, elem_id="board-filters"):
         with gr.Row():
-            weights_filter = gr.CheckboxGroup(["open", "closed"], label="Weights")
-            domain_filter = gr.CheckboxGroup(["medical", "general"], label="Domain")
+            weights_filter = gr.CheckboxGroup(list(MODEL_WEIGHTS), label="Weights")
+            domain_filter = gr.CheckboxGroup(list(reversed(MODEL_DOMAINS)), label="Domain")
             size_filter = gr.CheckboxGroup(list(tables.SIZE_BUCKETS), label="Size")
             source_filter = gr.CheckboxGroup(list(tables.SOURCES), label="Source")
     filters = [search, weights_filter, domain_filter, size_filter, source_filter, column_groups]

@@ -17,8 +17,9 @@ from core.results import BlindResults, McqGroup, OpenGroup, Results
 from core.vocabulary import (CITATION, CRITERIA, DATASET_URL, DIMENSION_BY_SLUG, DIMENSIONS, MEDICAL_INTELLIGENCE,
                              PAPER, PERCEPTION, PROMPT_VERSION, REASONING, RELEASE_LABEL_NOTE, RELEASE_QUESTIONS,
                              LETTERS, format_prompt)
+from leaderboard.store import AWAITING, RUNNING
 
-STATUS_LABELS = {"awaiting_judge": "awaiting judge"}
+STATUS_LABELS = {AWAITING: "awaiting judge"}
 STATUS_COLUMNS = ["id", "model", "submitter", "status", "progress", "error", "review", "created_at", "updated_at"]
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$<>:@])")
@@ -146,7 +147,7 @@ def result_card(row: dict | None, results: Results | None, submission_id: str | 
                                                           (open_.not_answered, "not answered")) if n)
         lines.append(f"\n**Open score: {open_.score:.2f}** ({open_.judged} judged{extra}) — {criteria}")
     elif open_.awaiting:
-        when = "being judged now" if row["status"] == "running" else \
+        when = "being judged now" if row["status"] == RUNNING else \
             "judged in turn by the judge lane, once a judge endpoint is configured"
         lines.append(f"\n**Open answers: awaiting judge** ({open_.awaiting} stored; {when})")
     lines += _beyond_lines(results)
@@ -227,13 +228,13 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         "## Med-CMR",
         f"A benchmark of medical complex multimodal reasoning ([paper, arXiv {PAPER.arxiv}]({PAPER.url}), "
         f"{PAPER.venue}; [project page]({PAPER.project_url}); [dataset on the Hub]({DATASET_URL})): image "
-        f"questions in multiple-choice (five options A–E) and open-ended form, over {PAPER.organ_systems} organ "
+        f"questions in multiple-choice ({len(LETTERS)} options {LETTERS[0]}–{LETTERS[-1]}) and open-ended form, over {PAPER.organ_systems} organ "
         f"systems and {PAPER.modalities} imaging modalities, test split only.",
         _counts_table(served),
         f"The paper reports {PAPER.questions:,} questions ({PAPER.mcq:,} MCQ, {PAPER.open:,} open); the public "
         f"release holds {sum(RELEASE_QUESTIONS.values()):,} ({RELEASE_QUESTIONS['mcq']:,} MCQ, "
         f"{RELEASE_QUESTIONS['open']:,} open).",
-        "### Seven dimensions",
+        f"### {len(DIMENSIONS)} dimensions",
         f"The paper splits them into **perception** ({groups[PERCEPTION]}) and **reasoning** ({groups[REASONING]}).",
         "| Task in the release | Config | Paper | Group |\n|---|---|---|---|\n" + dimensions,
         f"Medical-intelligence classes (paper Table 3): {classes}.",

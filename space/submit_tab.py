@@ -17,6 +17,7 @@ import pandas as pd
 from gradio.utils import get_upload_folder
 
 from core.settings import Settings
+from core.vocabulary import GENERAL, MEDICAL, MODEL_DOMAINS, MODEL_WEIGHTS, OPEN_WEIGHTS
 from leaderboard.explore import SERVED, details_file
 from leaderboard.service import PREDICTION_FORMATS, Leaderboard, SubmissionError, SubmissionMeta
 from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
@@ -235,7 +236,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
             janitor.in_use(Path(predictions))
             meta = SubmissionMeta(model=(model or "").strip(), link=(link or "").strip(),
-                                  group=weights or "open", medical=domain == "medical",
+                                  group=weights or OPEN_WEIGHTS, medical=domain == MEDICAL,
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
                                   description=(description or "").strip(),
                                   public_details=public_details is not False)
@@ -280,8 +281,8 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
             model_name = gr.Textbox(label="Model name", max_length=100, elem_id="model-name")
             link = gr.Textbox(label="Link (model card, paper or code)", placeholder="https://…")
         with gr.Column():
-            weights = gr.Radio(["open", "closed"], value="open", label="Weights")
-            domain = gr.Radio(["general", "medical"], value="general", label="Domain")
+            weights = gr.Radio(list(MODEL_WEIGHTS), value=OPEN_WEIGHTS, label="Weights")
+            domain = gr.Radio(list(MODEL_DOMAINS), value=GENERAL, label="Domain")
             params_b = gr.Number(None, label="Parameters (billions; 0 or empty if unknown)", minimum=0)
             description = gr.Textbox(label="Prompt and generation settings", lines=3, max_length=2000)
     public_details = gr.Checkbox(True, label="Publish my model's per-question outputs", elem_id="public-details",

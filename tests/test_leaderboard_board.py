@@ -98,6 +98,24 @@ def test_paper_rows_carry_all_18_models_with_their_notes(paper):
     assert (gpt5["MCQ low"], gpt5["MCQ high"]) == (round(low, 2), round(high, 2)) == (57.06, 58.56)
 
 
+def test_a_paper_csv_without_a_figure_shows_it_empty_and_without_a_score_says_which_column(tmp_path, paper):
+    table = list(csv.DictReader(PAPER_CSV.open(encoding="utf-8")))
+    dropped = DIMENSIONS[-1].abbr  # as if the vocabulary had a dimension the paper never reported
+    written = tmp_path / "paper_results.csv"
+    with written.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, [c for c in table[0] if c != dropped])
+        writer.writeheader()
+        writer.writerows({k: v for k, v in row.items() if k != dropped} for row in table)
+    shown = board.paper_frame(written)
+    assert shown[dropped].isna().all() and list(shown["MCQ"]) == list(paper["MCQ"])
+    with written.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, [c for c in table[0] if c != "mcq_all"])
+        writer.writeheader()
+        writer.writerows({k: v for k, v in row.items() if k != "mcq_all"} for row in table)
+    with pytest.raises(ValueError, match=r"paper_results\.csv: no column mcq_all \(its header: model, group"):
+        board.paper_frame(written)
+
+
 def test_submission_record_maps_slugs_and_paper_classes(results_doc):
     grades = {"consistency": 9, "coherence": 8, "visual_accuracy": 3, "ground_truth": 2}
     results = results_doc(50.0, grades, spread=True)
