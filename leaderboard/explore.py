@@ -65,8 +65,6 @@ TABLE_COLUMNS = ["id", "question", "outcome", "model", "reference", "score", "di
 # How a page may be ordered: by the question's place in the build, or by its item statistics
 # (`leaderboard.items`: hardest first, lowest discrimination first; questions without them last).
 ORDERS = ("question", "difficulty", "discrimination")
-COMPARE_COLUMNS = ["dimension", "n", "both right", "only A", "only B", "both wrong", "accuracy A", "accuracy B",
-                   "McNemar p", "significant (95%)"]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -457,13 +455,25 @@ def details_file(board: Board, submission_id: str | None, root: Path) -> str | N
     return write_once(root, f"{submission_id}.jsonl", data)
 
 
+def compare_columns(names: list[str] | None = None) -> list[str]:
+    """The compare table's headers, naming the two models (cut to 24 characters) where they are known."""
+    a, b = ((name if len(name) <= 24 else name[:23] + "…") for name in (names or ["A", "B"]))
+    return ["dimension", "n", "both right", f"only {a} right", f"only {b} right", "both wrong", f"{a} (%)",
+            f"{b} (%)", "McNemar p", "significant (95%)"]
+
+
 def compare_rows(result: dict) -> list[dict]:
-    """The compare view's MCQ table: overall and per dimension, with the exact McNemar p."""
+    """The compare view's MCQ table: overall and per dimension, accuracies to 2 decimals, the exact
+    McNemar p to 3 significant digits (the API's JSON keeps every digit)."""
     blocks = [("all MCQ", result["mcq"])] + list(result["mcq"]["by_dimension"].items())
-    return [dict(zip(COMPARE_COLUMNS, (name, block["n"], block["both_right"], block["only_a"], block["only_b"],
-                                        block["both_wrong"], block["accuracy_a"], block["accuracy_b"], block["p"],
-                                        "yes" if block["significant"] else "no")))
-            for name, block in blocks]
+
+    def number(value: float | None, form: str) -> str:
+        return "—" if value is None else format(value, form)
+
+    return [dict(zip(compare_columns(result.get("names")), (
+        name, block["n"], block["both_right"], block["only_a"], block["only_b"], block["both_wrong"],
+        number(block["accuracy_a"], ".2f"), number(block["accuracy_b"], ".2f"), number(block["p"], ".3g"),
+        "yes" if block["significant"] else "no"))) for name, block in blocks]
 
 
 def criteria_lines(result: dict) -> list[tuple[str, float | None]]:

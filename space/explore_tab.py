@@ -13,8 +13,8 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from leaderboard.explore import (COMPARE_COLUMNS, FACETS, ORDERS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
-                                 Explorer, compare_rows, criteria_lines)
+from leaderboard.explore import (FACETS, ORDERS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
+                                 Explorer, compare_columns, compare_rows, criteria_lines)
 from leaderboard.items import MIN_SUBMISSIONS, items_csv
 from leaderboard.service import Leaderboard
 from space.render import code, escape_md
@@ -234,7 +234,7 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
         compare_button = gr.Button("Compare", scale=0, elem_id="explore-compare")
         jump_button = gr.Button("Show the questions where they disagree", scale=1, size="sm")
     compare_view = gr.Markdown(elem_id="explore-compare-view")
-    compare_table = gr.Dataframe(headers=COMPARE_COLUMNS, interactive=False, wrap=True,
+    compare_table = gr.Dataframe(headers=compare_columns(), interactive=False, wrap=True,
                                  label="MCQ agreement per dimension",
                                  elem_id="explore-compare-table")
     with gr.Accordion("Comparison as returned by the API", open=False):

@@ -26,6 +26,7 @@ from leaderboard import plots
 from leaderboard.service import Leaderboard
 from leaderboard.explore import write_once
 from leaderboard.stats import PAPER_MCQ_N
+from leaderboard.store import AWAITING, FINISHED
 from space.render import escape_md
 
 DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions"]
@@ -135,10 +136,20 @@ def table_value(view: pd.DataFrame, column_groups: list[str]) -> dict:
     return {"headers": shown, "data": data, "metadata": {"display_value": display, "styling": None}}
 
 
-def notes_markdown(view: pd.DataFrame) -> str:
-    """Under the table: an empty view says so; otherwise the legend and the rows' own notes."""
+def freshness_markdown(statuses: list[dict]) -> str:
+    """How alive the board is: submissions scored here and when the last one changed."""
+    scored = [row for row in statuses if row["status"] in (FINISHED, AWAITING)]
+    if not scored:
+        return "*No submission scored here yet: the rows are the paper's and the reference baselines.*"
+    last = max(str(row["updated_at"]) for row in scored).replace("T", " ").removesuffix("Z")
+    return f"*{len(scored):,} submission{'s' if len(scored) != 1 else ''} scored here · last change {last} UTC*"
+
+
+def notes_markdown(view: pd.DataFrame, freshness: str = "") -> str:
+    """Under the table: how fresh the board is, then an empty view says so, or the legend and the rows'
+    own notes."""
     if view.empty:
-        return EMPTY_VIEW
+        return "\n\n".join(filter(None, (freshness, EMPTY_VIEW)))
     noted = [(model, note) for model, note in zip(view["Model"], view["Note"]) if str(note or "").strip()]
     lines = [f"{number}. {escape_md(model)}: {escape_md(note)}" for number, (model, note) in enumerate(noted, 1)]
     legend = ("Rank: a band such as *2–4* means the row's MCQ cannot be told apart from the rows sharing it "
@@ -146,12 +157,13 @@ def notes_markdown(view: pd.DataFrame) -> str:
               "with the ranked rows (another build, a sample build, or under "
               f"{tables.MIN_COVERAGE:g}% of the MCQs answered), shown below them. "
               "*reference* rows, last: baselines with no model scored on this build's MCQs (a random letter: "
-              "chance; the commonest answer letter), never ranked and kept by the model filters; the dashed "
+              "chance; the commonest answer letter; the longest option, reading no image), never ranked and kept "
+              "by the model filters; the dashed "
               "line on the size plot is the random one. "
               f"{PAPER_OPEN_MARK} Open judged by {escape_md(PAPER_JUDGE_MARK)} with an unpublished prompt: "
               "Open compares only among rows with the same judge and prompt. "
               "**Sort:** click a column header (again to reverse). Hover a header for its full name.")
-    return legend + ("\n\n" + "\n".join(lines) if lines else "")
+    return "\n\n".join(filter(None, (freshness, legend, "\n".join(lines))))
 
 
 def banner_markdown(dataset: DatasetInfo) -> str:
@@ -218,7 +230,7 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) ->
         choices = model_choices(full)
         ids = {value for _, value in choices}
         kept = [i for i in (compared or []) if i in ids]
-        return (notes_markdown(view),
+        return (notes_markdown(view, freshness_markdown(board.status())),
                 write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
                 write_once(exports, "medcmr_leaderboard.json", tables.export_json(exported)),
                 plots.score_vs_size(view), gr.Dropdown(choices=choices, value=kept),
@@ -248,7 +260,7 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) ->
     initial = table_value(first, DEFAULT_COLUMN_GROUPS)
     table = gr.Dataframe(value=initial, datatype="html", interactive=False, wrap=True, max_height=640, label="Ranked models",
                          column_widths=["64px", "240px"], elem_id="board")
-    notes = gr.Markdown(notes_markdown(first), elem_id="board-notes")
+    notes = gr.Markdown(notes_markdown(first, freshness_markdown(board.status())), elem_id="board-notes")
     with gr.Row():
         csv_button = gr.DownloadButton("⬇ CSV (filtered view)", size="sm")
         json_button = gr.DownloadButton("⬇ JSON (filtered view)", size="sm")
@@ -270,6 +282,9 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) ->
     gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard",
           concurrency_limit=None).then(
         views, inputs=inputs, outputs=view_outputs, **PRIVATE)
+    # Search as you type: while one filtering runs, only the last keystroke's waits (none pile up).
+    search.input(leaderboard, inputs=filters, outputs=table, trigger_mode="always_last", concurrency_limit=None,
+                 **PRIVATE).then(views, inputs=inputs, outputs=view_outputs, **PRIVATE)
     demo.load(board.board_version, outputs=seen_version, **PRIVATE)
     compared.input(lambda ids: plots.dimension_chart(board.board(), list(ids or [])[:plots.MAX_MODELS]),
                    inputs=compared, outputs=radar_plot, **PRIVATE)

@@ -171,6 +171,19 @@ def test_an_open_board_shows_a_new_scored_row_without_any_click(
     page.keyboard.press("Escape")
 
 
+def test_search_filters_as_you_type_and_clearing_it_brings_every_row_back(space: SpaceProcess, page) -> None:
+    page.goto(space.url)
+    board = page.locator("#board")
+    playwright.expect(visible_row(board, "GPT-5")).to_be_visible()
+    playwright.expect(page.locator("#board-notes")).to_contain_text("scored here")  # how fresh the board is
+    search = page.get_by_label("Search models")
+    search.press_sequentially("gemma", delay=30)  # typed, no Enter
+    playwright.expect(visible_row(board, "MedGemma-4B")).to_be_visible()
+    playwright.expect(board.get_by_role("row").filter(has_text="GPT-5").filter(visible=True)).to_have_count(0)
+    search.fill("")
+    playwright.expect(visible_row(board, "GPT-5")).to_be_visible()
+
+
 def test_laptop_board_fits_keeps_rank_and_model_in_view_and_sorts_on_a_header_click(space: SpaceProcess,
                                                                                       page) -> None:
     expect = playwright.expect
