@@ -12,6 +12,7 @@ already-judged answers free.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import os
@@ -31,7 +32,7 @@ import pandas as pd
 
 import judge
 import judge.predictions
-from core.results import BlindResults, ItemStatus, Results
+from core.results import BlindResults, ItemStatus, Results, ResultsError
 from core.settings import Settings
 from core.vocabulary import MODEL_WEIGHTS, OPEN_WEIGHTS
 from judge.endpoint import Endpoint
@@ -193,6 +194,7 @@ class Leaderboard:
         self._trouble: dict[str | None, str] = {}  # submission id (None: the store as a whole) -> cause
         self._board_lock = threading.Lock()
         self._board: tuple[int, pd.DataFrame] | None = None
+        self._records_made: dict[str, tuple[int, dict]] = {}  # id -> (hash of its results text, board row)
         self._items: tuple[int, list[ItemStats]] | None = None
 
     # -- submitting ----------------------------------------------------------------------
@@ -544,8 +546,7 @@ class Leaderboard:
 
         def write() -> None:
             meta = self.store.record(submission_id)
-            if self.store.finish(submission_id, status, results, board_logic.submission_record(meta, typed),
-                                 owner=self._owner):
+            if self.store.finish(submission_id, status, results, owner=self._owner):
                 if status == AWAITING:
                     self._wake_judge.set()
                 self._mirror(submission_id, meta, results)
@@ -605,8 +606,7 @@ class Leaderboard:
 
         def write() -> None:
             meta = self.store.record(submission_id)
-            if self.store.finish(submission_id, status, results, board_logic.submission_record(meta, typed),
-                                 owner=self._owner):
+            if self.store.finish(submission_id, status, results, owner=self._owner):
                 if self.reviews.request(submission_id, typed):
                     self._wake_audit.set()
                 self._mirror(submission_id, meta, results)
@@ -787,6 +787,23 @@ class Leaderboard:
         """Changes whenever a board row is written: lets pages re-render only when the board changed."""
         return self.store.board_version()
 
+    def _records(self, hidden: set[str]) -> Iterator[dict]:
+        """Each visible submission's board row, made from its results now (so a new column reaches
+        every row); a row is made again only when its results text changed."""
+        for row in self.store.scored():
+            if row["id"] in hidden:
+                continue
+            text = hash(row["results"])
+            made = self._records_made.get(row["id"])
+            if made is None or made[0] != text:
+                try:
+                    made = (text, board_logic.submission_record(row, Results.from_dict(json.loads(row["results"]))))
+                except (ValueError, ResultsError) as error:  # a document this code cannot read: logged, left out
+                    log.warning("submission %s has no board row: %s", row["id"], error)
+                    continue
+                self._records_made[row["id"]] = made
+            yield made[1]
+
     def board(self) -> pd.DataFrame:
         """The paper's rows, every scored submission and the reference rows, ranked (rebuilt only
         when a row changed)."""
@@ -795,7 +812,7 @@ class Leaderboard:
             if self._board is None or self._board[0] != version:
                 states = self.reviews.states()
                 hidden = self.reviews.hidden(states)
-                scored = board_logic.frame(row for row in self.store.board_rows() if row.get("Id") not in hidden)
+                scored = board_logic.frame(self._records(hidden))
                 frames = [f for f in (self._paper, scored, self._reference) if not f.empty]
                 self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset,
                                                          holds=self.reviews.holds(states)))

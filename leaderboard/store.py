@@ -54,7 +54,6 @@ CREATE TABLE IF NOT EXISTS submissions (
     error TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
     results TEXT,
-    board_row TEXT,
     created_ts REAL NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -85,7 +84,6 @@ CREATE TABLE IF NOT EXISTS previous_results (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     submission_id TEXT NOT NULL,
     results TEXT,
-    board_row TEXT,
     reason TEXT NOT NULL,
     archived_at TEXT NOT NULL
 );
@@ -101,7 +99,8 @@ CREATE TABLE IF NOT EXISTS lease (
 # Version 1 kept the upload in the row; version 2 moves it to files/ and adds these columns.
 _V2_COLUMNS = ("public_details INTEGER NOT NULL DEFAULT 1", "judge_failures INTEGER NOT NULL DEFAULT 0",
                "retry_ts REAL")
-# Version 3: the companion runs of a submission (blind, circular) as JSON: kind -> {sha256, file_name}.
+# Version 3: the companion runs of a submission (blind, circular) as JSON: kind -> {sha256, file_name};
+# board rows are no longer stored (they are made from the results when the board is read).
 _V3_COLUMNS = ("companions TEXT NOT NULL DEFAULT '{}'",)
 COMPANIONS = ("blind", "circular")
 
@@ -266,12 +265,16 @@ class Store:
             db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
     def _migrate_from_v2(self) -> None:
-        """Version 2 → 3: the companions column; one transaction, so a crash repeats it."""
+        """Version 2 → 3: the companions column, and the stored board rows dropped; one transaction, so a
+        crash repeats it."""
         with self._transaction() as db:
             if db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] != "2":
                 return  # another process migrated it meanwhile
             for column in _V3_COLUMNS:
                 db.execute(f"ALTER TABLE submissions ADD COLUMN {column}")
+            for table in ("submissions", "previous_results"):
+                if any(row[1] == "board_row" for row in db.execute(f"PRAGMA table_info({table})")):
+                    db.execute(f"ALTER TABLE {table} DROP COLUMN board_row")
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _connection(self) -> sqlite3.Connection:
@@ -443,15 +446,13 @@ class Store:
             db.execute("UPDATE submissions SET progress_done = ?, progress_total = ?, updated_at = ?"
                        " WHERE id = ?", (done, total, utc_now(), submission_id))
 
-    def finish(self, submission_id: str, status: str, results: dict, board_row: dict,
-               owner: str | None = None) -> bool:
-        """Store the results document and its board row, and the final (or awaiting) status.
-        With `owner`: only while it holds the lease and the row is still running (else False)."""
-        sql = ("UPDATE submissions SET status = ?, results = ?, board_row = ?, error = '', retry_ts = NULL,"
+    def finish(self, submission_id: str, status: str, results: dict, owner: str | None = None) -> bool:
+        """Store the results document and the final (or awaiting) status. With `owner`: only while
+        it holds the lease and the row is still running (else False)."""
+        sql = ("UPDATE submissions SET status = ?, results = ?, error = '', retry_ts = NULL,"
                " judge_failures = CASE WHEN ? = ? THEN 0 ELSE judge_failures END,"
                " updated_at = ? WHERE id = ?")
-        args: list[Any] = [status, json.dumps(results), json.dumps(board_row), status, FINISHED, utc_now(),
-                           submission_id]
+        args: list[Any] = [status, json.dumps(results), status, FINISHED, utc_now(), submission_id]
         if owner is not None:
             sql, args = sql + " AND status = ?" + self._HOLDS, args + [RUNNING, owner]
         with self._transaction() as db:
@@ -528,12 +529,14 @@ class Store:
                                           (submitter,)).fetchall()
         return [row[0] for row in rows]
 
-    def board_rows(self) -> list[dict]:
-        """Board rows of every scored submission, oldest first. A row being re-judged keeps its
-        previous (MCQ) row until the new one is written."""
+    def scored(self) -> list[dict]:
+        """Every submission with results, oldest first: what its board row is made of (metadata and the
+        results text, parsed by the caller). A submission being re-judged keeps its previous results
+        until the new ones are written."""
         rows = self._connection().execute(
-            "SELECT board_row FROM submissions WHERE board_row IS NOT NULL ORDER BY seq").fetchall()
-        return json.loads("[" + ",".join(r[0] for r in rows) + "]")
+            "SELECT id, model, link, weights, medical, params_b, created_at, results FROM submissions"
+            " WHERE results IS NOT NULL ORDER BY seq").fetchall()
+        return [dict(row) for row in rows]
 
     def board_version(self) -> int:
         """Changes whenever a board row is written; lets readers cache the board."""
@@ -627,10 +630,10 @@ class Store:
                 for row in rows}
 
     def archive_results(self, submission_id: str, reason: str) -> bool:
-        """Keep a submission's current results and board row (before a rescore replaces them)."""
+        """Keep a submission's current results (before a rescore replaces them)."""
         with self._transaction() as db:
-            return db.execute("INSERT INTO previous_results (submission_id, results, board_row, reason, archived_at)"
-                              " SELECT id, results, board_row, ?, ? FROM submissions WHERE id = ? AND results"
+            return db.execute("INSERT INTO previous_results (submission_id, results, reason, archived_at)"
+                              " SELECT id, results, ?, ? FROM submissions WHERE id = ? AND results"
                               " IS NOT NULL", (reason, utc_now(), submission_id)).rowcount > 0
 
     def previous_results(self, submission_id: str) -> list[dict]:

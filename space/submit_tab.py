@@ -224,9 +224,9 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     janitor = UploadJanitor(Path(get_upload_folder()), Settings.from_env().upload_grace_s)
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
-               params_b: float | None, description: str, public_details: bool, blind_run: str | None,
-               circular_run: str | None, profile: gr.OAuthProfile | None, oauth_token: gr.OAuthToken | None,
-               request: gr.Request) -> dict:
+               params_b: float | None, description: str, public_details: bool, blind_run: str | None = None,
+               circular_run: str | None = None, profile: gr.OAuthProfile | None = None,
+               oauth_token: gr.OAuthToken | None = None, request: gr.Request | None = None) -> dict:
         """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
         metadata and whether its per-question outputs may be published, and optionally the same
         model's `predict --blind` and `predict --circular` runs; returns id, status, message,
