@@ -282,8 +282,8 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) ->
     gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard",
           concurrency_limit=None).then(
         views, inputs=inputs, outputs=view_outputs, **PRIVATE)
-    # Search as you type: while one filtering runs, only the last keystroke's waits (none pile up).
-    search.input(leaderboard, inputs=filters, outputs=table, trigger_mode="always_last", concurrency_limit=None,
+    # Search as you type: while one filtering runs, only the last change waits (none pile up, none is lost).
+    search.change(leaderboard, inputs=filters, outputs=table, trigger_mode="always_last", concurrency_limit=None,
                  **PRIVATE).then(views, inputs=inputs, outputs=view_outputs, **PRIVATE)
     demo.load(board.board_version, outputs=seen_version, **PRIVATE)
     compared.input(lambda ids: plots.dimension_chart(board.board(), list(ids or [])[:plots.MAX_MODELS]),
