@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
+from functools import cache
 
 RESULTS_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)  # older versions lack later fields, which read as their defaults
@@ -248,16 +249,18 @@ class Results:
             raise ResultsError(f"results document (version {version}) is missing or mistypes {error}") from None
 
 
+@cache
+def _names(kind: type) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(kind))
+
+
 def _read(kind: type, data: dict, group: type | None = None):
     """A dataclass from its dict; `by_*` breakdowns become dicts of `group` cells."""
-    values = {}
-    for item in fields(kind):
-        if item.name not in data:
-            continue
-        value = data[item.name]
-        if group is not None and item.name.startswith("by_"):
-            value = {key: group(**cell) for key, cell in value.items()}
-        values[item.name] = value
+    values = {name: data[name] for name in _names(kind) if name in data}
+    if group is not None:
+        for name in values:
+            if name.startswith("by_"):
+                values[name] = {key: group(**cell) for key, cell in values[name].items()}
     return kind(**values)
 
 
