@@ -80,7 +80,7 @@ def upload(http: httpx.Client, url: str, path: Path) -> str:
 def submit(http: httpx.Client, url: str, path: Path, model: str, session: str | None = None) -> tuple[bool, str]:
     stored = upload(http, url, path)
     return call(http, url, "submit", [{"path": stored, "meta": {"_type": "gradio.FileData"}}, model, "", "open",
-                                      "general", None, "", True], session)
+                                      "general", None, "", True, None, None], session)
 
 
 def together(count: int, work: Callable[[int], object]) -> list[tuple[float, object]]:
