@@ -11,6 +11,8 @@ already-judged answers free.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import hashlib
 import json
 import logging
@@ -243,7 +245,7 @@ class Leaderboard:
         fields = _checked_meta(meta)
         shown = Path(str(file_path)).name  # the upload's name: shown in messages, never a path
         path = Path(file_path)
-        self._check_size(path, shown)
+        size = self._check_size(path, shown)
         file_format = path.suffix.lower()
         if file_format not in PREDICTION_FORMATS:
             raise SubmissionError(f"{shown}: unsupported file type {file_format or '(none)'!r}; upload "
@@ -251,7 +253,7 @@ class Leaderboard:
                                   "or lmms-eval's samples_*.jsonl as they are.")
         extra = {kind: (Path(given), Path(str(given)).name) for kind, given in runs.items() if given}
         for kind, (companion, name) in extra.items():
-            self._check_size(companion, f"{companions.LABELS[kind]} {name}")
+            size += self._check_size(companion, f"{companions.LABELS[kind]} {name}")
         try:
             identity.check_model_name(fields["model"], self._paper["Model"].tolist(),
                                       self.store.models_of_others(submitter), reference.REFERENCE_MODELS.values())
@@ -274,6 +276,8 @@ class Leaderboard:
             raise SubmissionError(str(error)) from None
         finally:
             self._checks.release()
+            if size >= TRIM_AFTER_BYTES:
+                _trim_heap()
         submission_id = f"sub-{uuid.uuid4().hex[:12]}"
         row = {**fields, "id": submission_id, "submitter": submitter, "file_name": shown,
                "file_format": file_format, "file_path": path, "file_sha256": sha256,
@@ -297,7 +301,8 @@ class Leaderboard:
         return {"id": submission_id, "status": QUEUED, "message": message, "coverage": coverage,
                 "position": self.store.queue_position(submission_id)}
 
-    def _check_size(self, path: Path, shown: str) -> None:
+    def _check_size(self, path: Path, shown: str) -> int:
+        """The file's size in bytes, once it is known to be a file within the limit."""
         if not path.is_file():
             raise SubmissionError(f"{shown}: no file was uploaded (an upload is used for one submission "
                                   "and then deleted: choose the file again).")
@@ -307,6 +312,7 @@ class Leaderboard:
         if size > self.max_file_bytes:
             raise SubmissionError(f"{shown}: {size / 2**20:.1f} MiB is over the "
                                   f"{self.max_file_bytes / 2**20:g} MiB limit.")
+        return size
 
     def _parse(self, source: Path, shown: str) -> list[dict]:
         """Read predictions through the judge's reader (the one place it is called), naming the upload
@@ -817,6 +823,26 @@ class Leaderboard:
                 self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset,
                                                          holds=self.reviews.holds(states)))
             return self._board[1].copy()
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to trim
+        return None
+
+
+_LIBC = _load_libc()
+TRIM_AFTER_BYTES = 8 * 2**20
+
+
+def _trim_heap() -> None:
+    """Give memory back to the system after reading a large file, accepted or refused: the cycles a
+    refusal's traceback makes are collected, and glibc, which keeps freed memory in its per-thread
+    arenas, returns what it can (else each wave of large refused files leaves the process larger)."""
+    gc.collect()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
 
 
 def _reason(err: Exception) -> str:
