@@ -3,7 +3,9 @@ over plain HTTP (Gradio's upload route and `/gradio_api/call/<api>`), from threa
 
     .venv/bin/python bench/bench_load.py [--reads 50] [--submits 30] [--hostile 4]
 
-Prints, with the load average: `/leaderboard` p95 of N concurrent reads against one read (target
+Prints, with the load average: the board's plain GET route (`/board.json`) against a bare Starlette
+route serving the same bytes, N readers at once (throughput target >= 50% of the bare route's, p95
+within 3x of its); `/leaderboard` p95 of N concurrent reads against one read (target
 within 3x); median of N concurrent submits against one (target within 5x); N hostile 33 MB files
 of 1,000,000 unknown ids at once: each refusal's time (target < 3 s) and the app's peak RSS
 (VmHWM, target far below 1 GB); what is left in Gradio's upload folder afterwards. Offline, on the
@@ -134,6 +136,70 @@ def predictions(path: Path, questions: list[dict], seed: int) -> Path:
     return path
 
 
+# A bare Starlette app serving fixed bytes at /board.json: the floor any route of the Space can reach here.
+BARE_ROUTE = """
+import sys
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+body = open(sys.argv[1], "rb").read()
+async def board(request):
+    return Response(body, media_type="application/json")
+uvicorn.run(Starlette(routes=[Route("/board.json", board)]), host="127.0.0.1", port=int(sys.argv[2]),
+            log_level="warning")
+"""
+
+
+def get_readers(url: str, readers: int, each: int) -> tuple[float, float, int]:
+    """`readers` clients (one keep-alive connection each) each GET `url` `each` times, released together:
+    (requests per second, p95 seconds, failures)."""
+    def read(_: int) -> list[float]:
+        times = []
+        with httpx.Client(timeout=60, headers={"Accept-Encoding": "identity"}) as http:
+            for _ in range(each):
+                started = time.perf_counter()
+                if http.get(url).status_code != 200:
+                    raise RuntimeError(f"{url}: not 200")
+                times.append(time.perf_counter() - started)
+        return times
+    started = time.perf_counter()
+    done = together(readers, read)
+    elapsed = time.perf_counter() - started
+    times = [t for _, result in done if isinstance(result, list) for t in result]
+    return len(times) / elapsed, p95(times), sum(1 for _, result in done if not isinstance(result, list))
+
+
+def compare_with_bare_route(url: str, tmp: Path, readers: int, each: int = 20) -> None:
+    """The Space's /board.json against a bare Starlette route serving the same bytes, in one run."""
+    body = httpx.get(url + "board.json", headers={"Accept-Encoding": "identity"}, timeout=60).content
+    (tmp / "board.json").write_bytes(body)
+    port = free_port()
+    bare = subprocess.Popen([sys.executable, "-c", BARE_ROUTE, str(tmp / "board.json"), str(port)])
+    try:
+        bare_url = f"http://127.0.0.1:{port}/board.json"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(bare_url, timeout=2).content == body:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        figures = {}
+        for name, target in (("bare Starlette route", bare_url), ("the Space's /board.json", url + "board.json")):
+            get_readers(target, 4, 5)  # warm
+            figures[name] = get_readers(target, readers, each)
+        (space_rps, space_p95, space_failed), (bare_rps, bare_p95, _) = figures["the Space's /board.json"], \
+            figures["bare Starlette route"]
+        print(f"GET /board.json ({len(body) / 1024:.1f} KB), {readers} readers x {each} requests: the Space "
+              f"{space_rps:.0f} req/s, p95 {1000 * space_p95:.1f} ms ({space_failed} failed); a bare Starlette route "
+              f"{bare_rps:.0f} req/s, p95 {1000 * bare_p95:.1f} ms: {100 * space_rps / bare_rps:.0f}% of its "
+              f"throughput (target >= 50%), p95 {space_p95 / bare_p95:.2f}x (target <= 3x); {load()}")
+    finally:
+        bare.terminate()
+        bare.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=50)
@@ -152,6 +218,7 @@ def main() -> None:
         try:
             with httpx.Client(timeout=120, limits=limits) as http:
                 print(f"Space pid {process.pid} at {url}; {len(questions)} questions (sample release); {load()}")
+                compare_with_bare_route(url, tmp, args.reads)
                 for _ in range(3):  # warm up
                     call(http, url, "leaderboard", FILTERS)
                 for mode in ("a new session per call", "one session per reader"):
