@@ -17,6 +17,7 @@ from leaderboard.explore import (FACETS, ORDERS, OUTCOMES, PAGE_ROWS, TABLE_COLU
                                  Explorer, compare_columns, compare_rows, criteria_lines)
 from leaderboard.items import MIN_SUBMISSIONS, items_csv
 from leaderboard.service import Leaderboard
+from space import url_state
 from space.render import code, escape_md
 
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
@@ -111,7 +112,7 @@ def compare_summary(result: dict) -> dict:
     return summary
 
 
-def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
+def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address: gr.Textbox) -> Explorer:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events."""
     explorer = Explorer(board, files)
     facets = explorer.facet_values()
@@ -148,7 +149,21 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
                 shown = explorer.item(submission_id, item_id)
         except ExploreError as error:
             raise _error(error) from error
-        return explorer.thumbnail(shown["id"]), item_markdown(shown), shown
+        link = url_state.permalink(tab="explore", submission=submission_id, question=shown["id"])
+        return (explorer.thumbnail(shown["id"]), f"{item_markdown(shown)}\n\n[Link to this question]({link})",
+                shown)
+
+    def from_address(query: str):
+        """The submission and question a link names (`?tab=explore&submission=…&question=…`), opened."""
+        chosen, question = (url_state.read(query, name) for name in ("submission", "question"))
+        if not chosen:
+            return (gr.skip(),) * 5
+        if not question:
+            return chosen, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        try:
+            return chosen, question, *explore_item(chosen, question)
+        except gr.Error as error:
+            return chosen, question, None, f"**{escape_md(str(error.message))}**", None
 
     def explore_image(item_id: str) -> str | None:
         """A question's image at full size, as stored in the build."""
@@ -256,11 +271,17 @@ def build_explore_tab(board: Leaderboard, files: Path) -> Explorer:
     details_button.click(explore_details, inputs=submission, outputs=details_button, api_name="explore_details")
     for dropdown in (submission, disagree_with, compare_b):
         dropdown.focus(choices, outputs=dropdown, **PRIVATE)
+    keep_address = {"fn": None, "inputs": [submission, item_id], "js": url_state.remember("submission", "question"),
+                    **PRIVATE}  # the open question in the page's address, once it is shown
     item_id.submit(explore_item, inputs=[submission, item_id], outputs=[thumbnail, item_view, item_json],
-                   api_name="explore_item", concurrency_limit=None)
-    table.select(select_row, inputs=submission, outputs=[item_id, thumbnail, item_view, item_json], **PRIVATE)
+                   api_name="explore_item", concurrency_limit=None).then(**keep_address)
+    table.select(select_row, inputs=submission, outputs=[item_id, thumbnail, item_view, item_json],
+                 **PRIVATE).then(**keep_address)
     full_button.click(explore_image, inputs=item_id, outputs=full_image, api_name="explore_image")
     item_id.change(lambda _: None, inputs=item_id, outputs=full_image, **PRIVATE)  # never another question's image
+    demo.load(from_address, inputs=address, outputs=[submission, item_id, thumbnail, item_view, item_json],
+              js=url_state.READ_ADDRESS, **PRIVATE)
+    submission.input(**keep_address)
     compare_button.click(explore_compare, inputs=[submission, compare_b],
                          outputs=[compare_view, compare_table, compare_json], api_name="explore_compare")
     jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE)

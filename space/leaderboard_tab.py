@@ -27,6 +27,7 @@ from leaderboard.service import Leaderboard
 from leaderboard.explore import write_once
 from leaderboard.stats import PAPER_MCQ_N
 from leaderboard.store import AWAITING, FINISHED
+from space import url_state
 from space.render import escape_md
 
 DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions"]
@@ -190,7 +191,12 @@ class LeaderboardTab:
     outputs: list[gr.components.Component]
 
 
-def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) -> LeaderboardTab:
+def searched_in_address(query: str):
+    """The board search a link carries (`?search=qwen`)."""
+    return url_state.read(query, "search") or gr.skip()
+
+
+def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, address: gr.Textbox) -> LeaderboardTab:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API.
     Downloads are written under `exports`."""
 
@@ -282,6 +288,9 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path) ->
     gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard",
           concurrency_limit=None).then(
         views, inputs=inputs, outputs=view_outputs, **PRIVATE)
+    # The search lives in the address: a shared link or a reload filters the same way.
+    demo.load(searched_in_address, inputs=address, outputs=search, js=url_state.READ_ADDRESS, **PRIVATE)
+    search.change(None, inputs=search, js=url_state.remember("search"), **PRIVATE)
     # Search as you type: while one filtering runs, only the last change waits (none pile up, none is lost).
     search.change(leaderboard, inputs=filters, outputs=table, trigger_mode="always_last", concurrency_limit=None,
                  **PRIVATE).then(views, inputs=inputs, outputs=view_outputs, **PRIVATE)

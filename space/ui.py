@@ -16,6 +16,7 @@ import gradio as gr
 
 from core.vocabulary import DIMENSIONS, PAPER, RELEASE_QUESTIONS
 from leaderboard.service import Leaderboard
+from space import url_state
 from space.about_tab import build_about_tab, live_sections
 from space.explore_tab import build_explore_tab
 from space.leaderboard_tab import HEADER_TIPS, PRIVATE, build_leaderboard_tab
@@ -83,7 +84,7 @@ META = (f'<meta name="description" content="{PAPER_SUMMARY}">'
         f'<meta property="og:title" content="Med-CMR leaderboard">'
         f'<meta property="og:description" content="{PAPER_SUMMARY}">'
         '<meta property="og:type" content="website">')
-HEAD = META + """<script>
+HEAD = META + url_state.HASH_TO_QUERY + """<script>
 (() => {
   const TIPS = %s;
   const ASCENDING_FIRST = new Set(["Rank", "Model"]);
@@ -152,6 +153,12 @@ HEAD = META + """<script>
 </script>""" % json.dumps(HEADER_TIPS)
 
 
+def opened_tab(query: str):
+    """The tab the page's address names (`?tab=submit`, or `#submit`), else the first."""
+    tab = url_state.chosen_tab(query)
+    return gr.Tabs(selected=tab) if tab else gr.skip()
+
+
 def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None,
               workdir: Path | None = None) -> gr.Blocks:
     """The page over one running `Leaderboard` (its worker is started by the caller);
@@ -161,19 +168,25 @@ def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None
     with gr.Blocks(title="Med-CMR leaderboard", delete_cache=delete_cache) as demo:
         gr.Markdown(f"# Med-CMR leaderboard\nMedical complex multimodal reasoning "
                     f"([arXiv {PAPER.arxiv}]({PAPER.url})). *Research use only — not for clinical use.*")
-        with gr.Tabs():
+        address = gr.Textbox(visible=False)  # the page's query string, sent by the page when it loads
+        with gr.Tabs() as tabs:
             with gr.Tab("Leaderboard", id="leaderboard") as board_tab:
-                ranked = build_leaderboard_tab(demo, board, workdir / "exports")
+                ranked = build_leaderboard_tab(demo, board, workdir / "exports", address)
             with gr.Tab("Submit", id="submit") as submit_tab:
                 submitted = build_submit_tab(board, workdir / "details")
-            with gr.Tab("Explore", id="explore"):
-                build_explore_tab(board, workdir / "explore")
+            with gr.Tab("Explore", id="explore") as explore_tab:
+                build_explore_tab(demo, board, workdir / "explore", address)
             with gr.Tab("About", id="about") as about_tab:
                 agreement = build_about_tab(board)
             with gr.Tab("Moderate", id="moderate", visible=False) as moderate_tab:
                 build_moderation_tab(board)
+        for tab, name in zip((board_tab, submit_tab, explore_tab, about_tab), url_state.TABS):
+            tab.select(None, js=url_state.keep_tab(name), **PRIVATE)
         about_tab.select(lambda: live_sections(board), outputs=agreement, **PRIVATE)
-        demo.load(moderation_visible(board), outputs=moderate_tab, **PRIVATE)
+        # The tab the address names is chosen after the Moderate tab's visibility is set (that resets the choice).
+        demo.load(moderation_visible(board), outputs=moderate_tab, **PRIVATE).then(
+            opened_tab, inputs=address, outputs=tabs, js=url_state.READ_ADDRESS, **PRIVATE).then(
+            None, js=url_state.OPENED, **PRIVATE)
         board_tab.select(ranked.refresh, inputs=ranked.inputs, outputs=ranked.outputs, **PRIVATE)
         for opened in (demo.load, submit_tab.select):  # the queue is current whenever it is seen
             opened(submitted.refresh, inputs=submitted.inputs, outputs=submitted.outputs, **PRIVATE)

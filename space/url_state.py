@@ -1,0 +1,69 @@
+"""What the page keeps in its address, so a reload or a shared link opens the same view.
+
+`?tab=` (or `#tab`) picks the tab, `?search=` the board's search, `?submission=` and `?question=` an
+Explore question. When the page loads it sends its own address to the server (`READ_ADDRESS`, into a
+hidden textbox: the request's headers may not carry it); the page writes the state back as the
+visitor moves (`history.replaceState`, no reload).
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlencode
+
+# A load event's client side: its one input becomes the address the page was opened with.
+READ_ADDRESS = "() => (window.medcmrOpenedWith ?? location.search)"
+# Once the tab the address names is shown, tab changes are the visitor's and are written to the address.
+OPENED = "() => { window.medcmrOpening = false; }"
+
+TABS = ("leaderboard", "submit", "explore", "about")
+
+# In the page's head, before the app starts: `#submit` becomes `?tab=submit`, and the address is kept as
+# opened (the first tab's select event fires as the tabs mount, before the server has read it).
+HASH_TO_QUERY = """<script>
+(() => {
+  const tab = location.hash.slice(1);
+  const url = new URL(location.href);
+  if (%s.includes(tab) && !url.searchParams.has("tab")) {
+    url.searchParams.set("tab", tab);
+    url.hash = "";
+    history.replaceState(null, "", url);
+  }
+  window.medcmrOpenedWith = url.search;
+  window.medcmrOpening = true;
+})();
+</script>""" % json.dumps(list(TABS))
+
+
+def remember(*names: str) -> str:
+    """Client-side code for an event whose inputs are `names`' values: each is written to the address
+    (an empty one removed); the values pass through unchanged."""
+    return ("(...values) => { const url = new URL(location.href); "
+            f"{json.dumps(list(names))}.forEach((name, i) => {{ const value = values[i]; "
+            "if (value === null || value === undefined || value === '') url.searchParams.delete(name); "
+            "else url.searchParams.set(name, String(value)); }); "
+            "history.replaceState(null, '', url); return values.length === 1 ? values[0] : values; }")
+
+
+def keep_tab(tab: str) -> str:
+    """Client-side code for a tab's select event: the address names the tab (the first one, none)."""
+    value = "null" if tab == TABS[0] else json.dumps(tab)
+    return (f"() => {{ if (window.medcmrOpening) return; const url = new URL(location.href); const tab = {value}; "
+            "if (tab) url.searchParams.set('tab', tab); else url.searchParams.delete('tab'); "
+            "history.replaceState(null, '', url); }")
+
+
+def read(query: str | None, name: str, limit: int = 200) -> str:
+    """One value of a query string (`?a=1&b=2`), stripped and cut to `limit` characters ("" if absent)."""
+    values = parse_qs(str(query or "").lstrip("?")[:4000]).get(name) or [""]
+    return values[0].strip()[:limit]
+
+
+def chosen_tab(query: str | None) -> str | None:
+    """The tab the address asks for, if it is one of TABS."""
+    tab = read(query, "tab").lower()
+    return tab if tab in TABS else None
+
+
+def permalink(**params: str) -> str:
+    """A link (relative to the page) that opens this view."""
+    return "?" + urlencode({name: value for name, value in params.items() if value})
