@@ -46,6 +46,7 @@ from core.settings import (PREDICT_CONCURRENCY, PREDICT_IMAGE_MAX_SIDE, PREDICT_
 from core.vocabulary import LETTERS, PROMPT_VERSION, format_prompt
 from judge.baselines import (BASELINE_PREFIX, BASELINES, OPEN_PLACEHOLDER, BaselineError, baseline_answerer,
                              most_frequent_letter)
+from judge.circular import rotated
 from judge.endpoint import Endpoint
 from release.built import load_questions
 
@@ -144,15 +145,6 @@ def build_messages(row: dict, image_max_side: int, *, blind: bool = False) -> li
         {"type": "image_url", "image_url": {"url": image_data_url(image["bytes"], image_max_side)}},
         prompt,
     ]}]
-
-
-def rotated(row: dict, rotation: int) -> dict:
-    """An MCQ with its options turned `rotation` places: the option at letter i is shown at letter
-    (i + rotation) mod 5, the key's letter moves with it (CircularEval, as in MMBench)."""
-    options = row["options"]
-    shown = [options[(position - rotation) % len(options)] for position in range(len(options))]
-    key = LETTERS[(LETTERS.index(row["answer"].strip().upper()) + rotation) % len(options)]
-    return {**row, "options": shown, "answer": key, "rotation": rotation}
 
 
 def answer_key(record: dict) -> str:

@@ -24,15 +24,19 @@ from core.vocabulary import LETTERS
 
 from .answers import normalise_answer
 from .extract import extract_choice
-from .predictions import PredictionsError, shown
+from .predictions import PredictionsError, read_predictions, shown
 from .report import Z95, wilson_ci
 
 
 def read_circular(source: str | Path | bytes, name: str | None = None) -> list[dict]:
-    """A circular run's JSONL: `{"id", "rotation", "prediction"}` per line; every error names the line."""
+    """A circular run: `predict --circular`'s JSONL (`{"id", "rotation", "prediction"}` per line), or
+    VLMEvalKit's predictions for the circular export (its `index` names the question and the rotation);
+    every error names the line or row."""
     label = name or (Path(source).name if not isinstance(source, bytes) else "predictions")
     text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else \
         Path(source).read_text(encoding="utf-8", errors="replace")
+    if not text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return _rotations_of_a_table(source, label)
     records, seen = [], set()
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -61,8 +65,31 @@ def read_circular(source: str | Path | bytes, name: str | None = None) -> list[d
     return records
 
 
-def _shown_options(options: list[str], rotation: int) -> list[str]:
+def _rotations_of_a_table(source: str | Path | bytes, label: str) -> list[dict]:
+    """A VLMEvalKit predictions file of the circular export, read as any predictions file (ids
+    `mcq-{i}@{r}`), then split into question and rotation."""
+    records = []
+    for record in read_predictions(source, name=label):
+        ident, at, rotation = record["id"].partition("@")
+        if not at:
+            raise PredictionsError(f"{label}: id {shown(ident)} is not a rotation: a circular run comes from "
+                                   "`predict --circular` or VLMEvalKit's circular export (`medcmr export`)",
+                                   file=label, field="index")
+        records.append({"id": ident, "rotation": int(rotation), "prediction": record["prediction"]})
+    return records
+
+
+def rotated_options(options: list[str], rotation: int) -> list[str]:
+    """The options as rotation `rotation` shows them: the option of letter i at letter (i + rotation) mod 5."""
     return [options[(position - rotation) % len(options)] for position in range(len(options))]
+
+
+def rotated(row: dict, rotation: int) -> dict:
+    """An MCQ with its options turned `rotation` places, the key's letter moving with them (CircularEval,
+    as in MMBench); the one place a rotation is made, for `predict --circular` and the VLMEvalKit export."""
+    options = row["options"]
+    key = LETTERS[(LETTERS.index(row["answer"].strip().upper()) + rotation) % len(options)]
+    return {**row, "options": rotated_options(options, rotation), "answer": key, "rotation": rotation}
 
 
 def score_circular(records: list[dict], questions: list[dict]) -> CircularResults:
@@ -89,7 +116,7 @@ def score_circular(records: list[dict], questions: list[dict]) -> CircularResult
                 continue
             answer = normalise_answer(answers[rotation])
             letter = None if answer.not_answered else extract_choice(answer.text,
-                                                                     _shown_options(question["options"], rotation))
+                                                                     rotated_options(question["options"], rotation))
             if letter:
                 chosen[letter] += 1
             original = None if letter is None else (LETTERS.index(letter) - rotation) % len(LETTERS)

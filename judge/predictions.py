@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from core.vocabulary import LETTERS
+
 MAX_FIELD_BYTES = 64 * 2**20  # a CSV cell may be as large as a whole upload (50 MiB on the Space)
 MAX_COLUMNS = 256  # a predictions table needs two; VLMEvalKit's carries the question's columns too
-MAX_INDEX_DIGITS = 12  # a VLMEvalKit index is below 2 * OPEN_INDEX_OFFSET
+MAX_INDEX_DIGITS = 12  # a VLMEvalKit index is below CIRCULAR_INDEX_OFFSET + ROTATIONS * OPEN_INDEX_OFFSET
 # A .xlsx is a zip: its declared sizes are checked before anything is decompressed, then rows are streamed.
 XLSX_MAX_UNPACKED = 512 * 2**20
 XLSX_MAX_ENTRIES = 1000
@@ -32,6 +34,10 @@ XLSX_MAX_ROWS = 200_000  # the release has 20,654 questions
 LOOKAHEAD_OFFENDERS = 20  # after the first unknown/duplicate id, count at most this many more...
 LOOKAHEAD_RECORDS = 10_000  # ...within this many further records, then stop reading
 OPEN_INDEX_OFFSET = 1_000_000  # VLMEvalKit `index` of open-{i} is OFFSET + i; of mcq-{i} it is i
+# Rotation r of mcq-{i} in the circular export: CIRCULAR_INDEX_OFFSET + r * OPEN_INDEX_OFFSET + i, read
+# back as the id `mcq-{i}@{r}` (judge.circular reads those files).
+CIRCULAR_INDEX_OFFSET = 2 * OPEN_INDEX_OFFSET
+ROTATIONS = len(LETTERS)
 LMMS_RESULT_KEYS = ("medcmr_mcq_acc", "medcmr_open_answered")  # what bridges/lmms_eval logs per sample
 FORMATS = (".jsonl", ".json", ".csv", ".tsv", ".xlsx")  # what the reader reads; the Space takes these uploads
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -97,11 +103,16 @@ def _check_record(record: object, spot: _Spot | str) -> dict:
 
 
 # --------------------------------------------------------------------------- tool formats
-def vlmevalkit_index(question_id: str) -> int:
-    """The VLMEvalKit `index` of a question id: mcq-{i} -> i, open-{i} -> OPEN_INDEX_OFFSET + i."""
+def vlmevalkit_index(question_id: str, rotation: int | None = None) -> int:
+    """The VLMEvalKit `index` of a question id: mcq-{i} -> i, open-{i} -> OPEN_INDEX_OFFSET + i, and
+    rotation r of mcq-{i} -> CIRCULAR_INDEX_OFFSET + r * OPEN_INDEX_OFFSET + i."""
     kind, _, number = question_id.partition("-")
     if kind not in ("mcq", "open") or not number.isdigit() or int(number) >= OPEN_INDEX_OFFSET:
         raise ValueError(f"not a Med-CMR question id: {question_id!r}")
+    if rotation is not None:
+        if kind != "mcq" or not 0 <= rotation < ROTATIONS:
+            raise ValueError(f"{question_id!r}: only an MCQ has rotations 0-{ROTATIONS - 1}, got {rotation!r}")
+        return CIRCULAR_INDEX_OFFSET + rotation * OPEN_INDEX_OFFSET + int(number)
     return int(number) + (OPEN_INDEX_OFFSET if kind == "open" else 0)
 
 
@@ -114,10 +125,14 @@ def _vlmevalkit_record(index: object, prediction: object, spot: _Spot) -> dict:
         number = int(index)
     elif isinstance(index, str) and index.strip().isdigit() and len(index.strip()) <= MAX_INDEX_DIGITS:
         number = int(index.strip())
-    if number is None or not 0 <= number < 2 * OPEN_INDEX_OFFSET:
+    if number is None or not 0 <= number < CIRCULAR_INDEX_OFFSET + ROTATIONS * OPEN_INDEX_OFFSET:
         raise spot.error(f"field 'index' must be the whole-number VLMEvalKit index of the row, got {shown(index)}",
                          "index")
-    ident = f"open-{number - OPEN_INDEX_OFFSET}" if number >= OPEN_INDEX_OFFSET else f"mcq-{number}"
+    if number >= CIRCULAR_INDEX_OFFSET:
+        rotation, question = divmod(number - CIRCULAR_INDEX_OFFSET, OPEN_INDEX_OFFSET)
+        ident = f"mcq-{question}@{rotation}"
+    else:
+        ident = f"open-{number - OPEN_INDEX_OFFSET}" if number >= OPEN_INDEX_OFFSET else f"mcq-{number}"
     if prediction is None or (isinstance(prediction, float) and math.isnan(prediction)):
         prediction = ""  # an empty cell: pandas reads NaN
     elif isinstance(prediction, (int, float)) and not isinstance(prediction, bool):

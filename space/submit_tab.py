@@ -292,12 +292,12 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     with gr.Accordion("Beyond accuracy (optional): the same model's blind and circular runs", open=False):
         gr.Markdown("A run of `medcmr predict --blind` (every question without its image) gives *Blind MCQ* "
                     "and the *Image gain*; a run of `medcmr predict --circular` (each MCQ in the 5 rotations "
-                    "of its options) gives *MCQ circular* and the letter-position bias. Neither changes MCQ, "
-                    "Open or the rank.")
+                    "of its options), or VLMEvalKit's predictions for the `MedCMRCircular_MCQ` export, gives "
+                    "*MCQ circular* and the letter-position bias. Neither changes MCQ, Open or the rank.")
         with gr.Row():
             blind_run = gr.File(label="Blind run", file_types=list(PREDICTION_FORMATS), type="filepath",
                                 elem_id="blind-run")
-            circular_run = gr.File(label="Circular run (.jsonl)", file_types=[".jsonl"], type="filepath",
+            circular_run = gr.File(label="Circular run", file_types=list(PREDICTION_FORMATS), type="filepath",
                                    elem_id="circular-run")
     submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
     refusal = gr.Markdown(elem_id="submit-refusal")

@@ -26,7 +26,8 @@ from PIL import Image
 import medcmr
 from bridges import lmms_tasks, merge
 from judge import Endpoint, PredictionsError, read_predictions, score_submission
-from judge.predictions import OPEN_INDEX_OFFSET
+from judge.circular import read_circular, score_circular
+from judge.predictions import CIRCULAR_INDEX_OFFSET, OPEN_INDEX_OFFSET
 from tests.judge_responders import fake_judge
 from tests.openai_server import OpenAIServer
 
@@ -141,8 +142,49 @@ def test_the_export_is_what_vlmevalkit_reads_as_custom_mcq_and_vqa(exported: Pat
     # run.py `build_dataset_from_config`: each data entry needs a `class` from vlmeval.dataset.
     config = json.loads((exported / "vlmevalkit_config.json").read_text(encoding="utf-8"))
     assert config["data"] == {"MedCMR_MCQ": {"class": "CustomMCQDataset", "dataset": "MedCMR_MCQ"},
-                              "MedCMR_openended": {"class": "CustomVQADataset", "dataset": "MedCMR_openended"}}
+                              "MedCMR_openended": {"class": "CustomVQADataset", "dataset": "MedCMR_openended"},
+                              "MedCMRCircular_MCQ": {"class": "CustomMCQDataset", "dataset": "MedCMRCircular_MCQ"}}
     assert list(config["model"]) == ["GPT4o"]  # a supported_VLM shortcut in vlmeval/config.py
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".tsv"])
+def test_the_circular_export_scores_like_predict_circular(exported: Path, questions: list[dict], tmp_path: Path,
+                                                          suffix: str) -> None:
+    import fnmatch
+
+    data = vlmevalkit_data(exported / "MedCMRCircular_MCQ.tsv")
+    mcqs = {q["id"]: q for q in questions if q["question_type"] == "mcq"}
+    assert len(data) == len(medcmr.LETTERS) * len(mcqs) and data["index"].is_unique
+    lines = []
+    for _, row in data.iterrows():  # each rotation turns the options and the key's letter with them
+        rotation, number = divmod(row["index"] - CIRCULAR_INDEX_OFFSET, OPEN_INDEX_OFFSET)
+        question = mcqs[f"mcq-{number}"]
+        key = question["options"][medcmr.LETTERS.index(question["answer"])]
+        assert row[row["answer"]] == key and sorted(row[x] for x in medcmr.LETTERS) == sorted(question["options"])
+        assert row["answer"] == medcmr.LETTERS[(medcmr.LETTERS.index(question["answer"]) + rotation) % 5]
+        # a model right in the published order, and "A" whenever the options are turned
+        lines.append({"id": question["id"], "rotation": rotation,
+                      "prediction": f"Answer: {row['answer'] if rotation == 0 else 'A'}"})
+    data["prediction"] = [line["prediction"] for line in lines]  # vlmeval/inference.py, as the plain run
+    data.pop("image")
+    path = tmp_path / f"GPT4o_MedCMRCircular_MCQ{suffix}"
+    if suffix == ".xlsx":
+        data.to_excel(path, index=False, engine="openpyxl")
+    else:
+        data.to_csv(path, sep="\t", index=False, encoding="utf-8", quoting=csv.QUOTE_ALL)
+    ours = tmp_path / "circular.jsonl"  # the same answers as `predict --circular` writes them
+    ours.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    scored = score_circular(read_circular(path), questions)
+    assert scored == score_circular(read_circular(ours), questions)
+    assert scored.first_rotation_accuracy == 100.0 and scored.correct == 0 and scored.chosen_positions["A"] > 60
+    # the plain run's glob never collects it, and the plain reader says what it is not
+    assert not fnmatch.fnmatch(path.name, "GPT4o_MedCMR_*")
+    with pytest.raises(PredictionsError, match="unknown"):
+        read_predictions(path, known_ids=set(mcqs))
+    plain = vlmevalkit_predictions(vlmevalkit_data(exported / "MedCMR_MCQ.tsv"), {i: "Answer: A" for i in mcqs},
+                                   tmp_path / f"GPT4o_MedCMR_MCQ{suffix}")
+    with pytest.raises(PredictionsError, match=r"id 'mcq-\d+' is not a rotation"):
+        read_circular(plain)
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".tsv", ".json"])
