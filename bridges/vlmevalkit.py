@@ -70,9 +70,13 @@ def _row(question: dict) -> dict:
 
 
 def _rotations(row: dict, question: dict) -> list[dict]:
-    """An MCQ's row in each rotation of its options: the key's letter turns with them."""
+    """An MCQ's row in each rotation of its options: the key's letter turns with them. Only rotation 0
+    carries the image; the others name its index (VLMEvalKit reads an `image` of 64 characters or
+    fewer as another row's index), so the file is not five times the images."""
+    first = vlmevalkit_index(question["id"], 0)
     turned = [rotated(question, rotation) for rotation in range(len(vocabulary.LETTERS))]
     return [{**row, "index": vlmevalkit_index(question["id"], shown["rotation"]),
+             "image": row["image"] if shown["rotation"] == 0 else str(first),
              **dict(zip(vocabulary.LETTERS, shown["options"])), "answer": shown["answer"]} for shown in turned]
 
 

@@ -155,6 +155,14 @@ def test_the_circular_export_scores_like_predict_circular(exported: Path, questi
     data = vlmevalkit_data(exported / "MedCMRCircular_MCQ.tsv")
     mcqs = {q["id"]: q for q in questions if q["question_type"] == "mcq"}
     assert len(data) == len(medcmr.LETTERS) * len(mcqs) and data["index"].is_unique
+    # ImageBaseDataset: an `image` of 64 characters or fewer is another row's index; each resolves to
+    # the question's own image, stored once (at rotation 0)
+    images = {str(i): str(x) for i, x in zip(data["index"], data["image"])}
+    resolved = {i: images[x] if len(x) <= 64 else x for i, x in images.items()}
+    plain = vlmevalkit_data(exported / "MedCMR_MCQ.tsv")
+    by_question = dict(zip(plain["index"], plain["image"]))
+    assert all(resolved[str(i)] == by_question[(i - CIRCULAR_INDEX_OFFSET) % OPEN_INDEX_OFFSET] for i in data["index"])
+    assert sum(len(x) > 64 for x in images.values()) == len(mcqs)
     lines = []
     for _, row in data.iterrows():  # each rotation turns the options and the key's letter with them
         rotation, number = divmod(row["index"] - CIRCULAR_INDEX_OFFSET, OPEN_INDEX_OFFSET)
