@@ -191,8 +191,9 @@ def test_the_address_keeps_the_tab_the_search_and_the_open_question(
     from gradio_client import Client
 
     mcqs = [q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq"]
-    predictions = tmp_path / "linked.jsonl"
-    predictions.write_text("".join(json.dumps({"id": q["id"], "prediction": q["answer"]}) + "\n" for q in mcqs))
+    predictions = tmp_path / "linked.jsonl"  # its own answers' wording: another test sends the bare letters
+    predictions.write_text("".join(json.dumps({"id": q["id"], "prediction": f"Answer: {q['answer']}"}) + "\n"
+                                   for q in mcqs))
     client = Client(space.url, verbose=False)
     receipt = submit(client, predictions, "Linked Address VL")
     wait_for_status(client, receipt["id"], ("finished",))
