@@ -184,51 +184,6 @@ def test_search_filters_as_you_type_and_clearing_it_brings_every_row_back(space:
     playwright.expect(visible_row(board, "GPT-5")).to_be_visible()
 
 
-def test_the_address_keeps_the_tab_the_search_and_the_open_question(
-        space: SpaceProcess, page, built_dataset: Path, tmp_path: Path) -> None:
-    import re
-
-    from gradio_client import Client
-
-    mcqs = [q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq"]
-    predictions = tmp_path / "linked.jsonl"  # its own answers' wording: another test sends the bare letters
-    predictions.write_text("".join(json.dumps({"id": q["id"], "prediction": f"Answer: {q['answer']}"}) + "\n"
-                                   for q in mcqs))
-    client = Client(space.url, verbose=False)
-    receipt = submit(client, predictions, "Linked Address VL")
-    wait_for_status(client, receipt["id"], ("finished",))
-
-    def address() -> str:
-        return page.evaluate("location.href")
-
-    page.goto(space.url + "?tab=submit")  # a link to a tab opens it
-    playwright.expect(page.locator("#predictions")).to_be_visible()
-    page.goto(space.url + "#explore")  # so does the tab's anchor, which becomes ?tab=
-    playwright.expect(page.locator("#explore-submission")).to_be_visible()
-    poll(lambda: "tab=explore" in address(), what="#explore read as ?tab=explore")
-
-    page.goto(space.url + "?search=gemma")  # a shared search filters the board
-    board = page.locator("#board")
-    playwright.expect(visible_row(board, "MedGemma-4B")).to_be_visible()
-    playwright.expect(board.get_by_role("row").filter(has_text="GPT-5").filter(visible=True)).to_have_count(0)
-    page.get_by_label("Search models").fill("qwen")
-    poll(lambda: "search=qwen" in address(), what="the new search in the address")
-
-    first, second = mcqs[0]["id"], mcqs[1]["id"]
-    link = f"?tab=explore&submission={receipt['id']}&question={first}"
-    page.goto(space.url + link)  # a question's permanent link opens it
-    item = page.locator("#explore-item")
-    playwright.expect(item).to_contain_text(first)
-    playwright.expect(item.get_by_role("link", name="Link to this question")).to_have_attribute("href", link)
-    page.locator("#explore-table").get_by_role("row").filter(
-        has_text=re.compile(rf"\b{second}\b")).filter(visible=True).first.click()
-    poll(lambda: f"question={second}" in address(), what="the clicked question in the address")
-    page.reload()  # a reload opens the same question of the same submission
-    playwright.expect(item).to_contain_text(second)
-    page.get_by_role("tab", name="About").click()
-    poll(lambda: "tab=about" in address(), what="the tab in the address")
-
-
 def test_laptop_board_fits_keeps_rank_and_model_in_view_and_sorts_on_a_header_click(space: SpaceProcess,
                                                                                       page) -> None:
     expect = playwright.expect
@@ -378,3 +333,49 @@ def test_after_a_restart_nothing_is_chosen_for_the_visitor(built_dataset: Path, 
     finally:
         context.close()
         again.kill()
+
+
+# Last in the module: its submission would change what the tests above see in the shared Space.
+def test_the_address_keeps_the_tab_the_search_and_the_open_question(
+        space: SpaceProcess, page, built_dataset: Path, tmp_path: Path) -> None:
+    import re
+
+    from gradio_client import Client
+
+    mcqs = [q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq"]
+    predictions = tmp_path / "linked.jsonl"  # its own wording: the module's other tests send the same answers
+    predictions.write_text("".join(json.dumps({"id": q["id"], "prediction": f"The answer is {q['answer']}."}) + "\n"
+                                   for q in mcqs))
+    client = Client(space.url, verbose=False)
+    receipt = submit(client, predictions, "Linked Address VL")
+    wait_for_status(client, receipt["id"], ("finished",))
+
+    def address() -> str:
+        return page.evaluate("location.href")
+
+    page.goto(space.url + "?tab=submit")  # a link to a tab opens it
+    playwright.expect(page.locator("#predictions")).to_be_visible()
+    page.goto(space.url + "#explore")  # so does the tab's anchor, which becomes ?tab=
+    playwright.expect(page.locator("#explore-submission")).to_be_visible()
+    poll(lambda: "tab=explore" in address(), what="#explore read as ?tab=explore")
+
+    page.goto(space.url + "?search=gemma")  # a shared search filters the board
+    board = page.locator("#board")
+    playwright.expect(visible_row(board, "MedGemma-4B")).to_be_visible()
+    playwright.expect(board.get_by_role("row").filter(has_text="GPT-5").filter(visible=True)).to_have_count(0)
+    page.get_by_label("Search models").fill("qwen")
+    poll(lambda: "search=qwen" in address(), what="the new search in the address")
+
+    first, second = mcqs[0]["id"], mcqs[1]["id"]
+    link = f"?tab=explore&submission={receipt['id']}&question={first}"
+    page.goto(space.url + link)  # a question's permanent link opens it
+    item = page.locator("#explore-item")
+    playwright.expect(item).to_contain_text(first)
+    playwright.expect(item.get_by_role("link", name="Link to this question")).to_have_attribute("href", link)
+    page.locator("#explore-table").get_by_role("row").filter(
+        has_text=re.compile(rf"\b{second}\b")).filter(visible=True).first.click()
+    poll(lambda: f"question={second}" in address(), what="the clicked question in the address")
+    page.reload()  # a reload opens the same question of the same submission
+    playwright.expect(item).to_contain_text(second)
+    page.get_by_role("tab", name="About").click()
+    poll(lambda: "tab=about" in address(), what="the tab in the address")
