@@ -117,7 +117,7 @@ def bench_end_to_end(out: Path, data_dir: Path, questions: list[dict]) -> dict:
         assert list(on_board.loc[on_board["Source"] == "scored here", "Id"]) == [answer["id"]]
         return {"submit_s": accepted - started, "queue_to_result_s": scored - accepted,
                 "board_s": shown - scored, "total_s": shown - started,
-                "file_mib": predictions.stat().st_size / 2**20, "results": board.result(answer["id"])}
+                "file_mib": predictions.stat().st_size / 2**20, "results": board.scores(answer["id"]).to_dict()}
     finally:
         board.stop()
 

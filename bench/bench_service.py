@@ -83,7 +83,7 @@ def measure(home: Path, data: Path, upload: Path, size: int, given_up: bool) -> 
         submitted = time.monotonic()
         mcq_at = None
         while (status := board.status(submission)[0]["status"]) != "finished":
-            if mcq_at is None and board.result(submission):
+            if mcq_at is None and board.scores(submission):
                 mcq_at = time.monotonic()
             if status == "failed" or time.monotonic() - started > 600:
                 raise SystemExit(f"scoring did not finish: {board.status(submission)[0]}")

@@ -702,12 +702,9 @@ class Leaderboard:
                                     "and retried until it can")
         return rows
 
-    def result(self, submission_id: str) -> dict | None:
-        """The judge's results document of a scored (or awaiting) submission, as stored (JSON)."""
-        return self.store.results(submission_id)
-
     def scores(self, submission_id: str) -> Results | None:
-        """The same document, typed (its version checked)."""
+        """The results of a scored (or awaiting) submission, typed (the stored document's version checked);
+        `.to_dict()` is the JSON the mirror publishes."""
         document = self.store.results(submission_id)
         return Results.from_dict(document) if document else None
 

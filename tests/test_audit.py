@@ -153,7 +153,7 @@ def test_a_failing_or_hanging_audit_leaves_the_result_and_the_mcq_lane_alone(tmp
         until(lambda: board.status(first)[0]["status"] == "finished", 60, "the primary result")
         until(lambda: "audit not finished" in board.status(first)[0]["review"], 60, "the audit failing")
         mcq_only = submit(board, tmp_path / "b.jsonl", "Second")
-        until(lambda: board.result(mcq_only) is not None, 30, "the next MCQ row while the audit fails")
+        until(lambda: board.scores(mcq_only) is not None, 30, "the next MCQ row while the audit fails")
         [row] = board.status(first)
         assert row["status"] == "finished" and row["audit"] == "audit_pending"
         assert board.scores(first).open.score is not None and "under review" not in row_of(board, first)["Unranked"]
@@ -201,7 +201,7 @@ def test_the_operator_flags_hides_and_restores_from_the_command_line(tmp_path, b
     try:
         write_predictions(tmp_path / "a.jsonl", questions)
         submission = submit(board, tmp_path / "a.jsonl", "Copied-Model")
-        until(lambda: board.result(submission) is not None, 60, "scored")
+        until(lambda: board.scores(submission) is not None, 60, "scored")
         done = run_moderate(home, "hide", submission, "--reason", "predictions copied from another row")
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["moderation"] == "hidden"

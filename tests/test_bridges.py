@@ -246,8 +246,8 @@ def test_the_leaderboard_takes_a_vlmevalkit_file_as_it_is(exported: Path, answer
         board.stop()
     ours = [{"id": i, "prediction": p} for i, p in answers.items() if i.startswith("mcq-")]
     expected = score_submission(ours, questions).to_dict()["mcq"]
-    scored = board.result(receipt["id"])["mcq"]
-    assert (scored["correct"], scored["accuracy"]) == (expected["correct"], expected["accuracy"])
+    scored = board.scores(receipt["id"]).mcq
+    assert (scored.correct, scored.accuracy) == (expected["correct"], expected["accuracy"])
 
 
 def test_vlmevalkit_files_that_cannot_be_mapped_say_why(exported: Path, tmp_path: Path) -> None:

@@ -188,13 +188,13 @@ def test_the_whole_path_with_a_baseline_and_a_local_judge(built_dataset, tmp_pat
             board.start()
             assert board.wait_idle(120)
             [status] = board.status(receipt["id"])
-            submitted = board.result(receipt["id"])
+            submitted = board.scores(receipt["id"])
         finally:
             board.stop()
     assert status["status"] == "finished", status["error"]
     assert results["mcq"]["accuracy"] == pytest.approx(100 * right / len(mcqs), abs=1e-3)
-    assert submitted["mcq"]["accuracy"] == results["mcq"]["accuracy"]
-    assert submitted["open"]["score"] == results["open"]["score"]
+    assert submitted.mcq.accuracy == results["mcq"]["accuracy"]
+    assert submitted.open.score == results["open"]["score"]
 
 
 # ---------------------------------------------------------------- the fake servers' command line

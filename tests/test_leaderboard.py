@@ -79,22 +79,22 @@ def test_submit_queues_then_worker_scores_mcq_and_open_awaits_judge(tmp_path, ma
     assert "awaiting judge" in answer["message"]
     # Nothing is scored inside the request: before the worker starts, it is only queued.
     assert [(s["id"], s["status"]) for s in board.status()] == [(answer["id"], "queued")]
-    assert board.result(answer["id"]) is None
+    assert board.scores(answer["id"]) is None
     board.start()
     assert board.wait_idle(60)
     [status] = board.status(answer["id"])
     assert status["status"] == "awaiting_judge" and status["error"] == ""
     assert status["progress_done"] == status["progress_total"] == len(questions)
-    result = board.result(answer["id"])
-    assert close(result["mcq"]["accuracy"], expected)
-    assert result["open"]["awaiting"] == n_open(questions) and result["open"]["score"] is None
+    result = board.scores(answer["id"])
+    assert close(result.mcq.accuracy, expected)
+    assert result.open.awaiting == n_open(questions) and result.open.score is None
     row = board.board().set_index("Model").loc["Half-Right"]
     assert row["Source"] == "scored here" and row["MCQ"] == round(expected, 2)
     assert math.isnan(row["Open"]) and row["Judge"] == "awaiting judge"
     assert row["Params (B)"] == 7 and row["Submitted"] == status["created_at"][:10]
-    by_class = result["mcq"]["by_medical_intelligence"]
-    assert row["DX"] == round(by_class["Diagnosis"]["accuracy"], 2)
-    assert row["LTG"] == round(result["mcq"]["by_dimension"]["long_tail"]["accuracy"], 2)
+    by_class = result.mcq.by_medical_intelligence
+    assert row["DX"] == round(by_class["Diagnosis"].accuracy, 2)
+    assert row["LTG"] == round(result.mcq.by_dimension["long_tail"].accuracy, 2)
 
 
 def test_awaiting_submission_is_judged_after_restart_with_an_endpoint(tmp_path, make_board, questions):
@@ -112,9 +112,9 @@ def test_awaiting_submission_is_judged_after_restart_with_an_endpoint(tmp_path, 
         assert second.wait_idle(60)
         assert second.status(submission)[0]["status"] == "finished"
         assert server.calls == n_open(questions)
-        result = second.result(submission)
-        assert close(result["open"]["score"], EXPECTED_OPEN)
-        assert result["judge"]["model"] == "judge-test"
+        result = second.scores(submission)
+        assert close(result.open.score, EXPECTED_OPEN)
+        assert result.judge.model == "judge-test"
         row = second.board().set_index("Model").loc["Later-Judged"]
         assert row["Open"] == EXPECTED_OPEN and row["Judge"] == "judge-test" and row["VA"] == 50.0
     # A third start with the same judge re-judges nothing: the judge's cache holds every verdict.
@@ -182,7 +182,7 @@ def test_a_row_left_running_by_a_crash_is_resumed_on_start(tmp_path, make_board,
     restarted.start()
     assert restarted.wait_idle(60)
     assert restarted.status(submission)[0]["status"] == "awaiting_judge"
-    assert close(restarted.result(submission)["mcq"]["accuracy"], expected)
+    assert close(restarted.scores(submission).mcq.accuracy, expected)
 
 
 _KILLED_WORKER = """
@@ -259,7 +259,7 @@ def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
         assert board.wait_idle(60)
         assert board.status(submission)[0]["status"] == "finished", board.status(submission)[0]["error"]
         assert server.calls == total_open - cached
-        assert close(board.result(submission)["open"]["score"], EXPECTED_OPEN)
+        assert close(board.scores(submission).open.score, EXPECTED_OPEN)
 
 
 def test_stop_mid_judging_leaves_the_submission_for_the_next_start(tmp_path, make_board, questions):
@@ -278,7 +278,7 @@ def test_stop_mid_judging_leaves_the_submission_for_the_next_start(tmp_path, mak
         restarted.start()
         assert restarted.wait_idle(60)
         assert restarted.status(submission)[0]["status"] == "finished"
-        assert close(restarted.result(submission)["open"]["score"], EXPECTED_OPEN)
+        assert close(restarted.scores(submission).open.score, EXPECTED_OPEN)
 
 
 def test_concurrent_submissions_from_many_threads_are_all_recorded(tmp_path, make_board, questions):
@@ -404,7 +404,7 @@ def test_partial_coverage_is_accepted_and_missing_answers_count_as_wrong(tmp_pat
     assert f"{len(questions) - 1} missing count as wrong" in answer["message"]
     board.start()
     assert board.wait_idle(60)
-    assert close(board.result(answer["id"])["mcq"]["accuracy"], 100 / len(mcqs))
+    assert close(board.scores(answer["id"]).mcq.accuracy, 100 / len(mcqs))
     row = board.board().set_index("Model").loc["Partial"]
     assert row["MCQ"] == round(100 / len(mcqs), 2) and math.isnan(row["Open"])
     assert "no open answers submitted" in row["Note"] and f"{len(questions) - 1} questions unanswered" in row["Note"]
@@ -424,7 +424,7 @@ def test_judge_failures_mark_the_submission_failed_and_a_later_start_retries(tmp
     assert f"{n_open(questions)} of {n_open(questions)} open answers could not be judged" in status["error"]
     assert "HTTP 400" in status["error"]
     kept = board.board().set_index("Model").loc["Unlucky"]  # the MCQ row stays; Open waits for a retry
-    assert kept["MCQ"] == round(board.result(submission)["mcq"]["accuracy"], 2)
+    assert kept["MCQ"] == round(board.scores(submission).mcq.accuracy, 2)
     assert math.isnan(kept["Open"]) and kept["Judge"] == "awaiting judge"
     with pytest.raises(SubmissionError, match="failed\\); duplicates are not queued again. It failed in the judge"):
         board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Unlucky again"), "lee")

@@ -86,7 +86,7 @@ def test_the_leaderboard_mirrors_each_scored_submission_and_backfills_on_start(t
         assert {f"results/{first}.json", f"results/{second}.json", "board.csv"} <= paths
         document = json.loads(api.uploaded[f"results/{second}.json"])
         assert document["submission"]["model"] == "With-Mirror" and "submitter" not in document["submission"]
-        assert document["results"]["mcq"]["accuracy"] == board.result(second)["mcq"]["accuracy"]
+        assert document["results"]["mcq"]["accuracy"] == board.scores(second).mcq.accuracy
         board_csv = (home / "mirror" / "board.csv").read_text(encoding="utf-8")
         assert "Before-Mirror" in board_csv and "With-Mirror" in board_csv
     finally:

@@ -163,7 +163,7 @@ def test_a_judge_that_never_answers_holds_back_no_mcq_and_fails_at_the_deadline(
             assert failed["status"] == "failed"
             assert "passed the deadline of 3 s (MEDCMR_JUDGE_DEADLINE_S)" in failed["error"]
             kept = board.board().set_index("Model").loc["Open-Hung"]
-            assert kept["MCQ"] == round(board.result(slow)["mcq"]["accuracy"], 2)
+            assert kept["MCQ"] == round(board.scores(slow).mcq.accuracy, 2)
         finally:
             released.set()
 
@@ -221,7 +221,7 @@ def test_two_app_processes_on_one_home_judge_each_open_answer_once(tmp_path, mak
             assert reader.status(submission)[0]["status"] == "running"  # not re-queued by the second start
             gate.set()
             assert wait_for(reader, submission, "finished")["status"] == "finished"
-            assert close(reader.result(submission)["open"]["score"], EXPECTED_OPEN)
+            assert close(reader.scores(submission).open.score, EXPECTED_OPEN)
         finally:
             gate.set()
             for process in processes:
@@ -252,7 +252,7 @@ def test_a_process_that_dies_is_taken_over_when_its_lease_expires(tmp_path, make
             gate.set()
             until(lambda: heir.serving, 30, "the lease passes to the surviving process")
             assert wait_for(heir, submission, "finished")["status"] == "finished"
-            assert close(heir.result(submission)["open"]["score"], EXPECTED_OPEN)
+            assert close(heir.scores(submission).open.score, EXPECTED_OPEN)
         finally:
             gate.set()
             first.kill()
@@ -297,7 +297,7 @@ def test_a_version_1_store_is_migrated_with_its_file_bytes_moved_out(tmp_path, m
     assert board.store.record("sub-old")["public_details"] is True
     board.start()
     assert wait_for(board, "sub-old", "awaiting_judge")["status"] == "awaiting_judge"
-    assert close(board.result("sub-old")["mcq"]["accuracy"], expected)
+    assert close(board.scores("sub-old").mcq.accuracy, expected)
 
 
 def test_the_upload_is_stored_once_and_the_consent_is_kept(tmp_path, make_board, questions):
