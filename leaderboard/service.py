@@ -298,8 +298,8 @@ class Leaderboard:
             message += " No judge is configured: MCQ is scored now, open answers wait (awaiting judge)."
         else:
             message += " MCQ reaches the board in seconds; open answers are judged after."
-        return {"id": submission_id, "status": QUEUED, "message": message, "coverage": coverage,
-                "position": self.store.queue_position(submission_id)}
+        return {"id": submission_id, "model": fields["model"], "status": QUEUED, "message": message,
+                "coverage": coverage, "position": self.store.queue_position(submission_id)}
 
     def _check_size(self, path: Path, shown: str) -> int:
         """The file's size in bytes, once it is known to be a file within the limit."""

@@ -18,6 +18,7 @@ from core.vocabulary import (CITATION, CRITERIA, DATASET_URL, DIMENSION_BY_SLUG,
                              PAPER, PERCEPTION, PROMPT_VERSION, REASONING, RELEASE_LABEL_NOTE, RELEASE_QUESTIONS,
                              LETTERS, format_prompt)
 from leaderboard.store import AWAITING, RUNNING
+from space.url_state import permalink
 
 STATUS_LABELS = {AWAITING: "awaiting judge"}
 STATUS_COLUMNS = ["id", "model", "submitter", "status", "progress", "error", "review", "created_at", "updated_at"]
@@ -99,10 +100,15 @@ def card_choices(rows: list[dict]) -> list[tuple[str, str]]:
 
 
 def receipt_markdown(receipt: dict) -> str:
+    """The accepted submission, where it waits, and links to its row and its answers once scored."""
     position = receipt.get("position")
     where = f"position **{position}** in the queue" if position else f"status **{receipt['status']}**"
+    links = ""
+    if receipt.get("model"):
+        links = (f"\n\nOnce scored: [see its row on the board]({permalink(search=receipt['model'])}) · "
+                 f"[browse its answers]({permalink(tab='explore', submission=receipt['id'])})")
     return (f"**Accepted** as {code(receipt['id'])}, {where}. Follow it in the queue below.\n\n"
-            + escape_md(receipt.get("message") or ""))
+            + escape_md(receipt.get("message") or "") + links)
 
 
 def _dimension_label(key: str) -> str:

@@ -128,6 +128,17 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
             break
     assert "Browser <b>Bold</b> VL" in exported and "GPT-5" not in exported
 
+    # the receipt links to the submission's own row: the board searched for its model name
+    page.get_by_role("tab", name="Submit").click()
+    link = page.locator("#receipt").get_by_role("link", name="see its row on the board")
+    with page.context.expect_page() as opened:  # Gradio opens Markdown links in a new tab
+        link.click()
+    mine = opened.value
+    playwright.expect(visible_row(mine.locator("#board"), MODEL)).to_be_visible()
+    playwright.expect(mine.locator("#board").get_by_role("row").filter(has_text="GPT-5").filter(visible=True)
+                      ).to_have_count(0)
+    mine.close()
+
 
 def test_about_tab_shows_the_papers_prompts_whole(space: SpaceProcess, page) -> None:
     page.goto(space.url)
