@@ -33,10 +33,10 @@ def read_circular(source: str | Path | bytes, name: str | None = None) -> list[d
     VLMEvalKit's predictions for the circular export (its `index` names the question and the rotation);
     every error names the line or row."""
     label = name or (Path(source).name if not isinstance(source, bytes) else "predictions")
+    if not _starts_like_jsonl(source):
+        return _rotations_of_a_table(source, label)
     text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else \
         Path(source).read_text(encoding="utf-8", errors="replace")
-    if not text.lstrip("\ufeff \t\r\n").startswith("{"):
-        return _rotations_of_a_table(source, label)
     records, seen = [], set()
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -63,6 +63,16 @@ def read_circular(source: str | Path | bytes, name: str | None = None) -> list[d
         seen.add(key)
         records.append({"id": key[0], "rotation": rotation, "prediction": record["prediction"]})
     return records
+
+
+def _starts_like_jsonl(source: str | Path | bytes) -> bool:
+    """Whether the first thing past blank space (and a BOM) is `{`: only the file's start is read."""
+    if isinstance(source, bytes):
+        head = source[:4096]
+    else:
+        with Path(source).open("rb") as data:
+            head = data.read(4096)
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
 
 
 def _rotations_of_a_table(source: str | Path | bytes, label: str) -> list[dict]:

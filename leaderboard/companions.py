@@ -15,7 +15,6 @@ import judge
 from core.results import Results
 from judge.circular import blind_results, read_circular, score_circular
 
-KINDS = ("blind", "circular")
 LABELS = {"blind": "blind run", "circular": "circular run"}
 
 
@@ -31,13 +30,12 @@ def check(kind: str, path: Path, shown: str, questions: list[dict], main_sha256:
     if sha256 == main_sha256:
         raise CompanionError(f"{label}: the same file as the predictions; a {LABELS[kind]} comes from its "
                              f"own `predict --{kind}` run.")
-    mcq_ids = {q["id"] for q in questions if q["question_type"] == "mcq"}
     try:
         if kind == "circular":
             answered = score_circular(read_circular(path, shown), questions).n
         else:
-            answered = len({p["id"] for p in judge.read_predictions(path, name=shown, known_ids=
-                                                                    {q["id"] for q in questions})} & mcq_ids)
+            read = judge.read_predictions(path, name=shown, known_ids={q["id"] for q in questions})
+            answered = len({p["id"] for p in read} & {q["id"] for q in questions if q["question_type"] == "mcq"})
     except judge.PredictionsError as error:
         raise CompanionError(f"{label}: {error}") from None
     if not answered:

@@ -710,20 +710,16 @@ class Leaderboard:
 
     def best_blind(self) -> tuple[str, BlindResults] | None:
         """The visible submission on the served build whose blind run answers most MCQs right: how much
-        of the benchmark the text alone answers (the About tab shows it per dimension)."""
-        hidden = self.reviews.hidden()
-        found = []
-        for row in self.store.statuses():
-            if row["status"] not in (FINISHED, AWAITING) or row["id"] in hidden:
-                continue
-            results = self.scores(row["id"])
-            if (results is not None and results.blind is not None and results.blind.accuracy is not None
-                    and results.dataset.fingerprint == self.dataset.fingerprint):
-                found.append((results.blind.accuracy, row["model"], results.blind))
-        if not found:
+        of the benchmark the text alone answers (the About tab shows it per dimension). Read off the
+        board, so only that one submission's results are parsed."""
+        frame = self.board()
+        mine = frame[(frame["Source"] == "scored here") & (frame["Build"] == (self.dataset.fingerprint or ""))
+                     & frame["Blind MCQ"].notna()]
+        if mine.empty:
             return None
-        _, model, blind = max(found, key=lambda entry: entry[0])
-        return model, blind
+        best = mine.loc[mine["Blind MCQ"].idxmax()]
+        results = self.scores(best["Id"])
+        return (best["Model"], results.blind) if results is not None and results.blind is not None else None
 
     # -- the operator ----------------------------------------------------------------------
 
@@ -789,6 +785,10 @@ class Leaderboard:
     def board_version(self) -> int:
         """Changes whenever a board row is written: lets pages re-render only when the board changed."""
         return self.store.board_version()
+
+    def last_scored_at(self) -> str | None:
+        """When the board's submissions last changed (UTC stamp), or None before the first."""
+        return self.store.last_scored_at()
 
     def _records(self, hidden: set[str]) -> Iterator[dict]:
         """Each visible submission's board row, made from its results now (so a new column reaches

@@ -102,7 +102,6 @@ _V2_COLUMNS = ("public_details INTEGER NOT NULL DEFAULT 1", "judge_failures INTE
 # Version 3: the companion runs of a submission (blind, circular) as JSON: kind -> {sha256, file_name};
 # board rows are no longer stored (they are made from the results when the board is read).
 _V3_COLUMNS = ("companions TEXT NOT NULL DEFAULT '{}'",)
-COMPANIONS = ("blind", "circular")
 
 STATUS_FIELDS = ("id", "model", "submitter", "status", "progress_done", "progress_total", "error",
                  "created_at", "updated_at")
@@ -537,6 +536,12 @@ class Store:
             "SELECT id, model, link, weights, medical, params_b, created_at, results FROM submissions"
             " WHERE results IS NOT NULL ORDER BY seq").fetchall()
         return [dict(row) for row in rows]
+
+    def last_scored_at(self) -> str | None:
+        """When a scored (or awaiting) submission last changed: the UTC stamp, or None before any."""
+        row = self._connection().execute("SELECT MAX(updated_at) FROM submissions WHERE status IN (?, ?)",
+                                         (FINISHED, AWAITING)).fetchone()
+        return row[0] if row else None
 
     def board_version(self) -> int:
         """Changes whenever a board row is written; lets readers cache the board."""

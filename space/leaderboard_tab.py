@@ -26,7 +26,6 @@ from leaderboard import plots
 from leaderboard.service import Leaderboard
 from leaderboard.explore import write_once
 from leaderboard.stats import PAPER_MCQ_N
-from leaderboard.store import AWAITING, FINISHED
 from space import url_state
 from space.render import escape_md
 
@@ -137,13 +136,13 @@ def table_value(view: pd.DataFrame, column_groups: list[str]) -> dict:
     return {"headers": shown, "data": data, "metadata": {"display_value": display, "styling": None}}
 
 
-def freshness_markdown(statuses: list[dict]) -> str:
-    """How alive the board is: submissions scored here and when the last one changed."""
-    scored = [row for row in statuses if row["status"] in (FINISHED, AWAITING)]
+def freshness_markdown(board: pd.DataFrame, last_change: str | None) -> str:
+    """How alive the board is: the submissions it shows and when the last one changed."""
+    scored = int((board["Source"] == "scored here").sum())
     if not scored:
         return "*No submission scored here yet: the rows are the paper's and the reference baselines.*"
-    last = max(str(row["updated_at"]) for row in scored).replace("T", " ").removesuffix("Z")
-    return f"*{len(scored):,} submission{'s' if len(scored) != 1 else ''} scored here · last change {last} UTC*"
+    when = f" · last change {str(last_change).replace('T', ' ').removesuffix('Z')} UTC" if last_change else ""
+    return f"*{scored:,} submission{'s' if scored != 1 else ''} scored here{when}*"
 
 
 def notes_markdown(view: pd.DataFrame, freshness: str = "") -> str:
@@ -236,7 +235,7 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
         choices = model_choices(full)
         ids = {value for _, value in choices}
         kept = [i for i in (compared or []) if i in ids]
-        return (notes_markdown(view, freshness_markdown(board.status())),
+        return (notes_markdown(view, freshness_markdown(full, board.last_scored_at())),
                 write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
                 write_once(exports, "medcmr_leaderboard.json", tables.export_json(exported)),
                 plots.score_vs_size(view), gr.Dropdown(choices=choices, value=kept),
@@ -266,7 +265,8 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     initial = table_value(first, DEFAULT_COLUMN_GROUPS)
     table = gr.Dataframe(value=initial, datatype="html", interactive=False, wrap=True, max_height=640, label="Ranked models",
                          column_widths=["64px", "240px"], elem_id="board")
-    notes = gr.Markdown(notes_markdown(first, freshness_markdown(board.status())), elem_id="board-notes")
+    notes = gr.Markdown(notes_markdown(first, freshness_markdown(first, board.last_scored_at())),
+                        elem_id="board-notes")
     with gr.Row():
         csv_button = gr.DownloadButton("⬇ CSV (filtered view)", size="sm")
         json_button = gr.DownloadButton("⬇ JSON (filtered view)", size="sm")

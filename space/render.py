@@ -16,7 +16,7 @@ from judge import JUDGE_PROMPT_VERSION
 from core.results import BlindResults, McqGroup, OpenGroup, Results
 from core.vocabulary import (CITATION, CRITERIA, DATASET_URL, DIMENSION_BY_SLUG, DIMENSIONS, MEDICAL_INTELLIGENCE,
                              PAPER, PERCEPTION, PROMPT_VERSION, REASONING, RELEASE_LABEL_NOTE, RELEASE_QUESTIONS,
-                             LETTERS, format_prompt)
+                             LETTERS, SLUGS, format_prompt)
 from leaderboard.store import AWAITING, RUNNING
 from space.url_state import permalink
 
@@ -234,7 +234,8 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         "## Med-CMR",
         f"A benchmark of medical complex multimodal reasoning ([paper, arXiv {PAPER.arxiv}]({PAPER.url}), "
         f"{PAPER.venue}; [project page]({PAPER.project_url}); [dataset on the Hub]({DATASET_URL})): image "
-        f"questions in multiple-choice ({len(LETTERS)} options {LETTERS[0]}–{LETTERS[-1]}) and open-ended form, over {PAPER.organ_systems} organ "
+        f"questions in multiple-choice ({len(LETTERS)} options {LETTERS[0]}–{LETTERS[-1]}) and open-ended form, "
+        f"over {PAPER.organ_systems} organ "
         f"systems and {PAPER.modalities} imaging modalities, test split only.",
         _counts_table(served),
         f"The paper reports {PAPER.questions:,} questions ({PAPER.mcq:,} MCQ, {PAPER.open:,} open); the public "
@@ -332,8 +333,7 @@ def beyond_markdown(best_blind: tuple[str, BlindResults] | None) -> str:
     model, blind = best_blind
     rows = ["| Dimension | MCQs | Blind MCQ (%) | Image gain (points) |", "|---|---:|---:|---:|"]
     for slug, cell in sorted(blind.by_dimension.items(),
-                             key=lambda item: [d.slug for d in DIMENSIONS].index(item[0])
-                             if item[0] in DIMENSION_BY_SLUG else len(DIMENSIONS)):
+                             key=lambda item: SLUGS.index(item[0]) if item[0] in SLUGS else len(SLUGS)):
         name = DIMENSION_BY_SLUG[slug].release_name if slug in DIMENSION_BY_SLUG else slug
         gain = "—" if cell.get("image_gain") is None else f"{cell['image_gain']:+.2f}"
         rows.append(f"| {escape_md(name)} | {cell['n']:,} | {cell['accuracy']:.2f} | {gain} |")

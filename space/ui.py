@@ -7,14 +7,13 @@ UI code only: each tab module lays out its components and wires them to plain fu
 """
 from __future__ import annotations
 
-import html
 import json
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 
-from core.vocabulary import DIMENSIONS, PAPER, RELEASE_QUESTIONS
+from core.vocabulary import PAPER
 from leaderboard.service import Leaderboard
 from space import url_state
 from space.about_tab import build_about_tab, live_sections
@@ -72,19 +71,10 @@ CSS = f"""
 }}
 """
 
-PAPER_SUMMARY = html.escape(f"Med-CMR (arXiv {PAPER.arxiv}): {sum(RELEASE_QUESTIONS.values()):,} medical image questions in "
-                            f"{len(DIMENSIONS)} dimensions. Models ranked with 95% intervals; submit yours and see every "
-                            "answer behind a score.", quote=True)
-
 # Header tooltips (Gradio sets each header's title to its own text) and sorting on a header click
 # (Gradio 6.31 sorts only from a column's ⋮ menu: the click opens that menu and picks the direction;
 # a second click on the same header reverses it).
-# What a link preview shows (chat apps, social sites read these from the page's head).
-META = (f'<meta name="description" content="{PAPER_SUMMARY}">'
-        f'<meta property="og:title" content="Med-CMR leaderboard">'
-        f'<meta property="og:description" content="{PAPER_SUMMARY}">'
-        '<meta property="og:type" content="website">')
-HEAD = META + url_state.HASH_TO_QUERY + """<script>
+HEAD = url_state.HASH_TO_QUERY + """<script>
 (() => {
   const TIPS = %s;
   const ASCENDING_FIRST = new Set(["Rank", "Model"]);
