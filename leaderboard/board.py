@@ -96,6 +96,25 @@ def reference_id(baseline: str) -> str:
 # The columns without which a paper row cannot be shown; a dimension, criterion or class the CSV does
 # not have (one added to the vocabulary later) is shown empty for the paper's rows.
 PAPER_CSV_REQUIRED = ("model", "group", "params_b", "medical", "mcq_all", "open_all")
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
+HUB_MODEL_URL = "https://huggingface.co/"
+
+
+def paper_link(rec: Mapping[str, object]) -> str:
+    """A paper row's own page: the Hub card of an open model (`hub_id`), else the vendor's page
+    (`vendor_url`), else the paper itself. A malformed id or address is an error naming the model."""
+    model = rec.get("model")
+    hub_id = str(rec.get("hub_id") or "").strip()
+    vendor_url = str(rec.get("vendor_url") or "").strip()
+    if hub_id:
+        if not HUB_ID.fullmatch(hub_id) or ".." in hub_id:
+            raise ValueError(f"paper_results.csv, model {model}: hub_id {hub_id!r} is not a Hub id (owner/name)")
+        return HUB_MODEL_URL + hub_id
+    if vendor_url:
+        if not re.fullmatch(r"https://[^\s/]+\.[^\s/]+(/\S*)?", vendor_url):
+            raise ValueError(f"paper_results.csv, model {model}: vendor_url {vendor_url!r} is not an https address")
+        return vendor_url
+    return PAPER_URL
 
 
 def paper_frame(csv_path: Path) -> pd.DataFrame:
@@ -122,7 +141,7 @@ def paper_frame(csv_path: Path) -> pd.DataFrame:
             **{m.abbr: _percent(rec.get(m.abbr)) for m in MEDICAL_INTELLIGENCE},
             "Params (B)": _percent(rec["params_b"]),
             "Weights": rec["group"], "Domain": MEDICAL if rec["medical"] == "yes" else GENERAL,
-            "Submitted": "", "Judge": PAPER_JUDGE, "Note": str(rec.get("note") or "").strip(), "Link": PAPER_URL,
+            "Submitted": "", "Judge": PAPER_JUDGE, "Note": str(rec.get("note") or "").strip(), "Link": paper_link(rec),
             "MCQ low": round(low, 2), "MCQ high": round(high, 2), "Coverage (%)": 100.0, "Build": PAPER_BUILD,
             "Judge prompt": PAPER_PROMPT, "Id": paper_id(rec["model"]),
         }

@@ -128,8 +128,10 @@ def _breakdown_table(title: str, breakdown: dict[str, McqGroup] | dict[str, Open
     return lines + [""]
 
 
-def result_card(row: dict | None, results: Results | None, submission_id: str | None = None) -> str:
-    """Scores and breakdowns of one submission (`row` from the store's status view), as Markdown."""
+def result_card(row: dict | None, results: Results | None, submission_id: str | None = None, *,
+                judging: bool = False) -> str:
+    """Scores and breakdowns of one submission (`row` from the store's status view), as Markdown;
+    `judging`: this Space has a judge, so open answers awaiting one are in its queue."""
     if not submission_id and row is None:
         return "Choose a submission to see its scores."
     if row is None:
@@ -153,8 +155,9 @@ def result_card(row: dict | None, results: Results | None, submission_id: str | 
                                                           (open_.not_answered, "not answered")) if n)
         lines.append(f"\n**Open score: {open_.score:.2f}** ({open_.judged} judged{extra}) — {criteria}")
     elif open_.awaiting:
-        when = "being judged now" if row["status"] == RUNNING else \
-            "judged in turn by the judge lane, once a judge endpoint is configured"
+        when = ("being judged now" if row["status"] == RUNNING else
+                "in the judge's queue: judged in turn" if judging else
+                "no judge is configured on this Space: judged once one is")
         lines.append(f"\n**Open answers: awaiting judge** ({open_.awaiting} stored; {when})")
     lines += _beyond_lines(results)
     lines.append("")

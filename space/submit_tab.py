@@ -194,7 +194,7 @@ def queue_view(rows: list[dict]) -> pd.DataFrame:
 def card_for(board: Leaderboard, submission_id: str | None) -> str:
     rows = board.status(submission_id) if submission_id else []
     return result_card(rows[0] if rows else None, board.scores(submission_id) if rows else None,
-                       submission_id)
+                       submission_id, judging=board.endpoint is not None)
 
 
 # The refusal stays beside the button after the toast has gone: read from the toast (the
