@@ -360,6 +360,34 @@ def filter_board(df: pd.DataFrame, search: str = "", groups: Iterable[str] = (),
     return df[mask].reset_index(drop=True)
 
 
+def parse_sort(text: str | None) -> tuple[str, bool] | None:
+    """`"MCQ:desc"` -> ("MCQ", True); None for no sort or a column the board does not have."""
+    column, _, direction = str(text or "").strip().rpartition(":")
+    if column not in COLUMNS or direction not in ("asc", "desc"):
+        return None
+    return column, direction == "desc"
+
+
+def sort_board(df: pd.DataFrame, sort: str | None) -> pd.DataFrame:
+    """The rows sorted by one column (`"MCQ:desc"`), the ranked rows among themselves first, then the
+    unranked, then the reference rows, whatever the key: a row that is not comparable never sorts above
+    rank 1. Empty cells go last; equal values keep the board's order. No (or an unknown) sort: as ranked."""
+    parsed = parse_sort(sort)
+    if parsed is None or df.empty:
+        return df
+    column, descending = parsed
+    group = np.where(df["Source"] == REFERENCE, 2, np.where(df["Rank"].notna(), 0, 1))
+    values = df[column]
+    if column not in NUMERIC_COLUMNS:
+        values = values.fillna("").astype(str).str.lower()
+    keyed = df.assign(_group=group, _key=values)
+    keyed = keyed.sort_values("_key", ascending=not descending, na_position="last", kind="stable")
+    if column not in NUMERIC_COLUMNS:  # empty text goes last too
+        keyed = pd.concat([keyed[keyed["_key"] != ""], keyed[keyed["_key"] == ""]])
+    keyed = keyed.sort_values("_group", kind="stable")
+    return keyed.drop(columns=["_group", "_key"]).reset_index(drop=True)
+
+
 def visible_columns(df: pd.DataFrame, shown_groups: Iterable[str]) -> pd.DataFrame:
     """Only the columns of the shown groups, in board order; Rank and Model always stay."""
     shown = set(shown_groups)

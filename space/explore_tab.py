@@ -186,7 +186,19 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
                 result = explorer.compare(submission_a, submission_b)
         except ExploreError as error:
             raise _error(error) from error
-        return compare_markdown(result), pd.DataFrame(compare_rows(result)), compare_summary(result)
+        link = url_state.permalink(tab="explore", submission=submission_a, compare=submission_b)
+        return (f"{compare_markdown(result)}\n\n[Link to this comparison]({link})", pd.DataFrame(compare_rows(result)),
+                compare_summary(result))
+
+    def compare_from_address(query: str):
+        """The pair a link names (`?tab=explore&submission=…&compare=…`), compared."""
+        chosen, other = (url_state.read(query, name) for name in ("submission", "compare"))
+        if not (chosen and other):
+            return (gr.skip(),) * 4
+        try:
+            return other, *explore_compare(chosen, other)
+        except gr.Error as error:
+            return other, f"**{escape_md(str(error.message))}**", gr.skip(), gr.skip()
 
     def choices() -> gr.Dropdown:
         return gr.Dropdown(choices=explorer.submissions())
@@ -282,8 +294,12 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     demo.load(from_address, inputs=address, outputs=[submission, item_id, thumbnail, item_view, item_json],
               js=url_state.READ_ADDRESS, **PRIVATE)
     submission.input(**keep_address)
-    compare_button.click(explore_compare, inputs=[submission, compare_b],
-                         outputs=[compare_view, compare_table, compare_json], api_name="explore_compare")
+    compare_outputs = [compare_view, compare_table, compare_json]
+    compare_button.click(explore_compare, inputs=[submission, compare_b], outputs=compare_outputs,
+                         api_name="explore_compare").then(
+        None, inputs=[submission, compare_b], js=url_state.remember("submission", "compare"), **PRIVATE)
+    demo.load(compare_from_address, inputs=address, outputs=[compare_b, *compare_outputs], js=url_state.READ_ADDRESS,
+              **PRIVATE)
     jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE)
 
     gr.Markdown("### Which questions look broken (item analysis)\nFrom every submission scored on this build: "

@@ -190,34 +190,74 @@ class LeaderboardTab:
     outputs: list[gr.components.Component]
 
 
-def searched_in_address(query: str):
-    """The board search a link carries (`?search=qwen`)."""
-    return url_state.read(query, "search") or gr.skip()
+FILTER_CHOICES: dict[str, tuple[str, ...]] = {"weights": tuple(MODEL_WEIGHTS), "domain": tuple(MODEL_DOMAINS),
+                                              "size": tuple(tables.SIZE_BUCKETS), "source": tuple(tables.SOURCES)}
+FILTER_LABELS = {"weights": "Weights", "domain": "Domain", "size": "Size", "source": "Source"}
+ADDRESS_NAMES = ("search", *FILTER_CHOICES, "columns", "sort")  # the board's state in the page's address
+
+
+def active_filters(search: str | None, *chosen: list[str] | None) -> list[str]:
+    """A chip per active filter ("Search: qwen", "Weights: open", ...), in the controls' order."""
+    chips = [f"Search: {search.strip()}"] if (search or "").strip() else []
+    for label, values in zip(FILTER_LABELS.values(), chosen):
+        chips += [f"{label}: {value}" for value in values or ()]
+    return chips
+
+
+def filters_kept(kept: list[str] | None, search: str | None, *chosen: list[str] | None) -> tuple:
+    """The search and filter values left once the visitor unticks chips (`kept`: the chips still ticked)."""
+    kept = set(kept or ())
+    search = search if f"Search: {(search or '').strip()}" in kept else ""
+    return (search, *([v for v in values or () if f"{label}: {v}" in kept]
+                      for label, values in zip(FILTER_LABELS.values(), chosen)))
+
+
+def chips_view(search: str | None, *chosen: list[str] | None) -> tuple:
+    """The chips and "Clear all", shown only while a filter is active."""
+    chips = active_filters(search, *chosen)
+    return (gr.CheckboxGroup(choices=chips, value=chips, visible=bool(chips)), gr.Button(visible=bool(chips)))
+
+
+def _listed(query: str, name: str, choices: tuple[str, ...]) -> list[str] | None:
+    given = url_state.read(query, name, limit=400)
+    return [value for value in given.split(",") if value in choices] if given else None
+
+
+def state_in_address(query: str) -> tuple:
+    """The board's search, filters, columns and sort a link carries (`?search=qwen&weights=open&sort=MCQ:asc`);
+    what it does not carry (or names wrongly) is left as it is."""
+    values = [url_state.read(query, "search") or None]
+    values += [_listed(query, name, choices) for name, choices in FILTER_CHOICES.items()]
+    values.append(_listed(query, "columns", tuple(tables.COLUMN_GROUPS)))
+    sort = url_state.read(query, "sort")
+    values.append(sort if tables.parse_sort(sort) else None)
+    return tuple(gr.skip() if value is None else value for value in values)
 
 
 def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, address: gr.Textbox) -> LeaderboardTab:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API.
     Downloads are written under `exports`."""
 
-    def filtered(search, weights, domains, sizes, sources) -> pd.DataFrame:
-        return tables.filter_board(board.board(), search or "", weights or (), domains or (), sizes or (),
-                                   sources or ())
+    def filtered(search, weights, domains, sizes, sources, sort=None) -> pd.DataFrame:
+        return tables.sort_board(tables.filter_board(board.board(), search or "", weights or (), domains or (),
+                                                     sizes or (), sources or ()), sort)
 
     rendered: dict[tuple, dict] = {}  # (board version, filters) -> table value; an unchanged board is not re-rendered
     rendered_lock = threading.Lock()
 
     def leaderboard(search: str, weights: list[str], domains: list[str], sizes: list[str],
-                    sources: list[str], column_groups: list[str]) -> dict:
+                    sources: list[str], column_groups: list[str], sort: str | None = None) -> dict:
         """The ranked board filtered by model search (";" separates terms), weights (open/closed),
-        domain (medical/general), size bucket and source (paper/scored here/reference); shown column groups.
+        domain (medical/general), size bucket and source (paper/scored here/reference); shown column groups;
+        `sort` one column as "MCQ:desc" (ranked rows stay first, whatever the key).
         Unranked rows (another build, a sample build, partial) have Rank null and say why in "Unranked";
         the reference rows (baselines, Source "reference") come last, Rank null."""
-        key = (board.board_version(), search or "", *(tuple(v or ()) for v in (weights, domains, sizes, sources,
-                                                                               column_groups)))
+        key = (board.board_version(), search or "", sort or "",
+               *(tuple(v or ()) for v in (weights, domains, sizes, sources, column_groups)))
         with rendered_lock:
             value = rendered.get(key)
         if value is None:
-            value = table_value(filtered(search, weights, domains, sizes, sources), column_groups or [])
+            value = table_value(filtered(search, weights, domains, sizes, sources, sort), column_groups or [])
             with rendered_lock:
                 if len(rendered) >= RENDERED_KEPT:
                     rendered.clear()
@@ -226,10 +266,10 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
                 "metadata": {"display_value": [list(row) for row in value["metadata"]["display_value"]],
                              "styling": None}}
 
-    def views(search, weights, domains, sizes, sources, column_groups, compared):
-        """Everything beside the table: notes, downloads, the size plot, the radar and its picker."""
+    def views(search, weights, domains, sizes, sources, column_groups, sort, compared):
+        """Everything beside the table: notes, downloads (sorted as shown), the size plot, the radar and its picker."""
         full = board.board()
-        view = tables.filter_board(full, search or "", weights or (), domains or (), sizes or (), sources or ())
+        view = filtered(search, weights, domains, sizes, sources, sort)
         shown = tables.visible_columns(view, column_groups or ())
         exported = shown.assign(Rank=view["Band"])  # the rank as the page shows it ("2–3", "—")
         choices = model_choices(full)
@@ -246,22 +286,32 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
         current = board.board_version()
         if current == seen_version:
             return (gr.skip(),) * 8
-        return (leaderboard(*inputs[:6]), current, *views(*inputs))
+        return (leaderboard(*inputs[:len(filters)]), current, *views(*inputs))
 
     first = board.board()
     default_ids = list(first["Id"][:3])
     gr.Markdown(banner_markdown(board.dataset), elem_id="build-banner")
-    with gr.Row():
-        search = gr.Textbox(label="Search models", placeholder="e.g. qwen; gemma", scale=2)
-        column_groups = gr.CheckboxGroup(list(tables.COLUMN_GROUPS), value=DEFAULT_COLUMN_GROUPS,
-                                         label="Columns", scale=3)
-    with gr.Accordion("Filters", open=False, elem_id="board-filters"):
+    # On a phone the controls fold behind this button (CSS shows it only there), so a row is on the first screen.
+    controls_toggle = gr.Button("☰ Search, filters and columns", size="sm", elem_id="board-controls-toggle")
+    with gr.Column(elem_id="board-controls"):
         with gr.Row():
-            weights_filter = gr.CheckboxGroup(list(MODEL_WEIGHTS), label="Weights")
-            domain_filter = gr.CheckboxGroup(list(reversed(MODEL_DOMAINS)), label="Domain")
-            size_filter = gr.CheckboxGroup(list(tables.SIZE_BUCKETS), label="Size")
-            source_filter = gr.CheckboxGroup(list(tables.SOURCES), label="Source")
-    filters = [search, weights_filter, domain_filter, size_filter, source_filter, column_groups]
+            search = gr.Textbox(label="Search models", placeholder="e.g. qwen; gemma", scale=2)
+            column_groups = gr.CheckboxGroup(list(tables.COLUMN_GROUPS), value=DEFAULT_COLUMN_GROUPS,
+                                             label="Columns", scale=3)
+        with gr.Accordion("Filters", open=False, elem_id="board-filters"):
+            with gr.Row():
+                weights_filter = gr.CheckboxGroup(list(FILTER_CHOICES["weights"]), label="Weights")
+                domain_filter = gr.CheckboxGroup(list(reversed(FILTER_CHOICES["domain"])), label="Domain")
+                size_filter = gr.CheckboxGroup(list(FILTER_CHOICES["size"]), label="Size")
+                source_filter = gr.CheckboxGroup(list(FILTER_CHOICES["source"]), label="Source")
+    with gr.Row(elem_id="board-chips-row"):
+        chips = gr.CheckboxGroup([], label="Active filters (untick one to remove it)", visible=False,
+                                 elem_id="board-chips", scale=4)
+        clear_all = gr.Button("Clear all filters", visible=False, size="sm", elem_id="board-clear", scale=1)
+    # The column the table is sorted by ("MCQ:desc"): a header click writes it (see space/ui.py's HEAD).
+    sort = gr.Textbox(visible="hidden", elem_id="board-sort")
+    model_filters = [search, weights_filter, domain_filter, size_filter, source_filter]
+    filters = [*model_filters, column_groups, sort]
     initial = table_value(first, DEFAULT_COLUMN_GROUPS)
     table = gr.Dataframe(value=initial, datatype="html", interactive=False, wrap=True, max_height=640, label="Ranked models",
                          column_widths=["64px", "240px"], elem_id="board")
@@ -285,12 +335,20 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     view_outputs = [notes, csv_button, json_button, size_plot, compared, radar_plot]
     board_events = [demo.load] + [f.change for f in filters[1:]] + [search.submit]
     # Reads skip Gradio's queue limit: an unchanged board is a cached value, so they never wait on submits.
+    # "always_last": a filter set while the first render runs (from the address) is rendered after it, not dropped.
     gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard",
-          concurrency_limit=None).then(
+          concurrency_limit=None, trigger_mode="always_last").then(
         views, inputs=inputs, outputs=view_outputs, **PRIVATE)
-    # The search lives in the address: a shared link or a reload filters the same way.
-    demo.load(searched_in_address, inputs=address, outputs=search, js=url_state.READ_ADDRESS, **PRIVATE)
-    search.change(None, inputs=search, js=url_state.remember("search"), **PRIVATE)
+    # The search, filters, columns and sort live in the address: a shared link or a reload shows the same view.
+    demo.load(state_in_address, inputs=address, outputs=filters, js=url_state.READ_ADDRESS, **PRIVATE)
+    for name, component in zip(ADDRESS_NAMES, filters):
+        component.change(None, inputs=component, js=url_state.remember(name), **PRIVATE)
+    for component in model_filters:
+        component.change(chips_view, inputs=model_filters, outputs=[chips, clear_all], **PRIVATE)
+    chips.input(filters_kept, inputs=[chips, *model_filters], outputs=model_filters, **PRIVATE)
+    clear_all.click(lambda: ("", [], [], [], []), outputs=model_filters, **PRIVATE)
+    controls_toggle.click(None, js="() => document.getElementById('board-controls').classList.toggle('open')",
+                          **PRIVATE)
     # Search as you type: while one filtering runs, only the last change waits (none pile up, none is lost).
     search.change(leaderboard, inputs=filters, outputs=table, trigger_mode="always_last", concurrency_limit=None,
                  **PRIVATE).then(views, inputs=inputs, outputs=view_outputs, **PRIVATE)
@@ -301,5 +359,5 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
                      outputs=[table, seen_version, *view_outputs], **PRIVATE)
 
     def refresh(*values):
-        return (leaderboard(*values[:6]), *views(*values))
+        return (leaderboard(*values[:len(filters)]), *views(*values))
     return LeaderboardTab(refresh, inputs, [table, *view_outputs])

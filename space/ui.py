@@ -30,8 +30,6 @@ PHONE_RANK, PHONE_MODEL, PHONE_SCORE, PHONE_OPEN = 44, 116, 92, 64  # 316 px: a 
 # scrolls sideways; `pinned_columns` has no sticky effect there, so Rank and Model are made sticky here.
 _STICKY = ", ".join(f"#board th[data-heading='{i}'], #board .body-cell[data-col='{i}']" for i in (0, 1))
 # The header table also holds a hidden sizing row of <td>s whose inline widths set the columns'.
-_PHONE_HIDDEN = "#board table.header-table tr > :nth-child(n+5), #board .body-cell" + "".join(
-    f":not([data-col='{i}'])" for i in range(4))
 
 
 def _width(index: int, px: int) -> str:
@@ -57,9 +55,13 @@ CSS = f"""
 #board a {{ color: var(--link-text-color, #2563eb); text-decoration: underline; text-underline-offset: 2px; }}
 #board-notes {{ font-size: 0.85em; }}
 #submit-refusal:not(:empty) {{ color: var(--error-text-color, #b91c1c); }}
+#board .cell-menu-button {{ display: none !important; }}
+#board th[aria-sort='descending'] .header-content::after {{ content: " ▼"; font-size: 0.8em; }}
+#board th[aria-sort='ascending'] .header-content::after {{ content: " ▲"; font-size: 0.8em; }}
+#board-controls-toggle {{ display: none; }}
 @media (max-width: 640px) {{
-  {_PHONE_HIDDEN} {{ display: none !important; }}
-  #board table.header-table, #board .virtual-body {{ width: auto !important; }}
+  #board-controls-toggle {{ display: block; }}
+  #board-controls:not(.open) {{ display: none !important; }}
   {_width(0, PHONE_RANK)}
   {_width(1, PHONE_MODEL)}
   {_width(2, PHONE_SCORE)}
@@ -71,14 +73,12 @@ CSS = f"""
 }}
 """
 
-# Header tooltips (Gradio sets each header's title to its own text) and sorting on a header click
-# (Gradio 6.31 sorts only from a column's ⋮ menu: the click opens that menu and picks the direction;
-# a second click on the same header reverses it).
+# Header tooltips (Gradio sets each header's title to its own text) and sorting on a header click (by the
+# server: Gradio 6.31's own sort, from a column's ⋮ menu, would mix ranked and unranked rows; that menu is hidden).
 HEAD = url_state.HASH_TO_QUERY + """<script>
 (() => {
   const TIPS = %s;
   const ASCENDING_FIRST = new Set(["Rank", "Model"]);
-  let sorted = {name: null, descending: false};
   const headerName = (th) => (th.querySelector(".header-content span") || th).textContent.trim();
   let pending = false;
   // The server writes times in UTC ("2026-11-28 05:31 UTC (4 min ago)"); the visitor reads them in
@@ -97,9 +97,14 @@ HEAD = url_state.HASH_TO_QUERY + """<script>
   };
   const decorate = () => {
     pending = false;
+    const sorted = currentSort();
     document.querySelectorAll("#board th[data-heading]").forEach((th) => {
-      const tip = TIPS[headerName(th)];
+      const name = headerName(th);
+      const tip = TIPS[name];
       if (tip && th.title !== tip) th.title = tip;
+      const order = name === sorted.name ? (sorted.descending ? "descending" : "ascending") : null;
+      if (order && th.getAttribute("aria-sort") !== order) th.setAttribute("aria-sort", order);
+      else if (!order && th.hasAttribute("aria-sort")) th.removeAttribute("aria-sort");
     });
     const queue = document.getElementById("status");
     if (!queue) return;
@@ -111,33 +116,25 @@ HEAD = url_state.HASH_TO_QUERY + """<script>
   };
   new MutationObserver(() => { if (!pending) { pending = true; requestAnimationFrame(decorate); } })
     .observe(document.documentElement, {childList: true, subtree: true});
-  const menuItem = (label) => [...document.querySelectorAll(".cell-menu [role=menuitem]")]
-    .find((item) => item.textContent.trim() === label);
-  const pick = (th, label) => new Promise((done) => {
-    const button = th && th.querySelector(".cell-menu-button");
-    if (!button) return done();
-    button.click();
-    let tries = 30;
-    const poll = () => {
-      const item = menuItem(label);
-      if (item) { item.click(); done(); } else if (tries-- > 0) setTimeout(poll, 30); else done();
-    };
-    poll();
-  });
-  const headerOf = (name) => [...document.querySelectorAll("#board th[data-heading]")]
-    .find((th) => headerName(th) === name);
+  // The server sorts (ranked rows stay above unranked and reference rows whatever the key): a header click
+  // writes "Column:desc" into the hidden #board-sort box; a second click on the same header reverses it.
+  const sortBox = () => document.querySelector("#board-sort textarea, #board-sort input");
+  const currentSort = () => {
+    const text = (sortBox() || {}).value || "";
+    const cut = text.lastIndexOf(":");
+    return cut < 0 ? {name: null, descending: false} : {name: text.slice(0, cut), descending: text.slice(cut + 1) === "desc"};
+  };
   document.addEventListener("click", (event) => {
     const th = event.target.closest("#board th[data-heading]");
-    if (!th || event.target.closest(".cell-menu-button, .cell-menu")) return;
+    const box = sortBox();
+    if (!th || !box) return;
+    event.preventDefault();
+    event.stopPropagation();
     const name = headerName(th);
-    const previous = sorted.name;
-    const descending = previous === name ? !sorted.descending : !ASCENDING_FIRST.has(name);
-    sorted = {name, descending};
-    // Gradio adds each sorted column as a further key; one header click means one sort key.
-    setTimeout(async () => {
-      if (previous && previous !== name) await pick(headerOf(previous), "Clear sort");
-      await pick(headerOf(name), descending ? "Sort descending" : "Sort ascending");
-    }, 0);
+    const sorted = currentSort();
+    const descending = sorted.name === name ? !sorted.descending : !ASCENDING_FIRST.has(name);
+    box.value = `${name}:${descending ? "desc" : "asc"}`;
+    box.dispatchEvent(new Event("input", {bubbles: true}));
   }, true);
 })();
 </script>""" % json.dumps(HEADER_TIPS)

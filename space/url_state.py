@@ -1,7 +1,8 @@
 """What the page keeps in its address, so a reload or a shared link opens the same view.
 
-`?tab=` (or `#tab`) picks the tab, `?search=` the board's search, `?submission=` and `?question=` an
-Explore question. When the page loads it sends its own address to the server (`READ_ADDRESS`, into a
+`?tab=` (or `#tab`) picks the tab; `?search=`, `?weights=`, `?domain=`, `?size=`, `?source=`, `?columns=`
+(comma lists) and `?sort=` (`MCQ:desc`) the board's view; `?submission=` with `?question=` an Explore question,
+with `?compare=` a compared pair. When the page loads it sends its own address to the server (`READ_ADDRESS`, into a
 hidden textbox: the request's headers may not carry it); the page writes the state back as the
 visitor moves (`history.replaceState`, no reload).
 """
@@ -39,7 +40,8 @@ def remember(*names: str) -> str:
     (an empty one removed); the values pass through unchanged."""
     return ("(...values) => { const url = new URL(location.href); "
             f"{json.dumps(list(names))}.forEach((name, i) => {{ const value = values[i]; "
-            "if (value === null || value === undefined || value === '') url.searchParams.delete(name); "
+            "if (value === null || value === undefined || value === '' || (Array.isArray(value) && !value.length)) "
+            "url.searchParams.delete(name); "
             "else url.searchParams.set(name, String(value)); }); "
             "history.replaceState(null, '', url); return values.length === 1 ? values[0] : values; }")
 

@@ -97,11 +97,12 @@ def wait_for_status(client: Client, submission_id: str, wanted: tuple[str, ...],
     raise AssertionError(f"{submission_id} never reached {wanted}: {status(client, submission_id)}")
 
 
-def board(client: Client, search: str = "", sources: list[str] | None = None, **filters) -> list[dict]:
+def board(client: Client, search: str = "", sources: list[str] | None = None, sort: str = "",
+          **filters) -> list[dict]:
     return rows(client.predict(search=search, weights=filters.get("weights", []),
                                domains=filters.get("domains", []), sizes=filters.get("sizes", []),
                                sources=sources or [], column_groups=filters.get("column_groups", ALL_GROUPS),
-                               api_name="/leaderboard"))
+                               sort=sort, api_name="/leaderboard"))
 
 
 def make_home(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:

@@ -133,6 +133,10 @@ def test_a_submission_carries_its_blind_and_circular_runs_to_the_board(built_dat
     card = result_card(board.status(sent["id"])[0], results, sent["id"])
     assert f"**Blind MCQ: {blind.accuracy:.2f}%**" in card and f"image gain {blind.image_gain:+.2f} points" in card
     assert f"**MCQ circular: {circular.accuracy:.2f}%**" in card and "Letters chosen: A " in card
+    # No judge here: the card says the open answers wait for one to be configured, and with one, that they are queued.
+    assert "no judge is configured on this Space" in card and "judge's queue" not in card
+    queued = result_card(board.status(sent["id"])[0], results, sent["id"], judging=True)
+    assert "in the judge's queue: judged in turn" in queued and "no judge is configured" not in queued
     about = beyond_markdown(board.best_blind())
     assert f"Looks's, answers **{blind.accuracy:.2f}%** of {n_mcq:,} MCQs" in about
     assert [line.split(" | ")[2] for line in about.splitlines()[-len(blind.by_dimension):]] == [

@@ -305,3 +305,57 @@ def test_plots_pick_rows_by_id_never_by_display_name(paper, results_doc):
     scatter = plots.score_vs_size(ranked)
     scored = next(t for t in scatter.data if t.name == "general · open weights · scored here")
     assert [c[0] for c in scored.customdata] == ["&lt;b&gt;Bold&lt;/b&gt; %{x} VL"]
+
+
+def test_paper_rows_link_to_each_models_own_page(paper, tmp_path):
+    rows = paper.set_index("Model")
+    for model, row in rows.iterrows():
+        if row["Weights"] == "open":  # the Hub card of an open model
+            assert row["Link"].startswith("https://huggingface.co/") and row["Link"].count("/") == 4, model
+        else:  # the vendor's page of a closed one
+            assert row["Link"].startswith("https://") and "huggingface.co" not in row["Link"], model
+    assert rows.loc["Lingshu-7B", "Link"] == "https://huggingface.co/lingshu-medical-mllm/Lingshu-7B"
+    assert rows["Link"].is_unique
+    table = list(csv.DictReader(PAPER_CSV.open(encoding="utf-8")))
+    for field, value, said in (("hub_id", "javascript:alert(1)", "not a Hub id"), ("hub_id", "a/../b", "not a Hub id"),
+                               ("vendor_url", "http://example.com/gpt", "not an https address")):
+        written = tmp_path / "paper_results.csv"
+        with written.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, list(table[0]))
+            writer.writeheader()
+            writer.writerows([{**table[0], "hub_id": "", "vendor_url": "", field: value}, *table[1:]])
+        with pytest.raises(ValueError, match=rf"model GPT-5: {field} .* {said}"):
+            board.paper_frame(written)
+    with written.open("w", encoding="utf-8", newline="") as out:  # neither: the paper is the row's page
+        writer = csv.DictWriter(out, list(table[0]))
+        writer.writeheader()
+        writer.writerows([{**table[0], "hub_id": "", "vendor_url": ""}, *table[1:]])
+    assert board.paper_frame(written).set_index("Model").loc["GPT-5", "Link"] == board.PAPER_URL
+
+
+def test_sorting_keeps_ranked_rows_above_unranked_and_reference_rows_whatever_the_key(paper, results_doc):
+    rows = [board.submission_record(meta("sample-best"), results_doc(100.0, None, dataset=SAMPLE)),
+            board.submission_record(meta("Aardvark"), results_doc(90.0, None, dataset=SAMPLE)),
+            board.reference_record("random", "Random letter", "chance", results_doc(20.0, None, dataset=OFFICIAL))]
+    ranked = board.rank(pd.concat([paper, board.frame(rows)], ignore_index=True), OFFICIAL)
+
+    def groups(view: pd.DataFrame) -> list[int]:
+        return [2 if source == board.REFERENCE else 0 if not math.isnan(rank) else 1
+                for source, rank in zip(view["Source"], view["Rank"])]
+
+    for sort in ("MCQ:desc", "MCQ:asc", "Model:asc", "Model:desc", "Rank:desc", "Rank:asc", "Params (B):desc",
+                 "Note:asc", "Link:desc"):
+        view = board.sort_board(ranked, sort)
+        assert groups(view) == sorted(groups(view)), sort  # ranked, then unranked, then reference
+        assert sorted(view["Id"]) == sorted(ranked["Id"]), sort
+    by_mcq = board.sort_board(ranked, "MCQ:desc")
+    assert by_mcq.iloc[0]["Model"] == "GPT-5" and list(by_mcq["Model"][18:20]) == ["sample-best", "Aardvark"]
+    assert list(board.sort_board(ranked, "MCQ:asc")["Model"][:1]) == ["MedGemma-4B"]
+    by_name = board.sort_board(ranked, "Model:asc")
+    assert list(by_name["Model"][:18]) == sorted(paper["Model"], key=str.lower)
+    assert list(by_name["Model"][18:20]) == ["Aardvark", "sample-best"]
+    by_size = board.sort_board(ranked, "Params (B):desc")  # unknown sizes last among the ranked rows
+    assert by_size.iloc[0]["Model"] == "InternVL3.5-241B-A28B"
+    assert by_size.iloc[:18]["Params (B)"].isna().tolist()[-2:] == [True, True]
+    for unknown in (None, "", "MCQ", "MCQ:sideways", "Nope:desc", "x" * 10_000, ":desc"):
+        assert board.sort_board(ranked, unknown).equals(ranked), unknown

@@ -40,10 +40,10 @@ def driver():
         yield running
 
 
-def open_page(driver, profile: Path, width: int, timezone_id: str | None = None):
+def open_page(driver, profile: Path, width: int, timezone_id: str | None = None, height: int = 1000):
     context = driver.chromium.launch_persistent_context(
         str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-        viewport={"width": width, "height": 1000}, timezone_id=timezone_id)
+        viewport={"width": width, "height": height}, timezone_id=timezone_id)
     page = context.new_page()
     page.set_default_timeout(30_000)
     playwright.expect.set_options(timeout=30_000)  # two shared cores: the first render can be slow
@@ -59,7 +59,7 @@ def page(driver, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def phone(driver, tmp_path_factory: pytest.TempPathFactory):
-    context, page = open_page(driver, tmp_path_factory.mktemp("chromium-phone"), 390)
+    context, page = open_page(driver, tmp_path_factory.mktemp("chromium-phone"), 390, height=844)
     yield page
     context.close()
 
@@ -233,26 +233,56 @@ def test_laptop_board_fits_keeps_rank_and_model_in_view_and_sorts_on_a_header_cl
         return [name[0].lower() for name in first_names()]
 
     poll(lambda: first_names()[0] != "GPT-5" and initials() == sorted(initials()), what="rows sorted by model name")
-    page.locator("#board th[data-heading='2']").click()  # MCQ: best first (the sample build's 100% rows)
-    poll(lambda: cell(page, 0, 2).inner_text().startswith("100.00"), what="rows sorted by MCQ, best first")
-    page.locator("#board th[data-heading='2']").click()  # again: reversed
-    poll(lambda: first_names()[0] == "MedGemma-4B", what="rows sorted by MCQ, worst first")
+    expect(page.locator("#board th[aria-sort='ascending']")).to_contain_text("Model")
+
+    def ranks() -> list[str]:
+        count = page.locator("#board .virtual-row").count()
+        return [cell(page, row, 0).inner_text().strip() for row in range(count)]
+
+    page.locator("#board th[data-heading='2']").click()  # MCQ: best first, among the ranked rows
+    # the sample build's 100% rows are unranked: never above rank 1, whatever the key
+    poll(lambda: first_names()[0] == "GPT-5" and cell(page, 0, 0).inner_text().strip() == "1",
+         what="rows sorted by MCQ, the best ranked row first")
+    expect(page.locator("#board th[aria-sort='descending']")).to_contain_text("MCQ")
+    page.locator("#board th[data-heading='2']").click()  # again: reversed, still ranked rows first
+    poll(lambda: first_names()[0] == "MedGemma-4B", what="rows sorted by MCQ, worst ranked first")
+    page.locator("#board th[data-heading='0']").click()  # Rank: the "—" rows stay below the ranked ones
+    poll(lambda: first_names()[0] == "GPT-5", what="rows sorted by rank")
+    shown = ranks()
+    assert "—" in shown and shown.index("—") > 0 and set(shown[shown.index("—"):]) == {"—"}, shown
+    assert page.locator("#board .cell-menu-button").filter(visible=True).count() == 0  # no second, mixing sort
 
     page.get_by_label("Search models").fill("no such model")
     page.get_by_label("Search models").press("Enter")
     expect(page.locator("#board-notes")).to_contain_text("No models match these filters")
 
 
-def test_phone_shows_rank_model_mcq_and_open_without_sideways_scrolling(space: SpaceProcess, phone) -> None:
+def test_phone_shows_a_row_on_the_first_screen_and_scrolls_sideways_with_rank_and_model_pinned(
+        space: SpaceProcess, phone) -> None:
+    expect = playwright.expect
     phone.goto(space.url)
-    playwright.expect(cell(phone, 0, 1)).to_contain_text("GPT-5")
-    playwright.expect(phone.locator("#build-banner")).to_be_visible()
-    width = phone.evaluate("window.innerWidth")
+    expect(cell(phone, 0, 1)).to_contain_text("GPT-5")
+    expect(phone.locator("#build-banner")).to_be_visible()
+    width, height = phone.evaluate("[window.innerWidth, window.innerHeight]")
+    assert box(cell(phone, 0, 1))["bottom"] <= height  # the first row is on the first screen
     for column, text in ((0, "1"), (1, "GPT-5"), (2, "57.81"), (3, "48.70")):
         where = box(cell(phone, 0, column))
         assert 0 <= where["left"] and where["right"] <= width, (column, where)
-        playwright.expect(cell(phone, 0, column)).to_contain_text(text)
-    playwright.expect(cell(phone, 0, 4)).to_be_hidden()  # Source and the dimensions: on a laptop
+        expect(cell(phone, 0, column)).to_contain_text(text)
+    expect(phone.get_by_label("Search models")).to_be_hidden()  # the controls wait behind one button
+    phone.get_by_role("button", name="Search, filters and columns").click()
+    expect(phone.get_by_label("Search models")).to_be_visible()
+    phone.get_by_label("Model info").check()  # a column choice takes effect on a phone too
+    expect(phone.locator("#board th[data-heading]").filter(has_text="Weights")).to_have_count(1)
+    viewport = phone.locator("#board .virtual-table-viewport")
+    poll(lambda: viewport.evaluate("v => v.scrollWidth > v.clientWidth + 300"), what="a table wider than the phone")
+    viewport.evaluate("v => { v.scrollLeft = v.scrollWidth; }")
+    poll(lambda: viewport.evaluate("v => v.scrollLeft > 300"), what="the table to scroll sideways")
+    seen = box(viewport)
+    for column in (0, 1):  # Rank and Model stay at the left edge while the rest scrolls under them
+        where = box(cell(phone, 0, column))
+        assert seen["left"] - 1 <= where["left"] and where["right"] <= seen["left"] + 200, (column, where, seen)
+    phone.get_by_label("Model info").uncheck()
 
 
 def test_a_refusal_stays_beside_the_button_after_the_toast_and_clears_the_old_receipt(
@@ -377,6 +407,30 @@ def test_the_address_keeps_the_tab_the_search_and_the_open_question(
     page.get_by_label("Search models").fill("qwen")
     poll(lambda: "search=qwen" in address(), what="the new search in the address")
 
+    # filters, columns and the sort live in the address too; a reload restores them, with a chip per filter
+    page.goto(space.url + "?weights=open&domain=medical&columns=Overview,Model%20info&sort=MCQ:asc")
+    expect = playwright.expect
+    expect(cell(page, 0, 1)).to_contain_text("MedGemma-4B")  # the worst open medical model first
+    expect(board.get_by_role("row").filter(has_text="Lingshu-32B").filter(visible=True)).to_have_count(1)
+    expect(board.get_by_role("row").filter(has_text="Qwen3-VL-8B").filter(visible=True)).to_have_count(0)
+    expect(page.locator("#board th[data-heading]").filter(has_text="Weights")).to_have_count(1)
+    chips = page.locator("#board-chips")
+    expect(chips.get_by_label("Weights: open")).to_be_checked()
+    expect(chips.get_by_label("Domain: medical")).to_be_checked()
+    chips.get_by_label("Domain: medical").uncheck()  # one chip off: that filter goes, the other stays
+    expect(board.get_by_role("row").filter(has_text="Qwen3-VL-8B").filter(visible=True)).to_have_count(1)
+    poll(lambda: "domain=" not in address() and "weights=open" in address(), what="the chip's filter gone")
+    page.locator("#board th[data-heading='1']").click()
+    poll(lambda: "sort=Model%3Aasc" in address(), what="the sort in the address")
+    page.reload()
+    expect(chips.get_by_label("Weights: open")).to_be_checked()
+    expect(page.locator("#board th[aria-sort='ascending']")).to_contain_text("Model")
+    expect(board.get_by_role("row").filter(has_text="GPT-5").filter(visible=True)).to_have_count(0)
+    page.get_by_role("button", name="Clear all filters").click()
+    expect(visible_row(board, "GPT-5")).to_be_visible()
+    expect(chips).to_be_hidden()
+    poll(lambda: "weights=" not in address(), what="the filters gone from the address")
+
     first, second = mcqs[0]["id"], mcqs[1]["id"]
     link = f"?tab=explore&submission={receipt['id']}&question={first}"
     page.goto(space.url + link)  # a question's permanent link opens it
@@ -390,3 +444,13 @@ def test_the_address_keeps_the_tab_the_search_and_the_open_question(
     playwright.expect(item).to_contain_text(second)
     page.get_by_role("tab", name="About").click()
     poll(lambda: "tab=about" in address(), what="the tab in the address")
+
+    other = tmp_path / "other.jsonl"  # a second submission: a compare pair has its own permanent link
+    other.write_text("".join(json.dumps({"id": q["id"], "prediction": "The answer is A."}) + "\n" for q in mcqs))
+    pair = submit(client, other, "Linked Other VL")
+    wait_for_status(client, pair["id"], ("finished",))
+    link = f"?tab=explore&submission={receipt['id']}&compare={pair['id']}"
+    page.goto(space.url + link)
+    compared = page.locator("#explore-compare-view")
+    playwright.expect(compared).to_contain_text("Linked Other VL")
+    playwright.expect(compared.get_by_role("link", name="Link to this comparison")).to_have_attribute("href", link)

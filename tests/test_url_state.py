@@ -21,3 +21,34 @@ def test_a_permanent_link_round_trips_any_text() -> None:
     link = url_state.permalink(search=model, tab="", question=None)
     assert link.startswith("?") and parse_qs(link[1:]) == {"search": [model]}
     assert url_state.read(link, "search") == model and url_state.chosen_tab(link) is None
+
+
+def test_the_boards_filters_columns_and_sort_are_read_from_a_link_and_only_known_values_count() -> None:
+    import gradio as gr
+
+    from space.leaderboard_tab import state_in_address
+
+    search, weights, domain, size, source, columns, sort = state_in_address(
+        "?search=qwen&weights=open,secret,closed&domain=medical&size=%3C10B&source=scored%20here"
+        "&columns=Overview,Beyond%20accuracy,DROP%20TABLE&sort=MCQ:asc")
+    assert (search, weights, domain, size, source) == ("qwen", ["open", "closed"], ["medical"], ["<10B"],
+                                                        ["scored here"])
+    assert columns == ["Overview", "Beyond accuracy"] and sort == "MCQ:asc"
+    skip = type(gr.skip())
+    untouched = state_in_address("?sort=Nope:desc&weights=" + "x," * 5_000)
+    assert untouched[1] == []  # a filter naming nothing known filters nothing
+    assert isinstance(untouched[0], skip) and isinstance(untouched[6], skip)  # an unknown sort: left as it is
+    assert all(isinstance(value, skip) for value in state_in_address(""))
+
+
+def test_each_active_filter_is_a_chip_and_unticking_one_removes_only_that_filter() -> None:
+    from space.leaderboard_tab import active_filters, filters_kept
+
+    chosen = (" gemma ", ["open"], ["medical", "general"], [], ["paper"])
+    chips = active_filters(*chosen)
+    assert chips == ["Search: gemma", "Weights: open", "Domain: medical", "Domain: general", "Source: paper"]
+    assert filters_kept([c for c in chips if c != "Domain: medical"], *chosen) == (
+        " gemma ", ["open"], ["general"], [], ["paper"])
+    assert filters_kept([], *chosen) == ("", [], [], [], [])
+    assert filters_kept(chips, *chosen)[1:] == chosen[1:]
+    assert active_filters("", None, None, None, None) == []
