@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 import medcmr  # noqa: E402
 from leaderboard import board as board_logic  # noqa: E402
-from leaderboard.service import Leaderboard, SubmissionMeta  # noqa: E402
+from leaderboard.intake import SubmissionMeta  # noqa: E402
+from leaderboard.service import Leaderboard  # noqa: E402
 from leaderboard.store import AWAITING, FINISHED  # noqa: E402
 
 MCQ_PER_DIMENSION = {"Small-object Detection": 1024, "Fine-detail Discrimination": 711,

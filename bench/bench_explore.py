@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import medcmr  # noqa: E402
 from bench_board import full_size_dataset, write_full_size_release, write_predictions  # noqa: E402
 from leaderboard.explore import Explorer  # noqa: E402
-from leaderboard.service import Leaderboard, SubmissionMeta  # noqa: E402
+from leaderboard.intake import SubmissionMeta  # noqa: E402
+from leaderboard.service import Leaderboard  # noqa: E402
 
 
 def noisy_png(seed: int, kilobytes: int) -> bytes:

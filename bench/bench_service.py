@@ -26,8 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.settings import Settings  # noqa: E402
 from judge.endpoint import Endpoint  # noqa: E402
-from leaderboard.service import Leaderboard, SubmissionMeta  # noqa: E402
+from leaderboard.intake import SubmissionMeta  # noqa: E402
+from leaderboard.service import Leaderboard  # noqa: E402
 from release.build import build  # noqa: E402
 from release.built import load_questions  # noqa: E402
 from release.sample import write_sample_release  # noqa: E402
@@ -77,7 +79,7 @@ def measure(home: Path, data: Path, upload: Path, size: int, given_up: bool) -> 
         endpoint = Endpoint(base_url=server.base_url, model="bench-judge", api_key="k", timeout=30, max_retries=2)
         before = write_bytes()
         started = time.monotonic()
-        board = Leaderboard(home, data, endpoint=endpoint, max_file_bytes=size + 1)
+        board = Leaderboard(home, data, Settings(max_file_bytes=size + 1), endpoint=endpoint)
         board.start()
         submission = board.submit(upload, SubmissionMeta(model="Bench"), "bench", given_up=given_up)["id"]
         submitted = time.monotonic()

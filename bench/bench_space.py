@@ -25,8 +25,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import medcmr  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
-from leaderboard.service import Leaderboard, SubmissionMeta  # noqa: E402
+from leaderboard.intake import SubmissionMeta  # noqa: E402
+from leaderboard.service import Leaderboard  # noqa: E402
 from space.ui import build_app  # noqa: E402
 
 FILTERS = {"search": "", "weights": [], "domains": [], "sizes": [], "sources": [],
@@ -68,7 +70,7 @@ def main() -> None:
         home, data_dir = tmp / "home", tmp / "home" / "medcmr"
         medcmr.build(medcmr.write_sample_release(tmp / "dataset.zip"), data_dir)
         questions = medcmr.load_questions(data_dir)
-        board = Leaderboard(home, data_dir, rate_limit=(10**9, 1.0))
+        board = Leaderboard(home, data_dir, Settings(rate_limit=(10**9, 1.0)))
         board.start()
         start = time.perf_counter()
         for n in range(args.submissions):

@@ -165,14 +165,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{settings.audit_sample[1]:.0%}) of each submission's judged open answers "
               f"(tolerance {settings.audit_tolerance:g} points)", flush=True)
     try:
-        board = Leaderboard(home, data_dir, endpoint=endpoint, mirror=_mirror(home, settings),
-                            audit=audit, audit_sample=settings.audit_sample, audit_tolerance=settings.audit_tolerance,
-                            rate_limit=settings.rate_limit, max_file_bytes=settings.max_file_bytes,
-                            check_concurrency=settings.check_concurrency, check_wait_s=settings.check_wait_s,
-                            refusal_limit=settings.refusal_limit,
-                            retry_failed_after=settings.retry_failed_after_s, images=served.images,
-                            judge_deadline_s=settings.judge_deadline_s,
-                            judge_concurrency=settings.judge_concurrency, lease_s=settings.lease_s)
+        board = Leaderboard(home, data_dir, settings, endpoint=endpoint, audit=audit,
+                            mirror=_mirror(home, settings), images=served.images)
     except StoreUnavailable as error:
         raise SystemExit(f"error: the store in {home} cannot be written ({error.cause}): {error}") from None
     board.start()

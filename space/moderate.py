@@ -17,7 +17,8 @@ from pathlib import Path
 
 from core.settings import Settings, SettingsError
 from leaderboard.review import ReviewError
-from leaderboard.service import Leaderboard, SubmissionError
+from leaderboard.intake import SubmissionError
+from leaderboard.service import Leaderboard
 from leaderboard.store import FLAGGED, HIDDEN, VISIBLE, StoreUnavailable
 
 STATES = {"flag": FLAGGED, "hide": HIDDEN, "restore": VISIBLE}
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with contextlib.redirect_stdout(sys.stderr):  # its notes are not the answer
         data_dir = ensure_dataset(home, settings).data_dir
-    board = Leaderboard(home, data_dir)
+    board = Leaderboard(home, data_dir, settings)
     actor = f"{getpass.getuser()} (command line)"
     try:
         if args.action in STATES:

@@ -13,8 +13,9 @@ from typing import Callable
 import gradio as gr
 
 from core.settings import Settings
+from leaderboard.intake import SubmissionError
 from leaderboard.review import ReviewError
-from leaderboard.service import Leaderboard, SubmissionError
+from leaderboard.service import Leaderboard
 from space.leaderboard_tab import PRIVATE
 
 ACTIONS = {"flag (shown unranked, with the reason)": "flagged", "hide (off the board)": "hidden",

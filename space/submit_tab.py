@@ -19,7 +19,8 @@ from gradio.utils import get_upload_folder
 from core.settings import Settings
 from core.vocabulary import GENERAL, MEDICAL, MODEL_DOMAINS, MODEL_WEIGHTS, OPEN_WEIGHTS
 from leaderboard.explore import SERVED, details_file
-from leaderboard.service import PREDICTION_FORMATS, Leaderboard, SubmissionError, SubmissionMeta
+from leaderboard.intake import PREDICTION_FORMATS, SubmissionError, SubmissionMeta
+from leaderboard.service import Leaderboard
 from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from core.results import ItemResult, ItemStatus
+from core.settings import Settings
 from judge.audit import agreement, paired_interval, sample_ids, spearman, summarise, weighted_kappa
 from judge.endpoint import Endpoint
 from judge.extract import EXTRACTION_VERSION
 from leaderboard.details import read_details
-from leaderboard.service import Leaderboard, SubmissionMeta
+from leaderboard.intake import SubmissionMeta
+from leaderboard.service import Leaderboard
 from space.moderation_tab import is_owner
 from tests.answers import write_predictions
 from tests.hub_fakes import RecordingHfApi
@@ -48,9 +50,9 @@ def endpoint(server: OpenAIServer, model: str, **kwargs) -> Endpoint:
 def boards(tmp_path: Path, built_dataset: Path):
     made: list[Leaderboard] = []
 
-    def make(primary: OpenAIServer, audit: Endpoint | None, **kwargs) -> Leaderboard:
-        board = Leaderboard(tmp_path / "home", built_dataset, endpoint=endpoint(primary, "primary-judge"),
-                            audit=audit, retry_failed_after=0.2, **kwargs)
+    def make(primary: OpenAIServer, audit: Endpoint | None) -> Leaderboard:
+        board = Leaderboard(tmp_path / "home", built_dataset, Settings(retry_failed_after_s=0.2),
+                            endpoint=endpoint(primary, "primary-judge"), audit=audit)
         made.append(board)
         board.start()
         return board

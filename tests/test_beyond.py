@@ -92,7 +92,8 @@ def test_a_circular_file_names_its_broken_line() -> None:
 
 
 def test_a_submission_carries_its_blind_and_circular_runs_to_the_board(built_dataset: Path, tmp_path: Path) -> None:
-    from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
+    from leaderboard.intake import SubmissionError, SubmissionMeta
+    from leaderboard.service import Leaderboard
     from space.render import beyond_markdown, result_card
 
     rows = read_built(built_dataset)

@@ -233,7 +233,8 @@ def test_the_leaderboard_takes_a_vlmevalkit_file_as_it_is(exported: Path, answer
                                                           tmp_path: Path, suffix: str) -> None:
     """The Space's submit path, not only the judge: the workbook VLMEvalKit writes is queued and scored
     like our own JSONL of the same multiple-choice answers."""
-    from leaderboard.service import Leaderboard, SubmissionMeta
+    from leaderboard.intake import SubmissionMeta
+    from leaderboard.service import Leaderboard
 
     path = vlmevalkit_predictions(vlmevalkit_data(exported / "MedCMR_MCQ.tsv"), answers,
                                   tmp_path / f"GPT4o_MedCMR_MCQ{suffix}")

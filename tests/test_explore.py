@@ -208,8 +208,9 @@ def test_compare_matches_a_hand_computed_mcnemar(client: Client, scored: dict, m
 
 def test_the_mirror_publishes_details_and_respects_consent(built_dataset: Path, questions: list[dict],
                                                            tmp_path: Path) -> None:
+    from leaderboard.intake import SubmissionMeta
     from leaderboard.mirror import HubMirror
-    from leaderboard.service import Leaderboard, SubmissionMeta
+    from leaderboard.service import Leaderboard
 
     home = tmp_path / "home"
     api = RecordingHfApi()

@@ -28,7 +28,8 @@ import predict
 from judge.endpoint import Endpoint
 from judge.llm import build_messages as judge_messages
 from judge.llm import parse_verdict
-from leaderboard.service import Leaderboard, SubmissionMeta
+from leaderboard.intake import SubmissionMeta
+from leaderboard.service import Leaderboard
 from tests.judge_responders import fake_grades, fake_judge
 from tests.openai_server import OpenAIServer
 from tests.predict_responders import model_answer, read_built

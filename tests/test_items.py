@@ -71,12 +71,14 @@ def test_the_board_finds_a_question_strong_models_get_wrong(tmp_path, built_data
     so weak models pick it and strong ones pick the right one (another letter); the item analysis flags it."""
     import json
 
+    from core.settings import Settings
     from leaderboard.explore import ExploreError, Explorer
-    from leaderboard.service import Leaderboard, SubmissionMeta
+    from leaderboard.intake import SubmissionMeta
+    from leaderboard.service import Leaderboard
 
     mcqs = [q for q in questions if q["question_type"] == "mcq"]
     broken = mcqs[3]["id"]
-    board = Leaderboard(tmp_path / "home", built_dataset, rate_limit=(1000, 3600.0))
+    board = Leaderboard(tmp_path / "home", built_dataset, Settings(rate_limit=(1000, 3600.0)))
     board.start()
     try:
         rng = random.Random(5)

@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from core.results import ItemStatus
+from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard.details import open_path, read_details
-from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
+from leaderboard.intake import SubmissionError, SubmissionMeta
+from leaderboard.service import Leaderboard
 from leaderboard.store import SCHEMA_VERSION
 from tests.answers import write_predictions
 from tests.judge_responders import fixed_judge
@@ -56,8 +58,8 @@ def endpoint_for(server: OpenAIServer, max_retries: int = 3) -> Endpoint:
 def make_board(tmp_path: Path, built_dataset: Path):
     boards: list[Leaderboard] = []
 
-    def make(home: Path | None = None, **kwargs) -> Leaderboard:
-        board = Leaderboard(home or tmp_path / "home", built_dataset, **kwargs)
+    def make(home: Path | None = None, settings: Settings | None = None, **kwargs) -> Leaderboard:
+        board = Leaderboard(home or tmp_path / "home", built_dataset, settings, **kwargs)
         boards.append(board)
         return board
 
@@ -189,9 +191,10 @@ _KILLED_WORKER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
+from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard.service import Leaderboard
-board = Leaderboard(Path({home!r}), Path({data!r}), lease_s=2,
+board = Leaderboard(Path({home!r}), Path({data!r}), Settings(lease_s=2),
                     endpoint=Endpoint(base_url={url!r}, model="judge-test", api_key="k", max_retries=0))
 board.start()
 time.sleep(600)
@@ -253,7 +256,7 @@ def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
         cached = db.execute("SELECT count(*) FROM verdicts").fetchone()[0]
     assert 0 < cached < total_open
     with OpenAIServer(verdict_responder) as server:
-        board = make_board(home, endpoint=endpoint_for(server), lease_s=2)
+        board = make_board(home, Settings(lease_s=2), endpoint=endpoint_for(server))
         assert board.status(submission)[0]["status"] == "running"
         board.start()  # the killed process's lease expires within 2 s; this one then takes over
         assert board.wait_idle(60)
@@ -312,15 +315,16 @@ def test_concurrent_submissions_from_many_threads_are_all_recorded(tmp_path, mak
 
 def test_rate_limit_per_submitter_survives_restart(tmp_path, make_board, questions):
     home = tmp_path / "home"
-    board = make_board(home, rate_limit=(2, 3600.0))
+    board = make_board(home, Settings(rate_limit=(2, 3600.0)))
     for number in range(3):
         write_predictions(tmp_path / f"p{number}.jsonl", questions, right=number)
     board.submit(tmp_path / "p0.jsonl", SubmissionMeta(model="A"), "eve")
     board.submit(tmp_path / "p1.jsonl", SubmissionMeta(model="B"), "eve")
     with pytest.raises(SubmissionError, match=r"Rate limit: at most 2 submissions per 1 h"):
         board.submit(tmp_path / "p2.jsonl", SubmissionMeta(model="C"), "eve")
+    restarted = make_board(home, Settings(rate_limit=(2, 3600.0)))
     with pytest.raises(SubmissionError, match="Rate limit"):
-        make_board(home, rate_limit=(2, 3600.0)).submit(tmp_path / "p2.jsonl", SubmissionMeta(model="C"), "eve")
+        restarted.submit(tmp_path / "p2.jsonl", SubmissionMeta(model="C"), "eve")
     board.submit(tmp_path / "p2.jsonl", SubmissionMeta(model="C"), "frank")
     assert len(board.status()) == 3
 
@@ -378,7 +382,7 @@ def _bad_files(questions: list[dict]) -> dict[str, tuple[str, str]]:
 
 def test_every_file_error_is_refused_before_any_judge_call(tmp_path, make_board, questions):
     with OpenAIServer(verdict_responder) as server:
-        board = make_board(endpoint=endpoint_for(server), max_file_bytes=4096)
+        board = make_board(settings=Settings(max_file_bytes=4096), endpoint=endpoint_for(server))
         board.start()
         for name, (content, message) in _bad_files(questions).items():
             (tmp_path / name).write_text(content, encoding="utf-8")
@@ -463,7 +467,7 @@ def test_a_failed_submission_is_judged_again_while_running_once_the_judge_is_bac
         tmp_path, make_board, questions):
     write_predictions(tmp_path / "p.jsonl", questions)
     with OpenAIServer(failing_responder) as server:
-        board = make_board(endpoint=endpoint_for(server), retry_failed_after=1.0)
+        board = make_board(settings=Settings(retry_failed_after_s=1.0), endpoint=endpoint_for(server))
         submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Judge-Outage"), "olga")["id"]
         board.start()
         assert wait_for(board, submission, "failed")["status"] == "failed"

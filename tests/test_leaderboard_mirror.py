@@ -60,7 +60,8 @@ def test_from_env_needs_both_repo_and_token(tmp_path, monkeypatch):
 
 def test_the_leaderboard_mirrors_each_scored_submission_and_backfills_on_start(tmp_path, built_dataset):
     import medcmr
-    from leaderboard.service import Leaderboard, SubmissionMeta
+    from leaderboard.intake import SubmissionMeta
+    from leaderboard.service import Leaderboard
 
     questions = medcmr.load_questions(built_dataset)
     lines = [json.dumps({"id": q["id"], "prediction": q["answer"] if q["question_type"] == "mcq" else "x"})

@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
+from core.settings import Settings
+from leaderboard.intake import SubmissionError, SubmissionMeta
+from leaderboard.service import Leaderboard
 from space.submit_tab import private_submitters
 
 
 def test_one_clients_refused_files_never_lock_out_another_client(tmp_path: Path, built_dataset: Path) -> None:
-    board = Leaderboard(tmp_path / "home", built_dataset, refusal_limit=(2, 3600.0))
+    board = Leaderboard(tmp_path / "home", built_dataset, Settings(refusal_limit=(2, 3600.0)))
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "nope", "prediction": "A"}\n')
     meta = SubmissionMeta(model="Some-Model")

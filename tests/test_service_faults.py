@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from judge.endpoint import Endpoint
-from leaderboard.service import Leaderboard, SubmissionError, SubmissionMeta
+from leaderboard.intake import SubmissionError, SubmissionMeta
+from leaderboard.service import Leaderboard
 from leaderboard.store import SCHEMA_VERSION, StoreUnavailable
 from tests.answers import write_predictions
 from tests.polling import until
@@ -73,7 +75,7 @@ def fill(folder: Path) -> Path:
 def test_disk_full_refuses_in_words_keeps_the_cause_visible_and_recovers_without_restart(
         tmp_path, small_fs, make_board, questions):
     home = small_fs("home", "6m")
-    board = make_board(home, lease_s=2)
+    board = make_board(home, Settings(lease_s=2))
     for name in ("a", "b", "c"):
         write_predictions(tmp_path / f"{name}.jsonl", questions, tag=name)
     first = board.submit(tmp_path / "a.jsonl", SubmissionMeta(model="Before-Full"), "ann")["id"]
@@ -147,7 +149,7 @@ def test_a_judge_that_never_answers_holds_back_no_mcq_and_fails_at_the_deadline(
         try:
             endpoint = Endpoint(base_url=server.base_url, model="judge-test", api_key="k", timeout=120,
                                 max_retries=0)
-            board = make_board(endpoint=endpoint, judge_deadline_s=3)
+            board = make_board(settings=Settings(judge_deadline_s=3), endpoint=endpoint)
             board.start()
             slow = board.submit(tmp_path / "open.jsonl", SubmissionMeta(model="Open-Hung"), "dee")["id"]
             until(lambda: server.calls > 0, 30, "the judge receives the open answers")
@@ -173,9 +175,10 @@ import logging, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(name)s %(message)s")
+from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard.service import Leaderboard
-board = Leaderboard(Path({home!r}), Path({data!r}), lease_s={lease},
+board = Leaderboard(Path({home!r}), Path({data!r}), Settings(lease_s={lease}),
                     endpoint=Endpoint(base_url={url!r}, model="judge-test", api_key="k", timeout=60, max_retries=0))
 board.start()
 print("SERVING" if board.serving else "READING", flush=True)
@@ -244,7 +247,7 @@ def test_a_process_that_dies_is_taken_over_when_its_lease_expires(tmp_path, make
         first, first_log = _app(tmp_path, "first", home, built_dataset, server.base_url, 2)
         try:
             until(lambda: server.calls > 0, 60, "the first process judges")
-            heir = make_board(home, endpoint=endpoint_for(server), lease_s=2)
+            heir = make_board(home, Settings(lease_s=2), endpoint=endpoint_for(server))
             heir.start()
             assert not heir.serving and heir.status(submission)[0]["status"] == "running"
             first.send_signal(signal.SIGKILL)
@@ -319,10 +322,10 @@ def test_the_upload_is_stored_once_and_the_consent_is_kept(tmp_path, make_board,
 def test_a_refusal_logs_one_line_without_a_traceback(tmp_path, make_board, questions, caplog):
     board = make_board()
     (tmp_path / "bad.jsonl").write_text('{"id": "mcq-0"}\n', encoding="utf-8")
-    with caplog.at_level(logging.INFO, logger="leaderboard.service"):
+    with caplog.at_level(logging.INFO, logger="leaderboard.intake"):
         with pytest.raises(SubmissionError):
             board.submit(tmp_path / "bad.jsonl", SubmissionMeta(model="Refused"), "kai")
-    [record] = [r for r in caplog.records if r.name == "leaderboard.service"]
+    [record] = [r for r in caplog.records if r.name == "leaderboard.intake"]
     message = record.getMessage()
     assert record.exc_info is None and "\n" not in message
     assert "'Refused'" in message and "'kai'" in message and "missing field 'prediction'" in message

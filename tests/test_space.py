@@ -245,7 +245,7 @@ def test_typed_text_is_escaped_for_markdown_and_html() -> None:
 def test_submitter_is_local_off_a_space_and_signed_in_on_one(monkeypatch: pytest.MonkeyPatch) -> None:
     import gradio as gr
 
-    from leaderboard.service import SubmissionError
+    from leaderboard.intake import SubmissionError
     from space.submit_tab import submitter as _submitter
 
     monkeypatch.delenv("SPACE_ID", raising=False)

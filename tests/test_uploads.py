@@ -19,7 +19,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import judge
-from leaderboard.service import BUSY_MESSAGE, SubmissionError, SubmissionMeta
+from core.settings import Settings
+from leaderboard.intake import BUSY_MESSAGE, SubmissionError, SubmissionMeta
 from tests.answers import write_predictions
 from tests.polling import until
 from tests.test_leaderboard import make_board  # noqa: F401 - fixture
@@ -190,7 +191,7 @@ def gated_reader(monkeypatch: pytest.MonkeyPatch):
 def test_at_most_n_files_are_checked_at_once_and_the_next_hears_the_server_is_busy(
         tmp_path: Path, make_board, questions: list[dict], gated_reader) -> None:
     started, gate = gated_reader
-    board = make_board(check_concurrency=2, check_wait_s=0.2, refusal_limit=(1, 3600.0))
+    board = make_board(settings=Settings(check_concurrency=2, check_wait_s=0.2, refusal_limit=(1, 3600.0)))
     outcomes: dict[str, object] = {}
 
     def send(name: str) -> None:
@@ -219,7 +220,7 @@ def test_at_most_n_files_are_checked_at_once_and_the_next_hears_the_server_is_bu
 
 def test_a_flood_of_refusals_is_refused_without_reading_the_file(tmp_path: Path, make_board,
                                                                   questions: list[dict]) -> None:
-    board = make_board(refusal_limit=(3, 3600.0))
+    board = make_board(settings=Settings(refusal_limit=(3, 3600.0)))
     bad = tmp_path / "flood.jsonl"
     bad.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n", encoding="utf-8")
     for number in range(3):

@@ -1,0 +1,284 @@
+"""Taking a submission in: every check before any judge call, then the submission committed to the store.
+
+`Intake.submit` checks the metadata, the file's size and type, the model name, the submitter's
+rate limit and repeats, then reads the file through the judge's reader (at most
+`check_concurrency` files at once) and its companion runs, and stores it all before it answers.
+A submitter whose files keep being refused is refused at once, the file unread.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import hashlib
+import logging
+import math
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+from urllib.parse import urlparse
+
+import judge
+import judge.predictions
+from core.settings import Settings
+from core.vocabulary import MODEL_WEIGHTS, OPEN_WEIGHTS
+from leaderboard import companions, identity, reference
+from leaderboard.store import QUEUED, Store, StoreUnavailable, _duration
+
+log = logging.getLogger(__name__)
+
+# Ours (JSONL, JSON list, CSV) and the other tools' files as they write them: VLMEvalKit's .xlsx/.tsv,
+# lmms-eval's samples_*.jsonl. The reader tells them apart by content.
+PREDICTION_FORMATS = judge.predictions.FORMATS
+MISSING_SHOWN = 20
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+BUSY_MESSAGE = "The server is busy checking other submissions; try again in a moment."
+TRIM_AFTER_BYTES = 8 * 2**20
+
+
+class SubmissionError(ValueError):
+    """A clear, user-facing message: what is wrong and where."""
+
+
+class _NotCounted(SubmissionError):
+    """A refusal that is not the submitter's doing (busy, storage) or is the refusal limit itself:
+    it does not count toward the submitter's refusal limit."""
+
+
+@dataclass(frozen=True)
+class SubmissionMeta:
+    model: str                       # required, 1-100 chars
+    link: str = ""                   # http(s) URL or empty
+    group: str = OPEN_WEIGHTS        # one of MODEL_WEIGHTS
+    medical: bool = False            # medical-specialised model?
+    params_b: float | None = None    # billions of parameters, or unknown
+    description: str = ""            # prompt and generation settings, <= 2000 chars
+    public_details: bool = True      # consent to publish per-question outputs
+
+
+@contextmanager
+def _storage_refusal() -> Iterator[None]:
+    """A store that cannot write refuses the submission in words, with nothing queued."""
+    try:
+        yield
+    except StoreUnavailable as err:
+        raise _NotCounted(f"The server cannot store submissions right now ({err.cause}); "
+                          "nothing was queued, try later.") from None
+
+
+def _checked_meta(meta: SubmissionMeta) -> dict:
+    """The metadata as stored, or a SubmissionError naming the field."""
+    model = (meta.model or "").strip()
+    if not model or len(model) > 100:
+        raise SubmissionError("Model name: required, 1 to 100 characters.")
+    try:
+        identity.check_characters("Model name", model)
+        identity.check_characters("Description", meta.description or "", identity.DESCRIPTION_ALLOWED)
+    except identity.IdentityError as error:
+        raise SubmissionError(str(error)) from None
+    link = (meta.link or "").strip()
+    if link:
+        parsed = urlparse(link)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(link) > 500 \
+                or _CONTROL_CHARS.search(link) or " " in link:
+            raise SubmissionError("Link: give an http(s) URL (at most 500 characters) or leave it empty.")
+    if meta.group not in MODEL_WEIGHTS:
+        raise SubmissionError("Weights: choose " + " or ".join(f'"{kind}"' for kind in MODEL_WEIGHTS) + ".")
+    if not isinstance(meta.medical, bool):
+        raise SubmissionError("Domain: `medical` is true (medical-specialised) or false (general).")
+    params_b = meta.params_b
+    if params_b is not None:
+        try:
+            params_b = float(params_b)
+        except (TypeError, ValueError):
+            raise SubmissionError("Params (B): a number of billions of parameters, or empty.") from None
+        if not math.isfinite(params_b) or not 0 < params_b <= 100_000:
+            raise SubmissionError("Params (B): a positive number of billions of parameters "
+                                  "(e.g. 7 or 0.5), or empty when unknown.")
+    description = meta.description or ""
+    if len(description) > 2000:
+        raise SubmissionError(f"Description: at most 2000 characters (got {len(description)}).")
+    if not isinstance(meta.public_details, bool):
+        raise SubmissionError("Public details: true (per-question outputs may be published) or false.")
+    return {"model": model, "link": link, "weights": meta.group, "medical": meta.medical,
+            "params_b": params_b, "description": description, "public_details": meta.public_details}
+
+
+def read_predictions(source: Path, shown: str, known_ids: frozenset[str]) -> list[dict]:
+    """Read predictions through the judge's reader (the one place it is called: the intake's check and
+    the worker's scoring), naming the upload as the submitter called it (its extension is the format
+    hint); unknown and duplicate ids stop the read at the first offender, so a hostile file costs
+    bounded work."""
+    try:
+        return judge.read_predictions(source, name=shown, known_ids=known_ids)
+    except judge.PredictionsError as err:
+        raise SubmissionError(str(err)) from None
+
+
+class Intake:
+    """The submit side: checks, the per-submitter refusal counter, and adding to the store.
+
+    `paper_models` are names a submission may not take; `judged` says whether open answers will be
+    judged (the receipt says what happens next); `on_queued` is called once a submission is stored."""
+
+    def __init__(self, store: Store, questions: list[dict], settings: Settings, *, paper_models: Iterable[str],
+                 judged: bool, on_queued: Callable[[], None]) -> None:
+        self.store = store
+        self.questions = questions
+        self.settings = settings
+        self._known_ids = frozenset(question["id"] for question in questions)
+        self._paper_models = list(paper_models)
+        self._judged = judged
+        self._on_queued = on_queued
+        self._checks = threading.BoundedSemaphore(settings.check_concurrency)  # file checks running at once
+        self._refusals_lock = threading.Lock()
+        self._refusals: dict[str, deque[float]] = {}  # submitter -> times of counted refusals, in the window
+
+    def submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, client: str | None = None, *,
+               given_up: bool = False, blind: Path | None = None, circular: Path | None = None) -> dict:
+        """Check a predictions file and its metadata, then queue it; nothing is judged here.
+        A refusal is a SubmissionError, logged as one line (what, who, why). Refusals are counted
+        per submitter, and per `client` address too when the submitter is not signed in, so one
+        visitor's bad files never lock out the others. `given_up`: nothing writes to the file again
+        (a Gradio upload), so the store may link it instead of copying it. `blind` and `circular`:
+        the same model's companion runs (`leaderboard.companions`), checked and stored with it."""
+        who = (submitter or "").strip() or "anonymous"
+        counted = who if not client else f"{who} from {client}"
+        try:
+            self._check_refusals(counted)
+            return self._submit(file_path, meta, who, given_up, {"blind": blind, "circular": circular})
+        except SubmissionError as error:
+            if not isinstance(error, _NotCounted):
+                self._count_refusal(counted)
+            log.info("submission refused: model %r from %r: %s", getattr(meta, "model", None), who, error)
+            raise
+
+    def _check_refusals(self, submitter: str) -> None:
+        """Refuse at once, reading nothing, a submitter whose sent files and forms were refused
+        `refusal_limit` times within its window (a flood of bad files costs one dictionary look-up)."""
+        limit, window = self.settings.refusal_limit
+        now = time.monotonic()
+        with self._refusals_lock:
+            times = self._refusals.get(submitter)
+            while times and times[0] <= now - window:
+                times.popleft()
+            if times is not None and not times:
+                del self._refusals[submitter]
+            elif times is not None and len(times) >= limit:
+                wait_min = max(1, int((times[0] + window - now) // 60) + 1)
+                raise _NotCounted(f"Too many refused submissions: at most {limit} per {_duration(window)} "
+                                  f"per submitter; fix the file and try again in about {wait_min} min.")
+
+    def _count_refusal(self, submitter: str) -> None:
+        with self._refusals_lock:
+            self._refusals.setdefault(submitter, deque()).append(time.monotonic())
+
+    def _submit(self, file_path: Path, meta: SubmissionMeta, submitter: str, given_up: bool,
+                runs: dict[str, Path | None]) -> dict:
+        fields = _checked_meta(meta)
+        shown = Path(str(file_path)).name  # the upload's name: shown in messages, never a path
+        path = Path(file_path)
+        size = self._check_size(path, shown)
+        file_format = path.suffix.lower()
+        if file_format not in PREDICTION_FORMATS:
+            raise SubmissionError(f"{shown}: unsupported file type {file_format or '(none)'!r}; upload "
+                                  ".jsonl, .json or .csv with `id` and `prediction`, or VLMEvalKit's .xlsx/.tsv "
+                                  "or lmms-eval's samples_*.jsonl as they are.")
+        extra = {kind: (Path(given), Path(str(given)).name) for kind, given in runs.items() if given}
+        for kind, (companion, name) in extra.items():
+            size += self._check_size(companion, f"{companions.LABELS[kind]} {name}")
+        try:
+            identity.check_model_name(fields["model"], self._paper_models,
+                                      self.store.models_of_others(submitter), reference.REFERENCE_MODELS.values())
+        except identity.IdentityError as error:
+            raise SubmissionError(str(error)) from None
+        if not self._checks.acquire(timeout=self.settings.check_wait_s):
+            raise _NotCounted(BUSY_MESSAGE)
+        try:  # reading the file is the costly part: only `check_concurrency` of them at once
+            with path.open("rb") as upload:
+                sha256 = hashlib.file_digest(upload, "sha256").hexdigest()
+            with _storage_refusal():
+                try:
+                    self.store.precheck(submitter, fields["model"], sha256, self.settings.rate_limit)
+                except ValueError as err:
+                    raise SubmissionError(str(err)) from None
+            coverage = self._check_file(path, shown)
+            checked = {kind: companions.check(kind, companion, name, self.questions, sha256)
+                       for kind, (companion, name) in extra.items()}
+        except companions.CompanionError as error:
+            raise SubmissionError(str(error)) from None
+        finally:
+            self._checks.release()
+            if size >= TRIM_AFTER_BYTES:
+                _trim_heap()
+        submission_id = f"sub-{uuid.uuid4().hex[:12]}"
+        row = {**fields, "id": submission_id, "submitter": submitter, "file_name": shown,
+               "file_format": file_format, "file_path": path, "file_sha256": sha256,
+               "coverage": coverage, "companions": checked}
+        with _storage_refusal():
+            try:
+                self.store.add(row, rate_limit=self.settings.rate_limit, link=given_up)
+            except ValueError as err:
+                raise SubmissionError(str(err)) from None
+        self._on_queued()
+        missing = coverage.get("missing") or 0
+        message = (f"Queued as {submission_id}: {coverage.get('given', 0)} of "
+                   f"{coverage.get('expected', 0)} questions answered")
+        message += f"; {missing} missing count as wrong." if missing else "."
+        for kind, companion in checked.items():
+            message += f" With its {companions.LABELS[kind]} ({companion['answered']} MCQs)."
+        if not self._judged:
+            message += " No judge is configured: MCQ is scored now, open answers wait (awaiting judge)."
+        else:
+            message += " MCQ reaches the board in seconds; open answers are judged after."
+        return {"id": submission_id, "model": fields["model"], "status": QUEUED, "message": message,
+                "coverage": coverage, "position": self.store.queue_position(submission_id)}
+
+    def _check_size(self, path: Path, shown: str) -> int:
+        """The file's size in bytes, once it is known to be a file within the limit."""
+        if not path.is_file():
+            raise SubmissionError(f"{shown}: no file was uploaded (an upload is used for one submission "
+                                  "and then deleted: choose the file again).")
+        size = path.stat().st_size
+        if size == 0:
+            raise SubmissionError(f"{shown}: the file is empty.")
+        limit = self.settings.max_file_bytes
+        if size > limit:
+            raise SubmissionError(f"{shown}: {size / 2**20:.1f} MiB is over the {limit / 2**20:g} MiB limit.")
+        return size
+
+    def _check_file(self, path: Path, shown: str) -> dict:
+        predictions = read_predictions(path, shown, self._known_ids)
+        try:
+            coverage = judge.check_predictions(predictions, self.questions)
+        except judge.PredictionsError as err:
+            raise SubmissionError(f"{shown}: {err}") from None
+        if not coverage.get("given"):
+            raise SubmissionError(f"{shown}: no prediction matches a question id of this dataset "
+                                  "(ids look like mcq-0 or open-12).")
+        missing_ids = coverage.pop("missing_ids", None) or []
+        return {**coverage, "missing_sample": missing_ids[:MISSING_SHOWN]}
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to trim
+        return None
+
+
+_LIBC = _load_libc()
+
+
+def _trim_heap() -> None:
+    """Give memory back to the system after reading a large file, accepted or refused: the cycles a
+    refusal's traceback makes are collected, and glibc, which keeps freed memory in its per-thread
+    arenas, returns what it can (else each wave of large refused files leaves the process larger)."""
+    gc.collect()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
