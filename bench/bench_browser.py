@@ -56,10 +56,17 @@ def start_space(home: Path, port: int, checkout: Path = ROOT) -> subprocess.Pope
     raise SystemExit("the Space did not start within 300 s")
 
 
-def one_load(browser, url: str, width: int, height: int) -> tuple[float, float, float, bool]:
+def one_load(browser, url: str, width: int, height: int, returning: bool = False) -> tuple[float, float, float, bool]:
     """(first row, first plot, every plot) in seconds after navigation starts, and whether the first row
-    is on the first screen, in a fresh context of a running browser (no cache: a first visit)."""
-    page = browser.new_page(viewport={"width": width, "height": height})
+    is on the first screen, in a fresh context of a running browser (no cache: a first visit), or with
+    `returning` in a context that loaded the page once before (what its browser cache keeps)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    if returning:
+        first = context.new_page()
+        first.goto(url)
+        first.locator(FIRST_ROW).first.wait_for(state="visible", timeout=60_000)
+        first.close()
+    page = context.new_page()
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
     row = page.locator(FIRST_ROW).first
@@ -76,7 +83,7 @@ def one_load(browser, url: str, width: int, height: int) -> tuple[float, float, 
         time.sleep(0.02)
     every_plot = time.perf_counter() - start
     on_screen = row.evaluate("e => e.getBoundingClientRect().bottom <= window.innerHeight")
-    page.close()
+    context.close()
     return first_row, first_plot, every_plot, on_screen
 
 
@@ -98,6 +105,8 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--home", type=Path, help="an existing Space home (default: a fresh sample build)")
     parser.add_argument("--vs", type=Path, help="another checkout of this project to measure beside this one")
+    parser.add_argument("--returning", action="store_true", help="a returning visitor: the browser cache of one "
+                        "earlier visit (default: a first visit, nothing cached)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="medcmr-bench-browser-"))
     home = args.home or scratch / "home"
@@ -121,7 +130,7 @@ def main() -> None:
                 one_load(browser, url, args.width, args.height)  # warm: server caches, Python imports
             for _ in range(args.runs):
                 for name, url in urls.items():  # alternated: both see the same load
-                    results[name].append(one_load(browser, url, args.width, args.height))
+                    results[name].append(one_load(browser, url, args.width, args.height, args.returning))
             browser.close()
     finally:
         for process in started:
@@ -129,7 +138,8 @@ def main() -> None:
             process.wait(30)
         shutil.rmtree(scratch, ignore_errors=True)
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    print(f"{args.width}x{args.height}, {args.runs} loads each, load average {load} ({os.cpu_count()} cores)")
+    visit = "returning visitor" if args.returning else "first visit"
+    print(f"{args.width}x{args.height}, {visit}, {args.runs} loads each, load average {load} ({os.cpu_count()} cores)")
     medians = {name: summary(name, rows) for name, rows in results.items()}
     if len(medians) == 2:
         (_, mine), (other_name, theirs) = medians.items()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
 from core.settings import Settings, SettingsError
 from judge.endpoint import Endpoint
@@ -32,7 +33,7 @@ from release.built import build_info
 from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
 from space.ui import CSS, HEAD, build_app
-from space.routes import board_routes
+from space.routes import ImmutableAssets, board_routes
 from space.submit_tab import start_upload_sweeper
 
 REPO = Path(__file__).resolve().parent.parent
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         app.queue(default_concurrency_limit=4).launch(
             server_name=host,
             server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD,
-            app_kwargs={"routes": board_routes(board)})
+            app_kwargs={"routes": board_routes(board), "middleware": [Middleware(ImmutableAssets)]})
     except KeyboardInterrupt:
         pass  # a stop signal before the server took over: the same clean stop
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import threading
 
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +21,10 @@ from leaderboard import board as tables
 from leaderboard.service import Leaderboard
 
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+# Gradio's built chunks carry a content hash in their names (`assets/Index-BtpqUM30.js`): a name never
+# serves other bytes, so a returning visitor's browser may keep them for good instead of asking again.
+HASHED_ASSET = re.compile(r"/assets/[\w.-]+-[\w-]{8}\.(?:js|css)")
+IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 
 
 class BoardBytes:
@@ -60,3 +65,24 @@ def board_routes(board: Leaderboard) -> list[Route]:
         return serve
 
     return [Route(f"/board.{kind}", endpoint(kind), methods=["GET", "HEAD"]) for kind in MEDIA]
+
+
+class ImmutableAssets:
+    """ASGI middleware: Gradio's content-hashed chunks go out with a year-long, immutable Cache-Control (it
+    sends none), so a visitor's second page load takes its ~100 chunks from the browser's cache."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not HASHED_ASSET.fullmatch(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_cached(message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                message = {**message, "headers": [*headers, IMMUTABLE]}
+            await send(message)
+
+        await self.app(scope, receive, send_cached)

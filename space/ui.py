@@ -38,14 +38,6 @@ def _width(index: int, px: int) -> str:
             f"flex: 0 0 {px}px !important; }}")
 
 
-def plotly_preload() -> str:
-    """A `modulepreload` of Gradio's plotly chunk, for the head: the browser fetches and compiles it while
-    the page mounts, instead of after the plots do (about a second later). Empty if this Gradio has none."""
-    assets = Path(gr.__file__).parent / "templates" / "frontend" / "assets"
-    chunks = sorted(assets.glob("PlotlyPlot-*.js"))
-    return f'<link rel="modulepreload" href="assets/{chunks[0].name}">' if chunks else ""
-
-
 CSS = f"""
 #about pre, #about pre code {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
 #build-banner {{ border-left: 4px solid #E69F00; padding: 4px 12px; }}
@@ -83,7 +75,7 @@ CSS = f"""
 
 # Header tooltips (Gradio sets each header's title to its own text) and sorting on a header click (by the
 # server: Gradio 6.31's own sort, from a column's ⋮ menu, would mix ranked and unranked rows; that menu is hidden).
-HEAD = plotly_preload() + url_state.HASH_TO_QUERY + """<script>
+HEAD = url_state.HASH_TO_QUERY + """<script>
 (() => {
   const TIPS = %s;
   const ASCENDING_FIRST = new Set(["Rank", "Model"]);

@@ -339,3 +339,20 @@ def test_the_board_is_served_on_plain_get_routes_with_etag_and_gzip(space: Space
     assert gpt["Rank"] == "1"
     assert all(row["Rank"] != "" for row in table)  # a band or "—", never a float like 3.0
     assert not any(row["Rank"].endswith(".0") for row in table)
+
+
+def test_a_returning_browser_keeps_gradios_hashed_chunks_and_asks_again_for_the_rest(space: SpaceProcess) -> None:
+    import re
+
+    import httpx
+
+    html = httpx.get(space.url, timeout=30)
+    chunks = re.findall(r'(?:src|href)="[./]*(assets/[\w.-]+-[\w-]{8}\.(?:js|css))"', html.text)
+    assert chunks, "the page names no built chunk"
+    for chunk in chunks:
+        served = httpx.get(space.url + chunk, timeout=30)
+        assert served.status_code == 200 and "immutable" in served.headers["cache-control"], chunk
+    assert "immutable" not in html.headers.get("cache-control", "")  # the page itself may change
+    assert httpx.get(space.url + "board.json", timeout=30).headers["cache-control"] == "no-cache"
+    missing = httpx.get(space.url + "assets/Index-00000000.js", timeout=30)
+    assert missing.status_code == 404 and "immutable" not in missing.headers.get("cache-control", "")
