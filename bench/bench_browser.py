@@ -38,8 +38,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_space(home: Path, port: int, checkout: Path = ROOT) -> subprocess.Popen:
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(checkout)}
+def start_space(home: Path, port: int, checkout: Path = ROOT, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(checkout),
+           **(extra_env or {})}
     log = open(home.parent / f"space-{port}.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "space", "--home", str(home), "--port", str(port)],
                                cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -105,22 +106,25 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--home", type=Path, help="an existing Space home (default: a fresh sample build)")
     parser.add_argument("--vs", type=Path, help="another checkout of this project to measure beside this one")
+    parser.add_argument("--vs-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the --vs Space only (e.g. GRADIO_SSR_MODE=True)")
     parser.add_argument("--returning", action="store_true", help="a returning visitor: the browser cache of one "
                         "earlier visit (default: a first visit, nothing cached)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="medcmr-bench-browser-"))
     home = args.home or scratch / "home"
-    spaces = {"this checkout": (ROOT, home)}
+    spaces = {"this checkout": (ROOT, home, {})}
     if args.vs:
         other = scratch / "other" / "home"
         other.parent.mkdir(parents=True)
-        spaces[f"--vs {args.vs}"] = (args.vs.resolve(), other)
+        extra = dict(pair.split("=", 1) for pair in args.vs_env)
+        spaces[" ".join([f"--vs {args.vs}", *args.vs_env])] = (args.vs.resolve(), other, extra)
     started = []
     try:
         urls = {}
-        for name, (checkout, folder) in spaces.items():
+        for name, (checkout, folder, extra) in spaces.items():
             port = free_port()
-            started.append(start_space(folder, port, checkout))
+            started.append(start_space(folder, port, checkout, extra))
             urls[name] = f"http://127.0.0.1:{port}/"
         results: dict[str, list] = {name: [] for name in urls}
         with sync_playwright() as driver:
