@@ -1,7 +1,9 @@
-"""Plotly figures over the board: per-dimension radar, and MCQ score versus model size.
+"""Plotly figures over the board: per-dimension radar, MCQ score versus model size, and the ranked
+rows' MCQ with its 95% interval.
 
 The random baseline's reference row is drawn on the size plot as a horizontal line (chance),
-not as a point: it has no size. The radar offers reference rows like any other.
+not as a point: it has no size. The radar offers reference rows like any other. The interval
+plot draws ranked rows only: unranked and reference rows are not comparable with them.
 
 Both pick rows by their board id ("Id": `paper:<model>`, `reference:<baseline>` or a submission
 id), never by display name, so a submission named like a paper model is never drawn as the
@@ -24,6 +26,10 @@ AXES = [d.abbr for d in _DIMENSIONS]
 AXIS_NAMES = {d.abbr: d.release_name for d in _DIMENSIONS}
 MAX_MODELS = 5
 MAX_LABELS = 5  # the scatter names its best few points; every point names itself on hover
+RADAR_LIMIT = f"The radar compares at most {MAX_MODELS} models: remove one to add another."
+ROW_PX = 26  # one model's row on the interval plot: a 12 px label never touches the next one
+INTERVAL_FRAME_PX = 150  # the interval plot's title, axis and legend around its rows
+LABEL_CHARS = 40  # a longer model name is cut on the interval plot's axis (whole on hover)
 DOMAIN_COLOURS = {MEDICAL: "#E69F00", GENERAL: "#0072B2"}  # Okabe-Ito: safe for colour blindness
 WEIGHT_SYMBOLS = {OPEN_WEIGHTS: "circle", CLOSED_WEIGHTS: "diamond"}
 SOURCE_LABELS = {"paper": "paper", "scored here": "scored here", REFERENCE: REFERENCE}
@@ -51,6 +57,13 @@ def _empty(fig: go.Figure, title: str, message: str) -> go.Figure:
                       annotations=[{"text": message, "showarrow": False, "font": {"size": 15},
                                     "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}])
     return fig
+
+
+def radar_picks(ids: list[str] | None) -> tuple[list[str], str]:
+    """The rows the radar draws (the first MAX_MODELS picked, in the order picked) and what to tell a
+    visitor whose pick went past the limit ("" when none did): a pick past it is undone, never ignored."""
+    picked = [i for i in dict.fromkeys(ids or []) if i]
+    return picked[:MAX_MODELS], RADAR_LIMIT if len(picked) > MAX_MODELS else ""
 
 
 def dimension_chart(df: pd.DataFrame, ids: list[str]) -> go.Figure:
@@ -160,4 +173,52 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
                       annotation={"text": f"{html.escape(row[PINNED])} {row['MCQ']:.2f}%",
                                   "font": {"color": _INK, "size": 12}},
                       annotation_position="bottom right")
+    return fig
+
+
+def _axis_label(name: str) -> str:
+    return html.escape(name if len(name) <= LABEL_CHARS else name[:LABEL_CHARS - 1] + "…")
+
+
+def mcq_intervals(df: pd.DataFrame) -> go.Figure:
+    """The ranked rows' MCQ, each with its 95% Wilson interval (the board's "MCQ low".."MCQ high"), one
+    row per model, best at the top: rows whose intervals overlap cannot be told apart (as LMArena shows).
+
+    Unranked and reference rows are not comparable with the ranked ones: they stay out, and the title
+    says how many. Rows are placed by position, not by name (two rows may share one); names are
+    escaped, and reach the hover through customdata only. The height grows with the rows.
+    """
+    fig = go.Figure()
+    title = "MCQ accuracy (%) with its 95% interval, ranked models"
+    ranked = df[df["Rank"].notna() & df["MCQ"].notna()].sort_values("MCQ", ascending=False, kind="stable")
+    left_out = len(df) - len(ranked)
+    if left_out:
+        title += f" ({left_out} unranked or reference row{'s' if left_out != 1 else ''} not shown)"
+    if ranked.empty:
+        return _empty(fig, title, "No ranked models match the filters" if len(df) else "No models match the filters")
+    position = pd.Series(range(len(ranked)), index=ranked.index)
+    for (domain, weights, source), part in ranked.groupby(["Domain", "Weights", "Source"], sort=True):
+        colour = DOMAIN_COLOURS.get(domain, _INK)
+        outline = {"width": 2, "color": _INK} if source != "paper" else {"width": 0}
+        fig.add_trace(go.Scatter(
+            x=part["MCQ"], y=position[part.index].tolist(), mode="markers",
+            name=f"{domain} · {weights} weights" + ("" if source == "paper" else " · scored here"),
+            error_x={"type": "data", "symmetric": False, "array": (part["MCQ high"] - part["MCQ"]).tolist(),
+                     "arrayminus": (part["MCQ"] - part["MCQ low"]).tolist(), "color": colour, "thickness": 2,
+                     "width": 0},
+            customdata=[[html.escape(name), SOURCE_LABELS.get(source, source), band, low, high]
+                        for name, band, low, high in zip(part[PINNED], part["Band"], part["MCQ low"],
+                                                         part["MCQ high"])],
+            marker={"symbol": WEIGHT_SYMBOLS.get(weights, "square"), "size": 10, "color": colour, "line": outline},
+            hovertemplate="%{customdata[0]} (%{customdata[1]})<br>rank band %{customdata[2]}<br>"
+                          "MCQ %{x:.2f}% (95%: %{customdata[3]:.2f}–%{customdata[4]:.2f})<extra></extra>"))
+    _base_layout(fig, title)
+    rows = len(ranked)
+    area = ROW_PX * max(rows, 3)  # a single row still gets room for its axis
+    fig.update_layout(
+        height=INTERVAL_FRAME_PX + area, margin={"t": 60, "b": 90, "l": 10, "r": 30},
+        legend={"orientation": "h", "yanchor": "top", "y": -50 / area, "x": 0},  # 50 px below, whatever the height
+        xaxis={"title": "MCQ accuracy (%)", "gridcolor": _GRID, "zeroline": False},
+        yaxis={"tickvals": list(range(rows)), "ticktext": [_axis_label(name) for name in ranked[PINNED]],
+               "range": [rows - 0.5, -0.5], "automargin": True, "showgrid": False, "zeroline": False})
     return fig

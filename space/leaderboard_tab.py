@@ -26,7 +26,7 @@ from leaderboard import plots
 from leaderboard.service import Leaderboard
 from leaderboard.explore import write_once
 from leaderboard.stats import PAPER_MCQ_N
-from space import url_state
+from space import toasts, url_state
 from space.render import escape_md
 
 DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions"]
@@ -227,25 +227,32 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
                              "styling": None}}
 
     def views(search, weights, domains, sizes, sources, column_groups, compared):
-        """Everything beside the table: notes, downloads, the size plot, the radar and its picker."""
+        """Everything beside the table: notes, downloads, the size and interval plots, the radar and its picker."""
         full = board.board()
         view = tables.filter_board(full, search or "", weights or (), domains or (), sizes or (), sources or ())
         shown = tables.visible_columns(view, column_groups or ())
         exported = shown.assign(Rank=view["Band"])  # the rank as the page shows it ("2–3", "—")
         choices = model_choices(full)
         ids = {value for _, value in choices}
-        kept = [i for i in (compared or []) if i in ids]
+        kept, _ = plots.radar_picks([i for i in (compared or []) if i in ids])
         return (notes_markdown(view, freshness_markdown(full, board.last_scored_at())),
                 write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
                 write_once(exports, "medcmr_leaderboard.json", tables.export_json(exported)),
-                plots.score_vs_size(view), gr.Dropdown(choices=choices, value=kept),
+                plots.score_vs_size(view), plots.mcq_intervals(view), gr.Dropdown(choices=choices, value=kept),
                 plots.dimension_chart(full, kept))
+
+    def pick_compared(ids: list[str]):
+        """The radar follows the picker; a pick past the limit is undone and the visitor told why."""
+        kept, refused = plots.radar_picks(ids)
+        if refused:
+            toasts.warn(refused)
+        return gr.Dropdown(value=kept) if refused else gr.skip(), plots.dimension_chart(board.board(), kept)
 
     def board_tick(seen_version: int, *inputs):
         """Re-render only when the board changed, so a reader's sorting is not reset for nothing."""
         current = board.board_version()
         if current == seen_version:
-            return (gr.skip(),) * 8
+            return (gr.skip(),) * (2 + len(view_outputs))
         return (leaderboard(*inputs[:6]), current, *views(*inputs))
 
     first = board.board()
@@ -272,17 +279,21 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
         json_button = gr.DownloadButton("⬇ JSON (filtered view)", size="sm")
     with gr.Row():
         with gr.Column():
+            # No max_choices: Gradio would refuse a sixth pick without a word; `pick_compared` says why.
             compared = gr.Dropdown(model_choices(first), value=default_ids, multiselect=True,
-                                   max_choices=plots.MAX_MODELS, label="Compare up to 5 models by dimension",
+                                   label=f"Compare up to {plots.MAX_MODELS} models by dimension",
+                                   info=f"At most {plots.MAX_MODELS} at once: remove one to add another.",
                                    elem_id="radar-models")
             radar_plot = gr.Plot(plots.dimension_chart(first, default_ids), label="Per-dimension accuracy",
                                  elem_id="radar-plot")
         size_plot = gr.Plot(plots.score_vs_size(first), label="MCQ accuracy vs parameters", elem_id="size-plot")
+    interval_plot = gr.Plot(plots.mcq_intervals(first), label="MCQ accuracy with 95% intervals",
+                            elem_id="interval-plot")
     seen_version = gr.State(-1)
     board_timer = gr.Timer(BOARD_REFRESH_SECONDS)
 
     inputs = [*filters, compared]
-    view_outputs = [notes, csv_button, json_button, size_plot, compared, radar_plot]
+    view_outputs = [notes, csv_button, json_button, size_plot, interval_plot, compared, radar_plot]
     board_events = [demo.load] + [f.change for f in filters[1:]] + [search.submit]
     # Reads skip Gradio's queue limit: an unchanged board is a cached value, so they never wait on submits.
     gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard",
@@ -295,8 +306,8 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     search.change(leaderboard, inputs=filters, outputs=table, trigger_mode="always_last", concurrency_limit=None,
                  **PRIVATE).then(views, inputs=inputs, outputs=view_outputs, **PRIVATE)
     demo.load(board.board_version, outputs=seen_version, **PRIVATE)
-    compared.input(lambda ids: plots.dimension_chart(board.board(), list(ids or [])[:plots.MAX_MODELS]),
-                   inputs=compared, outputs=radar_plot, **PRIVATE)
+    compared.input(None, js=toasts.close_js("warning"), **PRIVATE)  # a new pick makes the last warning stale
+    compared.input(pick_compared, inputs=compared, outputs=[compared, radar_plot], **PRIVATE)
     board_timer.tick(board_tick, inputs=[seen_version, *inputs],
                      outputs=[table, seen_version, *view_outputs], **PRIVATE)
 

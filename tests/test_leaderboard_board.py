@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -305,3 +306,78 @@ def test_plots_pick_rows_by_id_never_by_display_name(paper, results_doc):
     scatter = plots.score_vs_size(ranked)
     scored = next(t for t in scatter.data if t.name == "general · open weights · scored here")
     assert [c[0] for c in scored.customdata] == ["&lt;b&gt;Bold&lt;/b&gt; %{x} VL"]
+
+
+def interval_rows(figure) -> list[tuple[int, str, float, float, float, str]]:
+    """(position from the top, shown name, MCQ, interval low, high, hover name) of every drawn row, top first."""
+    ticks = dict(zip(figure.layout.yaxis.tickvals, figure.layout.yaxis.ticktext))
+    rows = [(y, ticks[y], x, x - minus, x + plus, data[0])
+            for trace in figure.data
+            for y, x, minus, plus, data in zip(trace.y, trace.x, trace.error_x.arrayminus, trace.error_x.array,
+                                               trace.customdata)]
+    return sorted(rows)
+
+
+def test_interval_plot_draws_the_ranked_rows_best_first_with_the_boards_intervals(paper, results_doc):
+    records = [board.submission_record(meta("full", params_b=7.0), results_doc(55.0, None)),
+               board.submission_record(meta("other-build"), results_doc(99.0, None, dataset=SAMPLE)),
+               board.reference_record("random", "Random letter", "chance", results_doc(20.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    figure = plots.mcq_intervals(ranked)
+    drawn = interval_rows(figure)
+    comparable = ranked[ranked["Rank"].notna()]
+    assert len(drawn) == len(comparable) == 19  # 18 paper rows and the comparable submission
+    assert [name for _, name, *_ in drawn] == list(comparable.sort_values("MCQ", ascending=False)["Model"])
+    assert [y for y, *_ in drawn] == list(range(19)) and tuple(figure.layout.yaxis.range) == (18.5, -0.5)
+    assert [mcq for _, _, mcq, *_ in drawn] == sorted((mcq for _, _, mcq, *_ in drawn), reverse=True)
+    assert {"other-build", "Random letter"}.isdisjoint(name for _, name, *_ in drawn)
+    assert "(2 unranked or reference rows not shown)" in figure.layout.title.text
+    by_name = comparable.set_index("Model")
+    for _, name, mcq, low, high, _ in drawn:
+        assert mcq == by_name.loc[name, "MCQ"]
+        assert low == pytest.approx(by_name.loc[name, "MCQ low"])
+        assert high == pytest.approx(by_name.loc[name, "MCQ high"])
+    full = next(trace for trace in figure.data if trace.name == "general · open weights · scored here")
+    assert full.customdata[0][:3] == ["full", "scored here", by_name.loc["full", "Band"]]
+    assert full.marker.color == plots.DOMAIN_COLOURS["general"] == full.error_x.color
+    assert figure.layout.paper_bgcolor == "rgba(0,0,0,0)"
+    # one row more is more height, so labels keep their room however many rows there are
+    fewer = plots.mcq_intervals(ranked.iloc[:10])
+    assert figure.layout.height - fewer.layout.height == 9 * plots.ROW_PX
+
+
+def test_interval_plot_escapes_names_and_keeps_them_out_of_the_hover_template(paper, results_doc):
+    hostile = "<b>Bold</b> %{x} <img src=x onerror=alert(1)> and a name far too long to fit on the axis"
+    records = [board.submission_record(meta(hostile), results_doc(50.0, None)),
+               board.submission_record({**meta("GPT-5"), "id": "sub-twin"}, results_doc(50.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    figure = plots.mcq_intervals(ranked)
+    drawn = interval_rows(figure)
+    shown = next(row for row in drawn if row[5].startswith("&lt;b&gt;"))
+    assert shown[5] == html.escape(hostile, quote=True)  # whole on hover
+    assert shown[1].startswith("&lt;b&gt;Bold&lt;/b&gt; %{x} &lt;img") and shown[1].endswith("…")
+    assert "<" not in shown[1] and "<" not in shown[5]
+    assert all(hostile not in trace.hovertemplate and "Bold" not in trace.hovertemplate for trace in figure.data)
+    assert [row[1] for row in drawn].count("GPT-5") == 2  # the paper's row and its namesake: two rows, not one
+    assert len(drawn) == 20
+
+
+def test_an_interval_plot_without_ranked_rows_says_so(paper, results_doc):
+    empty = plots.mcq_intervals(board.rank(paper).iloc[0:0])
+    assert empty.data == () and empty.layout.annotations[0].text == "No models match the filters"
+    assert empty.layout.xaxis.visible is False
+    unranked = board.rank(board.frame([board.submission_record(meta("sample"), results_doc(50.0, None,
+                                                                                          dataset=SAMPLE))]),
+                          OFFICIAL)
+    only = plots.mcq_intervals(unranked)
+    assert only.data == () and only.layout.annotations[0].text == "No ranked models match the filters"
+    assert "(1 unranked or reference row not shown)" in only.layout.title.text
+
+
+def test_a_radar_pick_past_the_limit_is_undone_and_said_so():
+    picks = [f"paper:{n}" for n in range(plots.MAX_MODELS + 1)]
+    assert plots.radar_picks(picks[:plots.MAX_MODELS]) == (picks[:plots.MAX_MODELS], "")
+    kept, message = plots.radar_picks(picks)
+    assert kept == picks[:plots.MAX_MODELS]  # the sixth, picked last, goes; the five before it stay
+    assert message == "The radar compares at most 5 models: remove one to add another."
+    assert plots.radar_picks(None) == ([], "") and plots.radar_picks(["a", "a", ""]) == (["a"], "")
