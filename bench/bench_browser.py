@@ -29,7 +29,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 FIRST_ROW = "#board .virtual-row[data-index='0'] [data-col='1']"
-PLOTS = ("#radar-plot", "#size-plot", "#interval-plot")  # the board tab's plots (those the page has)
+# The board tab's charts as drawn: the server's SVG, plotly's own svg (not a placeholder icon before it loads).
+PLOTS = ("#interval-plot svg[role=img]", "#radar-plot .main-svg", "#size-plot .main-svg")
 
 
 def free_port() -> int:
@@ -73,12 +74,12 @@ def one_load(browser, url: str, width: int, height: int, returning: bool = False
     row = page.locator(FIRST_ROW).first
     row.wait_for(state="visible", timeout=60_000)
     first_row = time.perf_counter() - start
-    drawn = page.locator(", ".join(f"{plot} .main-svg" for plot in PLOTS))
+    drawn = page.locator(", ".join(PLOTS))
     drawn.first.wait_for(state="visible", timeout=60_000)
     first_plot = time.perf_counter() - start
-    expected = page.locator(", ".join(PLOTS)).count()
+    expected = page.locator(", ".join(plot.split()[0] for plot in PLOTS)).count()
     deadline = time.monotonic() + 60
-    while len({e for e in drawn.evaluate_all("s => s.map(e => e.closest('[id$=-plot]').id)")}) < expected:
+    while len(set(drawn.evaluate_all("s => s.map(e => e.closest('[id$=-plot]').id)"))) < expected:
         if time.monotonic() > deadline:
             raise SystemExit("the plots were not all drawn within 60 s")
         time.sleep(0.02)

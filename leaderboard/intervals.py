@@ -15,15 +15,14 @@ import pandas as pd
 
 from core.vocabulary import CLOSED_WEIGHTS
 from leaderboard.board import PINNED, REFERENCE
-from leaderboard.plots import DOMAIN_COLOURS, INK, SOURCE_LABELS
+from leaderboard.plots import DOMAIN_COLOURS, GRID, INK, SOURCE_LABELS
 
-LABEL_WIDTH = 250  # the band and the model name, left of the axis
-PLOT_WIDTH = 480
+LABEL_WIDTH = 230  # the band and the model name, left of the axis
+PLOT_WIDTH = 420  # a phone scrolls the chart sideways at full size rather than shrink its text
 ROW_HEIGHT = 22
 TOP = 40  # the title and the axis labels
 BOTTOM = 16
 NAME_CHARS = 30  # longer names are cut (the whole name is on hover)
-_GRID = "rgba(138, 143, 152, 0.35)"
 
 
 def _axis(lows: pd.Series, highs: pd.Series) -> tuple[float, float, float]:
@@ -35,6 +34,20 @@ def _axis(lows: pd.Series, highs: pd.Series) -> tuple[float, float, float]:
 
 def _short(name: str) -> str:
     return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+
+
+def _legend(y: float) -> str:
+    """Colour by domain, shape by weights, as on the size plot."""
+    parts, x = [], 0
+    for domain, colour in DOMAIN_COLOURS.items():
+        parts.append(f'<circle cx="{x + 5}" cy="{y - 4}" r="4.5" fill="{colour}"/>'
+                     f'<text x="{x + 14}" y="{y}" font-size="11">{html.escape(domain)}</text>')
+        x += 90
+    parts.append(f'<circle cx="{x + 5}" cy="{y - 4}" r="4.5" fill="none" stroke="{INK}"/>'
+                 f'<text x="{x + 14}" y="{y}" font-size="11">open weights</text>'
+                 f'<rect x="{x + 106}" y="{y - 8}" width="8" height="8" fill="none" stroke="{INK}"/>'
+                 f'<text x="{x + 120}" y="{y}" font-size="11">closed weights</text>')
+    return "".join(parts)
 
 
 def mcq_interval_svg(view: pd.DataFrame) -> str:
@@ -52,19 +65,19 @@ def mcq_interval_svg(view: pd.DataFrame) -> str:
                 f'role="img" aria-label="{html.escape(title)}"><text x="10" y="34" fill="{INK}" font-size="14">'
                 f"{html.escape(message)}</text></svg>")
     start, end, step = _axis(ranked["MCQ low"], ranked["MCQ high"])
-    width, height = LABEL_WIDTH + PLOT_WIDTH + 20, TOP + ROW_HEIGHT * len(ranked) + BOTTOM + (18 if note else 0)
+    width, height = LABEL_WIDTH + PLOT_WIDTH + 20, TOP + ROW_HEIGHT * len(ranked) + BOTTOM + (36 if note else 18)
 
     def x(value: float) -> float:
         return round(LABEL_WIDTH + (value - start) / (end - start) * PLOT_WIDTH, 1)
 
     bottom = TOP + ROW_HEIGHT * len(ranked)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-             f'style="max-width:{width}px" role="img" aria-label="{html.escape(title)}" '
+             f'style="min-width:{width}px;max-width:{width}px" role="img" aria-label="{html.escape(title)}" '
              f'font-family="sans-serif" font-size="12" fill="{INK}">',
              f'<text x="0" y="14" font-size="15">{html.escape(title)}</text>']
     tick = start
     while tick <= end + 1e-9:
-        parts.append(f'<line x1="{x(tick)}" y1="{TOP - 6}" x2="{x(tick)}" y2="{bottom}" stroke="{_GRID}"/>'
+        parts.append(f'<line x1="{x(tick)}" y1="{TOP - 6}" x2="{x(tick)}" y2="{bottom}" stroke="{GRID}"/>'
                      f'<text x="{x(tick)}" y="{TOP - 10}" text-anchor="middle">{tick:g}%</text>')
         tick += step
     for place, (_, row) in enumerate(ranked.iterrows()):
@@ -83,7 +96,9 @@ def mcq_interval_svg(view: pd.DataFrame) -> str:
                      f'<text x="{LABEL_WIDTH - 10}" y="{middle + 4}" text-anchor="end">{html.escape(_short(name))}</text>'
                      f'<line x1="{x(row["MCQ low"])}" y1="{middle}" x2="{x(row["MCQ high"])}" y2="{middle}" '
                      f'stroke="{colour}" stroke-width="2.5" stroke-linecap="round"/>{marker}</g>')
+    legend = bottom + BOTTOM + 8
+    parts.append(_legend(legend))
     if note:
-        parts.append(f'<text x="0" y="{height - 4}" font-size="11">{html.escape(note)}</text>')
+        parts.append(f'<text x="0" y="{legend + 18}" font-size="11">{html.escape(note)}.</text>')
     parts.append("</svg>")
     return "".join(parts)

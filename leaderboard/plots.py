@@ -1,4 +1,5 @@
-"""Plotly figures over the board: per-dimension radar, and MCQ score versus model size.
+"""Plotly figures over the board: per-dimension radar, and MCQ score versus model size (the MCQ
+interval chart, drawn without plotly, is `leaderboard.intervals`).
 
 The random baseline's reference row is drawn on the size plot as a horizontal line (chance),
 not as a point: it has no size. The radar offers reference rows like any other.
@@ -24,12 +25,13 @@ AXES = [d.abbr for d in _DIMENSIONS]
 AXIS_NAMES = {d.abbr: d.release_name for d in _DIMENSIONS}
 MAX_MODELS = 5
 MAX_LABELS = 5  # the scatter names its best few points; every point names itself on hover
+RADAR_LIMIT = f"The radar compares at most {MAX_MODELS} models: remove one to add another."
 DOMAIN_COLOURS = {MEDICAL: "#E69F00", GENERAL: "#0072B2"}  # Okabe-Ito: safe for colour blindness
 WEIGHT_SYMBOLS = {OPEN_WEIGHTS: "circle", CLOSED_WEIGHTS: "diamond"}
 SOURCE_LABELS = {"paper": "paper", "scored here": "scored here", REFERENCE: REFERENCE}
 CHANCE_ID = reference_id("random")  # the row drawn as the size plot's horizontal chance line
-_INK = "#8a8f98"  # readable on white and on Gradio's dark background
-_GRID = "rgba(138, 143, 152, 0.35)"
+INK = "#8a8f98"  # readable on white and on Gradio's dark background
+GRID = "rgba(138, 143, 152, 0.35)"
 _TRANSPARENT = "rgba(0,0,0,0)"
 
 
@@ -40,7 +42,7 @@ def row_label(row: pd.Series) -> str:
 
 def _base_layout(fig: go.Figure, title: str) -> None:
     fig.update_layout(title={"text": title, "font": {"size": 15}}, paper_bgcolor=_TRANSPARENT,
-                      plot_bgcolor=_TRANSPARENT, font={"color": _INK, "size": 12},
+                      plot_bgcolor=_TRANSPARENT, font={"color": INK, "size": 12},
                       legend={"orientation": "h", "y": -0.18, "x": 0}, margin={"t": 60, "b": 40, "l": 50, "r": 30})
 
 
@@ -51,6 +53,13 @@ def _empty(fig: go.Figure, title: str, message: str) -> go.Figure:
                       annotations=[{"text": message, "showarrow": False, "font": {"size": 15},
                                     "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}])
     return fig
+
+
+def radar_picks(ids: list[str] | None) -> tuple[list[str], str]:
+    """The rows the radar draws (the first MAX_MODELS picked, in the order picked) and what to tell a
+    visitor whose pick went past the limit ("" when none did): a pick past it is undone, never ignored."""
+    picked = [i for i in dict.fromkeys(ids or []) if i]
+    return picked[:MAX_MODELS], RADAR_LIMIT if len(picked) > MAX_MODELS else ""
 
 
 def dimension_chart(df: pd.DataFrame, ids: list[str]) -> go.Figure:
@@ -90,9 +99,9 @@ def dimension_chart(df: pd.DataFrame, ids: list[str]) -> go.Figure:
     _base_layout(fig, title)
     fig.update_layout(height=520, polar={
         "bgcolor": _TRANSPARENT,
-        "radialaxis": {"range": [low, high], "gridcolor": _GRID, "linecolor": _GRID, "tickfont": {"size": 12},
+        "radialaxis": {"range": [low, high], "gridcolor": GRID, "linecolor": GRID, "tickfont": {"size": 12},
                        "ticksuffix": "%", "angle": 90, "tickangle": 90},
-        "angularaxis": {"gridcolor": _GRID, "linecolor": _GRID, "tickfont": {"size": 14}}})
+        "angularaxis": {"gridcolor": GRID, "linecolor": GRID, "tickfont": {"size": 14}}})
     return fig
 
 
@@ -137,13 +146,13 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
         names = part[PINNED].map(html.escape)
         texts = [name if index in labelled else "" for index, name in zip(part.index, names)]
         positions = ["middle left" if math.log10(x) > middle else "middle right" for x in part["Params (B)"]]
-        outline = {"width": 2, "color": _INK} if source != "paper" else {"width": 0}
+        outline = {"width": 2, "color": INK} if source != "paper" else {"width": 0}
         fig.add_trace(go.Scatter(
             x=part["Params (B)"], y=part["MCQ"], mode="markers+text", text=texts, textposition=positions,
             name=f"{domain} · {weights} weights" + ("" if source == "paper" else " · scored here"),
             customdata=[[name, SOURCE_LABELS.get(source, source)] for name in names],
             marker={"symbol": WEIGHT_SYMBOLS.get(weights, "square"), "size": 12,
-                    "color": DOMAIN_COLOURS.get(domain, _INK), "line": outline},
+                    "color": DOMAIN_COLOURS.get(domain, INK), "line": outline},
             hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{x:~g}B params<br>MCQ %{y:.2f}%<extra></extra>"))
     unknown = len(df) - len(known)
     if unknown:
@@ -151,13 +160,13 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
     _base_layout(fig, title)
     low, high = 10 ** (span[0] - 0.25), 10 ** (span[1] + 0.25)
     fig.update_layout(
-        xaxis={"title": "Parameters (billions, log scale)", "type": "log", "gridcolor": _GRID, "zeroline": False,
+        xaxis={"title": "Parameters (billions, log scale)", "type": "log", "gridcolor": GRID, "zeroline": False,
                "range": [math.log10(low), math.log10(high)]},
-        yaxis={"title": "MCQ accuracy (%)", "gridcolor": _GRID, "zeroline": False}, height=520)
+        yaxis={"title": "MCQ accuracy (%)", "gridcolor": GRID, "zeroline": False}, height=520)
     if not chance.empty:
         row = chance.iloc[0]
-        fig.add_hline(y=float(row["MCQ"]), line={"dash": "dash", "width": 1.5, "color": _INK},
+        fig.add_hline(y=float(row["MCQ"]), line={"dash": "dash", "width": 1.5, "color": INK},
                       annotation={"text": f"{html.escape(row[PINNED])} {row['MCQ']:.2f}%",
-                                  "font": {"color": _INK, "size": 12}},
+                                  "font": {"color": INK, "size": 12}},
                       annotation_position="bottom right")
     return fig

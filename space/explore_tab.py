@@ -7,7 +7,6 @@ thumbnail), `explore_image` (the full-size image), `explore_details` (the JSONL 
 """
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import gradio as gr
@@ -17,7 +16,7 @@ from leaderboard.explore import (FACETS, ORDERS, OUTCOMES, PAGE_ROWS, TABLE_COLU
                                  Explorer, compare_columns, compare_rows, criteria_lines)
 from leaderboard.items import MIN_SUBMISSIONS, items_csv
 from leaderboard.service import Leaderboard
-from space import url_state
+from space import toasts, url_state
 from space.render import code, escape_md
 
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
@@ -28,7 +27,7 @@ WITHHELD = ("*The submitter did not publish per-question outputs: only correctne
 
 
 def _error(error: Exception) -> gr.Error:
-    return gr.Error(html.escape(str(error), quote=False), title="Explore")
+    return toasts.error(error, "Explore")
 
 
 FLAG_NOTE = ("text in this answer spoke to the grader; it was cut before judging (the judge read `[…]` in its "
@@ -208,7 +207,12 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
         return (item_id, *explore_item(submission_id, item_id))
 
     def download(submission_id: str):
-        return gr.DownloadButton(value=explore_details(submission_id) if submission_id else None)
+        """The chosen submission's details, or none: an unknown or unscored choice is already said by the
+        table's own error (a second toast of the same words would make "Error (2)")."""
+        try:
+            return gr.DownloadButton(value=explore_details(submission_id) if submission_id else None)
+        except gr.Error:
+            return gr.DownloadButton(value=None)
 
     submissions = explorer.submissions()
     gr.Markdown("Browse every answer behind a score: choose a scored submission, filter its questions and click "
@@ -270,9 +274,13 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     filters = [submission, *facet_inputs, status, search, disagree_with, suspect_only, order]
     page_outputs = [table, info, page]
     first_page = lambda *values: explore(*values, 1)  # noqa: E731 - a new filter starts at page 1
-    gr.on([submission.change, *(f.change for f in (*facet_inputs, status, disagree_with, suspect_only, order)),
-           search.submit],
-          first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
+    filter_changes = [submission.change, *(f.change for f in (*facet_inputs, status, disagree_with, suspect_only,
+                                                              order)), search.submit]
+    # Each attempt first closes the last one's error toast (Gradio runs a trigger's listeners in order):
+    # errors in a row, such as filters ticked before a submission is chosen, show one toast, never "Error (4)".
+    gr.on([*filter_changes, page.submit, previous.click, following.click, item_id.submit, table.select,
+           details_button.click, compare_button.click], None, js=toasts.close_js("error"), **PRIVATE)
+    gr.on(filter_changes, first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
     gr.on([page.submit], explore, inputs=[*filters, page], outputs=page_outputs, api_name="explore",
           concurrency_limit=None)
     previous.click(lambda *values: explore(*values[:-1], max(1, int(values[-1] or 1) - 1)),

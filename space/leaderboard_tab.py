@@ -22,11 +22,11 @@ from core.results import DatasetInfo
 from core.vocabulary import (CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, MODEL_DOMAINS, MODEL_WEIGHTS, PAPER_JUDGE_MARK,
                              RELEASE_LABEL_NOTE)
 from leaderboard import board as tables
-from leaderboard import plots
+from leaderboard import intervals, plots
 from leaderboard.service import Leaderboard
 from leaderboard.explore import write_once
 from leaderboard.stats import PAPER_MCQ_N
-from space import url_state
+from space import toasts, url_state
 from space.render import escape_md
 
 DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions"]
@@ -267,25 +267,33 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
                              "styling": None}}
 
     def views(search, weights, domains, sizes, sources, column_groups, sort, compared):
-        """Everything beside the table: notes, downloads (sorted as shown), the size plot, the radar and its picker."""
+        """Everything beside the table: notes, downloads (sorted as shown), the size and interval plots, the radar
+        and its picker."""
         full = board.board()
         view = filtered(search, weights, domains, sizes, sources, sort)
         shown = tables.visible_columns(view, column_groups or ())
         exported = shown.assign(Rank=view["Band"])  # the rank as the page shows it ("2–3", "—")
         choices = model_choices(full)
         ids = {value for _, value in choices}
-        kept = [i for i in (compared or []) if i in ids]
+        kept, _ = plots.radar_picks([i for i in (compared or []) if i in ids])
         return (notes_markdown(view, freshness_markdown(full, board.last_scored_at())),
                 write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
                 write_once(exports, "medcmr_leaderboard.json", tables.export_json(exported)),
-                plots.score_vs_size(view), gr.Dropdown(choices=choices, value=kept),
+                plots.score_vs_size(view), intervals.mcq_interval_svg(view), gr.Dropdown(choices=choices, value=kept),
                 plots.dimension_chart(full, kept))
+
+    def pick_compared(ids: list[str]):
+        """The radar follows the picker; a pick past the limit is undone and the visitor told why."""
+        kept, refused = plots.radar_picks(ids)
+        if refused:
+            toasts.warn(refused)
+        return gr.Dropdown(value=kept) if refused else gr.skip(), plots.dimension_chart(board.board(), kept)
 
     def board_tick(seen_version: int, *inputs):
         """Re-render only when the board changed, so a reader's sorting is not reset for nothing."""
         current = board.board_version()
         if current == seen_version:
-            return (gr.skip(),) * 8
+            return (gr.skip(),) * (2 + len(view_outputs))
         return (leaderboard(*inputs[:len(filters)]), current, *views(*inputs))
 
     first = board.board()
@@ -320,10 +328,14 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     with gr.Row():
         csv_button = gr.DownloadButton("⬇ CSV (filtered view)", size="sm")
         json_button = gr.DownloadButton("⬇ JSON (filtered view)", size="sm")
+    # Drawn on the server as SVG: it comes with the page, the first chart on screen (the plotly ones load after).
+    interval_plot = gr.HTML(intervals.mcq_interval_svg(first), elem_id="interval-plot")
     with gr.Row():
         with gr.Column():
+            # No max_choices: Gradio would refuse a sixth pick without a word; `pick_compared` says why.
             compared = gr.Dropdown(model_choices(first), value=default_ids, multiselect=True,
-                                   max_choices=plots.MAX_MODELS, label="Compare up to 5 models by dimension",
+                                   label=f"Compare up to {plots.MAX_MODELS} models by dimension",
+                                   info=f"At most {plots.MAX_MODELS} at once: remove one to add another.",
                                    elem_id="radar-models")
             radar_plot = gr.Plot(plots.dimension_chart(first, default_ids), label="Per-dimension accuracy",
                                  elem_id="radar-plot")
@@ -332,7 +344,7 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     board_timer = gr.Timer(BOARD_REFRESH_SECONDS)
 
     inputs = [*filters, compared]
-    view_outputs = [notes, csv_button, json_button, size_plot, compared, radar_plot]
+    view_outputs = [notes, csv_button, json_button, size_plot, interval_plot, compared, radar_plot]
     board_events = [demo.load] + [f.change for f in filters[1:]] + [search.submit]
     # Reads skip Gradio's queue limit: an unchanged board is a cached value, so they never wait on submits.
     # "always_last": a filter set while the first render runs (from the address) is rendered after it, not dropped.
@@ -353,8 +365,8 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     search.change(leaderboard, inputs=filters, outputs=table, trigger_mode="always_last", concurrency_limit=None,
                  **PRIVATE).then(views, inputs=inputs, outputs=view_outputs, **PRIVATE)
     demo.load(board.board_version, outputs=seen_version, **PRIVATE)
-    compared.input(lambda ids: plots.dimension_chart(board.board(), list(ids or [])[:plots.MAX_MODELS]),
-                   inputs=compared, outputs=radar_plot, **PRIVATE)
+    compared.input(None, js=toasts.close_js("warning"), **PRIVATE)  # a new pick makes the last warning stale
+    compared.input(pick_compared, inputs=compared, outputs=[compared, radar_plot], **PRIVATE)
     board_timer.tick(board_tick, inputs=[seen_version, *inputs],
                      outputs=[table, seen_version, *view_outputs], **PRIVATE)
 

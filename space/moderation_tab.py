@@ -16,6 +16,7 @@ from core.settings import Settings
 from leaderboard.intake import SubmissionError
 from leaderboard.review import ReviewError
 from leaderboard.service import Leaderboard
+from space import toasts
 from space.leaderboard_tab import PRIVATE
 
 ACTIONS = {"flag (shown unranked, with the reason)": "flagged", "hide (off the board)": "hidden",
@@ -38,7 +39,7 @@ def moderation_visible(board: Leaderboard) -> Callable[[gr.OAuthProfile | None],
 def act(board: Leaderboard, submission_id: str, action: str, reason: str, profile: gr.OAuthProfile | None) -> str:
     """Carry out one moderation action for an owner; a one-line outcome either way."""
     if not is_owner(profile, Settings.from_env().owners):
-        raise gr.Error("Only the Space's owner can moderate submissions.")
+        raise toasts.error("Only the Space's owner can moderate submissions.", "Not allowed")
     submission_id, kind = (submission_id or "").strip(), ACTIONS.get(action)
     actor = profile.username
     try:
@@ -51,7 +52,7 @@ def act(board: Leaderboard, submission_id: str, action: str, reason: str, profil
         else:
             raise ReviewError(f"choose an action, not {action!r}")
     except (ReviewError, SubmissionError) as error:
-        raise gr.Error(html.escape(str(error), quote=False), title="Not done") from None
+        raise toasts.error(error, "Not done") from None
     return f"Done: {html.escape(action)} for `{html.escape(submission_id)}`."
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 import os
 import re
@@ -21,6 +20,7 @@ from core.vocabulary import GENERAL, MEDICAL, MODEL_DOMAINS, MODEL_WEIGHTS, OPEN
 from leaderboard.explore import SERVED, details_file
 from leaderboard.intake import PREDICTION_FORMATS, SubmissionError, SubmissionMeta
 from leaderboard.service import Leaderboard
+from space import toasts
 from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,8 @@ def private_submitters(rows: list[dict], reader: str | None) -> list[dict]:
 
 
 def user_error(error: Exception) -> gr.Error:
-    """gr.Error renders HTML, so the facade's message (which may quote the file) is escaped."""
-    return gr.Error(html.escape(str(error), quote=False), title="Submission refused")
+    """The facade's refusal as a toast that leaves on its own (the reason stays beside the button)."""
+    return toasts.error(error, "Submission refused")
 
 
 class UploadJanitor:
@@ -316,7 +316,9 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     card_details = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", elem_id="card-details")
     status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
 
-    # Each press first clears the last outcome, so an old receipt never sits beside a new refusal.
+    # Each press first clears the last outcome, so an old receipt never sits beside a new refusal,
+    # and closes the last refusal's toast, so refusals in a row never pile up as "Error (3)".
+    submit_button.click(None, js=toasts.close_js("error"), **PRIVATE)
     submitted = submit_button.click(lambda: ("", ""), outputs=[receipt_text, refusal], **PRIVATE).then(
         submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details,
                         blind_run, circular_run],

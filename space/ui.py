@@ -54,6 +54,7 @@ CSS = f"""
 #board sup {{ font-size: 0.7em; }}
 #board a {{ color: var(--link-text-color, #2563eb); text-decoration: underline; text-underline-offset: 2px; }}
 #board-notes {{ font-size: 0.85em; }}
+#interval-plot {{ overflow-x: auto; }}
 #submit-refusal:not(:empty) {{ color: var(--error-text-color, #b91c1c); }}
 #board .cell-menu-button {{ display: none !important; }}
 #board th[aria-sort='descending'] .header-content::after {{ content: " ▼"; font-size: 0.8em; }}

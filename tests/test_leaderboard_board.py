@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import math
+import xml.etree.ElementTree as ET
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from core.results import DatasetInfo, Results
 from core.vocabulary import CRITERION_KEYS, DIMENSIONS
 from judge import Endpoint, score_submission
-from leaderboard import board, plots, stats
+from leaderboard import board, intervals, plots, stats
 from leaderboard.service import PAPER_CSV
 from tests.judge_responders import fixed_judge
 from tests.openai_server import OpenAIServer
@@ -359,3 +360,79 @@ def test_sorting_keeps_ranked_rows_above_unranked_and_reference_rows_whatever_th
     assert by_size.iloc[:18]["Params (B)"].isna().tolist()[-2:] == [True, True]
     for unknown in (None, "", "MCQ", "MCQ:sideways", "Nope:desc", "x" * 10_000, ":desc"):
         assert board.sort_board(ranked, unknown).equals(ranked), unknown
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def interval_rows(svg: str) -> list[dict]:
+    """Every drawn row of the interval chart, top first: its hover text, shown band and name, the interval's
+    ends and the marker's place on the x axis, and its colour (parsing it also proves the text was escaped)."""
+    rows = []
+    for group in ET.fromstring(svg).iter(f"{SVG}g"):
+        texts = [t.text for t in group.findall(f"{SVG}text")]
+        line = group.find(f"{SVG}line")
+        marker = group.find(f"{SVG}circle")
+        x = float(marker.get("cx")) if marker is not None else float(group.findall(f"{SVG}rect")[1].get("x")) + 4
+        rows.append({"hover": group.find(f"{SVG}title").text, "band": texts[0], "name": texts[1],
+                     "low": float(line.get("x1")), "high": float(line.get("x2")), "x": x,
+                     "colour": line.get("stroke"), "square": marker is None})
+    return rows
+
+
+def test_interval_chart_draws_the_ranked_rows_best_first_with_the_boards_intervals(paper, results_doc):
+    records = [board.submission_record(meta("full", params_b=7.0), results_doc(55.0, None)),
+               board.submission_record(meta("other-build"), results_doc(99.0, None, dataset=SAMPLE)),
+               board.reference_record("random", "Random letter", "chance", results_doc(20.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    svg = intervals.mcq_interval_svg(board.sort_board(ranked, "Model:asc"))  # any order in, best first out
+    drawn = interval_rows(svg)
+    comparable = ranked[ranked["Rank"].notna()].sort_values("MCQ", ascending=False)
+    assert len(drawn) == len(comparable) == 19  # 18 paper rows and the comparable submission
+    assert [row["name"] for row in drawn] == list(comparable["Model"])
+    assert {"other-build", "Random letter"}.isdisjoint(row["name"] for row in drawn)
+    assert "2 unranked or reference rows not drawn: not comparable" in svg
+    for row, (_, expected) in zip(drawn, comparable.iterrows()):
+        assert (f"MCQ {expected['MCQ']:.2f}% (95% interval {expected['MCQ low']:.2f}–{expected['MCQ high']:.2f}), "
+                f"rank {expected['Band']}") in row["hover"]
+        assert row["band"] == expected["Band"] and row["low"] < row["x"] < row["high"]
+    assert [row["x"] for row in drawn] == sorted((row["x"] for row in drawn), reverse=True)  # one axis for all
+    full = next(row for row in drawn if row["name"] == "full")
+    assert full["hover"].startswith("full · scored here") and full["colour"] == plots.DOMAIN_COLOURS["general"]
+    assert next(row for row in drawn if row["name"] == "GPT-5")["square"]  # closed weights: a square
+    fewer = intervals.mcq_interval_svg(ranked.iloc[:10])  # more rows, a taller chart: labels keep their room
+    height = [float(ET.fromstring(chart).get("viewBox").split()[3]) for chart in (svg, fewer)]
+    assert height[0] - height[1] == 9 * intervals.ROW_HEIGHT + 18  # and the note under it
+
+
+def test_interval_chart_escapes_names_and_draws_namesakes_apart(paper, results_doc):
+    hostile = "<b>Bold</b> & <img src=x onerror=alert(1)> ]]> and a name far too long to fit beside the axis"
+    records = [board.submission_record(meta(hostile), results_doc(50.0, None)),
+               board.submission_record({**meta("GPT-5"), "id": "sub-twin"}, results_doc(50.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    svg = intervals.mcq_interval_svg(ranked)
+    drawn = interval_rows(svg)  # it parses: no name broke out of its text
+    shown = next(row for row in drawn if row["name"].startswith("<b>Bold"))
+    assert shown["hover"].startswith(hostile + " · scored here")  # whole on hover
+    assert shown["name"].endswith("…") and len(shown["name"]) == intervals.NAME_CHARS
+    assert not any(element.tag in (f"{SVG}b", f"{SVG}img") for element in ET.fromstring(svg).iter())
+    assert [row["name"] for row in drawn].count("GPT-5") == 2 and len(drawn) == 20  # the paper's and its namesake
+
+
+def test_an_interval_chart_without_ranked_rows_says_so(paper, results_doc):
+    empty = intervals.mcq_interval_svg(board.rank(paper).iloc[0:0])
+    assert interval_rows(empty) == [] and "No ranked model matches the filters" in empty
+    unranked = board.rank(board.frame([board.submission_record(meta("sample"), results_doc(50.0, None,
+                                                                                          dataset=SAMPLE))]),
+                          OFFICIAL)
+    only = intervals.mcq_interval_svg(unranked)
+    assert interval_rows(only) == [] and "(1 unranked or reference row not drawn: not comparable)" in only
+
+
+def test_a_radar_pick_past_the_limit_is_undone_and_said_so():
+    picks = [f"paper:{n}" for n in range(plots.MAX_MODELS + 1)]
+    assert plots.radar_picks(picks[:plots.MAX_MODELS]) == (picks[:plots.MAX_MODELS], "")
+    kept, message = plots.radar_picks(picks)
+    assert kept == picks[:plots.MAX_MODELS]  # the sixth, picked last, goes; the five before it stay
+    assert message == "The radar compares at most 5 models: remove one to add another."
+    assert plots.radar_picks(None) == ([], "") and plots.radar_picks(["a", "a", ""]) == (["a"], "")

@@ -9,6 +9,8 @@ import pytest
 
 import medcmr
 from core.vocabulary import DIMENSIONS
+from leaderboard.plots import MAX_MODELS, RADAR_LIMIT
+from space.toasts import TOAST_SECONDS
 from tests.space_app import SpaceProcess, make_home, submit, wait_for_status
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -187,12 +189,18 @@ def test_search_filters_as_you_type_and_clearing_it_brings_every_row_back(space:
     board = page.locator("#board")
     playwright.expect(visible_row(board, "GPT-5")).to_be_visible()
     playwright.expect(page.locator("#board-notes")).to_contain_text("scored here")  # how fresh the board is
+    intervals = page.locator("#interval-plot")  # the ranked rows only: the submissions here are on a sample build
+    playwright.expect(intervals).to_contain_text("GPT-5")
+    playwright.expect(intervals).to_contain_text("unranked or reference rows not drawn")
     search = page.get_by_label("Search models")
     search.press_sequentially("gemma", delay=30)  # typed, no Enter
     playwright.expect(visible_row(board, "MedGemma-4B")).to_be_visible()
     playwright.expect(board.get_by_role("row").filter(has_text="GPT-5").filter(visible=True)).to_have_count(0)
+    playwright.expect(intervals).not_to_contain_text("GPT-5")  # the plot follows the filters
+    playwright.expect(intervals).to_contain_text("MedGemma-4B")
     search.fill("")
     playwright.expect(visible_row(board, "GPT-5")).to_be_visible()
+    playwright.expect(intervals).to_contain_text("GPT-5")
 
 
 def test_laptop_board_fits_keeps_rank_and_model_in_view_and_sorts_on_a_header_click(space: SpaceProcess,
@@ -313,6 +321,68 @@ def test_a_refusal_stays_beside_the_button_after_the_toast_and_clears_the_old_re
     expect(page.locator(".toast-body")).to_have_count(0, timeout=40_000)  # the toast goes...
     expect(refusal).to_be_visible()  # ...the reason stays
     expect(refusal).to_contain_text("mcq-99999999")
+
+
+def test_refusals_in_a_row_show_one_toast_the_last_one_which_leaves_on_its_own(
+        space: SpaceProcess, page, tmp_path: Path) -> None:
+    """Gradio groups the toasts still on screen ("Error (3)"): each press replaces the last refusal's toast."""
+    expect = playwright.expect
+    page.goto(space.url)
+    page.get_by_role("tab", name="Submit").click()
+    page.get_by_label("Model name").fill("Refused Thrice VL")
+    toast = page.locator(".toast-body")
+    for attempt in range(3):
+        unknown = f"mcq-9000000{attempt}"
+        bad = tmp_path / f"bad-{attempt}.jsonl"
+        bad.write_text(json.dumps({"id": unknown, "prediction": "A"}) + "\n")
+        if attempt:
+            page.locator("#predictions button[aria-label='Clear']").first.click()
+        page.locator("#predictions input[type=file]").set_input_files(str(bad))
+        expect(page.locator("#predictions").get_by_text(bad.name)).to_be_visible()
+        page.locator("#submit-button").click()
+        expect(page.locator("#submit-refusal")).to_contain_text(unknown)
+        expect(toast).to_have_count(1)
+        expect(toast.locator(".toast-message-text")).to_have_count(1)
+        expect(toast.locator(".toast-message-text")).to_contain_text(unknown)
+    expect(toast.locator(".toast-count")).to_have_count(0)  # no "(3)"
+    expect(toast).to_have_count(0, timeout=(TOAST_SECONDS + 30) * 1000)  # it goes on its own...
+    expect(page.locator("#submit-refusal")).to_contain_text("mcq-90000002")  # ...the last reason stays
+
+
+def test_explore_errors_in_a_row_show_one_toast_the_last_one(space: SpaceProcess, page) -> None:
+    expect = playwright.expect
+    page.goto(space.url)
+    page.get_by_role("tab", name="Explore").click()
+    chosen = page.locator("#explore-submission input")  # a typed id, as a link may carry
+    toast = page.locator(".toast-body")
+    for attempt in range(3):
+        chosen.fill(f"sub-missing-{attempt}")
+        chosen.press("Enter")
+        expect(toast.locator(".toast-message-text")).to_contain_text(f"No submission with id sub-missing-{attempt}")
+        expect(toast).to_have_count(1)
+        expect(toast.locator(".toast-message-text")).to_have_count(1)  # the table's error, not the download's too
+    expect(toast).to_have_count(0, timeout=(TOAST_SECONDS + 30) * 1000)
+
+
+def test_a_sixth_radar_pick_is_undone_and_the_visitor_told_why(space: SpaceProcess, page) -> None:
+    expect = playwright.expect
+    page.goto(space.url)
+    picker, radar = page.locator("#radar-models"), page.locator("#radar-plot")
+    expect(picker).to_contain_text(f"At most {MAX_MODELS} at once")
+    expect(picker.locator(".token")).to_have_count(3)
+    picker.locator("input").click()
+    for name in ("Gemma3-4B", "Lingshu-7B"):
+        page.get_by_role("option", name=f"{name} · paper").click()
+        expect(radar).to_contain_text(f"{name} · paper")  # drawn: the next pick is a new event
+    expect(picker.locator(".token")).to_have_count(MAX_MODELS)
+    page.get_by_role("option", name="MedGemma-4B · paper").click()
+    expect(page.locator(".toast-body.warning")).to_contain_text(RADAR_LIMIT)
+    expect(picker.locator(".token")).to_have_count(MAX_MODELS)  # the sixth pick is undone
+    expect(picker.locator(".token").filter(has_text="MedGemma-4B")).to_have_count(0)
+    expect(picker.locator(".token").last).to_contain_text("Lingshu-7B")
+    expect(radar).not_to_contain_text("MedGemma-4B")
+    page.keyboard.press("Escape")
+    expect(page.locator(".toast-body")).to_have_count(0, timeout=(TOAST_SECONDS + 30) * 1000)
 
 
 def test_the_queue_shows_times_in_the_visitors_own_zone(space: SpaceProcess, driver, built_dataset: Path,
