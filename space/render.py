@@ -66,9 +66,10 @@ def status_frame(rows: list[dict]) -> pd.DataFrame:
         columns=STATUS_COLUMNS)
 
 
-QUEUE_HEADERS = {"id": "Submission id", "model": "Model", "submitter": "Submitted by", "status": "Status",
-                 "progress": "Progress", "error": "Error", "review": "Review", "created_at": "Submitted",
-                 "updated_at": "Last update"}
+# In the order a visitor reads them: a phone shows the first columns, so the model and its status come first.
+QUEUE_HEADERS = {"model": "Model", "status": "Status", "progress": "Progress", "error": "Error", "review": "Review",
+                 "created_at": "Submitted", "updated_at": "Last update", "id": "Submission id",
+                 "submitter": "Submitted by"}
 
 
 def readable_time(stamp: object, now: datetime | None = None) -> str:
@@ -91,7 +92,7 @@ def queue_frame(rows: list[dict]) -> pd.DataFrame:
     frame = status_frame(rows)
     for column in ("created_at", "updated_at"):
         frame[column] = frame[column].map(readable_time)
-    return frame.rename(columns=QUEUE_HEADERS)
+    return frame[list(QUEUE_HEADERS)].rename(columns=QUEUE_HEADERS)
 
 
 def card_choices(rows: list[dict]) -> list[tuple[str, str]]:

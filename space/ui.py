@@ -24,6 +24,7 @@ from space.submit_tab import build_submit_tab
 
 RANK_WIDTH, MODEL_WIDTH = 64, 240  # the board's column_widths: the sticky Model column starts after Rank
 PHONE_RANK, PHONE_MODEL, PHONE_SCORE, PHONE_OPEN = 44, 116, 92, 64  # 316 px: a 390 px phone
+PHONE_QUEUE_MODEL, PHONE_QUEUE_STATUS = 150, 120  # the queue's Model and Status: both on a phone's screen
 
 # Gradio 6.31's Dataframe draws a header <table> and absolutely placed rows of div cells
 # (`th[data-heading=i]`, `.body-cell[data-col=i]`) inside `.virtual-table-viewport`, the element that
@@ -32,8 +33,8 @@ _STICKY = ", ".join(f"#board th[data-heading='{i}'], #board .body-cell[data-col=
 # The header table also holds a hidden sizing row of <td>s whose inline widths set the columns'.
 
 
-def _width(index: int, px: int) -> str:
-    return (f"#board table.header-table tr > :nth-child({index + 1}), #board .body-cell[data-col='{index}'] "
+def _width(index: int, px: int, table: str = "board") -> str:
+    return (f"#{table} table.header-table tr > :nth-child({index + 1}), #{table} .body-cell[data-col='{index}'] "
             f"{{ width: {px}px !important; min-width: {px}px !important; max-width: {px}px !important; "
             f"flex: 0 0 {px}px !important; }}")
 
@@ -67,6 +68,9 @@ CSS = f"""
   {_width(1, PHONE_MODEL)}
   {_width(2, PHONE_SCORE)}
   {_width(3, PHONE_OPEN)}
+  {_width(0, PHONE_QUEUE_MODEL, "status")}
+  {_width(1, PHONE_QUEUE_STATUS, "status")}
+  #status .body-cell[data-col='0'] {{ overflow-wrap: anywhere; }}
   #board .body-cell[data-col='1'] {{ overflow-wrap: anywhere; }}
   #board .cell-wrap {{ padding: 4px !important; font-size: 13px; }}
   #board th[data-heading='1'], #board .body-cell[data-col='1'] {{ left: {PHONE_RANK}px; }}

@@ -291,6 +291,10 @@ def test_phone_shows_a_row_on_the_first_screen_and_scrolls_sideways_with_rank_an
         where = box(cell(phone, 0, column))
         assert seen["left"] - 1 <= where["left"] and where["right"] <= seen["left"] + 200, (column, where, seen)
     phone.get_by_label("Model info").uncheck()
+    phone.goto(space.url + "?tab=submit")  # the queue: each model's status without scrolling sideways
+    status = phone.locator("#status th").filter(has_text="Status").filter(visible=True).first
+    expect(status).to_be_visible()
+    assert box(status)["right"] <= width, box(status)
 
 
 def test_a_refusal_stays_beside_the_button_after_the_toast_and_clears_the_old_receipt(
