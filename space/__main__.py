@@ -33,7 +33,7 @@ from release.built import build_info
 from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
 from space.ui import CSS, HEAD, build_app
-from space.routes import ImmutableAssets, board_routes
+from space.routes import BoardPreview, ImmutableAssets, board_routes
 from space.submit_tab import start_upload_sweeper
 
 REPO = Path(__file__).resolve().parent.parent
@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
         app.queue(default_concurrency_limit=4).launch(
             server_name=host,
             server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD,
-            app_kwargs={"routes": board_routes(board), "middleware": [Middleware(ImmutableAssets)]})
+            app_kwargs={"routes": board_routes(board),
+                        "middleware": [Middleware(ImmutableAssets), Middleware(BoardPreview, board=board)]})
     except KeyboardInterrupt:
         pass  # a stop signal before the server took over: the same clean stop
     finally:

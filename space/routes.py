@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import html
 import re
 import threading
 
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from leaderboard import board as tables
 from leaderboard.service import Leaderboard
+from space.leaderboard_tab import DEFAULT_COLUMN_GROUPS, table_value
 
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 # Gradio's built chunks carry a content hash in their names (`assets/Index-BtpqUM30.js`): a name never
@@ -86,3 +88,82 @@ class ImmutableAssets:
             await send(message)
 
         await self.app(scope, receive, send_cached)
+
+
+PREVIEW_ROWS = 20
+PREVIEW_COLUMNS = ("Rank", "Model", "MCQ", "Open")
+# Shown from the page's first bytes until Gradio has drawn the real table (then hidden for good).
+PREVIEW_STYLE = ("<style>#board-preview{font-family:sans-serif;max-width:1280px;margin:0 auto;padding:16px 24px}"
+                 "#board-preview table{border-collapse:collapse;font-size:14px}"
+                 "#board-preview td,#board-preview th{padding:6px 14px;text-align:left;border-bottom:1px solid #e5e7eb}"
+                 "#board-preview .unranked-mark{display:none}"
+                 "body:has(#board .virtual-row) #board-preview,body:has(gradio-app [role=tab][aria-selected=true]"
+                 ":not([data-tab-id=leaderboard])) #board-preview{display:none}</style>")
+
+
+def preview_html(board: Leaderboard) -> str:
+    """The first ranked rows as plain HTML (the cells the board's table shows, without the notes' marks: the
+    notes come with the full board), for the page's first bytes."""
+    full = board.board()
+    ranked = full[full["Rank"].notna()].head(PREVIEW_ROWS).assign(Note="")
+    value = table_value(ranked, DEFAULT_COLUMN_GROUPS)
+    shown = [value["headers"].index(column) for column in PREVIEW_COLUMNS]
+    head = "".join(f"<th>{html.escape(PREVIEW_COLUMNS[i])}</th>" for i in range(len(shown)))
+    rows = "".join("<tr>" + "".join(f"<td>{cells[i]}</td>" for i in shown) + "</tr>"
+                   for cells in value["metadata"]["display_value"])
+    return (f'{PREVIEW_STYLE}<div id="board-preview" aria-hidden="true"><h1>Med-CMR leaderboard</h1>'
+            f"<p>Loading the full board…</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+
+
+class BoardPreview:
+    """ASGI middleware over the page's HTML (`/`). With no query, or only `?tab=leaderboard`, it carries the
+    board's first ranked rows before Gradio's app element, so a visitor reads them while the app's ~100
+    scripts load; they are hidden once Gradio draws its own table (or opens another tab). Any other address
+    (a search, a filter, another tab) gets no preview: it never shows rows the view would not. The page
+    (300 KB: Gradio puts its whole config in it, and sends it uncompressed) is gzipped for clients that
+    accept it."""
+
+    def __init__(self, app, board: Leaderboard) -> None:
+        self.app = app
+        self.board = board
+        self._lock = threading.Lock()
+        self._cached: tuple[int, bytes] | None = None
+
+    def _preview(self) -> bytes:
+        version = self.board.board_version()
+        with self._lock:
+            if self._cached is None or self._cached[0] != version:
+                self._cached = (version, preview_html(self.board).encode("utf-8"))
+            return self._cached[1]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope.get("path") != "/":
+            await self.app(scope, receive, send)
+            return
+        plain = scope.get("query_string", b"") in (b"", b"tab=leaderboard")
+        gzipped = b"gzip" in dict(scope.get("headers", [])).get(b"accept-encoding", b"")
+        start: dict = {}
+        body = bytearray()
+
+        async def held(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            headers = dict(start.get("headers", []))
+            page = bytes(body)
+            kept = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            if start.get("status") == 200 and headers.get(b"content-type", b"").startswith(b"text/html") \
+                    and b"content-encoding" not in headers:
+                if plain and page.count(b"<gradio-app") == 1:
+                    preview = await run_in_threadpool(self._preview)
+                    page = page.replace(b"<gradio-app", preview + b"<gradio-app", 1)
+                if gzipped:
+                    page = await run_in_threadpool(gzip.compress, page, 5)
+                    kept += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
+            await send({**start, "headers": [*kept, (b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, held)

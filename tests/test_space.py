@@ -356,3 +356,25 @@ def test_a_returning_browser_keeps_gradios_hashed_chunks_and_asks_again_for_the_
     assert httpx.get(space.url + "board.json", timeout=30).headers["cache-control"] == "no-cache"
     missing = httpx.get(space.url + "assets/Index-00000000.js", timeout=30)
     assert missing.status_code == 404 and "immutable" not in missing.headers.get("cache-control", "")
+
+
+def test_the_page_brings_the_first_ranked_rows_in_its_html_and_only_for_the_plain_board(space: SpaceProcess) -> None:
+    import gzip
+    import re
+
+    import httpx
+
+    page = httpx.get(space.url, headers={"Accept-Encoding": "identity"}, timeout=30)
+    preview = re.search(r'<div id="board-preview".*?</div>', page.text, re.S)
+    assert preview and page.text.index('id="board-preview"') < page.text.index("<gradio-app")
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td>", preview.group(0))
+    assert rows[0][0] == "1" and ">GPT-5</a>" in rows[0][1] and len(rows) == 18  # the paper's ranked rows
+    assert "—" not in [rank for rank, _ in rows] and "<sup>" not in preview.group(0)  # no unranked row, no stray mark
+    assert int(page.headers["content-length"]) == len(page.content)
+    for other in ("?search=gemma", "?tab=submit", "?weights=closed", "?tab=leaderboard&sort=Model:asc"):
+        assert 'id="board-preview"' not in httpx.get(space.url + other, timeout=30).text, other
+    packed = httpx.get(space.url, headers={"Accept-Encoding": "gzip"}, timeout=30)  # the 300 KB page, compressed
+    assert packed.headers["content-encoding"] == "gzip" and 'id="board-preview"' in packed.text
+    with httpx.stream("GET", space.url, headers={"Accept-Encoding": "gzip"}, timeout=30) as raw:
+        sent = b"".join(raw.iter_raw())
+    assert len(sent) < len(page.content) / 3 and 'id="board-preview"' in gzip.decompress(sent).decode()

@@ -184,6 +184,17 @@ def test_an_open_board_shows_a_new_scored_row_without_any_click(
     page.keyboard.press("Escape")
 
 
+def test_the_pages_first_rows_give_way_to_the_board_and_to_another_tab(space: SpaceProcess, page) -> None:
+    page.goto(space.url, wait_until="commit")
+    playwright.expect(visible_row(page.locator("#board"), "GPT-5")).to_be_visible()
+    assert page.locator("#board-preview").count() == 1  # it came with the page's HTML
+    playwright.expect(page.locator("#board-preview")).to_be_hidden()  # and went once the board was drawn
+    page.goto("about:blank")
+    page.goto(space.url + "#submit")  # a fresh load: the server cannot see the anchor, so the rows come too
+    playwright.expect(page.locator("#predictions")).to_be_visible()
+    playwright.expect(page.locator("#board-preview")).to_be_hidden()  # the board is never drawn on this tab
+
+
 def test_search_filters_as_you_type_and_clearing_it_brings_every_row_back(space: SpaceProcess, page) -> None:
     page.goto(space.url)
     board = page.locator("#board")
