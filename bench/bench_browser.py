@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -46,7 +47,8 @@ def start_space(home: Path, port: int, checkout: Path = ROOT, extra_env: dict[st
            **(extra_env or {})}
     log = open(home.parent / f"space-{port}.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "space", "--home", str(home), "--port", str(port)],
-                               cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
+                               cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)  # its own group: a Node server it starts (SSR) ends with it
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -56,7 +58,7 @@ def start_space(home: Path, port: int, checkout: Path = ROOT, extra_env: dict[st
                 return process
         except OSError:
             time.sleep(0.3)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
     raise SystemExit("the Space did not start within 300 s")
 
 
@@ -146,7 +148,7 @@ def main() -> None:
             browser.close()
     finally:
         for process in started:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(30)
         shutil.rmtree(scratch, ignore_errors=True)
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
