@@ -99,6 +99,11 @@ PREVIEW_STYLE = ("<style>#board-preview{font-family:sans-serif;max-width:1280px;
                  "#board-preview .unranked-mark{display:none}"
                  "body:has(#board .virtual-row) #board-preview,body:has(gradio-app [role=tab][aria-selected=true]"
                  ":not([data-tab-id=leaderboard])) #board-preview{display:none}</style>")
+# The same, for browsers without CSS :has() (e.g. Firefox ESR 115): the preview is removed.
+PREVIEW_SCRIPT = ("<script>(() => { const done = () => document.querySelector('#board .virtual-row, gradio-app "
+                  "[role=tab][aria-selected=true]:not([data-tab-id=leaderboard])'); const watch = new MutationObserver("
+                  "() => { if (done()) { document.getElementById('board-preview')?.remove(); watch.disconnect(); } }); "
+                  "watch.observe(document.documentElement, {childList: true, subtree: true}); })();</script>")
 
 
 def preview_html(board: Leaderboard) -> str:
@@ -112,7 +117,8 @@ def preview_html(board: Leaderboard) -> str:
     rows = "".join("<tr>" + "".join(f"<td>{cells[i]}</td>" for i in shown) + "</tr>"
                    for cells in value["metadata"]["display_value"])
     return (f'{PREVIEW_STYLE}<div id="board-preview" aria-hidden="true"><h1>Med-CMR leaderboard</h1>'
-            f"<p>Loading the full board…</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+            f"<p>Loading the full board…</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+            f"{PREVIEW_SCRIPT}")
 
 
 class BoardPreview:
