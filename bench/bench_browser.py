@@ -31,9 +31,13 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 FIRST_ROW = "#board .virtual-row[data-index='0'] [data-col='1']"
-FIRST_READABLE = "#board-preview tbody tr:first-child td:nth-child(2), " + FIRST_ROW  # the page's own rows, or the board's
+PREVIEW_ROW = "#board-preview tbody tr:first-child td:nth-child(2)"  # the page's own first row
 # The board tab's charts as drawn: the server's SVG, plotly's own svg (not a placeholder icon before it loads).
 PLOTS = ("#interval-plot svg[role=img]", "#radar-plot .main-svg", "#size-plot .main-svg")
+# Whether each selector's element is drawn: present, with a box, not hidden by CSS.
+DRAWN = "sels => sels.map(s => { const e = document.querySelector(s); if (!e) return false; " \
+        "const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && " \
+        "getComputedStyle(e).visibility !== 'hidden'; })"
 
 
 def free_port() -> int:
@@ -77,21 +81,25 @@ def one_load(browser, url: str, width: int, height: int,
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
-    page.locator(FIRST_READABLE).first.wait_for(state="visible", timeout=60_000)
-    readable = time.perf_counter() - start
-    row = page.locator(FIRST_ROW).first
-    row.wait_for(state="visible", timeout=60_000)
-    first_row = time.perf_counter() - start
-    drawn = page.locator(", ".join(PLOTS))
-    drawn.first.wait_for(state="visible", timeout=60_000)
-    first_plot = time.perf_counter() - start
-    expected = page.locator(", ".join(plot.split()[0] for plot in PLOTS)).count()
+    seen: dict[str, float] = {}  # selector -> seconds until first drawn, polled from navigation on
+    watched = [PREVIEW_ROW, FIRST_ROW, *PLOTS]
+    charts = None  # the charts this page has, known once it is up
     deadline = time.monotonic() + 60
-    while len(set(drawn.evaluate_all("s => s.map(e => e.closest('[id$=-plot]').id)"))) < expected:
+    while charts is None or not all(selector in seen for selector in (FIRST_ROW, *charts)):
+        now = time.perf_counter() - start
+        for selector, drawn in zip(watched, page.evaluate(DRAWN, watched)):
+            if drawn and selector not in seen:
+                seen[selector] = now
+        if FIRST_ROW in seen and charts is None:
+            charts = [plot for plot in PLOTS if page.locator(plot.split()[0]).count()]
         if time.monotonic() > deadline:
-            raise SystemExit("the plots were not all drawn within 60 s")
+            raise SystemExit(f"not everything was drawn within 60 s (drawn: {sorted(seen)})")
         time.sleep(0.02)
-    every_plot = time.perf_counter() - start
+    first_row = seen[FIRST_ROW]
+    readable = min(seen.get(PREVIEW_ROW, first_row), first_row)
+    first_plot = min(seen[plot] for plot in charts)
+    every_plot = max(seen[plot] for plot in charts)
+    row = page.locator(FIRST_ROW).first
     on_screen = row.evaluate("e => e.getBoundingClientRect().bottom <= window.innerHeight")
     context.close()
     return first_row, first_plot, every_plot, on_screen, readable
