@@ -190,13 +190,6 @@ class LeaderboardTab:
     outputs: list[gr.components.Component]
 
 
-def chart_key(version: int, search: str | None, *chosen: object) -> tuple:
-    """What the board's charts depend on (board version, search, filters, sort, radar picks), comparable across
-    the values Gradio sends for "nothing" (None, "" or [])."""
-    return (version, (search or "").strip(), *(tuple(value) if isinstance(value, (list, tuple)) else (value or "")
-                                               for value in chosen))
-
-
 FILTER_CHOICES: dict[str, tuple[str, ...]] = {"weights": tuple(MODEL_WEIGHTS), "domain": tuple(MODEL_DOMAINS),
                                               "size": tuple(tables.SIZE_BUCKETS), "source": tuple(tables.SOURCES)}
 FILTER_LABELS = {"weights": "Weights", "domain": "Domain", "size": "Size", "source": "Source"}
@@ -273,11 +266,9 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
                 "metadata": {"display_value": [list(row) for row in value["metadata"]["display_value"]],
                              "styling": None}}
 
-    def views(search, weights, domains, sizes, sources, column_groups, sort, compared, drawn):
+    def views(search, weights, domains, sizes, sources, column_groups, sort, compared):
         """Everything beside the table: notes, downloads (sorted as shown), the size and interval plots, the radar
-        and its picker. `drawn` keys the charts the page shows: the same view of the same board is not sent
-        again (a chart sent again is drawn again, and the page's first charts would blink while it loads)."""
-        key = chart_key(board.board_version(), search, weights, domains, sizes, sources, sort, compared)
+        and its picker."""
         full = board.board()
         view = filtered(search, weights, domains, sizes, sources, sort)
         shown = tables.visible_columns(view, column_groups or ())
@@ -285,13 +276,11 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
         choices = model_choices(full)
         ids = {value for _, value in choices}
         kept, _ = plots.radar_picks([i for i in (compared or []) if i in ids])
-        same = key == drawn
         return (notes_markdown(view, freshness_markdown(full, board.last_scored_at())),
                 write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
                 write_once(exports, "medcmr_leaderboard.json", tables.export_json(exported)),
-                gr.skip() if same else plots.score_vs_size(view),
-                gr.skip() if same else intervals.mcq_interval_svg(view), gr.Dropdown(choices=choices, value=kept),
-                gr.skip() if same else plots.dimension_chart(full, kept), key)
+                plots.score_vs_size(view), intervals.mcq_interval_svg(view), gr.Dropdown(choices=choices, value=kept),
+                plots.dimension_chart(full, kept))
 
     def pick_compared(ids: list[str]):
         """The radar follows the picker; a pick past the limit is undone and the visitor told why."""
@@ -307,7 +296,6 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
             return (gr.skip(),) * (2 + len(view_outputs))
         return (leaderboard(*inputs[:len(filters)]), current, *views(*inputs))
 
-    built_version = board.board_version()
     first = board.board()
     default_ids = list(first["Id"][:3])
     gr.Markdown(banner_markdown(board.dataset), elem_id="build-banner")
@@ -353,11 +341,10 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
                                  elem_id="radar-plot")
         size_plot = gr.Plot(plots.score_vs_size(first), label="MCQ accuracy vs parameters", elem_id="size-plot")
     seen_version = gr.State(-1)
-    drawn = gr.State(chart_key(built_version, "", [], [], [], [], None, default_ids))  # what the charts show
     board_timer = gr.Timer(BOARD_REFRESH_SECONDS)
 
-    inputs = [*filters, compared, drawn]
-    view_outputs = [notes, csv_button, json_button, size_plot, interval_plot, compared, radar_plot, drawn]
+    inputs = [*filters, compared]
+    view_outputs = [notes, csv_button, json_button, size_plot, interval_plot, compared, radar_plot]
     board_events = [demo.load] + [f.change for f in filters[1:]] + [search.submit]
     # Reads skip Gradio's queue limit: an unchanged board is a cached value, so they never wait on submits.
     # "always_last": a filter set while the first render runs (from the address) is rendered after it, not dropped.
