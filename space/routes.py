@@ -99,11 +99,11 @@ PREVIEW_STYLE = ("<style>#board-preview{font-family:sans-serif;max-width:1280px;
                  "#board-preview .unranked-mark{display:none}"
                  "body:has(#board .virtual-row) #board-preview,body:has(gradio-app [role=tab][aria-selected=true]"
                  ":not([data-tab-id=leaderboard])) #board-preview{display:none}</style>")
-# The same, for browsers without CSS :has() (e.g. Firefox ESR 115): the preview is removed.
-PREVIEW_SCRIPT = ("<script>(() => { const done = () => document.querySelector('#board .virtual-row, gradio-app "
-                  "[role=tab][aria-selected=true]:not([data-tab-id=leaderboard])'); const watch = new MutationObserver("
-                  "() => { if (done()) { document.getElementById('board-preview')?.remove(); watch.disconnect(); } }); "
-                  "watch.observe(document.documentElement, {childList: true, subtree: true}); })();</script>")
+# The same, for browsers without CSS :has() (e.g. Firefox ESR 115): the preview is removed. A look every 100 ms,
+# not a MutationObserver: Gradio's mount makes thousands of DOM changes, and each would run the check.
+PREVIEW_SCRIPT = ("<script>(() => { const watch = setInterval(() => { if (document.querySelector('#board .virtual-row, "
+                  "gradio-app [role=tab][aria-selected=true]:not([data-tab-id=leaderboard])')) { "
+                  "document.getElementById('board-preview')?.remove(); clearInterval(watch); } }, 100); })();</script>")
 
 
 def preview_html(board: Leaderboard) -> str:
