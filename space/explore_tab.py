@@ -20,6 +20,7 @@ from space import toasts, url_state
 from space.render import code, escape_md
 
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
+CHOOSE_FIRST = "Choose a submission above."
 FACET_LABELS = {"dimension": "Dimension", "medical_intelligence": "Medical intelligence", "modality": "Modality",
                 "organ_system": "Organ system"}
 WITHHELD = ("*The submitter did not publish per-question outputs: only correctness is shown "
@@ -241,7 +242,7 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
         previous = gr.Button("◀ Previous", size="sm", scale=0)
         page = gr.Number(1, label="Page", precision=0, minimum=1, scale=0, min_width=90)
         following = gr.Button("Next ▶", size="sm", scale=0)
-        info = gr.Markdown("Choose a submission above." if submissions else
+        info = gr.Markdown(CHOOSE_FIRST if submissions else
                            "Nothing is scored yet: a submission appears here once the Submit tab has scored it.",
                            elem_id="explore-info")
     with gr.Row():
@@ -273,7 +274,13 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
 
     filters = [submission, *facet_inputs, status, search, disagree_with, suspect_only, order]
     page_outputs = [table, info, page]
-    first_page = lambda *values: explore(*values, 1)  # noqa: E731 - a new filter starts at page 1
+
+    def first_page(*values):
+        """A filter changed: its first page. Before a submission is chosen there is nothing to filter, and
+        that is no error: the hint stays (the tab's filters may also fire as the tab first mounts)."""
+        if not str(values[0] or "").strip():
+            return pd.DataFrame(columns=TABLE_COLUMNS), CHOOSE_FIRST, 1
+        return explore(*values, 1)
     filter_changes = [submission.change, *(f.change for f in (*facet_inputs, status, disagree_with, suspect_only,
                                                               order)), search.submit]
     # Each attempt first closes the last one's error toast (Gradio runs a trigger's listeners in order):

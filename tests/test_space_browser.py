@@ -365,6 +365,30 @@ def test_refusals_in_a_row_show_one_toast_the_last_one_which_leaves_on_its_own(
     expect(page.locator("#submit-refusal")).to_contain_text("mcq-90000002")  # ...the last reason stays
 
 
+def test_a_filter_set_before_a_submission_is_chosen_is_no_error(space: SpaceProcess, page, built_dataset: Path,
+                                                                tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    mcqs = [q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq"]
+    predictions = tmp_path / "filtered.jsonl"
+    predictions.write_text("".join(json.dumps({"id": q["id"], "prediction": f"({q['answer']})"}) + "\n" for q in mcqs))
+    client = Client(space.url, verbose=False)
+    receipt = submit(client, predictions, "Filtered Later VL")
+    wait_for_status(client, receipt["id"], ("finished",))
+    page.add_init_script("window.errorToasts = 0; new MutationObserver((changes) => { window.errorToasts += "
+                         "changes.flatMap((c) => [...c.addedNodes]).filter((n) => n.nodeType === 1 && "
+                         "n.matches('.toast-body.error')).length; }).observe(document, {childList: true, subtree: true});")
+    page.goto(space.url)
+    page.get_by_role("tab", name="Explore").click()
+    page.get_by_label("Only suspect questions (item analysis)").check()  # nothing chosen yet: nothing to filter
+    playwright.expect(page.locator("#explore-info")).to_contain_text("Choose a submission above.")
+    chosen = page.locator("#explore-submission input")
+    chosen.fill(receipt["id"])  # then a submission: its suspect questions, the filter kept
+    chosen.press("Enter")
+    playwright.expect(page.locator("#explore-info")).to_contain_text("match")
+    assert page.evaluate("window.errorToasts") == 0  # at no moment an error toast
+
+
 def test_explore_errors_in_a_row_show_one_toast_the_last_one(space: SpaceProcess, page) -> None:
     expect = playwright.expect
     page.goto(space.url)
