@@ -360,6 +360,9 @@ def filter_board(df: pd.DataFrame, search: str = "", groups: Iterable[str] = (),
     return df[mask].reset_index(drop=True)
 
 
+BAND_COLUMNS = ("Band", "Open band")  # rank ranges as text, sorted by their first rank
+
+
 def parse_sort(text: str | None) -> tuple[str, bool] | None:
     """`"MCQ:desc"` -> ("MCQ", True); None for no sort or a column the board does not have."""
     column, _, direction = str(text or "").strip().rpartition(":")
@@ -378,11 +381,14 @@ def sort_board(df: pd.DataFrame, sort: str | None) -> pd.DataFrame:
     column, descending = parsed
     group = np.where(df["Source"] == REFERENCE, 2, np.where(df["Rank"].notna(), 0, 1))
     values = df[column]
-    if column not in NUMERIC_COLUMNS:
+    numeric = column in NUMERIC_COLUMNS or column in BAND_COLUMNS
+    if column in BAND_COLUMNS:  # "2–4" sorts as 2, "10" after "9"; "—" (not ranked) is empty
+        values = pd.to_numeric(values.astype(str).str.extract(r"^(\d+)")[0], errors="coerce")
+    elif not numeric:
         values = values.fillna("").astype(str).str.lower()
     keyed = df.assign(_group=group, _key=values)
     keyed = keyed.sort_values("_key", ascending=not descending, na_position="last", kind="stable")
-    if column not in NUMERIC_COLUMNS:  # empty text goes last too
+    if not numeric:  # empty text goes last too
         keyed = pd.concat([keyed[keyed["_key"] != ""], keyed[keyed["_key"] == ""]])
     keyed = keyed.sort_values("_group", kind="stable")
     return keyed.drop(columns=["_group", "_key"]).reset_index(drop=True)

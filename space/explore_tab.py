@@ -284,7 +284,7 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     filter_changes = [submission.change, *(f.change for f in (*facet_inputs, status, disagree_with, suspect_only,
                                                               order)), search.submit]
     # Each attempt first closes the last one's error toast (Gradio runs a trigger's listeners in order):
-    # errors in a row, such as filters ticked before a submission is chosen, show one toast, never "Error (4)".
+    # errors in a row, such as unknown submission ids typed one after another, show one toast, never "Error (3)".
     gr.on([*filter_changes, page.submit, previous.click, following.click, item_id.submit, table.select,
            details_button.click, compare_button.click], None, js=toasts.close_js("error"), **PRIVATE)
     gr.on(filter_changes, first_page, inputs=filters, outputs=page_outputs, **PRIVATE)

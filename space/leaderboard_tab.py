@@ -355,8 +355,8 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     demo.load(state_in_address, inputs=address, outputs=filters, js=url_state.READ_ADDRESS, **PRIVATE)
     for name, component in zip(ADDRESS_NAMES, filters):
         component.change(None, inputs=component, js=url_state.remember(name), **PRIVATE)
-    for component in model_filters:
-        component.change(chips_view, inputs=model_filters, outputs=[chips, clear_all], **PRIVATE)
+    gr.on([component.change for component in model_filters], chips_view, inputs=model_filters,
+          outputs=[chips, clear_all], **PRIVATE)
     chips.input(filters_kept, inputs=[chips, *model_filters], outputs=model_filters, **PRIVATE)
     clear_all.click(lambda: ("", [], [], [], []), outputs=model_filters, **PRIVATE)
     controls_toggle.click(None, js="() => document.getElementById('board-controls').classList.toggle('open')",

@@ -25,7 +25,7 @@ from space.leaderboard_tab import DEFAULT_COLUMN_GROUPS, table_value
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 # Gradio's built chunks carry a content hash in their names (`assets/Index-BtpqUM30.js`): a name never
 # serves other bytes, so a returning visitor's browser may keep them for good instead of asking again.
-HASHED_ASSET = re.compile(r"/assets/[\w.-]+-[\w-]{8}\.(?:js|css)")
+HASHED_ASSET = re.compile(r"/assets/[\w.-]+-[\w-]{8,}\.(?:js|css)")
 IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 
 

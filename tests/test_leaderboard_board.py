@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -436,3 +437,28 @@ def test_a_radar_pick_past_the_limit_is_undone_and_said_so():
     assert kept == picks[:plots.MAX_MODELS]  # the sixth, picked last, goes; the five before it stay
     assert message == "The radar compares at most 5 models: remove one to add another."
     assert plots.radar_picks(None) == ([], "") and plots.radar_picks(["a", "a", ""]) == (["a"], "")
+
+
+def test_rank_bands_sort_by_their_first_rank_not_as_text(paper):
+    ranked = board.rank(paper)
+    by_band = board.sort_board(ranked, "Band:asc")
+    firsts = [int(band.split("–")[0]) for band in by_band["Band"]]
+    assert firsts == sorted(firsts) and firsts[-1] == 18  # "10" after "9", not after "1"
+    assert list(board.sort_board(ranked, "Band:desc")["Band"])[0] == "18"
+
+
+def test_the_pages_preview_rows_escape_a_hostile_model_name(paper, results_doc):
+    from space.routes import preview_html
+
+    hostile = '<img src=x onerror=alert(1)></td></table><script>alert(2)</script>'
+    records = [board.submission_record(meta(hostile, link="javascript:alert(3)"), results_doc(90.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+
+    class Shown:
+        def board(self) -> pd.DataFrame:
+            return ranked
+
+    preview = preview_html(Shown())
+    assert html.escape(hostile) in preview  # ranked first, shown as text
+    assert "<img" not in preview and "alert(2)</script>" not in preview and "javascript:" not in preview
+    assert preview.count("<tr>") == 1 + 19 and "<sup>" not in preview  # the header and 19 ranked rows
