@@ -36,6 +36,7 @@ PREDICT_MAX_TOKENS = 1024
 PREDICT_IMAGE_MAX_SIDE = 2048
 AUDIT_SAMPLE = (20, 0.05)
 AUDIT_TOLERANCE = 10.0  # calibrated by bench/bench_audit.py (docs/open-scores.md)
+AUDIT_ITEM_TOLERANCE = 32.0  # calibrated by bench/bench_audit.py (docs/open-scores.md)
 
 
 def _setting(default: object, env: str, doc: str, **kwargs: object):
@@ -69,6 +70,9 @@ class Settings:
                                                "`MIN/FRACTION`: audit max(MIN, FRACTION) of the judged open items.")
     audit_tolerance: float = _setting(AUDIT_TOLERANCE, "MEDCMR_AUDIT_TOLERANCE", "Points (0-100) the primary "
                                       "judge may exceed the audit (the whole 95% interval) before review.")
+    audit_item_tolerance: float = _setting(AUDIT_ITEM_TOLERANCE, "MEDCMR_AUDIT_ITEM_TOLERANCE", "Points (0-100) "
+                                           "the primary judge may grade one answer above the audit before every "
+                                           "answer of the submission is audited (an outlier).")
     owners: tuple[str, ...] = _setting((), "MEDCMR_OWNERS", "Hub usernames (comma list) who may moderate when "
                                        "signed in, beside the Space's author (SPACE_AUTHOR_NAME).")
     rate_limit: tuple[int, float] = _setting((5, 3600.0), "MEDCMR_RATE_LIMIT", "`COUNT/SECONDS` submissions per "
@@ -97,6 +101,9 @@ class Settings:
     dataset_revision: str | None = _setting(None, "MEDCMR_DATASET_REVISION", "Its pinned commit (default: main).")
     hf_token: str | None = _setting(None, "HF_TOKEN", "The Hub token (the mirror, pushing); never printed.",
                                     repr=False)
+    trusted_proxies: int | None = _setting(None, "MEDCMR_TRUSTED_PROXIES", "Proxies in front of the Space whose "
+                                           "`X-Forwarded-For` entries are trusted (the last ones; 1 on a Space, 0 "
+                                           "elsewhere): a client's own entries never count.")
     port: int = _setting(7860, "GRADIO_SERVER_PORT", "The port the Space serves on.")
     host: str | None = _setting(None, "GRADIO_SERVER_NAME", "The interface (127.0.0.1; 0.0.0.0 on a Space).")
     on_space: bool = _setting(False, "SYSTEM, SPACE_ID", "Running on a Hugging Face Space (both set by it).")
@@ -117,6 +124,7 @@ class Settings:
             audit=endpoint_settings(env, "MEDCMR_AUDIT", JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES),
             audit_sample=_audit_sample(get("MEDCMR_AUDIT_SAMPLE", "20/0.05")),
             audit_tolerance=_number(env, "MEDCMR_AUDIT_TOLERANCE", AUDIT_TOLERANCE, float, minimum=0),
+            audit_item_tolerance=_number(env, "MEDCMR_AUDIT_ITEM_TOLERANCE", AUDIT_ITEM_TOLERANCE, float, minimum=0),
             owners=_owners(get("MEDCMR_OWNERS", ""),
                            get("SPACE_AUTHOR_NAME") if get("SYSTEM") == "spaces" and get("SPACE_ID") else None),
             rate_limit=_rate_limit(get("MEDCMR_RATE_LIMIT", "5/3600")),
@@ -134,11 +142,17 @@ class Settings:
             dataset_repo=(get("MEDCMR_DATASET_REPO") or "").strip() or None,
             dataset_revision=(get("MEDCMR_DATASET_REVISION") or "").strip() or None,
             hf_token=get("HF_TOKEN") or None,
+            trusted_proxies=_number(env, "MEDCMR_TRUSTED_PROXIES", None, int, minimum=0),
             port=_number(env, "GRADIO_SERVER_PORT", 7860, int, minimum=1),
             host=get("GRADIO_SERVER_NAME") or None,
             on_space=get("SYSTEM") == "spaces" and bool(get("SPACE_ID")),
             cache_root=Path(get("XDG_CACHE_HOME") or Path.home() / ".cache"),
         )
+
+    @property
+    def proxy_hops(self) -> int:
+        """`X-Forwarded-For` entries to trust: as set, else one on a Space (its proxy), none elsewhere."""
+        return self.trusted_proxies if self.trusted_proxies is not None else int(self.on_space)
 
     @property
     def judge_cache(self) -> Path:

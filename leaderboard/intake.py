@@ -59,6 +59,13 @@ class SubmissionMeta:
     params_b: float | None = None    # billions of parameters, or unknown
     description: str = ""            # prompt and generation settings, <= 2000 chars
     public_details: bool = True      # consent to publish per-question outputs
+    related_to: str = ""             # an earlier submission id or a board model this one is related to
+    relation: str = ""               # how: one of RELATIONS (required with `related_to`)
+
+
+# How a submission may be related to a row already on the board: declared, such rows may agree far beyond
+# chance without being held as copies of each other (leaderboard.integrity).
+RELATIONS = ("rerun with other settings", "fine-tune", "same family")
 
 
 @contextmanager
@@ -105,8 +112,20 @@ def _checked_meta(meta: SubmissionMeta) -> dict:
         raise SubmissionError(f"Description: at most 2000 characters (got {len(description)}).")
     if not isinstance(meta.public_details, bool):
         raise SubmissionError("Public details: true (per-question outputs may be published) or false.")
+    related_to, relation = (meta.related_to or "").strip(), (meta.relation or "").strip()
+    if related_to or relation:
+        if len(related_to) > 100 or not related_to:
+            raise SubmissionError("Related to: an earlier submission's id (sub-…) or a model on the board, "
+                                  "at most 100 characters.")
+        if relation not in RELATIONS:
+            raise SubmissionError("Relation: choose " + ", ".join(f'"{kind}"' for kind in RELATIONS) + ".")
+        try:
+            identity.check_characters("Related to", related_to)
+        except identity.IdentityError as error:
+            raise SubmissionError(str(error)) from None
     return {"model": model, "link": link, "weights": meta.group, "medical": meta.medical,
-            "params_b": params_b, "description": description, "public_details": meta.public_details}
+            "params_b": params_b, "description": description, "public_details": meta.public_details,
+            "related_to": related_to, "relation": relation}
 
 
 def read_predictions(source: Path, shown: str, known_ids: frozenset[str]) -> list[dict]:
@@ -197,6 +216,8 @@ class Intake:
                                       self.store.models_of_others(submitter), reference.REFERENCE_MODELS.values())
         except identity.IdentityError as error:
             raise SubmissionError(str(error)) from None
+        if fields["related_to"]:
+            fields["related_to"] = self._related_row(fields["related_to"])
         if not self._checks.acquire(timeout=self.settings.check_wait_s):
             raise _NotCounted(BUSY_MESSAGE)
         try:  # reading the file is the costly part: only `check_concurrency` of them at once
@@ -238,6 +259,17 @@ class Intake:
             message += " MCQ reaches the board in seconds; open answers are judged after."
         return {"id": submission_id, "model": fields["model"], "status": QUEUED, "message": message,
                 "coverage": coverage, "position": self.store.queue_position(submission_id)}
+
+    def _related_row(self, named: str) -> str:
+        """The board row a declared relation names (a submission id, or a model's name as shown), or a
+        SubmissionError saying that nothing on the board is called so."""
+        if self.store.record(named) is not None:
+            return named
+        key = identity.identity_key(named)
+        for model in [*self._paper_models, *self.store.models()]:
+            if identity.identity_key(model) == key:
+                return model
+        raise SubmissionError(f"Related to: no submission id or model on the board is called {named!r}.")
 
     def _check_size(self, path: Path, shown: str) -> int:
         """The file's size in bytes, once it is known to be a file within the limit."""

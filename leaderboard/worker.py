@@ -66,7 +66,8 @@ class Worker:
         self._wake_mcq = threading.Event()
         self._wake_judge = threading.Event()
         self._wake_audit = threading.Event()
-        self._busy = {"mcq": threading.Event(), "judge": threading.Event(), "audit": threading.Event()}
+        self._wake_integrity = threading.Event()
+        self._busy = {name: threading.Event() for name in ("mcq", "judge", "audit", "integrity")}
         self._threads: list[threading.Thread] = []
         self._lanes_started = False
         self._follower_logged = False
@@ -94,6 +95,7 @@ class Worker:
         self._wake_mcq.set()
         self._wake_judge.set()
         self._wake_audit.set()
+        self._wake_integrity.set()
         for thread in list(self._threads):  # the lease thread first: no lane starts after it ends
             thread.join(timeout)
         self._threads = []
@@ -122,7 +124,8 @@ class Worker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not any(b.is_set() for b in self._busy.values()) \
-                    and self.store.pending(judging=self.endpoint is not None) == 0:
+                    and self.store.pending(judging=self.endpoint is not None) == 0 \
+                    and not (self._lanes_started and self.store.integrity_due()):
                 return True
             time.sleep(0.02)
         return False
@@ -173,6 +176,7 @@ class Worker:
             lanes.append(("judge", self.store.claim_judging, self._judge_open, self._wake_judge))
         if self.reviews.audit is not None:
             lanes.append(("audit", self._claim_audit, self._audit, self._wake_audit))
+        lanes.append(("integrity", self._claim_integrity, self._check_integrity, self._wake_integrity))
         for name, claim, work, wake in lanes:
             thread = threading.Thread(target=self._lane, args=(name, claim, work, wake),
                                       name=f"leaderboard-{name}", daemon=True)
@@ -292,6 +296,7 @@ class Worker:
             if self.store.finish(submission_id, status, results, owner=self._owner):
                 if status == AWAITING:
                     self._wake_judge.set()
+                self._wake_integrity.set()
                 self._on_written(submission_id)
         return write
 
@@ -363,6 +368,15 @@ class Worker:
         """The audit lane: a second judge re-scores a sample of the submission's judged open items."""
         if self.reviews.run(row["id"]) is not None:
             self._on_written(row["id"])
+        return None
+
+    def _claim_integrity(self, owner: str) -> dict | None:
+        return {"id": "copy checks"} if self._leader.is_set() and self.store.integrity_due() else None
+
+    def _check_integrity(self, row: dict) -> Callable[[], object] | None:
+        """The copy checks' lane: every row on the served build read against the others, after any change."""
+        for submission_id in self.reviews.check_integrity(self.dataset.fingerprint or ""):
+            self._on_written(submission_id)
         return None
 
     def _failed(self, submission_id: str, reason: str) -> Callable[[], object]:
