@@ -54,6 +54,7 @@ MIN_CONTESTED = 10             # disputed questions needed to read it
 TREND_SHRINK = 0.05            # ridge on each disputed question's trend with accuracy (in accuracy^2 units)
 ROW_Z = 6.0                    # same wrong letters as an earlier row beyond chance (z, over all pairs)
 ROW_SHARE = 0.4                # ... with at least this excess share (honest related rows stay below)
+PREFILTER = 0.3               # raw same-wrong-letter share below which a pair is not tested (copies show ROW_SHARE+)
 MIN_SHARED_WRONG = 20          # an earlier row's wrong answers needed to read agreement on them
 REFERENCE_WORDS = 5            # a reference answer this long is not reproduced word for word by chance
 DESCRIPTION_RUN = 8            # words running from the reference description
@@ -144,17 +145,20 @@ def easiness(k: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def _probabilities(x: np.ndarray, seen: np.ndarray, beta: np.ndarray, dimension: np.ndarray) -> np.ndarray:
     """P(right) per question for the row `x`: one ability per dimension, fitted by maximum likelihood
-    (the expected number right equals the number right, dimension by dimension)."""
+    (Newton's method on: the expected number right equals the number right, dimension by dimension)."""
     groups = int(dimension.max()) + 1 if dimension.size else 1
-    target = np.bincount(dimension, weights=np.where(seen, x, 0.0), minlength=groups)
-    low, high = np.full(groups, -12.0), np.full(groups, 12.0)
-    for _ in range(40):
-        mid = (low + high) / 2
-        p = GUESS + (1 - GUESS) * _logistic(mid[dimension] + beta)
-        expected = np.bincount(dimension, weights=np.where(seen, p, 0.0), minlength=groups)
-        below = expected < target
-        low, high = np.where(below, mid, low), np.where(below, high, mid)
-    return GUESS + (1 - GUESS) * _logistic(((low + high) / 2)[dimension] + beta)
+    weight = seen.astype(np.float64)
+    target = np.bincount(dimension, weights=x * weight, minlength=groups)
+    theta = np.zeros(groups)
+    for _ in range(25):
+        logistic = _logistic(theta[dimension] + beta)
+        expected = np.bincount(dimension, weights=(GUESS + (1 - GUESS) * logistic) * weight, minlength=groups)
+        slope = np.bincount(dimension, weights=(1 - GUESS) * logistic * (1 - logistic) * weight, minlength=groups)
+        step = np.clip((target - expected) / np.maximum(slope, 1e-9), -2.0, 2.0)
+        theta = np.clip(theta + step, -12.0, 12.0)
+        if np.all(np.abs(step) < 1e-6):
+            break
+    return GUESS + (1 - GUESS) * _logistic(theta[dimension] + beta)
 
 
 def person_fit(x: np.ndarray, seen: np.ndarray, beta: np.ndarray, dimension: np.ndarray) -> float:
@@ -190,6 +194,8 @@ class Population:
         self.right = (self.letters == questions.key[None, :]) & self.seen
         self._fits: np.ndarray | None = None
         self._p_cache: dict[int, np.ndarray] = {}
+        self._counts: np.ndarray | None = None
+        self._pairs: np.ndarray | None = None
 
     def _others(self, index: int, exclude: Iterable[int] = ()) -> np.ndarray:
         mask = np.ones(len(self.rows), dtype=bool)
@@ -215,9 +221,21 @@ class Population:
             findings += self._key_fit(index)
             findings += self._key_contested(index, suspects)
         findings += self._references(index)
-        for source in range(index):
-            findings += self._copied_row(index, source)
+        for source in np.flatnonzero(self._agreement()[index, :index] >= PREFILTER):
+            findings += self._copied_row(index, int(source))
         return findings
+
+    def _agreement(self) -> np.ndarray:
+        """Per pair of rows (i, s): the share of s's wrong answers on which i gave the same wrong letter (a cheap
+        first look: only pairs far above what unrelated rows show are tested in full; computed once)."""
+        if self._pairs is None:
+            same = np.zeros((len(self.rows), len(self.rows)), dtype=np.float32)
+            for letter in range(len(LETTERS)):
+                chose = ((self.letters == letter) & (self.questions.key[None, :] != letter)).astype(np.float32)
+                same += chose @ chose.T
+            wrong = (self.seen & ~self.right).sum(axis=1)
+            self._pairs = same / np.maximum(wrong[None, :], 1)
+        return self._pairs
 
     # -- the checks ------------------------------------------------------------------------------
 
@@ -338,11 +356,13 @@ class Population:
         wrong = np.flatnonzero((theirs >= 0) & (theirs != key))
         if wrong.size < MIN_SHARED_WRONG:
             return None
-        others = self._others(index, exclude=(source,))
-        letters = self.letters[others][:, wrong]
-        counts = np.stack([(letters == letter).sum(axis=0) for letter in range(len(LETTERS))])
-        wrong_counts = counts.sum(axis=0) - counts[key[wrong], np.arange(wrong.size)]
-        popularity = (counts[theirs[wrong], np.arange(wrong.size)] + 1.0) / (wrong_counts + len(LETTERS) - 1.0)
+        counts = self._letter_counts()[:, wrong].copy()  # the other rows' letters: all rows but these two
+        columns = np.arange(wrong.size)
+        for row in (index, source):
+            mine_here = self.letters[row, wrong]
+            counts[np.maximum(mine_here, 0), columns] -= mine_here >= 0
+        wrong_counts = counts.sum(axis=0) - counts[key[wrong], columns]
+        popularity = (counts[theirs[wrong], columns] + 1.0) / (wrong_counts + len(LETTERS) - 1.0)
         p_wrong = 1.0 - self._p_right(index)[wrong]
         p = np.clip(p_wrong * popularity, 1e-6, 1 - 1e-6)
         matches = mine[wrong] == theirs[wrong]
@@ -359,6 +379,12 @@ class Population:
         return Finding(ROW_MCQ, True, reason, {"matches": observed, "expected": round(expected, 3), "z": round(z, 3),
                                                "share": round(share, 4), "their_wrong": int(wrong.size)},
                        items, other.id)
+
+    def _letter_counts(self) -> np.ndarray:
+        """How many rows chose each letter, per question (letters x questions; computed once)."""
+        if self._counts is None:
+            self._counts = np.stack([(self.letters == letter).sum(axis=0) for letter in range(len(LETTERS))])
+        return self._counts
 
     def _p_right(self, index: int) -> np.ndarray:
         """P(right) per question for row `index` under the model fitted to the other rows (cached)."""
