@@ -196,6 +196,7 @@ class Population:
         self._p_cache: dict[int, np.ndarray] = {}
         self._counts: np.ndarray | None = None
         self._pairs: np.ndarray | None = None
+        self._open_pairs: np.ndarray | None = None
 
     def _others(self, index: int, exclude: Iterable[int] = ()) -> np.ndarray:
         mask = np.ones(len(self.rows), dtype=bool)
@@ -221,9 +222,33 @@ class Population:
             findings += self._key_fit(index)
             findings += self._key_contested(index, suspects)
         findings += self._references(index)
-        for source in np.flatnonzero(self._agreement()[index, :index] >= PREFILTER):
+        candidates = (self._agreement()[index, :index] >= PREFILTER) | (self._shared_open()[index, :index] >= OPEN_MIN)
+        for source in np.flatnonzero(candidates):
             findings += self._copied_row(index, int(source))
         return findings
+
+    def _shared_open(self) -> np.ndarray:
+        """Per pair of rows: how many open answers share their opening, middle or closing eight words (a cheap
+        first look at near-identical answers; computed once)."""
+        if self._open_pairs is None:
+            shared = np.zeros((len(self.rows), len(self.rows)), dtype=np.int32)
+            anchors: dict[tuple, set[int]] = {}
+            for index, row in enumerate(self.rows):
+                for item_id, text in row.open.items():
+                    words = _words(text)
+                    if len(text) < OPEN_MIN_CHARS or len(words) < 8:
+                        continue
+                    middle = len(words) // 2
+                    for anchor in (words[:8], words[middle - 4:middle + 4], words[-8:]):
+                        anchors.setdefault((item_id, *anchor), set()).add(index)
+            pairs: set[tuple[int, int, str]] = set()
+            for (item_id, *_), rows in anchors.items():
+                for a in rows:
+                    pairs.update((a, b, item_id) for b in rows if b != a)
+            for a, b, _ in pairs:
+                shared[a, b] += 1
+            self._open_pairs = shared
+        return self._open_pairs
 
     def _agreement(self) -> np.ndarray:
         """Per pair of rows (i, s): the share of s's wrong answers on which i gave the same wrong letter (a cheap
