@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from leaderboard.integrity import Answers, Population, Questions  # noqa: E402
+from leaderboard.items import suspect_mask  # noqa: E402
 from leaderboard.simulate import Build, Family, Model, abilities, paste, rerun  # noqa: E402
 
 SHARES = (0.25, 0.5, 0.75, 1.0)
@@ -33,7 +34,7 @@ BANDS = ((-3.0, -1.0, "weak"), (-1.0, 1.0, "middle"), (1.0, 3.0, "strong"))
 
 def population(build: Build, rows: int, rng: np.random.Generator) -> tuple[list[Answers], list[Model]]:
     """Honest rows in families of two sizes (so related rows are part of every population)."""
-    families = [Family.make(build, rng) for _ in range(max(rows // 2, 1))]
+    families = [Family.make(build, rng) for _ in range((rows + 1) // 2)]
     answers, models = [], []
     for index, ability in enumerate(abilities(rows, rng)):
         model = Model.make(build, rng, float(ability), families[index // 2])
@@ -47,10 +48,10 @@ def held(findings: list) -> bool:
     return any(finding.held for finding in findings)
 
 
-def new_rows(build: Build, rows: list[Answers], models: list[Model], rng: np.random.Generator):
-    """(kind, ability band, Answers) of one trial's new rows."""
-    ability = float(rng.uniform(-3.0, 3.0))
-    band = next(name for low, high, name in BANDS if low <= ability <= high)
+def new_rows(build: Build, rows: list[Answers], models: list[Model], rng: np.random.Generator, trial: int):
+    """(kind, ability band, Answers) of one trial's new rows (the bands taken in turn)."""
+    low, high, band = BANDS[trial % len(BANDS)]
+    ability = float(rng.uniform(low, high))
     own_model = Model.make(build, rng, ability)
     own = own_model.answer(build, rng)
     base = int(rng.integers(len(rows)))
@@ -76,17 +77,18 @@ def run(questions: int, rows: int, trials: int, miskeyed: float, seed: int) -> t
     honest_population = [0, 0]
     started = time.perf_counter()
     checks = 0
-    for _ in range(trials):
+    for trial in range(trials):
         build = Build.make(questions, rng, miskeyed=miskeyed)
         spec = Questions(tuple(f"mcq-{i}" for i in range(questions)), build.key.astype(np.int8),
                          build.dimension.astype(np.int16))
         answers, models = population(build, rows, rng)
         everyone = Population(spec, answers)
+        suspects = suspect_mask(everyone.right, everyone.seen)  # once per pass, as the Space's integrity lane does
         for index in range(rows):
-            honest_population[0] += held(everyone.check(index))
+            honest_population[0] += held(everyone.check(index, suspects))
             honest_population[1] += 1
-        for kind, band, row in new_rows(build, answers, models, rng):
-            outcome = held(Population(spec, [*answers, row]).check(rows))
+        for kind, band, row in new_rows(build, answers, models, rng, trial):
+            outcome = held(Population(spec, [*answers, row]).check(rows, suspects))
             for key in ((kind, band), (kind, "all")):
                 counts[key][0] += outcome
                 counts[key][1] += 1

@@ -45,7 +45,8 @@ from leaderboard.items import suspect_mask
 
 GUESS = 1 / len(LETTERS)      # the floor of a five-option question: a blind guess is right one time in five
 MIN_ROWS = 10                  # other rows needed before a pattern is read against them
-FIT_Z = 8.0                    # robust z of lz below -FIT_Z holds (bench/bench_integrity.py)
+FIT_Z = 6.0                    # robust z of lz below -FIT_Z holds (bench/bench_integrity.py)
+FIT_NEIGHBOURS = 10            # rows of nearest accuracy that set lz's yardstick (its spread grows with accuracy)
 MIN_FIT_ITEMS = 200            # fewer MCQs than this give person fit too little to read
 CONTESTED_Z = 5.0              # agreement with the key where the other rows dispute it, beyond expectation
 CONTESTED_SHARE = 0.42         # ... with at least this excess share of the disputed questions
@@ -268,13 +269,16 @@ class Population:
         if self.seen[index].sum() < MIN_FIT_ITEMS:
             return []
         fits = self.fits()
-        z = robust_z(float(fits[index]), np.delete(fits, index))
+        accuracy = self._accuracy()
+        others = np.flatnonzero(self._others(index))
+        nearest = others[np.argsort(np.abs(accuracy[others] - accuracy[index]), kind="stable")[:FIT_NEIGHBOURS]]
+        z = robust_z(float(fits[index]), fits[nearest])
         held = z < -FIT_Z
         accuracy = float(self.right[index].sum() / max(self.seen[index].sum(), 1))
         evidence = self._hard_right(index) if held else ()
         reason = (f"its MCQ answers are right on hard questions as often as on easy ones, unlike any model's: "
-                  f"person fit lz = {fits[index]:.1f}, {abs(z):.1f} robust SDs below the other "
-                  f"{len(self.rows) - 1} rows (the pattern of the public key pasted over part of the answers)")
+                  f"person fit lz = {fits[index]:.1f}, {abs(z):.1f} robust SDs below the rows of nearest accuracy "
+                  "(the pattern of the public key pasted over part of the answers)")
         return [Finding(KEY_FIT, held, reason if held else "", {"lz": round(float(fits[index]), 3),
                                                                "robust_z": round(z, 3), "accuracy": round(accuracy, 4)},
                         evidence)]

@@ -720,8 +720,8 @@ class Store:
                            (submission_id, state, findings, utc_now()))
             if changed:
                 self._board_changed(db)
-            db.execute("INSERT INTO meta VALUES ('integrity_version', (SELECT value FROM meta WHERE key ="
-                       " 'board_version')) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            db.execute("INSERT INTO meta VALUES ('integrity_version', COALESCE((SELECT value FROM meta WHERE key ="
+                       " 'board_version'), '0')) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         return changed
 
     def integrity(self) -> dict[str, dict]:

@@ -289,6 +289,18 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         "partial one, or any submission while the Space serves a sample build is listed below, unranked "
         "(rank —, with the reason). Open is compared only among rows with the same judge model and prompt "
         "version.",
+        "### Scores that were earned",
+        "The answer key and the references are public, so a prediction file can be assembled instead of produced "
+        "by a model. Every row scored on this build is read against the others, over many questions, with no "
+        "guess of how a copy is disguised: a row right on hard questions as often as on easy ones (the key "
+        "pasted over part of its answers), agreeing with the key where the other rows dispute it (a mis-keyed "
+        "question that a model gets \"wrong\"), reproducing the reference answers word for word, or giving "
+        "the same wrong letters or near-identical answers as an earlier row far beyond chance is **held**: "
+        "unranked, with the reason on its row and the questions that show it in Explore, until the operator "
+        "clears it. A submitter can declare a relation (a rerun of their own model with other settings, a "
+        "fine-tune of a row's model, the same family): declared, and between one submitter's own rows, such "
+        "agreement is noted, never held. The checks need at least 10 other rows on the build to read person "
+        "fit; their held rates on simulated honest and copied rows are in the kit's docs/trust.md.",
         "### Known discrepancies",
         f"- {escape_md(RELEASE_LABEL_NOTE)}.\n{notes}",
         "### Research use only",

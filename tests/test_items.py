@@ -105,8 +105,8 @@ def test_the_board_finds_a_question_strong_models_get_wrong(tmp_path, built_data
             for question in mcqs:
                 key = question["answer"].strip().upper()
                 wrong = [x for x in LETTERS if x != key]
-                if question["id"] == broken:  # the key is wrong: the stronger the model, the less it picks it
-                    letter = wrong[0] if rng.random() < ability else key
+                if question["id"] == broken:  # the key is wrong: weak models pick it, strong ones the true option
+                    letter = wrong[0] if rng.random() < min(1.0, max(0.0, 2 * ability - 0.6)) else key
                 else:
                     letter = key if rng.random() < ability else rng.choice(wrong)
                 lines.append(json.dumps({"id": question["id"], "prediction": f"Answer: {letter}"}))
@@ -125,7 +125,7 @@ def test_the_board_finds_a_question_strong_models_get_wrong(tmp_path, built_data
     finally:
         board.stop()
     assert set(stats) == {q["id"] for q in mcqs} and stats[broken].n == 24
-    assert stats[broken].suspect and stats[broken].rule == "negative discrimination"
+    assert stats[broken].suspect and stats[broken].rule == "negative discrimination" and stats[broken].q_value <= 0.05
     assert sum(item.suspect for item in stats.values()) <= 2  # the sample's 20 other questions: at most a stray one
     # Explore: the suspects alone, or every question ordered by its statistics, each row carrying them.
     assert {row["id"] for row in suspects["rows"]} == {i for i, item in stats.items() if item.suspect} >= {broken}
