@@ -22,6 +22,7 @@ from typing import Callable
 import judge
 from core.results import DatasetInfo, ItemStatus
 from core.settings import Settings
+from judge.batch import BatchJudging
 from judge.endpoint import Endpoint
 from leaderboard import companions, details
 from leaderboard.intake import read_predictions
@@ -308,7 +309,7 @@ class Worker:
                 outcome["results"] = judge.score_submission(
                     predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
                     progress=self._progress(submission_id, cancelled), dataset=self.dataset,
-                    concurrency=self.settings.judge_concurrency)
+                    concurrency=self.settings.judge_concurrency, judge_step=self._judge_step(submission_id))
                 companions.attach(outcome["results"], row["companions"], self.questions)
             except BaseException as err:  # noqa: BLE001 - handed to the lane
                 outcome["error"] = err
@@ -337,6 +338,9 @@ class Worker:
             log.warning("submission %s failed in the judge lane: %s", submission_id, type(error).__name__)
             return self._failed(submission_id, _reason(error))
         typed = outcome["results"]
+        if self.settings.judge_batch and typed.open.awaiting and not typed.open.failed:  # its batch is at the judge
+            return lambda: self.store.defer(submission_id, time.time() + self.settings.judge_batch_poll_s,
+                                            owner=self._owner)
         details.write_open(self.details_path(submission_id), typed.items)
         results = typed.to_dict()
         if typed.open.failed:
@@ -354,6 +358,14 @@ class Worker:
                     self._wake_audit.set()
                 self._on_written(submission_id)
         return write
+
+    def _judge_step(self, submission_id: str) -> BatchJudging | None:
+        """With batch judging, the submission's batch (its folder beside the verdict cache keeps the
+        batch id across restarts); an ended batch's unfinished answers fail, to be retried later."""
+        if not self.settings.judge_batch:
+            return None
+        return BatchJudging(self.cache_path.parent / "judge_batches" / submission_id, resubmit_unfinished=False,
+                            announce=lambda estimate: log.info("submission %s: %s", submission_id, estimate.describe()))
 
     def _claim_audit(self, owner: str) -> dict | None:
         submission_id = self.store.next_audit(owner)
