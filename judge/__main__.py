@@ -23,7 +23,7 @@ from release.built import load_questions, provenance
 from . import Endpoint, PredictionsError, read_predictions, score_submission, summary_table
 from .batch import BatchError, BatchJudging
 from .circular import blind_results, read_circular, score_circular
-from .estimate import Prices
+from .estimate import Estimate, Prices
 from .score import JudgeStep, OnlineJudging
 
 
@@ -131,12 +131,14 @@ def _prices(args: argparse.Namespace) -> Prices | None:
     return Prices(args.price_input, args.price_output, args.batch_discount)
 
 
-def _judge_step(args: argparse.Namespace, endpoint: Endpoint) -> JudgeStep:
-    """Online calls, or a batch (`--batch`), announcing the estimate on stderr before any call."""
+def _judge_step(args: argparse.Namespace, endpoint: Endpoint, notes: list[str]) -> JudgeStep:
+    """Online calls, or a batch (`--batch`) that leaves its `notes`; the estimate goes to stderr
+    before any call."""
     prices = _prices(args)
 
-    def announce(estimate) -> None:
-        print(estimate.describe(prices), file=sys.stderr, flush=True)
+    def announce(estimate: Estimate) -> None:
+        hint = "" if prices else "; give --price-input and --price-output for the cost"
+        print(estimate.describe(prices) + hint, file=sys.stderr, flush=True)
 
     engine = args.batch or ("file" if args.batch_results else None)
     if engine is None:
@@ -150,7 +152,7 @@ def _judge_step(args: argparse.Namespace, endpoint: Endpoint) -> JudgeStep:
     if not endpoint.model:
         raise PredictionsError("--batch needs the judge model's name (--judge-model or MEDCMR_JUDGE_MODEL)")
     return BatchJudging(args.batch_dir or args.out.with_suffix(".batch"), f"batch-{engine}",
-                        results=args.batch_results or (), announce=announce)
+                        results=args.batch_results or (), announce=announce, say=notes.append)
 
 
 def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
@@ -176,7 +178,8 @@ def score(args: argparse.Namespace) -> int:
                                       model=args.judge_model, api_key=args.judge_api_key,
                                       timeout=args.judge_timeout, max_retries=args.judge_max_retries)
     cache = None if args.no_cache else (args.cache or default_cache_path())
-    step = _judge_step(args, endpoint)
+    notes: list[str] = []  # what a batch did and what to do next, said after the scores
+    step = _judge_step(args, endpoint, notes)
     with tqdm(total=0, unit="q", desc="scoring", file=sys.stderr, disable=None) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -198,7 +201,7 @@ def score(args: argparse.Namespace) -> int:
     partial.replace(args.out)
     print(summary_table(results))
     print(f"Wrote {args.out}" + (f" and {args.details}" if args.details else ""))
-    for note in getattr(step, "notes", ()):
+    for note in notes:
         print(note, file=sys.stderr)
     unjudged = results.open.failed + (results.open.awaiting if results.judge.model else 0)
     if unjudged:

@@ -166,21 +166,20 @@ class BatchJudging:
     `batch-api`: the requests go to the Batch API at the endpoint; a later call reads the batch
     once it ended. `batch-file`: they are written to requests.jsonl for `vllm run-batch`, whose
     output (`results`, default results.jsonl in the folder) a later call reads. `announce` hears
-    the estimate before anything is sent; `notes` say what happened and what to do next."""
+    the estimate before anything is sent; `say` hears what happened and what to do next."""
 
     folder: Path
     engine: str = "batch-api"
     results: Sequence[Path] = ()
     resubmit_unfinished: bool = True
     announce: Callable[[Estimate], None] | None = None
-    notes: list[str] = field(default_factory=list)
+    say: Callable[[str], None] = lambda text: None
 
     @property
     def needs_endpoint(self) -> bool:
         return self.engine == "batch-api"
 
     def __call__(self, endpoint: Endpoint, work: Work, concurrency: int, on_done: OnDone) -> bool | None:
-        self.notes = []
         state = BatchState.load(self.folder)
         pending = {cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, prepared.text): (question, prepared)
                    for question, prepared in work}
@@ -197,9 +196,9 @@ class BatchJudging:
                     tries = state.tries.get(key, Tries())
                     on_done(question, prepared, JudgeCall(error=reason, usage=tries.usage, reasks=tries.reasks))
             if running is not None:
-                self.notes.append(f"batch {running['id']} at {endpoint.host}: {running['status']}, "
-                                  f"{running.get('done', 0)} of {running['requests']} requests done; run the same "
-                                  "command again later to read it")
+                self.say(f"batch {running['id']} at {endpoint.host}: {running['status']}, "
+                         f"{running.get('done', 0)} of {running['requests']} requests done; run the same command "
+                         "again later to read it")
             elif pending:
                 self._send(state, client, endpoint, pending)
             state.save()
@@ -208,15 +207,17 @@ class BatchJudging:
                 client.close()
         return RESPONSE_FORMATS[state.format] != "plain"
 
-    def _poll(self, state: BatchState, client: openai.OpenAI, endpoint: Endpoint) -> tuple[Lines, dict | None, str | None]:
+    def _poll(self, state: BatchState, client: openai.OpenAI,
+              endpoint: Endpoint) -> tuple[Lines, dict | None, str | None]:
         """The lines of the batches that ended since the last call, the batch still running (if
         any), and why an ended batch stopped short (None when every one completed)."""
         lines: Lines = []
         running, short = None, None
         for entry in (entry for entry in state.batches if not entry["read"]):
-            if entry["host"] != endpoint.host:
-                raise BatchError(f"{self.folder / 'state.json'}: batch {entry['id'] or entry['input_file_id']} was "
-                                 f"sent to {entry['host']}, not {endpoint.host}; use that judge or another batch folder")
+            if (entry["host"], entry["model"]) != (endpoint.host, endpoint.model):
+                raise BatchError(f"{self.folder / 'state.json'}: batch {entry['id'] or entry['input_file_id']} asks "
+                                 f"{entry['model']} at {entry['host']}, not {endpoint.model} at {endpoint.host}; "
+                                 "use that judge, or another batch folder")
             if entry["id"] is None:  # uploaded, but the run stopped before the batch was started
                 self._start(state, client, endpoint, entry, look_first=True)
             batch = _api(endpoint, f"checking batch {entry['id']}", client.batches.retrieve, entry["id"])
@@ -236,8 +237,8 @@ class BatchJudging:
                     if batch.errors else None
                 short = (f"batch {entry['id']} {batch.status}{': ' + why if why else ''} with {entry['done']} of "
                          f"{entry['requests']} requests done")
-                self.notes.append(short + (": the finished part is read, the rest goes in a new batch"
-                                           if self.resubmit_unfinished else ": the finished part is read"))
+                self.say(short + (": the finished part is read, the rest goes in a new batch"
+                                  if self.resubmit_unfinished else ": the finished part is read"))
         return lines, running, short
 
     def _read_files(self) -> Lines:
@@ -283,8 +284,9 @@ class BatchJudging:
                 unfinished[key] = _line_error(line)
             again += key in pending and key not in unfinished
         if lines:
-            self.notes.append(f"read {len(lines)} output lines: {verdicts} verdicts, {again} answers to ask again, "
-                              f"{len(unfinished)} requests without a reply")
+            first = f" (the first: {next(iter(unfinished.values()))})" if unfinished else ""
+            self.say(f"read {len(lines)} output lines: {verdicts} verdicts, {again} answers to ask again, "
+                     f"{len(unfinished)} requests without a reply{first}")
         return unfinished, seen
 
     def _reply(self, state: BatchState, key: str, custom_id: str, body: dict, pending: dict, on_done: OnDone) -> bool:
@@ -322,20 +324,21 @@ class BatchJudging:
         if self.announce is not None:
             self.announce(estimate((line["body"] for line in requests), batch=True))
         if client is None:
-            self.notes.append(f"{path}: {len(requests)} judge requests; run them, then run the same command again "
-                              f"to read the results:\n  vllm run-batch -i {path} -o {self.folder / 'results.jsonl'} "
-                              f"--model {endpoint.model}")
+            self.say(f"{path}: {len(requests)} judge requests; run them, then run the same command again to "
+                     f"read the results:\n  vllm run-batch -i {path} -o {self.folder / 'results.jsonl'} "
+                     f"--model {endpoint.model}")
             return
         with path.open("rb") as handle:
             uploaded = _api(endpoint, f"uploading {path}", client.files.create, file=(path.name, handle),
                             purpose="batch")
-        entry = {"id": None, "input_file_id": uploaded.id, "host": endpoint.host, "requests": len(requests),
+        entry = {"id": None, "input_file_id": uploaded.id, "host": endpoint.host, "model": endpoint.model,
+                 "requests": len(requests),
                  "status": "uploaded", "done": 0, "read": False}
         state.batches.append(entry)
         state.save()
         self._start(state, client, endpoint, entry)
-        self.notes.append(f"batch {entry['id']} sent to {endpoint.host}: {len(requests)} requests ({path}); run "
-                          f"the same command again later to read it (the Batch API finishes within {COMPLETION_WINDOW})")
+        self.say(f"batch {entry['id']} sent to {endpoint.host}: {len(requests)} requests ({path}); run the same "
+                 f"command again later to read it (the Batch API finishes within {COMPLETION_WINDOW})")
 
     def _start(self, state: BatchState, client: openai.OpenAI, endpoint: Endpoint, entry: dict, *,
                look_first: bool = False) -> None:

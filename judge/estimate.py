@@ -56,7 +56,7 @@ class Estimate:
         line = (f"judge estimate: {self.requests:,} requests {how}, about {self.input_tokens:,} input and "
                 f"{self.output_tokens:,} output tokens (characters/4; re-asks not included)")
         if prices is None:
-            return line + "; give --price-input and --price-output for the cost"
+            return line
         discount = f", less the batch discount of {prices.batch_discount:.0%}" \
             if self.batch and prices.batch_discount else ""
         return (line + f"; about ${self.cost(prices):,.2f} at ${prices.input:g}/M input and "

@@ -144,8 +144,9 @@ def score_submission(
 
     Raises PredictionsError before any judge call if the predictions cannot be scored. Open
     answers are judged only when `endpoint` is configured (else counted in `open.awaiting`), by
-    `judge_step` (default: `OnlineJudging()`); verdicts are cached in `cache_path` as they arrive. `progress(done, total)` counts items;
-    an exception it raises stops the run at once (verdicts so far stay cached) and propagates.
+    `judge_step` (default: `OnlineJudging()`); verdicts are cached in `cache_path` as they arrive.
+    `progress(done, total)` counts items; an exception it raises stops the run at once (verdicts
+    so far stay cached) and propagates.
     """
     check_predictions(predictions, questions)
     scope = [q for q in questions if not mcq_only or q["question_type"] == "mcq"]

@@ -24,6 +24,7 @@ from core.results import DatasetInfo, ItemStatus
 from core.settings import Settings
 from judge.batch import BatchJudging
 from judge.endpoint import Endpoint
+from judge.score import JudgeStep, OnlineJudging
 from leaderboard import companions, details
 from leaderboard.intake import read_predictions
 from leaderboard.review import Reviews
@@ -359,13 +360,20 @@ class Worker:
                 self._on_written(submission_id)
         return write
 
-    def _judge_step(self, submission_id: str) -> BatchJudging | None:
-        """With batch judging, the submission's batch (its folder beside the verdict cache keeps the
-        batch id across restarts); an ended batch's unfinished answers fail, to be retried later."""
+    def _judge_step(self, submission_id: str) -> JudgeStep:
+        """Online calls, or with batch judging the submission's batch (its folder beside the verdict
+        cache keeps the batch id across restarts; an ended batch's unfinished answers fail, to be
+        retried later). The estimate and what a batch did go to the log."""
+        def say(text: str) -> None:
+            log.info("submission %s: %s", submission_id, text)
+
+        def announce(estimate) -> None:
+            say(estimate.describe())
+
         if not self.settings.judge_batch:
-            return None
+            return OnlineJudging(announce)
         return BatchJudging(self.cache_path.parent / "judge_batches" / submission_id, resubmit_unfinished=False,
-                            announce=lambda estimate: log.info("submission %s: %s", submission_id, estimate.describe()))
+                            announce=announce, say=say)
 
     def _claim_audit(self, owner: str) -> dict | None:
         submission_id = self.store.next_audit(owner)

@@ -16,7 +16,7 @@ from judge.__main__ import main
 from judge.estimate import REPLY_TOKENS
 from tests.batch_server import BatchServer, vllm_run_batch
 from tests.judge_responders import FlakyJudge, fake_judge, schema_rejecting_judge
-from tests.openai_server import OpenAIServer
+from tests.openai_server import OpenAIServer, Reply
 from tests.test_judge_cli import ROOT, make_predictions, write_records
 
 SECRET = "sk-proj-FAKE-batch-key-do-not-leak-41d2"
@@ -170,6 +170,17 @@ def test_a_lost_reply_to_starting_a_batch_never_starts_a_second_one(
         assert list(server.batches) == ["batch_1"] and len(server.answered) == n_open(questions)
 
 
+def test_a_batch_folder_keeps_to_its_judge(
+        capsys, tmp_path: Path, built_dataset: Path, predictions: Path) -> None:
+    with BatchServer(fake_judge) as server:
+        server.hold = True
+        args = ("--judge-base-url", server.base_url, "--batch", "api")
+        assert score(capsys, tmp_path, predictions, built_dataset, "batch", *args)[0] == 1
+        status, _, said = score(capsys, tmp_path, predictions, built_dataset, "batch", *args, "--judge-model", "other")
+    assert status == 1 and "batch batch_1 asks judge-model at 127.0.0.1" in said and "not other at" in said
+    assert list(server.batches) == ["batch_1"]
+
+
 def test_a_wrong_key_is_a_clear_error_that_never_shows_the_key(
         capsys, tmp_path: Path, built_dataset: Path, predictions: Path) -> None:
     with BatchServer(fake_judge, api_key="sk-the-right-one") as server:
@@ -216,6 +227,21 @@ def test_a_vllm_output_elsewhere_read_with_batch_results_and_a_rejected_format_f
                                   "--batch-results", str(output))
     assert status == 0, said
     assert_scored_alike(results, read_items(tmp_path / "batch.items.jsonl"), reference, reference_items)
+
+
+def test_a_vllm_run_that_failed_says_why_and_its_requests_stay_to_run_again(
+        capsys, tmp_path: Path, built_dataset: Path, questions: list[dict], predictions: Path) -> None:
+    folder = tmp_path / "batch.batch"
+    assert score(capsys, tmp_path, predictions, built_dataset, "batch", "--batch", "file")[0] == 1
+    written = (folder / "requests.jsonl").read_text()
+    unknown = Reply(status=404, body={"error": {"message": "The model `judge-model` does not exist.",
+                                                "type": "NotFoundError"}})
+    vllm_run_batch(folder / "requests.jsonl", folder / "results.jsonl", lambda request: unknown)
+    status, results, said = score(capsys, tmp_path, predictions, built_dataset, "batch", "--batch", "file")
+    assert status == 1 and results["open"]["awaiting"] == n_open(questions)
+    assert f"{n_open(questions)} requests without a reply" in said
+    assert "HTTP 404 from the judge endpoint: The model `judge-model` does not exist." in said
+    assert (folder / "requests.jsonl").read_text() == written
 
 
 def test_a_results_file_with_a_broken_line_names_the_file_and_line_and_a_cut_off_end_is_skipped(

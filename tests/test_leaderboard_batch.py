@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import judge
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 from judge.endpoint import Endpoint
 from leaderboard.intake import SubmissionMeta
 from leaderboard.service import Leaderboard
@@ -113,3 +113,12 @@ def test_an_expired_batch_fails_the_submission_with_its_reason_and_the_retry_fin
         assert list(server.batches) == ["batch_1", "batch_2"]
         assert len(server.input_lines("batch_2")) == n_open - n_open // 2
         assert board.scores(submission).to_dict()["open"] == online_open(path, questions)
+
+
+def test_the_operator_turns_batch_judging_on_from_the_environment() -> None:
+    settings = Settings.from_env({"MEDCMR_JUDGE_BATCH": "yes", "MEDCMR_JUDGE_BATCH_POLL_S": "300"})
+    assert (settings.judge_batch, settings.judge_batch_poll_s) == (True, 300.0)
+    assert Settings.from_env({"MEDCMR_JUDGE_BATCH": "0"}).judge_batch is False
+    assert Settings.from_env({}).judge_batch is False
+    with pytest.raises(SettingsError, match="MEDCMR_JUDGE_BATCH='maybe'"):
+        Settings.from_env({"MEDCMR_JUDGE_BATCH": "maybe"})
