@@ -108,6 +108,12 @@ class BatchState:
         return {"custom_id": custom_id, "method": "POST", "url": URL, "body": request_body(model, messages, mode)}
 
 
+def judge_folder(base: Path, endpoint: Endpoint) -> Path:
+    """A batch folder under `base` for this judge alone: after a change of judge, the new one
+    starts its own batches instead of waiting on the old judge's."""
+    return base / hashlib.sha256(f"{endpoint.model}@{endpoint.host}".encode()).hexdigest()[:12]
+
+
 def read_lines(where: str, text: str) -> Lines:
     """The lines of a Batch API or `vllm run-batch` output file. A last line cut off (a run that
     was stopped while writing) is skipped; any other line that is not an output line is an error."""

@@ -22,7 +22,7 @@ from typing import Callable
 import judge
 from core.results import DatasetInfo, ItemStatus
 from core.settings import Settings
-from judge.batch import BatchJudging
+from judge.batch import BatchJudging, judge_folder
 from judge.endpoint import Endpoint
 from judge.score import JudgeStep, OnlineJudging
 from leaderboard import companions, details
@@ -362,8 +362,8 @@ class Worker:
 
     def _judge_step(self, submission_id: str) -> JudgeStep:
         """Online calls, or with batch judging the submission's batch (its folder beside the verdict
-        cache keeps the batch id across restarts; an ended batch's unfinished answers fail, to be
-        retried later). The estimate and what a batch did go to the log."""
+        cache keeps the batch id across restarts, one per judge; an ended batch's unfinished answers
+        fail, to be retried later). The estimate and what a batch did go to the log."""
         def say(text: str) -> None:
             log.info("submission %s: %s", submission_id, text)
 
@@ -372,8 +372,8 @@ class Worker:
 
         if not self.settings.judge_batch:
             return OnlineJudging(announce)
-        return BatchJudging(self.cache_path.parent / "judge_batches" / submission_id, resubmit_unfinished=False,
-                            announce=announce, say=say)
+        folder = judge_folder(self.cache_path.parent / "judge_batches" / submission_id, self.endpoint)
+        return BatchJudging(folder, resubmit_unfinished=False, announce=announce, say=say)
 
     def _claim_audit(self, owner: str) -> dict | None:
         submission_id = self.store.next_audit(owner)

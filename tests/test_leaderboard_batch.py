@@ -25,8 +25,8 @@ BATCH = Settings(judge_batch=True, judge_batch_poll_s=0.2, retry_failed_after_s=
 def make_board(tmp_path: Path, built_dataset: Path):
     boards: list[Leaderboard] = []
 
-    def make(server: BatchServer, home: Path | None = None) -> Leaderboard:
-        endpoint = Endpoint(base_url=server.base_url, model="judge-test", api_key=KEY, timeout=10, max_retries=3)
+    def make(server: BatchServer, home: Path | None = None, model: str = "judge-test") -> Leaderboard:
+        endpoint = Endpoint(base_url=server.base_url, model=model, api_key=KEY, timeout=10, max_retries=3)
         board = Leaderboard(home or tmp_path / "home", built_dataset, BATCH, endpoint=endpoint)
         boards.append(board)
         board.start()
@@ -91,6 +91,24 @@ def test_a_restart_reads_the_batch_it_sent_and_sends_none_again(
         until(lambda: status_of(again, submission)["status"] == "finished", 60, "the batch is read after the restart")
         assert list(server.batches) == ["batch_1"]
         assert again.scores(submission).to_dict()["open"] == online_open(path, questions)
+
+
+def test_a_new_judge_sends_its_own_batch_instead_of_waiting_on_the_old_one(
+        tmp_path: Path, make_board, questions: list[dict]) -> None:
+    path = tmp_path / "p.jsonl"
+    write_predictions(path, questions)
+    with BatchServer(fake_judge, api_key=KEY) as server:
+        server.hold = True
+        board = make_board(server)
+        submission = board.submit(path, SubmissionMeta(model="Rejudged"), "ray")["id"]
+        until(lambda: "batch_1" in server.batches, 60, "the first judge's batch is sent")
+        board.stop()
+        again = make_board(server, tmp_path / "home", model="judge-two")
+        until(lambda: "batch_2" in server.batches, 60, "the new judge sends its own batch")
+        assert {line["body"]["model"] for line in server.input_lines("batch_2")} == {"judge-two"}
+        server.hold = False
+        until(lambda: status_of(again, submission)["status"] == "finished", 60, "the new judge's batch is read")
+        assert again.scores(submission).judge.model == "judge-two"
 
 
 def test_an_expired_batch_fails_the_submission_with_its_reason_and_the_retry_finishes_it(
