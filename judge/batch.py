@@ -28,7 +28,7 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -44,7 +44,6 @@ from .screen import JudgeInput
 URL = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
 ENDED = frozenset({"completed", "expired", "failed", "cancelled"})
-ENGINES = ("batch-api", "batch-file")
 Lines = list[tuple[str, dict]]  # (where it was read, one output line)
 
 
@@ -142,11 +141,11 @@ def _request_of(custom_id: str) -> tuple[str, int] | None:
 
 def _line_error(line: dict) -> str:
     """Why an output line holds no reply, in a few words."""
-    status = (line.get("response") or {}).get("status_code")
-    error = line.get("error")
-    if isinstance(error, dict):  # the Batch API: {code, message}; vLLM: {error: {message, ...}} or flat
-        error = error.get("error", error)
-        error = error.get("message") or error.get("code") if isinstance(error, dict) else error
+    response = line.get("response") or {}
+    status, body = response.get("status_code"), response.get("body")
+    error = line.get("error") or (body.get("error") if isinstance(body, dict) else None)
+    while isinstance(error, dict):  # the Batch API's {code, message}; vLLM's {error: {message, ...}}
+        error = error.get("error") or error.get("message") or error.get("code")
     parts = [http_error(status)] if isinstance(status, int) and status != 200 else []
     parts += [str(error)[:200]] if error else []
     return ": ".join(parts) or "no reply for this request"

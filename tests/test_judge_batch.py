@@ -15,7 +15,7 @@ import pytest
 from judge.__main__ import main
 from judge.estimate import REPLY_TOKENS
 from tests.batch_server import BatchServer, vllm_run_batch
-from tests.judge_responders import FlakyJudge, fake_judge, schema_rejecting_judge
+from tests.judge_responders import Counting, FlakyJudge, fake_judge, schema_rejecting_judge
 from tests.openai_server import OpenAIServer, Reply
 from tests.test_judge_cli import ROOT, make_predictions, write_records
 
@@ -129,6 +129,22 @@ def test_a_batch_that_expires_half_done_is_read_and_the_rest_sent_again(
         status, results, said = score(capsys, tmp_path, predictions, built_dataset, "batch", *args)
         assert status == 0, said
         assert list(server.batches) == ["batch_1", "batch_2"] and len(server.answered) == n_open(questions)
+    assert_scored_alike(results, read_items(tmp_path / "batch.items.jsonl"), reference, reference_items)
+
+
+def test_requests_the_batch_answered_with_an_error_are_sent_again_and_the_reason_shown(
+        capsys, tmp_path: Path, built_dataset: Path, questions: list[dict], predictions: Path) -> None:
+    reference, reference_items = online(capsys, tmp_path, predictions, built_dataset, fake_judge)
+    failing = 3
+    with BatchServer(Counting(fake_judge, fail=failing, status=500)) as server:
+        args = ("--judge-base-url", server.base_url, "--batch", "api")
+        assert score(capsys, tmp_path, predictions, built_dataset, "batch", *args)[0] == 1
+        status, results, said = score(capsys, tmp_path, predictions, built_dataset, "batch", *args)
+        assert status == 1 and results["open"]["judged"] == n_open(questions) - failing
+        assert f"{failing} requests without a reply (the first: HTTP 500 from the judge endpoint: status 500)" in said
+        assert len(server.input_lines("batch_2")) == failing
+        status, results, said = score(capsys, tmp_path, predictions, built_dataset, "batch", *args)
+        assert status == 0, said
     assert_scored_alike(results, read_items(tmp_path / "batch.items.jsonl"), reference, reference_items)
 
 
