@@ -184,6 +184,19 @@ class BatchJudging:
     def needs_endpoint(self) -> bool:
         return self.engine == "batch-api"
 
+    def running(self, endpoint: Endpoint) -> bool:
+        """Whether the last batch sent is still at the judge: one look, so a caller that polls need
+        not score the submission again to learn that nothing has changed."""
+        sent = [entry for entry in BatchState.load(self.folder).batches if entry["id"] and not entry["read"]]
+        if not sent or not self.needs_endpoint:
+            return False
+        client = endpoint.blocking_client()
+        try:
+            batch = _api(endpoint, f"checking batch {sent[-1]['id']}", client.batches.retrieve, sent[-1]["id"])
+        finally:
+            client.close()
+        return batch.status not in ENDED
+
     def __call__(self, endpoint: Endpoint, work: Work, concurrency: int, on_done: OnDone) -> bool | None:
         state = BatchState.load(self.folder)
         pending = {cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, prepared.text): (question, prepared)

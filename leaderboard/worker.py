@@ -303,14 +303,18 @@ class Worker:
         submission_id = row["id"]
         cancelled = threading.Event()
         outcome: dict = {}
+        step = self._judge_step(submission_id)
 
         def run() -> None:
             try:
+                if isinstance(step, BatchJudging) and step.running(self.endpoint):
+                    outcome["waiting"] = True  # one look at its batch, still at the judge: nothing to score yet
+                    return
                 predictions = read_predictions(row["file_path"], row["file_name"], self._known_ids)
                 outcome["results"] = judge.score_submission(
                     predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
                     progress=self._progress(submission_id, cancelled), dataset=self.dataset,
-                    concurrency=self.settings.judge_concurrency, judge_step=self._judge_step(submission_id))
+                    concurrency=self.settings.judge_concurrency, judge_step=step)
                 companions.attach(outcome["results"], row["companions"], self.questions)
             except BaseException as err:  # noqa: BLE001 - handed to the lane
                 outcome["error"] = err
@@ -338,8 +342,9 @@ class Worker:
                 raise error
             log.warning("submission %s failed in the judge lane: %s", submission_id, type(error).__name__)
             return self._failed(submission_id, _reason(error))
-        typed = outcome["results"]
-        if self.settings.judge_batch and typed.open.awaiting and not typed.open.failed:  # its batch is at the judge
+        typed = outcome.get("results")
+        if outcome.get("waiting") or (self.settings.judge_batch and typed.open.awaiting and not typed.open.failed):
+            # its batch is at the judge: awaiting, looked at again after the poll interval
             return lambda: self.store.defer(submission_id, time.time() + self.settings.judge_batch_poll_s,
                                             owner=self._owner)
         details.write_open(self.details_path(submission_id), typed.items)

@@ -75,6 +75,7 @@ class BatchServer:
         self.batches: dict[str, dict] = {}
         self._expire_after: dict[str, int | None] = {}  # batch id -> expire_after when it was started
         self.answered: list[dict] = []  # the body of every request answered, in order
+        self.looks = 0  # batches retrieved
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -182,6 +183,7 @@ class BatchServer:
                 return 200, {"object": "list", "data": listed, "has_more": False}
             if method == "GET" and parts[:2] == ["v1", "batches"] and len(parts) == 3 and parts[2] in self.batches:
                 batch = self.batches[parts[2]]
+                self.looks += 1
                 if batch["status"] == "in_progress" and not self.hold:
                     self._run(batch)
                 return 200, batch

@@ -76,6 +76,26 @@ def test_the_judge_lane_sends_batches_and_comes_back_for_them_without_holding_an
         assert path.is_dir() or KEY not in path.read_text()
 
 
+def test_a_batch_at_the_judge_is_looked_at_without_scoring_the_submission_again(
+        tmp_path: Path, make_board, questions: list[dict], monkeypatch: pytest.MonkeyPatch) -> None:
+    scored = []
+    real = judge.score_submission
+    monkeypatch.setattr(judge, "score_submission", lambda *args, **kwargs: scored.append(1) or real(*args, **kwargs))
+    path = tmp_path / "p.jsonl"
+    write_predictions(path, questions)
+    with BatchServer(fake_judge, api_key=KEY) as server:
+        server.hold = True
+        board = make_board(server)
+        submission = board.submit(path, SubmissionMeta(model="Polled"), "pia")["id"]
+        until(lambda: "batch_1" in server.batches, 60, "the batch is sent")
+        sent = len(scored)  # the reference rows, the MCQ lane and the judge lane's run that sent the batch
+        until(lambda: server.looks >= 5, 60, "the lane looks at the batch again and again")
+        assert len(scored) == sent
+        server.hold = False
+        until(lambda: status_of(board, submission)["status"] == "finished", 60, "the batch is read")
+        assert len(scored) == sent + 1
+
+
 def test_a_restart_reads_the_batch_it_sent_and_sends_none_again(
         tmp_path: Path, make_board, questions: list[dict]) -> None:
     path = tmp_path / "p.jsonl"
