@@ -2,8 +2,9 @@
 
 The MCQ lane scores multiple-choice answers in seconds and puts that row on the board ("awaiting
 judge"); the judge lane then judges open answers, one submission at a time within a deadline, and
-replaces the row with the full document; the audit lane (with an audit judge) re-scores a sample.
-Only the process holding the store's lease runs these lanes; another process on the same home
+replaces the row with the full document (with batch judging, it sends a submission's batch, goes on
+with others and comes back for it: `judge.batch`); the audit lane (with an audit judge) re-scores a
+sample. Only the process holding the store's lease runs these lanes; another process on the same home
 serves reads and queues submissions, and takes over when the lease expires. A crash loses nothing:
 unfinished work is queued again and the judge's cache makes already-judged answers free. A write
 the storage refuses is kept and retried until it works.
