@@ -346,9 +346,8 @@ class BatchJudging:
                      f"read the results:\n  vllm run-batch -i {path} -o {self.folder / 'results.jsonl'} "
                      f"--model {endpoint.model}")
             return
-        with path.open("rb") as handle:
-            uploaded = _api(endpoint, f"uploading {path}", client.files.create, file=(path.name, handle),
-                            purpose="batch")
+        uploaded = _api(endpoint, f"uploading {path}", client.files.create, file=(path.name, path.read_bytes()),
+                        purpose="batch")  # bytes, not a handle: a retried upload sends the whole file again
         entry = {"id": None, "input_file_id": uploaded.id, "host": endpoint.host, "model": endpoint.model,
                  "requests": len(requests),
                  "status": "uploaded", "done": 0, "read": False}
