@@ -2,6 +2,7 @@
 Batch API over real HTTP; each submission scored exactly as online judging of the same replies."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,8 @@ def status_of(board: Leaderboard, submission: str) -> dict:
 
 
 def test_the_judge_lane_sends_batches_and_comes_back_for_them_without_holding_anyone(
-        tmp_path: Path, make_board, questions: list[dict]) -> None:
+        tmp_path: Path, make_board, questions: list[dict], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="leaderboard")
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     write_predictions(first, questions, tag="first")
     expected_b = write_predictions(second, questions, right=3, tag="second")
@@ -74,6 +76,8 @@ def test_the_judge_lane_sends_batches_and_comes_back_for_them_without_holding_an
             assert scored.judge.engine == "batch-api" and scored.open.judged == scored.open.n
     for path in (tmp_path / "home" / "judge_batches").rglob("*"):
         assert path.is_dir() or KEY not in path.read_text()
+    assert "batch batch_1 sent to 127.0.0.1" in caplog.text and "judge estimate" in caplog.text
+    assert KEY not in caplog.text
 
 
 def test_a_batch_at_the_judge_is_looked_at_without_scoring_the_submission_again(
