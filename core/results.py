@@ -99,6 +99,7 @@ class JudgeInfo:
     reasks: int = 0  # replies without one readable verdict, asked again with a fresh nonce
     screen_version: str = ""  # the answer screen that cut spans addressing the grader
     normalisation_version: str = ""  # the answer normalisation applied before anything read an answer
+    engine: str = "online"  # how verdicts were asked: online calls, batch-api or batch-file (judge.batch)
 
 
 @dataclass

@@ -58,6 +58,12 @@ class Settings:
     judge_concurrency: int = _setting(JUDGE_CONCURRENCY, "MEDCMR_JUDGE_CONCURRENCY", "Judge calls in flight.")
     judge_deadline_s: float = _setting(3600.0, "MEDCMR_JUDGE_DEADLINE_S", "The longest one submission's open "
                                        "judging may take; past it the submission fails and its MCQ row stays.")
+    judge_batch: bool = _setting(False, "MEDCMR_JUDGE_BATCH", "`1`: judge each submission's open answers as one "
+                                 "batch through the judge's Batch API (OpenAI or compatible: half the price, done "
+                                 "within 24 h) instead of one call per answer; an expired or failed batch fails the "
+                                 "submission, retried like any judging failure.")
+    judge_batch_poll_s: float = _setting(60.0, "MEDCMR_JUDGE_BATCH_POLL_S", "How often a submission's batch at the "
+                                         "judge is checked (meanwhile the judge lane serves others).")
     predict: EndpointSettings = _setting(
         EndpointSettings(timeout=PREDICT_TIMEOUT_S, max_retries=PREDICT_MAX_RETRIES),
         "MEDCMR_PREDICT_BASE_URL, _MODEL, _API_KEY, _TIMEOUT, _MAX_RETRIES",
@@ -120,6 +126,8 @@ class Settings:
             judge=endpoint_settings(env, "MEDCMR_JUDGE", JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES),
             judge_concurrency=_number(env, "MEDCMR_JUDGE_CONCURRENCY", JUDGE_CONCURRENCY, int, minimum=1),
             judge_deadline_s=_number(env, "MEDCMR_JUDGE_DEADLINE_S", 3600.0, float, minimum=1),
+            judge_batch=_flag(env, "MEDCMR_JUDGE_BATCH"),
+            judge_batch_poll_s=_number(env, "MEDCMR_JUDGE_BATCH_POLL_S", 60.0, float, minimum=0.1),
             predict=endpoint_settings(env, "MEDCMR_PREDICT", PREDICT_TIMEOUT_S, PREDICT_MAX_RETRIES),
             audit=endpoint_settings(env, "MEDCMR_AUDIT", JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES),
             audit_sample=_audit_sample(get("MEDCMR_AUDIT_SAMPLE", "20/0.05")),
@@ -182,6 +190,15 @@ def _number(env: Mapping[str, str], name: str, default, kind: type, *, minimum: 
     if not value >= minimum:
         raise SettingsError(f"{name}={raw!r}: expected a {kind.__name__} ≥ {minimum:g}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={env[name]!r}: expected 1 or 0 (true/false, yes/no, on/off)")
 
 
 def _rate_limit(value: str, name: str = "MEDCMR_RATE_LIMIT") -> tuple[int, float]:

@@ -21,7 +21,10 @@ from core.settings import Settings, SettingsError
 from release.built import load_questions, provenance
 
 from . import Endpoint, PredictionsError, read_predictions, score_submission, summary_table
+from .batch import BatchError, BatchJudging
 from .circular import blind_results, read_circular, score_circular
+from .estimate import Estimate, Prices
+from .score import JudgeStep, OnlineJudging
 
 
 EXIT_STATUS = """exit status:
@@ -42,6 +45,16 @@ SCORE_EPILOG = """\
 example (a local judge for a dry run: python -m tests.openai_server --role judge, from the repository):
   %(prog)s --predictions preds.jsonl --data medcmr --out results.json \\
       --judge-base-url http://127.0.0.1:8000/v1 --judge-model test-judge
+
+bulk judging through the OpenAI Batch API (or a compatible server): half the price, within 24 h;
+run the same command again later to read the batch (it is never sent twice):
+  %(prog)s --predictions preds.jsonl --data medcmr --out results.json --judge-model gpt-4.1 \\
+      --batch api --price-input 2 --price-output 8 --batch-discount 0.5
+
+bulk judging on your GPUs with vLLM (the requests go to results.batch/requests.jsonl):
+  %(prog)s --predictions preds.jsonl --data medcmr --out results.json --judge-model Qwen/Qwen3-32B --batch file
+  vllm run-batch -i results.batch/requests.jsonl -o results.batch/results.jsonl --model Qwen/Qwen3-32B
+  %(prog)s --predictions preds.jsonl --data medcmr --out results.json --judge-model Qwen/Qwen3-32B --batch file
 """
 
 
@@ -85,7 +98,61 @@ def _parser() -> argparse.ArgumentParser:
                             "(default: none)")
     score.add_argument("--mcq-only", action="store_true",
                        help="score multiple-choice questions only (default: off)")
+    bulk = score.add_argument_group("bulk judging (docs/judge.md)")
+    bulk.add_argument("--batch", choices=("api", "file"),
+                      help="api: send the open answers' judge requests as one batch to the Batch API at the judge "
+                           "endpoint and read it on a later run; file: write them for `vllm run-batch` and read "
+                           "its output on a later run (default: off, one call per answer now)")
+    bulk.add_argument("--batch-dir", type=Path, metavar="DIR",
+                      help="the batch's folder: requests.jsonl, results.jsonl and state.json (default: beside "
+                           "--out, e.g. results.batch/ for results.json)")
+    bulk.add_argument("--batch-results", type=Path, action="append", metavar="FILE",
+                      help="read this `vllm run-batch` output file (repeatable; implies --batch file; default: "
+                           "results.jsonl in the batch's folder)")
+    cost = score.add_argument_group("the estimate printed before any judge call")
+    cost.add_argument("--price-input", type=float, metavar="USD",
+                      help="the judge's price per million input tokens, for the cost (default: none)")
+    cost.add_argument("--price-output", type=float, metavar="USD",
+                      help="the judge's price per million output tokens (default: none)")
+    cost.add_argument("--batch-discount", type=float, default=0.0, metavar="FRACTION",
+                      help="the share a batch costs less, e.g. 0.5 on OpenAI's Batch API (default: %(default)s)")
     return parser
+
+
+def _prices(args: argparse.Namespace) -> Prices | None:
+    if (args.price_input is None) != (args.price_output is None):
+        raise PredictionsError("give both --price-input and --price-output (dollars per million tokens), or neither")
+    if not 0 <= args.batch_discount < 1:
+        raise PredictionsError("--batch-discount must be a fraction from 0 to below 1, e.g. 0.5")
+    if args.price_input is None:
+        return None
+    if args.price_input < 0 or args.price_output < 0:
+        raise PredictionsError("--price-input and --price-output cannot be negative")
+    return Prices(args.price_input, args.price_output, args.batch_discount)
+
+
+def _judge_step(args: argparse.Namespace, endpoint: Endpoint, notes: list[str]) -> JudgeStep:
+    """Online calls, or a batch (`--batch`) that leaves its `notes`; the estimate goes to stderr
+    before any call."""
+    prices = _prices(args)
+
+    def announce(estimate: Estimate) -> None:
+        hint = "" if prices else "; give --price-input and --price-output for the cost"
+        print(estimate.describe(prices) + hint, file=sys.stderr, flush=True)
+
+    engine = args.batch or ("file" if args.batch_results else None)
+    if engine is None:
+        if args.batch_discount:
+            raise PredictionsError("--batch-discount applies to --batch only")
+        return OnlineJudging(announce)
+    if engine == "api" and args.batch_results:
+        raise PredictionsError("--batch-results reads a `vllm run-batch` output: use it with --batch file")
+    if args.no_cache:
+        raise PredictionsError("--batch keeps the verdicts it reads in the verdict cache: drop --no-cache")
+    if not endpoint.model:
+        raise PredictionsError("--batch needs the judge model's name (--judge-model or MEDCMR_JUDGE_MODEL)")
+    return BatchJudging(args.batch_dir or args.out.with_suffix(".batch"), f"batch-{engine}",
+                        results=args.batch_results or (), announce=announce, say=notes.append)
 
 
 def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
@@ -111,6 +178,8 @@ def score(args: argparse.Namespace) -> int:
                                       model=args.judge_model, api_key=args.judge_api_key,
                                       timeout=args.judge_timeout, max_retries=args.judge_max_retries)
     cache = None if args.no_cache else (args.cache or default_cache_path())
+    notes: list[str] = []  # what a batch did and what to do next, said after the scores
+    step = _judge_step(args, endpoint, notes)
     with tqdm(total=0, unit="q", desc="scoring", file=sys.stderr, disable=None) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -119,7 +188,8 @@ def score(args: argparse.Namespace) -> int:
 
         results = score_submission(predictions, questions, endpoint=endpoint, cache_path=cache,
                                    progress=progress, details_path=args.details,
-                                   mcq_only=args.mcq_only, dataset=dataset, concurrency=args.concurrency)
+                                   mcq_only=args.mcq_only, dataset=dataset, concurrency=args.concurrency,
+                                   judge_step=step)
     results.circular = circular
     if args.blind_predictions:  # the same model without images: blind accuracy and the image gain
         blind = score_submission(read_predictions(args.blind_predictions, known_ids={q["id"] for q in questions}),
@@ -131,7 +201,9 @@ def score(args: argparse.Namespace) -> int:
     partial.replace(args.out)
     print(summary_table(results))
     print(f"Wrote {args.out}" + (f" and {args.details}" if args.details else ""))
-    unjudged = results.open.failed + (results.open.awaiting if endpoint.configured else 0)
+    for note in notes:
+        print(note, file=sys.stderr)
+    unjudged = results.open.failed + (results.open.awaiting if results.judge.model else 0)
     if unjudged:
         print(f"{unjudged} open answers are not judged (failed or awaiting the judge); exit status 1 — "
               "rerun to judge only these", file=sys.stderr)
@@ -145,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     except (PredictionsError, SettingsError) as exc:  # SettingsError: a malformed MEDCMR_* variable
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BatchError as exc:
+        print(f"error: {exc}; verdicts read so far are cached", file=sys.stderr)
+        return 1
     except (FileNotFoundError, NotADirectoryError) as exc:
         print(f"error: {exc.filename}: not found" if exc.filename else f"error: {exc}", file=sys.stderr)
         return 2

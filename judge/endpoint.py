@@ -73,3 +73,16 @@ class Endpoint:
             timeout=self.timeout,
             max_retries=self.max_retries,
         )
+
+    def blocking_client(self) -> openai.OpenAI:
+        """A synchronous client, for the few calls of the Batch API (`judge.batch`)."""
+        return openai.OpenAI(
+            base_url=self.base_url,
+            api_key=self.api_key or "no-key",
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def redact(self, text: str) -> str:
+        """`text` without the key, for an error message that quotes what a server said."""
+        return text.replace(self.api_key, "[key]") if self.api_key else text

@@ -184,7 +184,10 @@ class JudgeCall:
     reasks: int = 0
 
 
-def _with_format(body: dict, mode: str) -> dict:
+def request_body(model: str, messages: list[dict], mode: str = RESPONSE_FORMATS[0]) -> dict:
+    """The chat-completions request of one judge call, asking for the verdict in `mode`; online
+    calls and every line of a batch (`judge.batch`) send exactly this."""
+    body = {"model": model, "messages": messages, "temperature": TEMPERATURE}
     if mode == "json_schema":
         return {**body, "response_format": {"type": "json_schema", "json_schema": VERDICT_SCHEMA}}
     if mode == "json_object":
@@ -192,9 +195,26 @@ def _with_format(body: dict, mode: str) -> dict:
     return body
 
 
-def _add_usage(total: dict, response: ChatCompletion) -> None:
+def add_usage(total: dict, response: ChatCompletion) -> None:
+    """Add a completion's token counts to `total` (a JudgeCall's usage sums every call for its answer)."""
     for name, value in _usage(response).items():
         total[name] = total.get(name, 0) + value
+
+
+def read_reply(response: ChatCompletion, nonce: str) -> tuple[str | None, Reading]:
+    """A completion's text and what it says: its one verdict carrying `nonce`, or the problem."""
+    raw = _content(response)
+    return raw, read_verdict(raw or "", nonce)
+
+
+def gave_up(raw: str | None, usage: dict, problem: str | None) -> JudgeCall:
+    """The failed outcome of an answer whose MAX_TRIES replies held no readable verdict."""
+    return JudgeCall(raw=raw, usage=usage, reasks=MAX_TRIES - 1, error=f"{problem} (after {MAX_TRIES} tries)")
+
+
+def http_error(status: int) -> str:
+    """The item error of a judge call the endpoint answered with an HTTP error status."""
+    return f"HTTP {status} from the judge endpoint"
 
 
 @dataclass
@@ -217,12 +237,11 @@ class Judge:
         return await self.client.post("/chat/completions", body=body, cast_to=ChatCompletion)
 
     async def _complete(self, messages: list[dict]) -> ChatCompletion:
-        body = {"model": self.model, "messages": messages, "temperature": TEMPERATURE}
         position = RESPONSE_FORMATS.index(self.response_format)
         while True:
             mode = RESPONSE_FORMATS[position]
             try:
-                response = await self._post(_with_format(body, mode))
+                response = await self._post(request_body(self.model, messages, mode))
             except openai.BadRequestError:
                 # Endpoints without a mode reject the parameter; the prompt asks for the JSON anyway.
                 # Only a success with a weaker mode proves that, so one bad request (say, an answer
@@ -250,19 +269,18 @@ class Judge:
             except openai.APITimeoutError:
                 error = "timeout: the judge did not answer in time (after retries)"
             except openai.APIStatusError as exc:
-                error = f"HTTP {exc.status_code} from the judge endpoint"
+                error = http_error(exc.status_code)
             except openai.APIConnectionError:
                 error = "connection error: could not reach the judge endpoint (after retries)"
             except Exception as exc:  # noqa: BLE001 - e.g. the transport rejecting a bad URL: the item fails, the run goes on
                 error = f"judge client error: {type(exc).__name__}"
             else:
-                _add_usage(usage, response)
-                raw = _content(response)
-                reading = read_verdict(raw or "", nonce)
+                add_usage(usage, response)
+                raw, reading = read_reply(response, nonce)
                 if reading.criteria is not None:
                     return JudgeCall(criteria=reading.criteria, rationale=reading.rationale, raw=raw,
                                      usage=usage, reasks=attempt)
                 problem = reading.problem
                 continue
             return JudgeCall(raw=raw, error=error, usage=usage, reasks=attempt)
-        return JudgeCall(raw=raw, usage=usage, reasks=MAX_TRIES - 1, error=f"{problem} (after {MAX_TRIES} tries)")
+        return gave_up(raw, usage, problem)

@@ -149,7 +149,9 @@ def summary_table(results: Results) -> str:
     lines.append(f"Coverage  expected {coverage.expected:,}, given {coverage.given:,}, "
                  f"missing {coverage.missing:,} (scored as wrong)")
     if judge.model:
-        lines.append(f"Judge  {judge.model} @ {judge.host}, prompt {judge.prompt_version}: "
+        where = judge.host or "your vllm run-batch"
+        engine = "" if judge.engine == "online" else f" ({judge.engine})"
+        lines.append(f"Judge  {judge.model} @ {where}{engine}, prompt {judge.prompt_version}: "
                      f"{judge.calls:,} calls, {judge.cached:,} cached, {judge.reasks:,} re-asked, "
                      f"{judge.tokens.get('total_tokens', 0):,} tokens")
     elif open_.awaiting:

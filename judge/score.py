@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from core.results import Coverage, DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
 from core.settings import JUDGE_CONCURRENCY
@@ -20,6 +21,7 @@ from core.vocabulary import weighted_score
 from .answers import NORMALISATION_VERSION, normalise_answer
 from .cache import VerdictCache, cache_key
 from .endpoint import Endpoint
+from .estimate import Estimate, estimate_answers
 from .extract import EXTRACTION_VERSION, extract_choice
 from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall
 from .screen import SCREEN_VERSION, JudgeInput, judge_input
@@ -27,6 +29,8 @@ from .predictions import check_predictions, coverage
 from .report import mcq_results, open_results
 
 DEFAULT_CONCURRENCY = JUDGE_CONCURRENCY
+Work = list[tuple[dict, JudgeInput]]  # the answers that need a verdict, with the question each answers
+OnDone = Callable[[dict, JudgeInput, JudgeCall], None]
 
 
 def _mcq_item(question: dict, prediction: str | None) -> ItemResult:
@@ -96,6 +100,32 @@ async def judge_all(endpoint: Endpoint, work: list[tuple[dict, JudgeInput]], con
     return judge.json_mode
 
 
+class JudgeStep(Protocol):
+    """How the answers that need a verdict reach the judge: `OnlineJudging` or a batch
+    (`judge.batch.BatchJudging`). It calls `on_done` for each answer it has an outcome for; one it
+    leaves (still at the judge) stays awaiting. Returns whether replies were constrained to JSON."""
+
+    engine: str  # recorded as `judge.engine`
+    needs_endpoint: bool  # False: only the judge's name is needed (the user runs the requests)
+
+    def __call__(self, endpoint: Endpoint, work: Work, concurrency: int, on_done: OnDone) -> bool | None: ...
+
+
+@dataclass
+class OnlineJudging:
+    """Every answer now through the endpoint's chat completions, `concurrency` calls in flight;
+    `announce` hears the estimate before the first call."""
+
+    announce: Callable[[Estimate], None] | None = None
+    engine: str = "online"
+    needs_endpoint: bool = True
+
+    def __call__(self, endpoint: Endpoint, work: Work, concurrency: int, on_done: OnDone) -> bool | None:
+        if self.announce is not None:
+            self.announce(estimate_answers(endpoint.model, work))
+        return run_async(judge_all(endpoint, work, concurrency, on_done))
+
+
 def score_submission(
     predictions: list[dict],
     questions: list[dict],
@@ -107,14 +137,16 @@ def score_submission(
     mcq_only: bool = False,
     dataset: DatasetInfo | dict | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
+    judge_step: JudgeStep | None = None,
 ) -> Results:
     """Score `predictions` against `questions` (rows of `release.built.load_questions`): the typed
     results document, its per-question `items` attached (`Results.to_dict()` is `results.json`).
 
     Raises PredictionsError before any judge call if the predictions cannot be scored. Open
-    answers are judged only when `endpoint` is configured (else counted in `open.awaiting`);
-    verdicts are cached in `cache_path` as they arrive. `progress(done, total)` counts items;
-    an exception it raises stops the run at once (verdicts so far stay cached) and propagates.
+    answers are judged only when `endpoint` is configured (else counted in `open.awaiting`), by
+    `judge_step` (default: `OnlineJudging()`); verdicts are cached in `cache_path` as they arrive.
+    `progress(done, total)` counts items; an exception it raises stops the run at once (verdicts
+    so far stay cached) and propagates.
     """
     check_predictions(predictions, questions)
     scope = [q for q in questions if not mcq_only or q["question_type"] == "mcq"]
@@ -129,7 +161,8 @@ def score_submission(
     done += len(mcq_items)
     report(done, total)
 
-    judging = endpoint is not None and endpoint.configured
+    step = judge_step or OnlineJudging()
+    judging = endpoint is not None and bool(endpoint.model) and (endpoint.configured or not step.needs_endpoint)
     cache = VerdictCache(cache_path) if cache_path and judging else None
     open_items: dict[str, ItemResult] = {}
     work: list[tuple[dict, JudgeInput]] = []
@@ -158,11 +191,12 @@ def score_submission(
     cached = sum(item.cached for item in open_items.values())
 
     tokens = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    reasks = 0
+    reasks = calls = 0
 
     def on_done(question: dict, prepared: JudgeInput, call: JudgeCall) -> None:
-        nonlocal done, reasks
+        nonlocal done, reasks, calls
         reasks += call.reasks
+        calls += 1 + call.reasks
         for name in tokens:
             tokens[name] += call.usage.get(name, 0)
         verdict = {"criteria": call.criteria, "rationale": call.rationale, "raw": call.raw, "error": call.error}
@@ -178,10 +212,14 @@ def score_submission(
     json_mode = None
     try:
         if work:
-            json_mode = run_async(judge_all(endpoint, work, concurrency, on_done))
+            json_mode = step(endpoint, work, concurrency, on_done)
     finally:
         if cache:
             cache.close()
+    for question, prepared in work:  # what a batch left at the judge still awaits it
+        open_items.setdefault(question["id"], _open_item(
+            question, ItemStatus.AWAITING, answers[question["id"]], flags=list(prepared.flags),
+            normalisation=list(prepared.normalisation)))
 
     ordered_open = [open_items[q["id"]] for q in scope if q["question_type"] == "open"]
     if isinstance(dataset, dict):
@@ -194,9 +232,10 @@ def score_submission(
         coverage=Coverage(**coverage(set(answers), scope),
                           not_answered=sum(item.status is ItemStatus.NOT_ANSWERED for item in items),
                           normalised=sum(bool(item.normalisation) for item in items)),
-        judge=JudgeInfo(host=endpoint.host if judging else None, model=endpoint.model if judging else None,
+        judge=JudgeInfo(host=endpoint.host if judging and step.needs_endpoint else None,
+                        model=endpoint.model if judging else None, engine=step.engine,
                         prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=json_mode,
-                        concurrency=concurrency, calls=len(work) + reasks, reasks=reasks, cached=cached,
+                        concurrency=concurrency, calls=calls, reasks=reasks, cached=cached,
                         tokens=tokens, screen_version=SCREEN_VERSION, normalisation_version=NORMALISATION_VERSION),
         dataset=dataset or DatasetInfo(),
         items=items,

@@ -459,10 +459,22 @@ class Store:
         return self._claim("status = ? ORDER BY seq", (QUEUED,), owner)
 
     def claim_judging(self, owner: str | None = None) -> dict | None:
-        """The next submission for the judge: new ones (awaiting) first, oldest first; then a
-        failed one whose retry time has come."""
-        return (self._claim("status = ? ORDER BY seq", (AWAITING,), owner)
-                or self._claim("status = ? AND retry_ts <= ? ORDER BY retry_ts", (FAILED, time.time()), owner))
+        """The next submission for the judge: awaiting ones first, oldest first (one whose batch
+        is at the judge once its time to look again has come); then a failed one whose retry
+        time has come."""
+        now = time.time()
+        return (self._claim("status = ? AND (retry_ts IS NULL OR retry_ts <= ?) ORDER BY seq", (AWAITING, now), owner)
+                or self._claim("status = ? AND retry_ts <= ? ORDER BY retry_ts", (FAILED, now), owner))
+
+    def defer(self, submission_id: str, retry_ts: float, owner: str | None = None) -> bool:
+        """Put a running submission back to awaiting the judge, not to be claimed before `retry_ts`
+        (its batch is still at the judge); its results stay. With `owner`: only while it holds the lease."""
+        sql = "UPDATE submissions SET status = ?, retry_ts = ?, updated_at = ? WHERE id = ? AND status = ?"
+        args: list[Any] = [AWAITING, retry_ts, utc_now(), submission_id, RUNNING]
+        if owner is not None:
+            sql, args = sql + self._HOLDS, args + [owner]
+        with self._transaction() as db:
+            return db.execute(sql, args).rowcount > 0
 
     def set_progress(self, submission_id: str, done: int, total: int) -> None:
         with self._transaction() as db:

@@ -2,8 +2,9 @@
 
 The MCQ lane scores multiple-choice answers in seconds and puts that row on the board ("awaiting
 judge"); the judge lane then judges open answers, one submission at a time within a deadline, and
-replaces the row with the full document; the audit lane (with an audit judge) re-scores a sample.
-Only the process holding the store's lease runs these lanes; another process on the same home
+replaces the row with the full document (with batch judging, it sends a submission's batch, goes on
+with others and comes back for it: `judge.batch`); the audit lane (with an audit judge) re-scores a
+sample. Only the process holding the store's lease runs these lanes; another process on the same home
 serves reads and queues submissions, and takes over when the lease expires. A crash loses nothing:
 unfinished work is queued again and the judge's cache makes already-judged answers free. A write
 the storage refuses is kept and retried until it works.
@@ -22,7 +23,9 @@ from typing import Callable
 import judge
 from core.results import DatasetInfo, ItemStatus
 from core.settings import Settings
+from judge.batch import BatchJudging, judge_folder
 from judge.endpoint import Endpoint
+from judge.score import JudgeStep, OnlineJudging
 from leaderboard import companions, details
 from leaderboard.intake import read_predictions
 from leaderboard.review import Reviews
@@ -306,14 +309,18 @@ class Worker:
         submission_id = row["id"]
         cancelled = threading.Event()
         outcome: dict = {}
+        step = self._judge_step(submission_id)
 
         def run() -> None:
             try:
+                if isinstance(step, BatchJudging) and step.running(self.endpoint):
+                    outcome["waiting"] = True  # one look at its batch, still at the judge: nothing to score yet
+                    return
                 predictions = read_predictions(row["file_path"], row["file_name"], self._known_ids)
                 outcome["results"] = judge.score_submission(
                     predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
                     progress=self._progress(submission_id, cancelled), dataset=self.dataset,
-                    concurrency=self.settings.judge_concurrency)
+                    concurrency=self.settings.judge_concurrency, judge_step=step)
                 companions.attach(outcome["results"], row["companions"], self.questions)
             except BaseException as err:  # noqa: BLE001 - handed to the lane
                 outcome["error"] = err
@@ -341,7 +348,11 @@ class Worker:
                 raise error
             log.warning("submission %s failed in the judge lane: %s", submission_id, type(error).__name__)
             return self._failed(submission_id, _reason(error))
-        typed = outcome["results"]
+        typed = outcome.get("results")
+        if outcome.get("waiting") or (self.settings.judge_batch and typed.open.awaiting and not typed.open.failed):
+            # its batch is at the judge: awaiting, looked at again after the poll interval
+            return lambda: self.store.defer(submission_id, time.time() + self.settings.judge_batch_poll_s,
+                                            owner=self._owner)
         details.write_open(self.details_path(submission_id), typed.items)
         results = typed.to_dict()
         if typed.open.failed:
@@ -359,6 +370,21 @@ class Worker:
                     self._wake_audit.set()
                 self._on_written(submission_id)
         return write
+
+    def _judge_step(self, submission_id: str) -> JudgeStep:
+        """Online calls, or with batch judging the submission's batch (its folder beside the verdict
+        cache keeps the batch id across restarts, one per judge; an ended batch's unfinished answers
+        fail, to be retried later). The estimate and what a batch did go to the log."""
+        def say(text: str) -> None:
+            log.info("submission %s: %s", submission_id, text)
+
+        def announce(estimate) -> None:
+            say(estimate.describe())
+
+        if not self.settings.judge_batch:
+            return OnlineJudging(announce)
+        folder = judge_folder(self.cache_path.parent / "judge_batches" / submission_id, self.endpoint)
+        return BatchJudging(folder, resubmit_unfinished=False, announce=announce, say=say)
 
     def _claim_audit(self, owner: str) -> dict | None:
         submission_id = self.store.next_audit(owner)

@@ -155,8 +155,10 @@ def main(argv: list[str] | None = None) -> None:
     data_dir = served.data_dir
     endpoint = Endpoint.from_settings(settings.judge)
     if endpoint.configured:
-        print(f"Judge: {endpoint.model} at {endpoint.host} ({endpoint.timeout:g} s per call, "
-              f"{endpoint.max_retries} retries, {settings.judge_deadline_s:g} s per submission)", flush=True)
+        how = (f"one batch per submission through its Batch API, checked every {settings.judge_batch_poll_s:g} s"
+               if settings.judge_batch else f"{endpoint.timeout:g} s per call, {endpoint.max_retries} retries, "
+               f"{settings.judge_deadline_s:g} s per submission")
+        print(f"Judge: {endpoint.model} at {endpoint.host} ({how})", flush=True)
     else:
         print("No judge endpoint (set MEDCMR_JUDGE_MODEL and MEDCMR_JUDGE_BASE_URL or an API key): "
               "MCQ is scored, open answers wait as 'awaiting judge'.", flush=True)
