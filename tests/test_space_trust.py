@@ -1,4 +1,5 @@
-"""Who is who, through the real Space: a client's own X-Forwarded-For never buys a fresh refusal allowance."""
+"""Through the real Space: pasted references are held, and a client's own X-Forwarded-For never buys a fresh
+refusal allowance (the spoofing test runs last: it uses up this Space's allowance for 127.0.0.1)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,9 @@ from gradio_client.exceptions import AppError
 from starlette.requests import Request
 
 from space.submit_tab import client_address
-from tests.space_app import SpaceProcess, make_home, submit
+from tests.answers import write_predictions
+from tests.polling import until
+from tests.space_app import SpaceProcess, make_home, submit, wait_for_status
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +21,24 @@ def strict_space(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
     app = SpaceProcess(make_home(built_dataset, tmp_path_factory, "strict"), {"MEDCMR_REFUSAL_LIMIT": "2/3600"})
     yield app
     app.kill()
+
+
+def test_pasted_reference_answers_are_held_through_the_space_and_an_honest_file_is_not(
+        strict_space: SpaceProcess, questions: list[dict], tmp_path: Path) -> None:
+    client = Client(strict_space.url, verbose=False)
+    write_predictions(tmp_path / "copied.jsonl", questions, tag="")  # open answers: the references themselves
+    write_predictions(tmp_path / "honest.jsonl", questions, open_answer="a lesion, in my own words")
+    copied = submit(client, tmp_path / "copied.jsonl", "Reference-Paster")["id"]
+    honest = submit(client, tmp_path / "honest.jsonl", "Own-Words")["id"]
+    for submission in (copied, honest):
+        wait_for_status(client, submission, ("finished", "awaiting judge"))
+
+    def review(submission: str) -> str:
+        return wait_for_status(client, submission, ("finished", "awaiting judge"))["review"]
+
+    until(lambda: "held as a copy" in review(copied), 60, "the copy checks holding the pasted references")
+    assert "reproduce their reference answer" in review(copied)
+    assert "held" not in review(honest)
 
 
 def test_a_spoofed_forwarded_for_does_not_reset_the_refusal_limit(strict_space: SpaceProcess, tmp_path: Path) -> None:
