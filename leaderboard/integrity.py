@@ -48,14 +48,14 @@ MIN_ROWS = 10                  # other rows needed before a pattern is read agai
 FIT_Z = 6.0                    # robust z of lz below -FIT_Z holds (bench/bench_integrity.py)
 FIT_NEIGHBOURS = 10            # rows of nearest accuracy that set lz's yardstick (its spread grows with accuracy)
 MIN_FIT_ITEMS = 200            # fewer MCQs than this give person fit too little to read
-CONTESTED_Z = 5.0              # agreement with the key where the other rows dispute it, beyond expectation
-CONTESTED_SHARE = 0.42         # ... with at least this excess share of the disputed questions
+DISPUTED_Z = 5.0              # agreement with the key where the other rows dispute it, beyond expectation
+DISPUTED_SHARE = 0.42         # ... with at least this excess share of the disputed questions
 DISPUTE = 0.5                  # share of the stronger half agreeing on one letter that is not the key
-MIN_CONTESTED = 10             # disputed questions needed to read it
+MIN_DISPUTED = 10             # disputed questions needed to read it
 TREND_SHRINK = 0.05            # ridge on each disputed question's trend with accuracy (in accuracy^2 units)
 ROW_Z = 6.0                    # same wrong letters as an earlier row beyond chance (z, over all pairs)
 ROW_SHARE = 0.4                # ... with at least this excess share (honest related rows stay below)
-PREFILTER = 0.3               # raw same-wrong-letter share below which a pair is not tested (copies show ROW_SHARE+)
+PREFILTER = 0.3                # raw same-wrong-letter share below which a pair is not tested (copies show ROW_SHARE+)
 MIN_SHARED_WRONG = 20          # an earlier row's wrong answers needed to read agreement on them
 REFERENCE_WORDS = 5            # a reference answer this long is not reproduced word for word by chance
 DESCRIPTION_RUN = 8            # words running from the reference description
@@ -64,10 +64,10 @@ REFERENCE_MIN = 2              # ... and at least this many of them
 OPEN_SIMILAR = 0.8             # character 5-gram Jaccard of two answers that are the same answer
 OPEN_MIN_CHARS = 40            # shorter answers are alike by nature ("Answer: the humerus.")
 OPEN_SHARE = 0.5               # share of comparable open answers near-identical to an earlier row's
-OPEN_MIN = 3
+OPEN_MIN = 3                   # ... and at least this many
 EVIDENCE = 50                  # item ids kept as evidence per finding
 
-KEY_FIT, KEY_CONTESTED, REFERENCES, ROW_MCQ, ROW_OPEN = ("answer key", "answer key on disputed questions",
+KEY_FIT, KEY_DISPUTED, REFERENCES, ROW_MCQ, ROW_OPEN = ("answer key", "answer key on disputed questions",
                                                          "reference answers", "copied row", "copied open answers")
 
 
@@ -199,10 +199,9 @@ class Population:
         self._pairs: np.ndarray | None = None
         self._open_pairs: np.ndarray | None = None
 
-    def _others(self, index: int, exclude: Iterable[int] = ()) -> np.ndarray:
+    def _others(self, index: int) -> np.ndarray:
         mask = np.ones(len(self.rows), dtype=bool)
         mask[index] = False
-        mask[list(exclude)] = False
         return mask
 
     def _beta(self, index: int) -> np.ndarray:
@@ -221,7 +220,7 @@ class Population:
         findings = []
         if len(self.rows) - 1 >= MIN_ROWS:
             findings += self._key_fit(index)
-            findings += self._key_contested(index, suspects)
+            findings += self._key_disputed(index, suspects)
         findings += self._references(index)
         candidates = (self._agreement()[index, :index] >= PREFILTER) | (self._shared_open()[index, :index] >= OPEN_MIN)
         for source in np.flatnonzero(candidates):
@@ -274,13 +273,13 @@ class Population:
         nearest = others[np.argsort(np.abs(accuracy[others] - accuracy[index]), kind="stable")[:FIT_NEIGHBOURS]]
         z = robust_z(float(fits[index]), fits[nearest])
         held = z < -FIT_Z
-        accuracy = float(self.right[index].sum() / max(self.seen[index].sum(), 1))
         evidence = self._hard_right(index) if held else ()
-        reason = (f"its MCQ answers are right on hard questions as often as on easy ones, unlike any model's: "
+        reason = (f"its MCQ answers are right on hard questions about as often as on easy ones, as a model's are not: "
                   f"person fit lz = {fits[index]:.1f}, {abs(z):.1f} robust SDs below the rows of nearest accuracy "
                   "(the pattern of the public key pasted over part of the answers)")
         return [Finding(KEY_FIT, held, reason if held else "", {"lz": round(float(fits[index]), 3),
-                                                               "robust_z": round(z, 3), "accuracy": round(accuracy, 4)},
+                                                               "robust_z": round(z, 3),
+                                                               "accuracy": round(float(accuracy[index]), 4)},
                         evidence)]
 
     def _hard_right(self, index: int) -> tuple[str, ...]:
@@ -291,7 +290,7 @@ class Population:
         chosen = chosen[np.argsort(rate[chosen], kind="stable")][:EVIDENCE]
         return tuple(self.questions.mcq_ids[j] for j in chosen)
 
-    def contested(self, index: int, suspects: np.ndarray | None = None) -> np.ndarray:
+    def disputed_questions(self, index: int, suspects: np.ndarray | None = None) -> np.ndarray:
         """Questions whose key the other rows dispute: those the item analysis marks suspect, and those on
         which most of the stronger half of the other rows agree on one letter that is not the key."""
         others = np.flatnonzero(self._others(index))
@@ -306,23 +305,23 @@ class Population:
     def _accuracy(self) -> np.ndarray:
         return self.right.sum(axis=1) / np.maximum(self.seen.sum(axis=1), 1)
 
-    def _key_contested(self, index: int, suspects: np.ndarray | None) -> list[Finding]:
-        chosen = np.flatnonzero(self.contested(index, suspects) & self.seen[index])
-        if chosen.size < MIN_CONTESTED:
+    def _key_disputed(self, index: int, suspects: np.ndarray | None) -> list[Finding]:
+        chosen = np.flatnonzero(self.disputed_questions(index, suspects) & self.seen[index])
+        if chosen.size < MIN_DISPUTED:
             return []
         p = self._trend(index, chosen)
         observed = int(self.right[index, chosen].sum())
         expected, variance = float(p.sum()), float((p * (1 - p)).sum())
         z = (observed - expected) / math.sqrt(variance)
         share = (observed - expected) / max(chosen.size - expected, 1.0)
-        held = z > CONTESTED_Z and share >= CONTESTED_SHARE
+        held = z > DISPUTED_Z and share >= DISPUTED_SHARE
         reason = (f"agrees with the public key on {observed} of the {chosen.size} questions whose key the other rows "
                   f"dispute, where a model of its accuracy would on {expected:.1f} (z = {z:.1f}): a model that picks "
                   "the true option gets a mis-keyed question wrong, a copied key gets it right")
         items = tuple(self.questions.mcq_ids[j] for j in chosen if self.right[index, j])[:EVIDENCE]
-        return [Finding(KEY_CONTESTED, held, reason if held else "",
+        return [Finding(KEY_DISPUTED, held, reason if held else "",
                         {"right": observed, "expected": round(expected, 3), "z": round(z, 3),
-                         "share": round(share, 4), "contested": int(chosen.size)}, items if held else ())]
+                         "share": round(share, 4), "disputed": int(chosen.size)}, items if held else ())]
 
     def _trend(self, index: int, chosen: np.ndarray) -> np.ndarray:
         """P(right) on the questions `chosen` for a model of row `index`'s accuracy: each question's

@@ -18,7 +18,7 @@ import pytest
 
 import medcmr
 from core.settings import Settings
-from leaderboard.integrity import (KEY_CONTESTED, KEY_FIT, REFERENCES, ROW_MCQ, ROW_OPEN, Answers, Population,
+from leaderboard.integrity import (KEY_DISPUTED, KEY_FIT, REFERENCES, ROW_MCQ, ROW_OPEN, Answers, Population,
                                    Questions, reproduces, shingle_similarity)
 from leaderboard.intake import SubmissionError, SubmissionMeta
 from leaderboard.service import Leaderboard
@@ -89,7 +89,7 @@ def test_a_pasted_key_is_held_with_its_evidence(scored) -> None:
     row = status[made["Key-Copy"]]
     assert row["integrity"] == "held" and "public key" in row["integrity_reason"]
     held = [finding for finding in board.findings(made["Key-Copy"]) if finding.held]
-    assert {finding.check for finding in held} & {KEY_FIT, KEY_CONTESTED} and all(f.items for f in held)
+    assert {finding.check for finding in held} & {KEY_FIT, KEY_DISPUTED} and all(f.items for f in held)
     board_row = board.board().set_index("Id").loc[made["Key-Copy"]]
     assert "held: " in board_row["Unranked"] and board_row["Rank"] != board_row["Rank"]  # unranked (NaN)
 
