@@ -12,11 +12,11 @@ other rows scored on the same build show, so none of them needs a guess of how a
   over part of its answers is right on hard questions as often as on easy ones, so its `lz` falls far
   below the other rows' (read as a robust z against them: median and MAD, so a few copies among the
   rows do not move the yardstick);
-- **answer key, disputed questions**: agreement with the key on the questions whose key the other rows
-  dispute (those the item analysis marks suspect at its stated false-discovery rate, `leaderboard.items`,
-  and those on which most of the stronger rows agree on another letter), beyond what rows of the same
-  accuracy show: a model that picks the true option gets a mis-keyed question "wrong", a copied key
-  gets it "right";
+- **answer key, disputed questions**: how often the row answers with the key the questions whose key the
+  other rows dispute (those the item analysis marks suspect at its stated false-discovery rate,
+  `leaderboard.items`, and those on which most of the stronger rows agree on another letter), against
+  how often the rows of its accuracy do when the dispute is read without each of them: a model that
+  picks the true option gets a mis-keyed question "wrong", a copied key gets it "right";
 - **reference answers**: open answers that reproduce their reference answer (of five words or more) or
   eight words running of the reference visual description; honest answers say the same in their own
   words;
@@ -48,11 +48,10 @@ MIN_ROWS = 10                  # other rows needed before a pattern is read agai
 FIT_Z = 6.0                    # robust z of lz below -FIT_Z holds (bench/bench_integrity.py)
 FIT_NEIGHBOURS = 10            # rows of nearest accuracy that set lz's yardstick (its spread grows with accuracy)
 MIN_FIT_ITEMS = 200            # fewer MCQs than this give person fit too little to read
-DISPUTED_Z = 5.0              # agreement with the key where the other rows dispute it, beyond expectation
-DISPUTED_SHARE = 0.42         # ... with at least this excess share of the disputed questions
+DISPUTED_Z = 8.0               # agreement with the key where the other rows dispute it: robust z against its peers
+DISPUTED_SHARE = 0.3           # ... and at least this much above their usual rate
 DISPUTE = 0.5                  # share of the stronger half agreeing on one letter that is not the key
-MIN_DISPUTED = 10             # disputed questions needed to read it
-TREND_SHRINK = 0.05            # ridge on each disputed question's trend with accuracy (in accuracy^2 units)
+MIN_DISPUTED = 10              # disputed questions needed to read it
 ROW_Z = 6.0                    # same wrong letters as an earlier row beyond chance (z, over all pairs)
 ROW_SHARE = 0.4                # ... with at least this excess share (honest related rows stay below)
 PREFILTER = 0.3                # raw same-wrong-letter share below which a pair is not tested (copies show ROW_SHARE+)
@@ -174,11 +173,11 @@ def person_fit(x: np.ndarray, seen: np.ndarray, beta: np.ndarray, dimension: np.
     return (observed - expected) / math.sqrt(variance) if variance > 0 else 0.0
 
 
-def robust_z(value: float, others: np.ndarray) -> float:
-    """How far `value` lies from `others` in units of their scaled median absolute deviation."""
+def robust_z(value: float, others: np.ndarray, floor: float = 0.5) -> float:
+    """How far `value` lies from `others` in units of their scaled median absolute deviation (at least `floor`)."""
     centre = float(np.median(others))
     spread = 1.4826 * float(np.median(np.abs(others - centre)))
-    return (value - centre) / max(spread, 0.5)
+    return (value - centre) / max(spread, floor)
 
 
 # -- the population --------------------------------------------------------------------------------------
@@ -198,6 +197,7 @@ class Population:
         self._counts: np.ndarray | None = None
         self._pairs: np.ndarray | None = None
         self._open_pairs: np.ndarray | None = None
+        self._disputed: tuple[np.ndarray, np.ndarray] | None = None
 
     def _others(self, index: int) -> np.ndarray:
         mask = np.ones(len(self.rows), dtype=bool)
@@ -290,53 +290,66 @@ class Population:
         chosen = chosen[np.argsort(rate[chosen], kind="stable")][:EVIDENCE]
         return tuple(self.questions.mcq_ids[j] for j in chosen)
 
-    def disputed_questions(self, index: int, suspects: np.ndarray | None = None) -> np.ndarray:
-        """Questions whose key the other rows dispute: those the item analysis marks suspect, and those on
-        which most of the stronger half of the other rows agree on one letter that is not the key."""
-        others = np.flatnonzero(self._others(index))
-        accuracy = self._accuracy()[others]
-        stronger = others[accuracy >= np.median(accuracy)]
-        votes = np.stack([(self.letters[stronger] == letter).sum(axis=0) for letter in range(len(LETTERS))])
-        disputed = (votes.argmax(axis=0) != self.questions.key) & (votes.max(axis=0) >= DISPUTE * len(stronger))
-        if suspects is None:
-            suspects = suspect_mask(self.right[others], self.seen[others])
-        return disputed | suspects
-
     def _accuracy(self) -> np.ndarray:
         return self.right.sum(axis=1) / np.maximum(self.seen.sum(axis=1), 1)
 
-    def _key_disputed(self, index: int, suspects: np.ndarray | None) -> list[Finding]:
-        chosen = np.flatnonzero(self.disputed_questions(index, suspects) & self.seen[index])
-        if chosen.size < MIN_DISPUTED:
-            return []
-        p = self._trend(index, chosen)
-        observed = int(self.right[index, chosen].sum())
-        expected, variance = float(p.sum()), float((p * (1 - p)).sum())
-        z = (observed - expected) / math.sqrt(variance)
-        share = (observed - expected) / max(chosen.size - expected, 1.0)
-        held = z > DISPUTED_Z and share >= DISPUTED_SHARE
-        reason = (f"agrees with the public key on {observed} of the {chosen.size} questions whose key the other rows "
-                  f"dispute, where a model of its accuracy would on {expected:.1f} (z = {z:.1f}): a model that picks "
-                  "the true option gets a mis-keyed question wrong, a copied key gets it right")
-        items = tuple(self.questions.mcq_ids[j] for j in chosen if self.right[index, j])[:EVIDENCE]
-        return [Finding(KEY_DISPUTED, held, reason if held else "",
-                        {"right": observed, "expected": round(expected, 3), "z": round(z, 3),
-                         "share": round(share, 4), "disputed": int(chosen.size)}, items if held else ())]
+    def disputed_rates(self, suspects: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the share of the questions the *other* rows dispute that it answers with the key, and how
+        many such questions it answered. A question is disputed when most of the stronger half of the rows
+        (this row left out) agree on one letter that is not the key, or when the item analysis marks it
+        suspect. Leaving the row out of the dispute is what makes the shares comparable: honest rows are
+        read the same way (computed once)."""
+        if self._disputed is None:
+            accuracy = self._accuracy()
+            stronger = accuracy >= np.median(accuracy) if len(self.rows) else np.zeros(0, dtype=bool)
+            key, columns = self.questions.key, np.arange(len(self.questions.key))
+            votes = np.stack([((self.letters == letter) & stronger[:, None]).sum(axis=0)
+                              for letter in range(len(LETTERS))])
+            suspects = np.zeros(len(columns), dtype=bool) if suspects is None else suspects
+            rates, counts = np.full(len(self.rows), np.nan), np.zeros(len(self.rows), dtype=int)
+            for index in range(len(self.rows)):
+                mine = votes.copy()
+                if stronger[index]:
+                    chose = self.letters[index] >= 0
+                    mine[self.letters[index, chose], columns[chose]] -= 1
+                size = int(stronger.sum()) - int(stronger[index])
+                disputed = ((mine.argmax(axis=0) != key) & (mine.max(axis=0) >= DISPUTE * size)) | suspects
+                disputed &= self.seen[index]
+                counts[index] = int(disputed.sum())
+                if counts[index]:
+                    rates[index] = float(self.right[index, disputed].mean())
+            self._disputed = (rates, counts)
+        return self._disputed
 
-    def _trend(self, index: int, chosen: np.ndarray) -> np.ndarray:
-        """P(right) on the questions `chosen` for a model of row `index`'s accuracy: each question's
-        right/wrong over the other rows regressed on their accuracy (shrunk toward flat), read at this
-        row's accuracy, so a row stronger than all others is read by the trend, not by weaker rows."""
-        others = self._others(index)
+    def _key_disputed(self, index: int, suspects: np.ndarray | None) -> list[Finding]:
+        rates, counts = self.disputed_rates(suspects)
+        if counts[index] < MIN_DISPUTED:
+            return []
         accuracy = self._accuracy()
-        a = accuracy[others]
-        x = np.where(self.seen[others][:, chosen], self.right[others][:, chosen], np.nan)
-        mean = np.nanmean(x, axis=0)
-        centred = a - a.mean()
-        slope = np.nansum(centred[:, None] * (x - mean), axis=0) / (np.sum(centred ** 2) + TREND_SHRINK)
-        n = np.sum(~np.isnan(x), axis=0)
-        floor = 0.5 / (n + 1.0)
-        return np.clip(mean + slope * (accuracy[index] - a.mean()), floor, 1 - floor)
+        others = np.flatnonzero(self._others(index) & (counts >= MIN_DISPUTED))
+        if others.size < MIN_ROWS // 2:
+            return []
+        nearest = others[np.argsort(np.abs(accuracy[others] - accuracy[index]), kind="stable")[:FIT_NEIGHBOURS]]
+        usual = float(np.median(rates[nearest]))
+        z = robust_z(float(rates[index]), rates[nearest], floor=0.02)
+        excess = float(rates[index]) - usual
+        held = z > DISPUTED_Z and excess >= DISPUTED_SHARE
+        reason = (f"answers with the public key {rates[index]:.0%} of the {counts[index]} questions whose key the other "
+                  f"rows dispute, where rows of its accuracy do {usual:.0%} of the time ({z:.1f} robust SDs above): "
+                  "a model that picks the true option gets a mis-keyed question wrong, a copied key gets it right")
+        return [Finding(KEY_DISPUTED, held, reason if held else "",
+                        {"rate": round(float(rates[index]), 4), "usual": round(usual, 4), "z": round(z, 3),
+                         "disputed": int(counts[index])}, self._disputed_right(index, suspects) if held else ())]
+
+    def _disputed_right(self, index: int, suspects: np.ndarray | None) -> tuple[str, ...]:
+        """The disputed questions (this row left out of the dispute) it answered with the key: the evidence."""
+        accuracy = self._accuracy()
+        others = self._others(index) & (accuracy >= np.median(accuracy))
+        votes = np.stack([(self.letters[others] == letter).sum(axis=0) for letter in range(len(LETTERS))])
+        disputed = (votes.argmax(axis=0) != self.questions.key) & (votes.max(axis=0) >= DISPUTE * others.sum())
+        if suspects is not None:
+            disputed |= suspects
+        return tuple(self.questions.mcq_ids[j] for j in np.flatnonzero(disputed & self.right[index])[:EVIDENCE])
 
     def _references(self, index: int) -> list[Finding]:
         row = self.rows[index]

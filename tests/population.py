@@ -96,8 +96,16 @@ def write_row(path: Path, ids: list[str], letters: np.ndarray, open_answers: dic
 
 
 def own_words(questions: list[dict], seed: int) -> dict[str, str]:
-    """Open answers in a model's own words: the finding named, the reference never reproduced."""
+    """Open answers in a model's own words: the finding named, the reference never reproduced, and no two
+    models' sentences alike (each picks its own phrasing and measures)."""
     rng = random.Random(seed)
-    return {q["id"]: f"Reasoning: on this {q['modality']} the {rng.choice(['lesion', 'abnormality', 'finding'])} "
-                     f"sits low on the right; I judge it a {q['answer'].split()[1]}.\nAnswer: {q['answer'].split()[1]}"
-            for q in questions if q["question_type"] == "open"}
+    openings = ["On this {m}", "Looking at the {m} image", "The {m} shows", "In this {m} study", "Here the {m}"]
+    findings = ["lesion", "abnormality", "finding", "opacity", "area"]
+    places = ["low on the right", "in the right lower zone", "at the right base", "near the right hilum"]
+    answers = {}
+    for q in (q for q in questions if q["question_type"] == "open"):
+        term = q["answer"].split()[1]
+        answers[q["id"]] = (f"Reasoning: {rng.choice(openings).format(m=q['modality'])}, a {rng.randint(4, 60)} mm "
+                            f"{rng.choice(findings)} sits {rng.choice(places)}; I judge it a {term} "
+                            f"({rng.randint(50, 99)}% sure).\nAnswer: {term}")
+    return answers
