@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 from core.vocabulary import LETTERS
 from leaderboard.items import suspect_mask
@@ -48,8 +49,8 @@ MIN_ROWS = 10                  # other rows needed before a pattern is read agai
 FIT_Z = 6.0                    # robust z of lz below -FIT_Z holds (bench/bench_integrity.py)
 FIT_NEIGHBOURS = 10            # rows of nearest accuracy that set lz's yardstick (its spread grows with accuracy)
 MIN_FIT_ITEMS = 200            # fewer MCQs than this give person fit too little to read
-DISPUTED_Z = 8.0               # agreement with the key where the other rows dispute it: robust z against its peers
-DISPUTED_SHARE = 0.3           # ... and at least this much above their usual rate
+DISPUTED_Z = 5.0               # agreement with the key where the other rows dispute it: robust z above the usual
+DISPUTED_SHARE = 0.28          # ... and at least this much above the usual share at its accuracy
 DISPUTE = 0.5                  # share of the stronger half agreeing on one letter that is not the key
 MIN_DISPUTED = 10              # disputed questions needed to read it
 ROW_Z = 6.0                    # same wrong letters as an earlier row beyond chance (z, over all pairs)
@@ -329,13 +330,15 @@ class Population:
         others = np.flatnonzero(self._others(index) & (counts >= MIN_DISPUTED))
         if others.size < MIN_ROWS // 2:
             return []
-        nearest = others[np.argsort(np.abs(accuracy[others] - accuracy[index]), kind="stable")[:FIT_NEIGHBOURS]]
-        usual = float(np.median(rates[nearest]))
-        z = robust_z(float(rates[index]), rates[nearest], floor=0.02)
+        # The usual share rises with accuracy: a robust (Theil-Sen) line through the other rows, read at this row's.
+        slope, intercept, *_ = scipy_stats.theilslopes(rates[others], accuracy[others])
+        residuals = rates[others] - (intercept + slope * accuracy[others])
+        usual = float(intercept + slope * accuracy[index] + np.median(residuals))
+        z = robust_z(float(rates[index]) - usual, residuals - np.median(residuals), floor=0.02)
         excess = float(rates[index]) - usual
         held = z > DISPUTED_Z and excess >= DISPUTED_SHARE
         reason = (f"answers with the public key {rates[index]:.0%} of the {counts[index]} questions whose key the other "
-                  f"rows dispute, where rows of its accuracy do {usual:.0%} of the time ({z:.1f} robust SDs above): "
+                  f"rows dispute, where a row of its accuracy does {usual:.0%} of the time ({z:.1f} robust SDs above): "
                   "a model that picks the true option gets a mis-keyed question wrong, a copied key gets it right")
         return [Finding(KEY_DISPUTED, held, reason if held else "",
                         {"rate": round(float(rates[index]), 4), "usual": round(usual, 4), "z": round(z, 3),
