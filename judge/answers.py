@@ -10,7 +10,7 @@ where an answer should be (VLMEvalKit, lmms-eval): those, and empty outputs, are
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 NORMALISATION_VERSION = "medcmr-answers-v1"
 
@@ -55,14 +55,12 @@ _THINK_BLOCK = re.compile(r"<(think|thinking)>[\s\S]*?</\1>", re.I)
 _THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.I)
 _THINK_OPEN = re.compile(r"<think(?:ing)?>", re.I)
 _BLANK_LINES = re.compile(r"\n{3,}")
-# Every token, turn and reasoning tag above is written with one of these characters.
-_MARKUP = re.compile(r"[<\[｜]")
 _FAILURE_OPENINGS = ("F", "f", "[")  # the first character of each tool's failure marker
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A model output as the scorers read it: the text, what normalising did, and whether it is an answer."""
+class Answer(NamedTuple):
+    """A model output as the scorers read it: the text, what normalising did, and whether it is an answer.
+    (A named tuple: made once per output of every submission, it costs a third of a frozen dataclass.)"""
 
     text: str
     steps: tuple[str, ...] = ()
@@ -142,7 +140,7 @@ def normalise_answer(raw: str | None) -> Answer:
     """The answer `raw` gives, format removed; unanswered when empty or a tool's failure marker."""
     text = raw if isinstance(raw, str) else ""
     steps: list[str] = []
-    if _MARKUP.search(text) is None:  # most outputs: no token, turn or reasoning block can be in them
+    if "<" not in text and "[" not in text and "｜" not in text:  # every token, turn and tag is written with one
         text = (_own_text(text, 0, steps) or "").strip()
     else:
         text = _unwrapped(text, steps)

@@ -26,7 +26,7 @@ from core.vocabulary import LETTERS
 EXTRACTION_VERSION = "medcmr-extract-v3"
 LAST_TOKENS = 4
 SHORT_OUTPUT_WORDS = 25
-TAIL_CHARS = 200  # an explicit answer is looked for here first (`_last_valid`)
+TAIL_CHARS = 200  # an explicit answer is looked for in the last line, at most this much of it, first
 
 # A letter that is clearly a choice: optionally bracketed, not part of a word.
 _LETTER = r"[\(\[\{]?\s*([A-Ea-e])(?![A-Za-z0-9])"
@@ -60,6 +60,7 @@ _CHOICE_PROSE = {"the", "this", "that", "these", "those", "it", "its", "there", 
                  "so", "thus", "therefore", "hence", "given", "due", "based", "according", "with", "and", "or",
                  "both", "which", "in", "on", "at", "for", "from", "by", "is", "was", "a", "an", "explanation",
                  "reasoning", "rationale", "note", "see"}
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _FOLLOWING_WORD = re.compile(r"^[ \t]+([A-Za-z][A-Za-z'-]*)")
 _WORD_AFTER_LETTER = re.compile(r"^[ \t.\-–—]*[A-Za-z]")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -86,7 +87,7 @@ def _normalise(text: str) -> str:
     """NFKC folds full-width letters and punctuation (Ｃ, （Ｃ）, ：) into ASCII; drops reasoning traces."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    if "think>" in text.lower():
+    if ">" in text and "think>" in text.lower():
         text = _THINK_END.split(text)[-1]
         text = _THINK.sub(" ", text)
         if _THINK_START.search(text):  # a reasoning trace cut off before its answer
@@ -151,6 +152,8 @@ def _letter_at(text: str, match: re.Match, options: tuple[str, ...]) -> str | No
     group = match.lastindex or 1
     letter = match.group(group)
     rest = text[match.end(group):]
+    if not _ASCII_LETTER.search(rest):  # "Answer: B", "(B).": every check below reads a word that follows
+        return letter.upper()
     if _MULTIPLE_AFTER.match(rest):
         return ""
     if (_ABBREVIATION.match(rest) or _spells_another_option(letter, rest, options)
@@ -167,9 +170,9 @@ def _letter_at(text: str, match: re.Match, options: tuple[str, ...]) -> str | No
 
 
 def _last_valid(text: str, pattern: re.Pattern, options: tuple[str, ...]) -> str | None:
-    """The last match that stands as a choice; "" when that answer names several letters. The tail
-    is read first: a long output commits at its end, and the rest is read only when the tail does not."""
-    tail = max(0, len(text) - TAIL_CHARS)
+    """The last match that stands as a choice; "" when that answer names several letters. The last
+    line is read first: a long output commits at its end, and the rest is read only when it does not."""
+    tail = max(text.rfind("\n") + 1, len(text) - TAIL_CHARS)  # the last line, at most TAIL_CHARS of it
     letter = _last_standing(text, pattern.finditer(text, tail), options)
     if letter is None and tail:
         letter = _last_standing(text, (m for m in pattern.finditer(text) if m.start() < tail), options)
@@ -244,14 +247,15 @@ def extract_choice(text: str | None, options: list[str]) -> str | None:
         return None
     options = tuple(options)  # the key of the per-question caches, made once
     plain = text.translate(_MARKDOWN).strip()
-    first_line, *more = _LINE_BREAK.split(plain, 1)  # `plain` is stripped: a break means two lines with text
-    one_line = not more and len(plain) <= 200
+    brk = _LINE_BREAK.search(plain)  # `plain` is stripped: a break means two lines with text
+    one_line = brk is None and len(plain) <= 200
     if one_line and (letter := _one_line(plain, options)) is not None:
         return letter or None
     for pattern, source, needs in ((_ANSWER, plain, ""), (_BOLD, text, "**"), (_PAREN, plain, "(")):
         if needs in source and (letter := _last_valid(source, pattern, options)) is not None:
             return letter or None
-    if not one_line and (letter := _leading_letter(first_line.strip(), options)) is not None:
+    first_line = plain[:brk.start()].strip() if brk else plain
+    if not one_line and (letter := _leading_letter(first_line, options)) is not None:
         return letter or None
     if _REFUSAL.search(plain):
         return None

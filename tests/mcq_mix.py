@@ -93,6 +93,17 @@ def _long_reasoning(d: _Draw) -> str:
     return body + f"\n\nTherefore, the answer is {d.letter}."
 
 
+def _chain_of_thought(d: _Draw, options: list[str]) -> str:
+    """A reasoning model's long walk through every option before it commits (1,500-2,500 characters)."""
+    steps = [f"Step 1: describe the image. {d.reasoning(4)}", f"Step 2: weigh each option. {d.reasoning(2)}"]
+    for letter, text in zip(LETTERS, options):
+        verdict = ("this matches the findings" if letter == d.letter else
+                   "this would look different, so it is unlikely")
+        steps.append(f"- Option {letter} ({text}): {d.reasoning(2)} Overall, {verdict}.")
+    steps.append(f"Step 3: conclude. {d.reasoning(2)} The findings are best explained by {d.text.lower()}.")
+    return "\n\n".join(steps) + f"\n\nFinal answer: {d.letter}"
+
+
 def _markdown_reasoning(d: _Draw) -> str:
     rows = "\n".join(f"- **{x})** {'consistent' if x == d.letter else 'not consistent'} with the image"
                      for x in sorted({d.letter, d.other, d.third}))
@@ -134,6 +145,7 @@ STYLES: list[tuple[str, int, Callable[[_Draw], str], bool]] = [
     ("boxed", 20, lambda d: f"The final answer is $\\boxed{{{d.letter}}}$.", True),
     ("json", 10, lambda d: f'{{"answer": "{d.letter}"}}', True),
     ("long-reasoning", 60, _long_reasoning, True),
+    ("chain-of-thought", 30, None, True),
     ("reasoning-then-answer", 40,
      lambda d: f"Reasoning: {d.reasoning(3)}\nAnswer: {d.letter}) {d.text}", True),
     ("markdown-reasoning", 30, _markdown_reasoning, True),
@@ -176,5 +188,6 @@ def realistic_mix(n: int = 16_655, seed: int = 0) -> list[MixCase]:
         style = rng.choice(names)
         write, commits = writers[style]
         draw = _Draw(letter, options[LETTERS.index(letter)], other, options[LETTERS.index(other)], third, rng)
-        cases.append(MixCase(style, write(draw), options, letter if commits else None))
+        output = _chain_of_thought(draw, options) if style == "chain-of-thought" else write(draw)
+        cases.append(MixCase(style, output, options, letter if commits else None))
     return cases
