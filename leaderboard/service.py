@@ -25,7 +25,7 @@ from leaderboard import details, explore, items, reference
 from leaderboard.intake import Intake, SubmissionError, SubmissionMeta
 from leaderboard.items import ItemStats
 from leaderboard.review import Reviews
-from leaderboard.store import AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store
+from leaderboard.store import AWAITING, CHECKING, FAILED, FINISHED, QUEUED, RUNNING, Store
 from leaderboard.worker import Worker
 from release.built import load_questions, provenance
 
@@ -89,11 +89,13 @@ class Leaderboard:
     # -- the worker ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Take the home's lease (or watch for it) and run the lanes while it is held."""
+        """Take the home's lease (or watch for it) and run the lanes while it is held; check kept uploads."""
         self.worker.start()
+        self.intake.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the lanes, give the lease up and push what the mirror has left."""
+        """Stop the checks and the lanes, give the lease up and push what the mirror has left."""
+        self.intake.stop(timeout)
         self.worker.stop(timeout)
         self.store.close()
         if self.mirror is not None:
@@ -160,12 +162,17 @@ class Leaderboard:
         return self.home / "details" / f"{submission_id}{details.SUFFIX}"
 
     def status(self, submission_id: str | None = None) -> list[dict]:
-        """Submissions, newest first (or the one asked for). While the store cannot write, queued
-        and running ones say why in `error`."""
+        """Submissions, newest first (or the one asked for), with the uploads waiting to be checked
+        (status `checking`, `ahead`: how many wait before it) and those refused after it (`refused`,
+        the reason in `error`). While the store cannot write, queued and running ones say why in `error`."""
         rows = self.store.statuses(submission_id)
+        waiting = [row for row in self.store.statuses() if row["status"] == CHECKING][::-1]  # oldest first
+        ahead = {row["id"]: position for position, row in enumerate(waiting)}
         states = self.reviews.states()
         for row in rows:
             state = states.get(row["id"], {})
+            if row["id"] in ahead:
+                row["ahead"] = ahead[row["id"]]
             row.update(audit=state.get("audit", ""), review=state.get("review", "") or state.get("audit_error", ""),
                        audit_summary=state.get("audit_summary"),
                        moderation=state.get("moderation", "visible"),
