@@ -250,3 +250,32 @@ def test_a_flood_of_refusals_is_refused_without_reading_the_file(tmp_path: Path,
         board.submit(good, SubmissionMeta(model="Flood-Good"), "flooder")
     assert board.submit(good, SubmissionMeta(model="Someone-Else"), "other")["status"] == "queued"
     assert [row["submitter"] for row in board.status()] == ["other"]
+
+
+def test_a_kept_upload_survives_a_restart_and_is_checked_on_the_next_start(
+        tmp_path: Path, make_board, questions: list[dict], gated_reader) -> None:
+    started, gate = gated_reader
+    home = tmp_path / "restart-home"
+    board = make_board(home, settings=Settings(check_concurrency=1))  # never started: nothing checks kept uploads
+    held = tmp_path / "held.jsonl"
+    write_predictions(held, questions, tag="held")
+    holder = threading.Thread(target=board.submit, args=(held, SubmissionMeta(model="Held"), "holder"),
+                              name="submitter-held")
+    holder.start()
+    assert started.acquire(timeout=30), "the check never started"
+    kept_path = tmp_path / "kept.jsonl"
+    write_predictions(kept_path, questions, tag="kept")
+    receipt = board.submit(kept_path, SubmissionMeta(model="Kept"), "keeper")
+    assert receipt["status"] == "checking"
+    gate.set()
+    holder.join(30)
+    board.stop()  # the process goes away with the upload still waiting
+    kept_path.unlink()  # and Gradio's copy of the upload is gone too: only the store has its bytes
+
+    again = make_board(home)
+    assert [row["status"] for row in again.status(receipt["id"])] == ["checking"]
+    again.start()
+    assert again.wait_idle(60)
+    row = again.status(receipt["id"])[0]
+    assert row["status"] == "awaiting_judge" and again.scores(receipt["id"]).mcq.n == sum(
+        q["question_type"] == "mcq" for q in questions)
