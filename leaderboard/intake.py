@@ -10,8 +10,6 @@ survives a restart. A submitter whose files keep being refused is refused at onc
 """
 from __future__ import annotations
 
-import ctypes
-import gc
 import hashlib
 import logging
 import math
@@ -28,6 +26,7 @@ from urllib.parse import urlparse
 
 import judge
 import judge.predictions
+from core.memory import trim_heap
 from core.settings import Settings
 from core.vocabulary import MODEL_WEIGHTS, OPEN_WEIGHTS
 from leaderboard import companions, identity, reference
@@ -221,7 +220,7 @@ class Intake:
             finally:
                 self._checks.release()
                 if size >= TRIM_AFTER_BYTES:
-                    _trim_heap()
+                    trim_heap()
             with _storage_refusal():
                 try:
                     self.store.add(row, rate_limit=self.settings.rate_limit, link=given_up)
@@ -336,7 +335,7 @@ class Intake:
                 refusal = str(error)
             finally:
                 if row["size"] >= TRIM_AFTER_BYTES:
-                    _trim_heap()
+                    trim_heap()
         try:
             if refusal is None:
                 if self.store.admit(row):
@@ -384,22 +383,3 @@ def checking_label(ahead: int) -> str:
 def _digest(path: Path) -> str:
     with Path(path).open("rb") as data:
         return hashlib.file_digest(data, "sha256").hexdigest()
-
-
-def _load_libc() -> ctypes.CDLL | None:
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (macOS, musl): nothing to trim
-        return None
-
-
-_LIBC = _load_libc()
-
-
-def _trim_heap() -> None:
-    """Give memory back to the system after reading a large file, accepted or refused: the cycles a
-    refusal's traceback makes are collected, and glibc, which keeps freed memory in its per-thread
-    arenas, returns what it can (else each wave of large refused files leaves the process larger)."""
-    gc.collect()
-    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
-        _LIBC.malloc_trim(0)
