@@ -40,6 +40,7 @@ PREDICTION_FORMATS = judge.predictions.FORMATS
 MISSING_SHOWN = 20
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 IDLE_POLL_S = 1.0  # how often an idle checker looks for uploads kept by another process
+HANDED_ON = 2  # checked predictions kept for the MCQ lane (each a whole file's, parsed)
 TRIM_AFTER_BYTES = 8 * 2**20
 
 
@@ -122,6 +123,26 @@ def read_predictions(source: Path, shown: str, known_ids: frozenset[str]) -> lis
         raise SubmissionError(str(err)) from None
 
 
+class CheckedReads:
+    """The predictions a check just read, kept for the MCQ lane so a file is parsed once, not twice; at most
+    `size` of them (the newest), taken once each: in a burst the lane reads the older files again."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._reads: dict[str, list[dict]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, submission_id: str, predictions: list[dict]) -> None:
+        with self._lock:
+            self._reads[submission_id] = predictions
+            while len(self._reads) > self._size:
+                del self._reads[next(iter(self._reads))]
+
+    def take(self, submission_id: str) -> list[dict] | None:
+        with self._lock:
+            return self._reads.pop(submission_id, None)
+
+
 class Intake:
     """The submit side: checks, the per-submitter refusal counter, and adding to the store.
 
@@ -129,7 +150,7 @@ class Intake:
     judged (the receipt says what happens next); `on_queued` is called once a submission is stored."""
 
     def __init__(self, store: Store, questions: list[dict], settings: Settings, *, paper_models: Iterable[str],
-                 judged: bool, on_queued: Callable[[], None]) -> None:
+                 judged: bool, on_queued: Callable[[], None], checked_reads: CheckedReads | None = None) -> None:
         self.store = store
         self.questions = questions
         self.settings = settings
@@ -137,6 +158,7 @@ class Intake:
         self._paper_models = list(paper_models)
         self._judged = judged
         self._on_queued = on_queued
+        self.checked_reads = checked_reads or CheckedReads(HANDED_ON)
         self._checks = threading.BoundedSemaphore(settings.check_concurrency)  # file checks running at once
         self._checkers: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -253,7 +275,7 @@ class Intake:
     def _checked(self, row: dict, extra: dict[str, tuple[Path, str]]) -> dict:
         """What checking adds to a row: its coverage and its checked companion runs (a SubmissionError if not)."""
         try:
-            coverage = self._check_file(row["file_path"], row["file_name"])
+            coverage = self._check_file(row["file_path"], row["file_name"], row["id"])
             checked = {kind: companions.check(kind, companion, name, self.questions, row["file_sha256"])
                        for kind, (companion, name) in extra.items()}
         except companions.CompanionError as error:
@@ -362,7 +384,7 @@ class Intake:
             raise SubmissionError(f"{shown}: {size / 2**20:.1f} MiB is over the {limit / 2**20:g} MiB limit.")
         return size
 
-    def _check_file(self, path: Path, shown: str) -> dict:
+    def _check_file(self, path: Path, shown: str, submission_id: str) -> dict:
         predictions = read_predictions(path, shown, self._known_ids)
         try:
             coverage = judge.check_predictions(predictions, self.questions)
@@ -372,6 +394,7 @@ class Intake:
             raise SubmissionError(f"{shown}: no prediction matches a question id of this dataset "
                                   "(ids look like mcq-0 or open-12).")
         missing_ids = coverage.pop("missing_ids", None) or []
+        self.checked_reads.put(submission_id, predictions)
         return {**coverage, "missing_sample": missing_ids[:MISSING_SHOWN]}
 
 

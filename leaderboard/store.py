@@ -493,17 +493,15 @@ class Store:
                           " UNION ALL SELECT 1 FROM intake WHERE state = ? AND (file_sha256 = ? OR fields LIKE ?)"
                           " LIMIT 1", (sha256, f"%{sha256}%", CHECKING, sha256, f"%{sha256}%")).fetchone() is not None
 
+    def waiting_ids(self) -> list[str]:
+        """The uploads waiting to be checked, oldest (the next checked) first."""
+        return [row[0] for row in self._connection().execute("SELECT id FROM intake WHERE state = ? ORDER BY seq",
+                                                             (CHECKING,))]
+
     def waiting_count(self) -> int:
         """How many uploads wait to be checked."""
         return int(self._connection().execute("SELECT count(*) FROM intake WHERE state = ?",
                                               (CHECKING,)).fetchone()[0])
-
-    def ahead(self, submission_id: str) -> int | None:
-        """How many uploads wait to be checked before this one; None when it does not wait."""
-        row = self._connection().execute(
-            "SELECT (SELECT count(*) FROM intake q WHERE q.state = ? AND q.seq < s.seq) FROM intake s"
-            " WHERE s.id = ? AND s.state = ?", (CHECKING, submission_id, CHECKING)).fetchone()
-        return None if row is None else int(row[0])
 
     def precheck(self, submitter: str, model: str, sha256: str, rate_limit: tuple[int, float]) -> None:
         """The duplicate and rate-limit checks alone, for a cheap refusal before parsing a file."""
