@@ -320,9 +320,11 @@ def main() -> None:
                 upload_against_in_process(http, url, tmp, questions, home / "medcmr", args.rounds)
                 hostile_burst(http, url, tmp, process.pid, args.hostile)
                 left = [p for p in uploads.rglob("*") if p.is_file()]
-                kinds = {}
+                kinds: dict[str, int] = {}
                 for path in left:
-                    kinds[path.suffix or path.name] = kinds.get(path.suffix or path.name, 0) + 1
+                    kind = path.suffix or ("tmp* (Gradio's empty per-submit files)" if path.name.startswith("tmp")
+                                           else path.name)
+                    kinds[kind] = kinds.get(kind, 0) + 1
                 sent = sum(kinds.get(suffix, 0) for suffix in (".jsonl", ".json", ".csv", ".tsv", ".xlsx"))
                 print(f"Gradio's upload folder afterwards: {len(left)} files, "
                       f"{sum(p.stat().st_size for p in left) / 2**20:.1f} MB by kind {kinds}; {sent} of them "
