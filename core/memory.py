@@ -4,7 +4,8 @@ of scored submissions, an item analysis).
 CPython frees objects into glibc's malloc, which keeps freed memory in per-thread arenas: a server
 whose worker threads each read a 20 MB file once stays that much larger for good. `trim_heap`
 collects cycles and asks glibc to return what it can; `start_heap_trimmer` does so in the
-background whenever the process grew since the last trim; `limit_arenas` caps how many arenas
+background whenever the process grew since the last trim, after asking the caches registered with
+`on_trim` to let go of what sat unused; `limit_arenas` caps how many arenas
 threads spread over. All three do nothing where the C library is not glibc.
 """
 from __future__ import annotations
@@ -14,6 +15,8 @@ import gc
 import os
 import threading
 import time
+import weakref
+from typing import Callable
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 GROWTH_TO_TRIM = 32 * 2**20  # bytes the process must have grown since the last trim
@@ -27,6 +30,13 @@ def _load_libc() -> ctypes.CDLL | None:
 
 
 _LIBC = _load_libc()
+_RELEASERS: list[weakref.WeakMethod] = []  # caches that let go of what sat unused, asked before each trim
+
+
+def on_trim(release: Callable[[], None]) -> None:
+    """Ask the bound method `release` (a cache dropping what sat unused) before each look at the heap; held
+    weakly, so registering keeps no object alive."""
+    _RELEASERS.append(weakref.WeakMethod(release))
 
 
 def trim_heap() -> None:
@@ -57,6 +67,10 @@ def start_heap_trimmer(every_s: float) -> threading.Thread:
         trimmed_at = resident_bytes()
         while True:
             time.sleep(every_s)
+            for release in [method() for method in _RELEASERS]:
+                if release is not None:
+                    release()
+            _RELEASERS[:] = [method for method in _RELEASERS if method() is not None]
             if resident_bytes() - trimmed_at >= GROWTH_TO_TRIM:
                 trim_heap()
                 trimmed_at = resident_bytes()
