@@ -33,9 +33,9 @@ _LIBC = _load_libc()
 _RELEASERS: list[weakref.WeakMethod] = []  # caches that let go of what sat unused, asked before each trim
 
 
-def on_trim(release: Callable[[], None]) -> None:
-    """Ask the bound method `release` (a cache dropping what sat unused) before each look at the heap; held
-    weakly, so registering keeps no object alive."""
+def on_trim(release: Callable[[], bool]) -> None:
+    """Ask the bound method `release` (a cache dropping what sat unused; True when it dropped something, and
+    the heap is then trimmed) before each look at the heap; held weakly, so registering keeps no object alive."""
     _RELEASERS.append(weakref.WeakMethod(release))
 
 
@@ -67,11 +67,11 @@ def start_heap_trimmer(every_s: float) -> threading.Thread:
         trimmed_at = resident_bytes()
         while True:
             time.sleep(every_s)
+            released = False
             for release in [method() for method in _RELEASERS]:
-                if release is not None:
-                    release()
+                released = bool(release is not None and release()) or released
             _RELEASERS[:] = [method for method in _RELEASERS if method() is not None]
-            if resident_bytes() - trimmed_at >= GROWTH_TO_TRIM:
+            if released or resident_bytes() - trimmed_at >= GROWTH_TO_TRIM:
                 trim_heap()
                 trimmed_at = resident_bytes()
 

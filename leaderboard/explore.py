@@ -211,12 +211,14 @@ class Explorer:
         self._last_use = time.monotonic()
         memory.on_trim(self.forget_if_idle)
 
-    def forget_if_idle(self) -> None:
-        """Drop the parsed details and comparisons once Explore sat unused for KEPT_IDLE_S."""
+    def forget_if_idle(self) -> bool:
+        """Drop the parsed details and comparisons once Explore sat unused for KEPT_IDLE_S; True if any went."""
         with self._lock:
-            if time.monotonic() - self._last_use >= KEPT_IDLE_S:
-                self._views.clear()
-                self._compares.clear()
+            if time.monotonic() - self._last_use < KEPT_IDLE_S or not (self._views or self._compares):
+                return False
+            self._views.clear()
+            self._compares.clear()
+            return True
 
     @contextmanager
     def slot(self) -> Iterator[None]:
