@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -85,7 +86,11 @@ def main() -> None:
                   f"{quiet:.0f} MB = idle + {quiet - idle:.0f} MB (target <= 100 MB); {load()}")
         finally:
             process.terminate()
-            process.wait(30)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:  # a loaded machine: it is ended all the same
+                process.kill()
+                process.wait(30)
 
 
 if __name__ == "__main__":
