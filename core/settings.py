@@ -81,8 +81,9 @@ class Settings:
                                              "submitter.")
     max_file_bytes: int = _setting(50 * 2**20, "MEDCMR_MAX_FILE_MB", "Largest upload, in MiB.")
     check_concurrency: int = _setting(2, "MEDCMR_CHECK_CONCURRENCY", "Uploads checked at once.")
-    check_wait_s: float = _setting(2.0, "MEDCMR_CHECK_WAIT_S", "How long a submit waits for a free check before "
-                                   "\"the server is busy\".")
+    waiting_room: tuple[int, float] = _setting((64, 2048.0), "MEDCMR_WAITING_ROOM", "`COUNT/MIB`: uploads that "
+                                               "arrive while every check is busy are kept and checked in turn, at "
+                                               "most this many and this many MiB; beyond that, refused.")
     refusal_limit: tuple[int, float] = _setting((20, 3600.0), "MEDCMR_REFUSAL_LIMIT", "Refused submissions "
                                                 "`COUNT/SECONDS` per submitter (per client when not signed in); "
                                                 "beyond it a submit is refused at once, its file unread.")
@@ -130,7 +131,7 @@ class Settings:
             rate_limit=_rate_limit(get("MEDCMR_RATE_LIMIT", "5/3600")),
             max_file_bytes=int(_number(env, "MEDCMR_MAX_FILE_MB", 50.0, float, minimum=0.001) * 2**20),
             check_concurrency=_number(env, "MEDCMR_CHECK_CONCURRENCY", 2, int, minimum=1),
-            check_wait_s=_number(env, "MEDCMR_CHECK_WAIT_S", 2.0, float, minimum=0),
+            waiting_room=_waiting_room(get("MEDCMR_WAITING_ROOM", "64/2048")),
             refusal_limit=_rate_limit(get("MEDCMR_REFUSAL_LIMIT", "20/3600"), "MEDCMR_REFUSAL_LIMIT"),
             upload_sweep_s=_number(env, "MEDCMR_UPLOAD_SWEEP_S", 300, int, minimum=1),
             upload_max_age_s=_number(env, "MEDCMR_UPLOAD_MAX_AGE_S", 1800, int, minimum=1),
@@ -195,6 +196,18 @@ def _rate_limit(value: str, name: str = "MEDCMR_RATE_LIMIT") -> tuple[int, float
         parsed = (0, 0.0)
     if parsed[0] < 1 or not parsed[1] > 0:
         raise SettingsError(f"{name}={value!r}: expected COUNT/SECONDS, e.g. 5/3600")
+    return parsed
+
+
+def _waiting_room(value: str) -> tuple[int, float]:
+    """"COUNT/MIB": how many uploads, and how many MiB of them, may wait to be checked."""
+    count, _, size = value.partition("/")
+    try:
+        parsed = int(count), float(size or 2048)
+    except ValueError:
+        parsed = (0, 0.0)
+    if parsed[0] < 1 or not parsed[1] > 0:
+        raise SettingsError(f"MEDCMR_WAITING_ROOM={value!r}: expected COUNT/MIB, e.g. 64/2048")
     return parsed
 
 

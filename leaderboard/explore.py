@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 import pyarrow.parquet as pq
 from PIL import Image
 
+from core import memory
 from core.results import ItemResult, ItemStatus
 from core.vocabulary import CRITERIA, DIMENSION_BY_SLUG, LETTERS, SLUGS
 from leaderboard import stats
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
 PAGE_ROWS = 50
 THUMBNAIL_PX = 384
 THUMBNAILS_KEPT = 256       # ~20 KB each: a few MB at most
-SUBMISSIONS_KEPT = 6        # parsed details of this many submissions stay in memory
+SUBMISSIONS_KEPT = 6        # parsed details of this many submissions stay in memory...
+KEPT_IDLE_S = 120.0         # ...until Explore sat unused this long (then the memory goes back)
 COMPARES_KEPT = 8
 EXCERPT_CHARS = 90
 MAX_SEARCH_CHARS = 200      # a search is a few words; longer ones only cost CPU
@@ -205,6 +208,17 @@ class Explorer:
         self._compares: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(EXPLORE_CONCURRENCY)
+        self._last_use = time.monotonic()
+        memory.on_trim(self.forget_if_idle)
+
+    def forget_if_idle(self) -> bool:
+        """Drop the parsed details and comparisons once Explore sat unused for KEPT_IDLE_S; True if any went."""
+        with self._lock:
+            if time.monotonic() - self._last_use < KEPT_IDLE_S or not (self._views or self._compares):
+                return False
+            self._views.clear()
+            self._compares.clear()
+            return True
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -248,6 +262,7 @@ class Explorer:
         public = self.board.public_details(submission_id)
         key = (submission_id, stamp(path), public)
         with self._lock:
+            self._last_use = time.monotonic()
             view = self._views.get(key)
             if view is not None:
                 self._views.move_to_end(key)
@@ -374,6 +389,7 @@ class Explorer:
             named.append(self.board.status(submission_id)[0]["model"])
         key = tuple(keys)
         with self._lock:
+            self._last_use = time.monotonic()
             if key in self._compares:
                 self._compares.move_to_end(key)
                 return self._compares[key]

@@ -22,7 +22,7 @@ from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
 from leaderboard import details, explore, items, reference
-from leaderboard.intake import Intake, SubmissionError, SubmissionMeta
+from leaderboard.intake import HANDED_ON, CheckedReads, Intake, SubmissionError, SubmissionMeta
 from leaderboard.items import ItemStats
 from leaderboard.review import Reviews
 from leaderboard.store import AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store
@@ -65,11 +65,12 @@ class Leaderboard:
                                sample=self.settings.audit_sample, tolerance=self.settings.audit_tolerance,
                                cache_path=self.cache_path, concurrency=self.settings.judge_concurrency,
                                retry_s=self.settings.retry_failed_after_s)
+        checked_reads = CheckedReads(HANDED_ON)  # a file checked at the submit is parsed once, not twice
         self.worker = Worker(self.store, self.questions, self.dataset, self.reviews, self.settings,
                              endpoint=self.endpoint, cache_path=self.cache_path, details_path=self.details_path,
-                             on_written=self._publish, on_serving=self._backfill_mirror)
+                             on_written=self._publish, on_serving=self._backfill_mirror, checked_reads=checked_reads)
         self.intake = Intake(self.store, self.questions, self.settings, paper_models=self._paper["Model"].tolist(),
-                             judged=self.endpoint is not None, on_queued=self.worker.wake)
+                             judged=self.endpoint is not None, on_queued=self.worker.wake, checked_reads=checked_reads)
         self._board_lock = threading.Lock()
         self._board: tuple[int, pd.DataFrame] | None = None
         self._records_made: dict[str, tuple[int, dict]] = {}  # id -> (hash of its results text, board row)
@@ -89,11 +90,13 @@ class Leaderboard:
     # -- the worker ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Take the home's lease (or watch for it) and run the lanes while it is held."""
+        """Take the home's lease (or watch for it) and run the lanes while it is held; check kept uploads."""
         self.worker.start()
+        self.intake.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the lanes, give the lease up and push what the mirror has left."""
+        """Stop the checks and the lanes, give the lease up and push what the mirror has left."""
+        self.intake.stop(timeout)
         self.worker.stop(timeout)
         self.store.close()
         if self.mirror is not None:
@@ -160,12 +163,16 @@ class Leaderboard:
         return self.home / "details" / f"{submission_id}{details.SUFFIX}"
 
     def status(self, submission_id: str | None = None) -> list[dict]:
-        """Submissions, newest first (or the one asked for). While the store cannot write, queued
-        and running ones say why in `error`."""
+        """Submissions, newest first (or the one asked for), with the uploads waiting to be checked
+        (status `checking`, `ahead`: how many wait before it) and those refused after it (`refused`,
+        the reason in `error`). While the store cannot write, queued and running ones say why in `error`."""
         rows = self.store.statuses(submission_id)
+        ahead = {submission_id: position for position, submission_id in enumerate(self.store.waiting_ids())}
         states = self.reviews.states()
         for row in rows:
             state = states.get(row["id"], {})
+            if row["id"] in ahead:
+                row["ahead"] = ahead[row["id"]]
             row.update(audit=state.get("audit", ""), review=state.get("review", "") or state.get("audit_error", ""),
                        audit_summary=state.get("audit_summary"),
                        moderation=state.get("moderation", "visible"),

@@ -26,6 +26,9 @@ SCHEMA_VERSION = 3
 
 QUEUED, RUNNING, FINISHED, FAILED, AWAITING = "queued", "running", "finished", "failed", "awaiting_judge"
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, AWAITING)
+# An upload taken while every check was busy waits in the `intake` table: checking, then a submission
+# (queued) or refused with its reason. Both show in `statuses` beside the submissions.
+CHECKING, REFUSED = "checking", "refused"
 # The audit of a submission's open scores by a second judge, and the operator's word on a row.
 AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED = "audit_pending", "audited", "under_review", "cleared"
 AUDIT_STATES = (AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED)
@@ -87,6 +90,21 @@ CREATE TABLE IF NOT EXISTS previous_results (
     reason TEXT NOT NULL,
     archived_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS intake (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    submitter TEXT NOT NULL,
+    model TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('{CHECKING}', '{REFUSED}')),
+    error TEXT NOT NULL DEFAULT '',
+    created_ts REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS intake_state ON intake (state, seq);
 CREATE TABLE IF NOT EXISTS lease (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL,
@@ -113,6 +131,10 @@ class DuplicateError(ValueError):
 
 class RateLimitError(ValueError):
     """The submitter sent too many submissions in the window."""
+
+
+class WaitingRoomFull(ValueError):
+    """Every place for uploads waiting to be checked is taken (a burst beyond the room's bounds)."""
 
 
 class StoreUnavailable(RuntimeError):
@@ -354,8 +376,32 @@ class Store:
         (`row["companions"]`: kind -> {path, sha256, file_name}) are written to files/ first, once
         per distinct content (linked with `link`: see `_write_atomically`); they are removed again
         if the row cannot be committed."""
-        now = time.time()
         limit, window = rate_limit
+        with self._files_written(row, link) as now, self._transaction() as db:
+            self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
+            self._insert(db, row, now)
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, row: dict[str, Any], now: float) -> None:
+        now = row.get("created_ts", now)  # an upload checked in turn keeps the time it was taken
+        stamp = utc_now(now)
+        companions = row.get("companions") or {}
+        db.execute(
+            "INSERT INTO submissions (id, model, link, weights, medical, params_b, description,"
+            " submitter, file_name, file_format, file_sha256, coverage, status,"
+            " created_ts, created_at, updated_at, public_details, companions)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (row["id"], row["model"], row["link"], row["weights"], int(row["medical"]),
+             row["params_b"], row["description"], row["submitter"], row["file_name"],
+             row["file_format"], row["file_sha256"], json.dumps(row["coverage"]), QUEUED,
+             now, stamp, utc_now(), int(row.get("public_details", True)),
+             json.dumps({kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
+                         for kind, c in companions.items()})))
+
+    @contextmanager
+    def _files_written(self, row: dict[str, Any], link: bool) -> Iterator[float]:
+        """Write the upload and its companion runs to files/ (once per distinct content), then run the
+        caller's transaction (yields the time stamp); the files it created go again if that fails."""
         companions = row.get("companions") or {}
         sources = [(row["file_sha256"], row["file_bytes"] if "file_bytes" in row else Path(row["file_path"]))]
         sources += [(companion["sha256"], Path(companion["path"])) for companion in companions.values()]
@@ -367,20 +413,7 @@ class Store:
                     if not target.is_file():
                         _write_atomically(target, source, link=link)
                         created.append(target)
-                with self._transaction() as db:
-                    self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
-                    stamp = utc_now()
-                    db.execute(
-                        "INSERT INTO submissions (id, model, link, weights, medical, params_b, description,"
-                        " submitter, file_name, file_format, file_sha256, coverage, status,"
-                        " created_ts, created_at, updated_at, public_details, companions)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (row["id"], row["model"], row["link"], row["weights"], int(row["medical"]),
-                         row["params_b"], row["description"], row["submitter"], row["file_name"],
-                         row["file_format"], row["file_sha256"], json.dumps(row["coverage"]), QUEUED,
-                         now, stamp, stamp, int(row.get("public_details", True)),
-                         json.dumps({kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
-                                     for kind, c in companions.items()})))
+                yield time.time()
             except BaseException as error:
                 for target in created:
                     target.unlink(missing_ok=True)
@@ -388,6 +421,87 @@ class Store:
                 if unavailable is not None:
                     raise unavailable from error
                 raise
+
+    # -- the waiting room: uploads taken while every check was busy -----------------------
+
+    def take(self, row: dict[str, Any], *, rate_limit: tuple[int, float], room: tuple[int, int],
+             link: bool = False) -> int:
+        """Keep an upload (`row` as for `add`, without coverage) to be checked in turn: its bytes are
+        written to files/ and its row to the waiting room, atomically with the duplicate and rate-limit
+        checks. `room` bounds the uploads waiting (count, bytes): beyond it, WaitingRoomFull. Returns
+        how many wait ahead of it."""
+        limit, window = rate_limit
+        count, size = room
+        fields = {key: value for key, value in row.items() if key not in ("file_path", "file_bytes")}
+        fields["companions"] = {kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
+                                for kind, c in (row.get("companions") or {}).items()}
+        with self._files_written(row, link) as now, self._transaction() as db:
+            self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
+            waiting, waiting_size = db.execute("SELECT count(*), coalesce(sum(size), 0) FROM intake"
+                                               " WHERE state = ?", (CHECKING,)).fetchone()
+            if waiting >= count or waiting_size + row["size"] > size:
+                raise WaitingRoomFull(f"{waiting} uploads already wait to be checked ({waiting_size / 2**20:.0f} "
+                                      f"MiB); the server takes at most {count} ({size / 2**20:.0f} MiB)")
+            stamp, fields["created_ts"] = utc_now(now), now
+            db.execute("INSERT INTO intake (id, submitter, model, file_sha256, size, fields, state, created_ts,"
+                       " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       (row["id"], row["submitter"], row["model"], row["file_sha256"], row["size"],
+                        json.dumps(fields), CHECKING, now, stamp, stamp))
+        return waiting
+
+    def waiting(self, skip: set[str] | frozenset[str] = frozenset()) -> dict | None:
+        """The oldest upload waiting to be checked and not in `skip`: its fields, `file_path` and
+        companions' paths, as `add` takes them."""
+        rows = self._connection().execute("SELECT id, fields FROM intake WHERE state = ? ORDER BY seq",
+                                          (CHECKING,)).fetchall()
+        for row in rows:
+            if row["id"] not in skip:
+                fields = json.loads(row["fields"])
+                companions = {kind: {**c, "path": self.file_path(c["sha256"])}
+                              for kind, c in fields["companions"].items()}
+                return {**fields, "file_path": self.file_path(fields["file_sha256"]), "companions": companions}
+        return None
+
+    def admit(self, row: dict[str, Any]) -> bool:
+        """A waiting upload passed its check: it becomes a queued submission (with `row["coverage"]`),
+        in one transaction; False if it no longer waits (another process checked it)."""
+        with self._transaction() as db:
+            if db.execute("DELETE FROM intake WHERE id = ? AND state = ?", (row["id"], CHECKING)).rowcount == 0:
+                return False
+            self._insert(db, row, time.time())
+        return True
+
+    def refuse(self, submission_id: str, reason: str) -> bool:
+        """A waiting upload failed its check: refused with its reason (shown in `statuses`), and its
+        files deleted unless another submission or upload holds the same content."""
+        with self._transaction() as db:
+            found = db.execute("SELECT fields FROM intake WHERE id = ? AND state = ?",
+                               (submission_id, CHECKING)).fetchone()
+            if found is None:
+                return False
+            db.execute("UPDATE intake SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+                       (REFUSED, reason, utc_now(), submission_id))
+        fields = json.loads(found["fields"])
+        for sha256 in [fields["file_sha256"], *(c["sha256"] for c in fields["companions"].values())]:
+            if not self._content_used(sha256):
+                self.file_path(sha256).unlink(missing_ok=True)
+        return True
+
+    def _content_used(self, sha256: str) -> bool:
+        db = self._connection()
+        return db.execute("SELECT 1 FROM submissions WHERE file_sha256 = ? OR companions LIKE ?"
+                          " UNION ALL SELECT 1 FROM intake WHERE state = ? AND (file_sha256 = ? OR fields LIKE ?)"
+                          " LIMIT 1", (sha256, f"%{sha256}%", CHECKING, sha256, f"%{sha256}%")).fetchone() is not None
+
+    def waiting_ids(self) -> list[str]:
+        """The uploads waiting to be checked, oldest (the next checked) first."""
+        return [row[0] for row in self._connection().execute("SELECT id FROM intake WHERE state = ? ORDER BY seq",
+                                                             (CHECKING,))]
+
+    def waiting_count(self) -> int:
+        """How many uploads wait to be checked."""
+        return int(self._connection().execute("SELECT count(*) FROM intake WHERE state = ?",
+                                              (CHECKING,)).fetchone()[0])
 
     def precheck(self, submitter: str, model: str, sha256: str, rate_limit: tuple[int, float]) -> None:
         """The duplicate and rate-limit checks alone, for a cheap refusal before parsing a file."""
@@ -398,17 +512,20 @@ class Store:
                limit: int, window: float, now: float) -> None:
         same = db.execute(
             "SELECT id, model, status, file_sha256 = ? AS same_file FROM submissions"
-            " WHERE submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?)) ORDER BY seq LIMIT 1",
-            (sha256, submitter, sha256, model)).fetchone()
+            " WHERE submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?))"
+            " UNION ALL SELECT id, model, state, file_sha256 = ? FROM intake"
+            " WHERE state = ? AND submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?)) LIMIT 1",
+            (sha256, submitter, sha256, model, sha256, CHECKING, submitter, sha256, model)).fetchone()
         if same is not None:
             what = "this predictions file" if same["same_file"] else f"the model name {same['model']!r}"
             after = (" It failed in the judge and keeps its file: it is judged again when the judge"
                      " is back, no need to submit it again." if same["status"] == FAILED else "")
             raise DuplicateError(f"You already submitted {what} (submission {same['id']}, "
                                  f"{same['status']}); duplicates are not queued again.{after}")
-        recent = db.execute("SELECT count(*), min(created_ts) FROM submissions"
-                            " WHERE submitter = ? AND created_ts > ?",
-                            (submitter, now - window)).fetchone()
+        recent = db.execute("SELECT count(*), min(created_ts) FROM (SELECT created_ts FROM submissions"
+                            " WHERE submitter = ? AND created_ts > ? UNION ALL SELECT created_ts FROM intake"
+                            " WHERE state = ? AND submitter = ? AND created_ts > ?)",
+                            (submitter, now - window, CHECKING, submitter, now - window)).fetchone()
         if recent[0] >= limit:
             wait_min = max(1, int((recent[1] + window - now) // 60) + 1)
             raise RateLimitError(f"Rate limit: at most {limit} submissions per {_duration(window)} "
@@ -510,11 +627,12 @@ class Store:
     # -- reading -------------------------------------------------------------------------
 
     def statuses(self, submission_id: str | None = None) -> list[dict]:
-        sql = f"SELECT {', '.join(STATUS_FIELDS)} FROM submissions"
-        args: tuple = ()
-        if submission_id is not None:
-            sql, args = sql + " WHERE id = ?", (submission_id,)
-        rows = self._connection().execute(sql + " ORDER BY seq DESC", args).fetchall()
+        """Submissions and the uploads waiting to be checked (or refused after it), newest first."""
+        where, args = (" WHERE id = ?", (submission_id,)) if submission_id is not None else ("", ())
+        rows = self._connection().execute(
+            f"SELECT {', '.join(STATUS_FIELDS)} FROM (SELECT {', '.join(STATUS_FIELDS)}, created_ts FROM submissions"
+            f" UNION ALL SELECT id, model, submitter, state, 0, 0, error, created_at, updated_at, created_ts"
+            f" FROM intake){where} ORDER BY created_ts DESC", args).fetchall()
         return [dict(r) for r in rows]
 
     def results(self, submission_id: str) -> dict | None:
@@ -568,7 +686,7 @@ class Store:
         if judging:
             sql += " OR status = ? OR (status = ? AND retry_ts <= ?)"
             args += (AWAITING, FAILED, time.time())
-        return int(self._connection().execute(sql, args).fetchone()[0])
+        return int(self._connection().execute(sql, args).fetchone()[0]) + self.waiting_count()
 
     def queue_position(self, submission_id: str) -> int:
         """1 for the next one the worker takes; 0 when it is not queued."""

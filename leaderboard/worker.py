@@ -27,7 +27,7 @@ from judge.batch import BatchJudging, judge_folder
 from judge.endpoint import Endpoint
 from judge.score import JudgeStep, OnlineJudging
 from leaderboard import companions, details
-from leaderboard.intake import read_predictions
+from leaderboard.intake import CheckedReads, read_predictions
 from leaderboard.review import Reviews
 from leaderboard.store import (AWAITING, FINISHED, RUNNING, Store, StoreUnavailable, _duration,
                                storage_cause)
@@ -51,7 +51,7 @@ class Worker:
     def __init__(self, store: Store, questions: list[dict], dataset: DatasetInfo, reviews: Reviews,
                  settings: Settings, *, endpoint: Endpoint | None, cache_path: Path,
                  details_path: Callable[[str], Path], on_written: Callable[[str], None],
-                 on_serving: Callable[[], None]) -> None:
+                 on_serving: Callable[[], None], checked_reads: CheckedReads | None = None) -> None:
         self.store = store
         self.questions = questions
         self._known_ids = frozenset(question["id"] for question in questions)
@@ -63,6 +63,7 @@ class Worker:
         self.details_path = details_path
         self._on_written = on_written
         self._on_serving = on_serving
+        self._checked_reads = checked_reads or CheckedReads(0)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._leader = threading.Event()
@@ -274,7 +275,8 @@ class Worker:
         """The fast lane: MCQ scored, open answers left awaiting; the row goes on the board."""
         submission_id = row["id"]
         try:
-            predictions = read_predictions(row["file_path"], row["file_name"], self._known_ids)
+            predictions = self._checked_reads.take(submission_id) \
+                or read_predictions(row["file_path"], row["file_name"], self._known_ids)
             typed = judge.score_submission(
                 predictions, self.questions, endpoint=None, progress=self._progress(submission_id, threading.Event()),
                 dataset=self.dataset)

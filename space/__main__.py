@@ -23,6 +23,7 @@ from typing import NamedTuple
 from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
+from core.memory import limit_arenas, start_heap_trimmer
 from core.settings import Settings, SettingsError
 from judge.endpoint import Endpoint
 from leaderboard.mirror import HubMirror
@@ -36,6 +37,8 @@ from space.ui import CSS, HEAD, build_app
 from space.routes import BoardPreview, ImmutableAssets, board_routes
 from space.submit_tab import start_upload_sweeper
 
+MALLOC_ARENAS = 2
+TRIM_EVERY_S = 10.0
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -144,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=settings.host,
                         help="interface to listen on (default: GRADIO_SERVER_NAME, else 127.0.0.1; 0.0.0.0 on a Space)")
     args = parser.parse_args(argv)
+    limit_arenas(MALLOC_ARENAS)  # before the server's threads start: fewer arenas keep less freed memory
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for chatty in ("httpx", "httpx2"):  # one line per HTTP call (judge, Hub) is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -173,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     except StoreUnavailable as error:
         raise SystemExit(f"error: the store in {home} cannot be written ({error.cause}): {error}") from None
     board.start()
+    start_heap_trimmer(TRIM_EVERY_S)  # after bursts, Explore and item analysis, the memory goes back
     stop_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="medcmr-space-"))
     print(f"Home: {home}" + ("" if board.serving else
