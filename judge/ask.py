@@ -173,7 +173,8 @@ class _Outcomes:
 
     def failed(self, error: Exception) -> str:
         """Count a failure; returns its message (the key scrubbed)."""
-        message = scrubbed(f"{type(error).__name__}: {error}", self.endpoint.api_key)
+        cause = f" ({error.__cause__})" if isinstance(error, openai.APIConnectionError) and error.__cause__ else ""
+        message = scrubbed(f"{type(error).__name__}: {error}{cause}", self.endpoint.api_key)
         self.summary.failed += 1
         no_connection = isinstance(error, openai.APIConnectionError) \
             and not isinstance(error, openai.APITimeoutError) and self.summary.answered == 0
