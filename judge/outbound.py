@@ -59,14 +59,15 @@ def refusal(text: str, allow_private: bool) -> str | None:
         return "a cloud metadata address"
     if address.is_link_local:
         return "a link-local address"
+    if address.is_loopback:
+        return None if allow_private else f"a loopback address (allowed only with {ALLOW_PRIVATE_SETTING})"
     if address.is_multicast or address.is_unspecified or address.is_reserved:
         return "a reserved address"
     if address.is_global:
         return None
-    kind = "a loopback address" if address.is_loopback else \
-        "a shared (CGNAT) address" if address in SHARED_ADDRESS_SPACE else "a private address"
-    if allow_private and (address.is_loopback or address.is_private or address in SHARED_ADDRESS_SPACE):
+    if allow_private and (address.is_private or address in SHARED_ADDRESS_SPACE):
         return None
+    kind = "a shared (CGNAT) address" if address in SHARED_ADDRESS_SPACE else "a private address"
     return f"{kind} (allowed only with {ALLOW_PRIVATE_SETTING})"
 
 
@@ -114,7 +115,11 @@ class AddressGuard:
         (a name that resolves to both a public and a private address is refused as a whole)."""
         self.check_name(host)
         try:
-            found = await self.resolve(host, port)
+            found = [str(ipaddress.ip_address(host.split("%")[0]))]  # a literal address needs no lookup
+        except ValueError:
+            found = None
+        try:
+            found = found or await self.resolve(host, port)
         except OSError as error:
             raise RefusedAddress(f"{host} does not resolve ({error.strerror or error})") from None
         if not found:

@@ -34,7 +34,7 @@ from judge.endpoint import Endpoint
 from judge.outbound import AddressGuard, RefusedAddress, Resolver, system_resolver
 from judge.reproduce import compare, reason, sample_ids
 from judge.score import run_async
-from leaderboard.details import DetailsError, read_details
+from leaderboard.details import SUFFIX, DetailsError, exists, read_details, write_all
 from leaderboard.store import Store, _duration, utc_now
 from release.hub import ShardImages
 
@@ -75,6 +75,12 @@ def receipt_words(reproduction: dict | None, settings: Settings) -> str:
     return (f" Runner {reproduction['runner']} will re-ask a random sample (max({minimum}, {fraction:.0%}) of the "
             f"questions) as {reproduction['runner_model']} once the file is scored, to mark the row reproduced "
             "or not.")
+
+
+def runner_details(details_path: Path) -> Path:
+    """Where the runner's answers to a submission's sample are kept, scored (beside the file's own details)."""
+    path = Path(details_path)
+    return path.with_name(path.name.removesuffix(SUFFIX).removesuffix(".jsonl") + ".runner" + SUFFIX)
 
 
 def home_secret(home: Path) -> bytes:
@@ -170,8 +176,9 @@ class Reproductions:
         return bool(self.settings.runners)
 
     def refresh(self) -> None:
-        """Follow the runners configured now: a named model a new runner serves waits its turn; one whose runner
-        is gone is self-reported (called when this process takes the home)."""
+        """Follow the runners and budget configured now (called when this process takes the home): a named model
+        a new runner serves waits its turn; one whose runner is gone is self-reported; one over budget is due
+        again (the operator may have raised the budget; if not, it waits again)."""
         for submission_id, row in self.store.reproductions().items():
             runner = runner_for(self.settings.runners, row["runner_model"])
             waiting = row["state"] in (State.PENDING, State.FAILED, State.OVER_BUDGET, State.RUNNING)
@@ -181,6 +188,8 @@ class Reproductions:
             elif waiting and runner is None:
                 self.store.set_reproduction(submission_id, State.SELF_REPORTED.value,
                                             reason=f"no runner this Space trusts serves {row['runner_model']} any more")
+            elif row["state"] == State.OVER_BUDGET:
+                self.store.set_reproduction(submission_id, State.OVER_BUDGET.value, reason=row["reason"])
 
     # -- the lane --------------------------------------------------------------------------
 
@@ -249,6 +258,7 @@ class Reproductions:
         scored = judge.score_submission([{"id": i, "prediction": answers[i]} for i in sample],
                                         [self.questions[i] for i in sample], endpoint=self.judge_endpoint,
                                         cache_path=self.cache_path)
+        write_all(runner_details(self.details_path(submission_id)), scored.items)
         judged = self.judge_endpoint is not None
         found = compare(items, {item.id: item for item in scored.items}, sample, judged=judged)
         found.runner, found.model = runner.name, claimed["runner_model"]
@@ -295,6 +305,11 @@ class Reproductions:
             elif self.settings.rank_reproduced_only and shown.state != State.REPRODUCED:
                 holds[submission_id] = f"{shown.label} ({RANK_ONLY_REPRODUCED})"
         return holds
+
+    def runner_items(self, submission_id: str) -> list[ItemResult]:
+        """The runner's scored answers to the sample (the evidence Explore shows); [] before any comparison."""
+        path = runner_details(self.details_path(submission_id))
+        return read_details(path) if exists(path) else []
 
     def results(self, submission_id: str) -> Reproduction:
         """The reproduction as the results document carries it (typed; the summary once compared)."""

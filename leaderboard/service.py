@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import pandas as pd
 
-from core.results import BlindResults, ItemStatus, Results, ResultsError
+from core.results import BlindResults, ItemResult, ItemStatus, Reproduction, Results, ResultsError
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
@@ -202,6 +202,10 @@ class Leaderboard:
         results = Results.from_dict(document)
         results.reproduction = self.reproductions.results(submission_id)
         return results
+
+    def reproduction(self, submission_id: str) -> tuple[Reproduction, list[ItemResult]]:
+        """A submission's reproduction and the runner's scored answers to its sample (Explore's evidence)."""
+        return self.reproductions.results(submission_id), self.reproductions.runner_items(submission_id)
 
     def _results_document(self, submission_id: str) -> dict:
         """The stored results document with the submission's reproduction, as the mirror publishes it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -217,6 +218,10 @@ def test_the_daily_budget_is_honoured(tmp_path, boards, rows) -> None:
         in found.reason and "next day" in found.reason
     assert board.store.reproduction_calls(utc_day()) == len(rows)
     assert board.board().set_index("Id").loc[second, "Reproduced"] == "over budget"
+    board.stop()
+    with OpenAIServer(model) as server:  # the operator raises the budget and restarts: it is due at once
+        raised = boards(settings(runner_settings(server), reproduce_budget=3 * len(rows)))
+        until(lambda: reproduction(raised, second)["reproduction"] == "reproduced", 60, "reproduced after the raise")
 
 
 def test_a_restart_resumes_the_reproduction_counted_once(tmp_path, boards, rows, built_dataset) -> None:
@@ -257,6 +262,25 @@ def test_open_answers_are_compared_through_the_spaces_judge(tmp_path, boards, ro
     assert found.open_diff == 0.0  # the same answers: the cache gave the same verdicts
     assert held.state == State.NOT_REPRODUCED and held.open_compared and held.open_ci95[0] > 10
     assert calls_before >= opens
+
+
+@pytest.mark.parametrize("base_url, allow_private, words", [
+    ("https://127.0.0.1:{port}/v1", False, "loopback"),      # refused before any connection
+    ("https://runner.test:{port}/v1", False, "private"),     # refused when its name resolves
+    ("http://metadata.test:{port}/v1", True, "metadata"),    # refused even with the allowance
+])
+def test_a_runner_at_a_refused_address_is_never_called(tmp_path, boards, rows, base_url, allow_private, words) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return {"runner.test": ["10.1.2.3"], "metadata.test": ["169.254.169.254"]}[host]
+
+    with OpenAIServer(VisionModel(rows, max_side=PREDICT_IMAGE_MAX_SIDE)) as server:
+        port = server.base_url.rsplit(":", 1)[1].split("/")[0]
+        runner = replace(runner_settings(server), base_url=base_url.format(port=port))
+        board = boards(replace(settings(runner), runners_allow_private=allow_private), resolve=resolve)
+        submission = submit(board, honest_file(tmp_path / "a.jsonl", rows), "Refused-VLM")
+        found = settled(board, submission)
+        assert server.calls == 0
+    assert found.state == State.FAILED and words in found.reason and "refused" in found.reason
 
 
 def test_the_key_is_never_written_logged_or_shown(tmp_path, boards, rows, caplog) -> None:
