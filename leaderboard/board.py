@@ -42,14 +42,15 @@ AWAITING_JUDGE = "awaiting judge"
 MIN_COVERAGE = 95.0  # % of the MCQs answered below which a submission is shown unranked
 
 COLUMN_GROUPS: dict[str, list[str]] = {
-    "Overview": ["Rank", "Model", "MCQ", "Open", "Source", "Reproduced"],
+    "Overview": ["Rank", "Model", "MCQ", "Open", "Source"],
     "Dimensions": [d.abbr for d in DIMENSIONS],
     "Open criteria": [c.abbr for c in CRITERIA],
     "Medical intelligence": [m.abbr for m in MEDICAL_INTELLIGENCE],
     "Beyond accuracy": ["MCQ circular", "Blind MCQ", "Image gain"],
+    "Reproduction": ["Reproduced", "Agreement (%)"],
     "Model info": ["Params (B)", "Weights", "Domain", "Submitted", "Judge", "Note", "Link"],
-    "Ranking details": ["Band", "MCQ low", "MCQ high", "Open band", "Unranked", "Coverage (%)", "Agreement (%)",
-                        "Build", "Judge prompt", "Id"],
+    "Ranking details": ["Band", "MCQ low", "MCQ high", "Open band", "Unranked", "Coverage (%)", "Build",
+                        "Judge prompt", "Id"],
 }
 COLUMNS: list[str] = [c for group in COLUMN_GROUPS.values() for c in group]
 NUMERIC_COLUMNS: list[str] = (["Rank", "MCQ", "Open"] + COLUMN_GROUPS["Dimensions"] + COLUMN_GROUPS["Open criteria"]

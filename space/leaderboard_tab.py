@@ -87,6 +87,12 @@ def _model_cell(row: pd.Series, footnote: int | None) -> str:
             if link else name)
     if footnote:
         cell += f"<sup>{footnote}</sup>"
+    if row.get("Reproduced") == "reproduced":
+        agreement = row.get("Agreement (%)")
+        agreed = f": {agreement:.1f}% of the re-asked MCQs agree" if isinstance(agreement, float) and \
+            not math.isnan(agreement) else ""
+        cell += (f' <span class="reproduced-mark" title="re-asked by a runner this Space trusts{agreed}">'
+                 "✓ reproduced</span>")
     reason = str(row.get("Unranked") or "")
     if reason and row.get("Source") != tables.REFERENCE:  # the reference badge says it already
         kind = next((badge for key, badge in UNRANKED_BADGES.items() if reason.startswith(key)), "unranked")

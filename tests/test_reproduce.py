@@ -109,6 +109,12 @@ def test_an_honest_file_is_reproduced_with_exactly_what_predict_sends(tmp_path, 
     assert row["Reproduced"] == "reproduced" and row["Agreement (%)"] == 100.0
     assert "reproduced" not in row["Unranked"]
     assert reproduction(board, submission)["reproduction"] == "reproduced"
+    from space.leaderboard_tab import table_value
+
+    frame = board.board()
+    shown = dict(zip(frame["Id"], table_value(frame, ["Overview"])["metadata"]["display_value"]))
+    assert "✓ reproduced" in shown[submission][1] and "100.0% of the re-asked MCQs agree" in shown[submission][1]
+    assert all("✓ reproduced" not in cells[1] for row_id, cells in shown.items() if row_id != submission)
 
 
 def test_an_edited_file_is_not_reproduced_and_is_held(tmp_path, boards, rows) -> None:

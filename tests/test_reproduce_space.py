@@ -75,7 +75,7 @@ def test_each_state_is_reached_and_said_in_the_status(runs) -> None:
 def test_the_board_has_the_column_the_agreement_and_the_filter(runs) -> None:
     _, client, found, _ = runs
     shown = {row["Model"]: row for row in board(client, sources=["scored here"], column_groups=ALL_GROUPS
-                                                + ["Ranking details"])}
+                                                + ["Reproduction", "Ranking details"])}
     assert {model: shown[model]["Reproduced"] for model in found} == {
         "Broken-Runner-VLM": "reproduction failed", "Honest-VLM": "reproduced", "Edited-VLM": "not reproduced",
         "Unnamed-VLM": "self-reported", "Late-VLM": "over budget"}
