@@ -13,7 +13,7 @@ each simulated rate: the exact binomial rate of the same rule. The bench fails (
 with d ≤ 2.5% pass less than 99% of the time or files edited on 10% or more of the MCQs fail less than 95%.
 
 `--timing` also runs whole reproductions through the leaderboard (a real store, the lane's code, a fake
-runner over real HTTP answering in 0.2 s) and prints calls and seconds per reproduction.
+runner over real HTTP answering in `--latency` s) and prints calls and seconds per reproduction.
 """
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def calibrate(trials: int) -> bool:
     print(f"rule: held when P(at most k of n agree | agreement {FLOOR:.1%}) < {ALPHA:g} (one-sided exact binomial); "
           f"{trials:,} samples per row; load average {os.getloadavg()[0]:.1f}")
     print(f"{'file':<14}{'server flips':>13}{'MCQs':>6}{'mean agreement':>16}{'held (sim.)':>13}{'held (exact)':>14}"
-          f"{'target':>18}")
+          f"  target")
     ok = True
     for noise in HONEST_NOISE:
         rate, mean, n = held_rate(honest, items, model, noise, trials, rng)
@@ -119,7 +119,7 @@ def calibrate(trials: int) -> bool:
         met = noise > HONEST_CEILING or 1 - rate >= HONEST_TARGET
         ok &= met
         print(f"{'honest':<14}{noise:>13.1%}{n:>6}{mean:>15.1f}%{rate:>13.2%}{exact_held(n, 1 - noise):>14.2%}"
-              f"{target + ('' if met else ' MISSED'):>18}")
+              f"  {target}{'' if met else ' MISSED'}")
     for share in EDITS:
         file = edited(items, keys, share, rng)
         for noise in EDITED_NOISE:
@@ -129,7 +129,7 @@ def calibrate(trials: int) -> bool:
             ok &= met
             exact = exact_held(n, (1 - share) * (1 - noise) + share * noise / (len(LETTERS) - 1))
             print(f"{f'edited {share:.0%}':<14}{noise:>13.1%}{n:>6}{mean:>15.1f}%{rate:>13.2%}{exact:>14.2%}"
-                  f"{target + ('' if met else ' MISSED'):>18}")
+                  f"  {target}{'' if met else ' MISSED'}")
     small = math.ceil(REPRODUCE_SAMPLE[0] * RELEASE_QUESTIONS["mcq"] / sum(RELEASE_QUESTIONS.values()))
     print(f"at the minimum sample ({REPRODUCE_SAMPLE[0]} questions, {small} MCQs): honest 2.5% held "
           f"{exact_held(small, 0.975):.2%}, edited 10% held {exact_held(small, 0.9):.2%}, edited 20% held "
@@ -137,11 +137,56 @@ def calibrate(trials: int) -> bool:
     return ok
 
 
-def timing(runs: int) -> None:
-    """Whole reproductions through the leaderboard against a fake runner over HTTP: calls and seconds each."""
-    from bench.reproduce_timing import measure
+def timing(runs: int, latency: float) -> None:
+    """Whole reproductions through the leaderboard (a real store, the lane, a fake runner over HTTP answering after
+    `latency` s, 4 requests at a time) on the sample build: calls and seconds per reproduction."""
+    import json
+    import statistics
+    import tempfile
 
-    measure(runs)
+    import medcmr
+    from core.settings import RunnerSettings, Settings
+    from leaderboard.intake import SubmissionMeta
+    from leaderboard.service import Leaderboard
+    from tests.openai_server import OpenAIServer
+    from tests.predict_responders import VisionModel, model_answer, read_built
+
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        data = work / "medcmr"
+        medcmr.build(medcmr.write_sample_release(work / "dataset.zip"), data)
+        rows = read_built(data)
+        with OpenAIServer(VisionModel(rows, max_side=2048), latency=latency) as server:
+            runner = RunnerSettings("bench", server.base_url, ("test-vlm",), timeout=30.0, max_retries=0, concurrency=4)
+            board = Leaderboard(work / "home", data, Settings(runners=(runner,), runners_allow_private=True,
+                                                              rate_limit=(1000, 3600.0)))
+            board.start()
+            found = []
+            try:
+                for run in range(runs):
+                    path = work / f"run-{run}.jsonl"
+                    path.write_text("".join(json.dumps({"id": row["id"], "prediction": model_answer(row) + " " * run})
+                                            + "\n" for row in rows))
+                    submission = board.submit(path, SubmissionMeta(model=f"Bench-{run}", runner_model="test-vlm"),
+                                              "bench")["id"]
+                    deadline = time.monotonic() + 300
+                    while board.status(submission)[0]["reproduction"] in ("pending", "running"):
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"run {run}: the reproduction did not finish within 300 s")
+                        time.sleep(0.05)
+                    reproduction = board.scores(submission).reproduction
+                    if reproduction.state != "reproduced":
+                        raise SystemExit(f"run {run}: {reproduction.state}: {reproduction.reason}")
+                    found.append(reproduction)
+            finally:
+                board.stop()
+    seconds = [r.seconds for r in found]
+    per_question = statistics.median(seconds) / len(found[0].sample)
+    print(f"\nwhole reproductions on the sample build ({len(found[0].sample)} questions re-asked, runner answering "
+          f"after {latency:g} s, 4 at a time, no judge): {found[0].calls} runner calls each; seconds min "
+          f"{min(seconds):.2f}, median {statistics.median(seconds):.2f} over {runs} runs (load average "
+          f"{os.getloadavg()[0]:.1f}); at that pace the release's default sample of 207 questions takes about "
+          f"{per_question * 207:.0f} s")
 
 
 def main() -> int:
@@ -149,10 +194,12 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=2000, help="samples per row (default: %(default)s)")
     parser.add_argument("--timing", action="store_true", help="also time whole reproductions (default: off)")
     parser.add_argument("--runs", type=int, default=5, help="reproductions timed with --timing (default: %(default)s)")
+    parser.add_argument("--latency", type=float, default=0.2,
+                        help="seconds the fake runner takes per answer with --timing (default: %(default)s)")
     args = parser.parse_args()
     ok = calibrate(args.trials)
     if args.timing:
-        timing(args.runs)
+        timing(args.runs, args.latency)
     if not ok:
         print("FAILED: a target was missed", file=sys.stderr)
         return 1

@@ -36,6 +36,7 @@ FATAL_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai
 # name on servers that say 400, not 404) rather than one question's: all of them, same message → stop.
 EARLY_400_SAMPLE = 8
 PROBE_TIMEOUT_S = 10.0
+STOP_POLL_S = 0.2  # how often a run waiting for its last answers looks whether it should stop
 
 
 def image_data_url(data: bytes, max_side: int) -> str:
@@ -204,7 +205,8 @@ async def ask_all(rows: Iterable[dict], endpoint: Endpoint, settings: AskSetting
                   should_stop: Callable[[], bool] | None = None) -> Summary:
     """Ask the model every row, at most `concurrency` at a time: `on_answer(record)` as each answer arrives,
     `on_failure(row id, message)` for a question that failed (after the client's retries). Stops taking new
-    rows once the endpoint is found wrong (`Summary.fatal`) or `should_stop()` says so.
+    rows once the endpoint is found wrong (`Summary.fatal`); once `should_stop()` says so, it also drops the
+    questions in flight.
 
     The rows are pulled lazily, so only the questions in flight hold an image in memory.
     """
@@ -225,17 +227,19 @@ async def ask_all(rows: Iterable[dict], endpoint: Endpoint, settings: AskSetting
         if progress:
             progress(outcomes.summary)
 
+    stopping = should_stop or (lambda: False)
     async with endpoint.client() as client:
         try:
             for row in rows:
                 await slots.acquire()
-                if outcomes.summary.fatal or (should_stop is not None and should_stop()):
+                if outcomes.summary.fatal or stopping():
                     slots.release()
                     break
                 task = asyncio.create_task(ask(client, row))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
-            await asyncio.gather(*in_flight)
+            while in_flight and not stopping():  # a stop does not wait for slow answers
+                await asyncio.wait(set(in_flight), timeout=STOP_POLL_S)
         finally:  # interrupted (Ctrl-C, a stop): drop the questions in flight, keep every answer recorded
             for task in in_flight:
                 task.cancel()

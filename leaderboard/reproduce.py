@@ -122,7 +122,6 @@ class ReproductionView:
     runner: str = ""
     runner_model: str = ""
     agreement: float | None = None
-    summary: dict | None = None
 
     @property
     def label(self) -> str:
@@ -156,12 +155,12 @@ class Reproductions:
 
     def __init__(self, store: Store, questions: list[dict], details_path: Callable[[str], Path], settings: Settings,
                  *, home: Path, data_dir: Path, images: ShardImages | None, judge_endpoint: Endpoint | None,
-                 cache_path: Path | None, resolve: Resolver = system_resolver) -> None:
+                 cache_path: Path | None, resolve: Resolver | None = None) -> None:
         self.store, self.settings, self.home, self.data_dir = store, settings, Path(home), Path(data_dir)
         self.questions = {q["id"]: q for q in questions}
         self.details_path, self._images = details_path, images
         self.judge_endpoint, self.cache_path = judge_endpoint, cache_path
-        self.guard = AddressGuard(settings.runners_allow_private, resolve)
+        self.guard = AddressGuard(settings.runners_allow_private, resolve or system_resolver)
 
     @property
     def images(self) -> ShardImages:
@@ -182,7 +181,7 @@ class Reproductions:
         for submission_id, row in self.store.reproductions().items():
             runner = runner_for(self.settings.runners, row["runner_model"])
             waiting = row["state"] in (State.PENDING, State.FAILED, State.OVER_BUDGET, State.RUNNING)
-            if row["state"] == State.SELF_REPORTED and runner is not None and not row["summary"]:
+            if row["state"] == State.SELF_REPORTED and runner is not None and not row["compared"]:
                 self.store.set_reproduction(submission_id, State.PENDING.value, runner=runner.name,
                                             reason=initial(self.settings.runners, row["runner_model"])["reason"])
             elif waiting and runner is None:
@@ -284,12 +283,9 @@ class Reproductions:
 
     def views(self) -> dict[str, ReproductionView]:
         """Submission id -> its reproduction as shown; a submission missing here named no runner (self-reported)."""
-        found = {}
-        for submission_id, row in self.store.reproductions().items():
-            summary = row["summary"]
-            found[submission_id] = ReproductionView(State(row["state"]), row["reason"], row["runner"],
-                                                    row["runner_model"], (summary or {}).get("agreement"), summary)
-        return found
+        return {submission_id: ReproductionView(State(row["state"]), row["reason"], row["runner"], row["runner_model"],
+                                                row["agreement"])
+                for submission_id, row in self.store.reproductions().items()}
 
     def view(self, submission_id: str) -> ReproductionView:
         return self.views().get(submission_id, SELF_REPORTED)
@@ -314,8 +310,9 @@ class Reproductions:
     def results(self, submission_id: str) -> Reproduction:
         """The reproduction as the results document carries it (typed; the summary once compared)."""
         shown = self.view(submission_id)
-        if shown.summary:
-            return Reproduction.from_dict({**shown.summary, "state": shown.state.value, "reason": shown.reason})
+        summary = self.store.reproduction_summary(submission_id)
+        if summary:
+            return Reproduction.from_dict({**summary, "state": shown.state.value, "reason": shown.reason})
         return Reproduction(state=shown.state.value, runner=shown.runner, model=shown.runner_model,
                             reason=shown.reason)
 

@@ -72,8 +72,7 @@ class Leaderboard:
                                retry_s=self.settings.retry_failed_after_s)
         self.reproductions = Reproductions(self.store, self.questions, self.details_path, self.settings,
                                            home=self.home, data_dir=self.data_dir, images=images,
-                                           judge_endpoint=self.endpoint, cache_path=self.cache_path,
-                                           **({"resolve": resolve} if resolve is not None else {}))
+                                           judge_endpoint=self.endpoint, cache_path=self.cache_path, resolve=resolve)
         self.worker = Worker(self.store, self.questions, self.dataset, self.reviews, self.settings,
                              endpoint=self.endpoint, cache_path=self.cache_path, details_path=self.details_path,
                              on_written=self._publish, on_serving=self._backfill_mirror,
@@ -330,7 +329,6 @@ class Leaderboard:
                 self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset,
                                                          holds=holds))
             return self._board[1].copy()
-
 
     def _reproduced(self, scored: pd.DataFrame, holds: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
         """The submissions' rows with their reproduction (column and agreement), and the holds with the rows a

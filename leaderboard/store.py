@@ -741,13 +741,20 @@ class Store:
             self._board_changed(db)
 
     def reproductions(self) -> dict[str, dict]:
-        """Submission id -> {runner_model, state, runner, reason, summary, attempt, retry_ts} of every
-        submission that has a reproduction row (those without one named no runner)."""
-        rows = self._connection().execute("SELECT * FROM reproductions").fetchall()
-        return {row["submission_id"]: {**{key: row[key] for key in ("runner_model", "state", "runner", "reason",
-                                                                       "attempt", "retry_ts", "updated_at")},
-                                       "summary": json.loads(row["summary"]) if row["summary"] else None}
-                for row in rows}
+        """Submission id -> {runner_model, state, runner, reason, attempt, retry_ts, updated_at, compared,
+        agreement} of every submission that has a reproduction row (those without one named no runner). The
+        summaries stay in the store (`reproduction_summary`): the board and the status read this often."""
+        rows = self._connection().execute(
+            "SELECT submission_id, runner_model, state, runner, reason, attempt, retry_ts, updated_at,"
+            " summary IS NOT NULL AS compared, json_extract(summary, '$.agreement') AS agreement"
+            " FROM reproductions").fetchall()
+        return {row["submission_id"]: {key: row[key] for key in row.keys() if key != "submission_id"} for row in rows}
+
+    def reproduction_summary(self, submission_id: str) -> dict | None:
+        """A reproduction's comparison as recorded (a `core.results.Reproduction` as a dict), None before one."""
+        row = self._connection().execute("SELECT summary FROM reproductions WHERE submission_id = ?",
+                                         (submission_id,)).fetchone()
+        return json.loads(row[0]) if row is not None and row[0] else None
 
     def charge_reproduction(self, submission_id: str, attempt: int, calls: int, budget: int, day: str) -> bool:
         """Reserve `calls` of `day`'s `budget` for one attempt of a reproduction, once: an attempt resumed after a
