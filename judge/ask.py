@@ -98,6 +98,7 @@ class AskSettings:
 class Summary:
     """What a run did, for the last line on the terminal."""
 
+    asked: int = 0  # questions sent (answered, failed, and those dropped in flight by a stop)
     answered: int = 0
     failed: int = 0
     prompt_tokens: int = 0
@@ -236,6 +237,7 @@ async def ask_all(rows: Iterable[dict], endpoint: Endpoint, settings: AskSetting
                     slots.release()
                     break
                 task = asyncio.create_task(ask(client, row))
+                outcomes.summary.asked += 1
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
             while in_flight and not stopping():  # a stop does not wait for slow answers

@@ -237,7 +237,7 @@ class Reproductions:
                                     should_stop=attempt_state.stop))
         if should_stop():
             return None  # the reservation stands: the next start asks the rest under it
-        self.store.refund_reproduction(submission_id, attempt, len(missing) - summary.answered - summary.failed)
+        self.store.refund_reproduction(submission_id, attempt, len(missing) - summary.asked)
         if summary.fatal or attempt_state.failures or summary.answered < len(missing):
             why = summary.fatal or next(iter(attempt_state.failures), "the attempt ran out of time")
             return self.failed(claimed, runner=runner, why=f"runner {runner.name} answered {summary.answered} of "
