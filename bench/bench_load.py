@@ -30,7 +30,7 @@ from typing import Callable
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-FILTERS = ["", [], [], [], [], ["Overview", "Dimensions"]]
+FILTERS = ["", [], [], [], [], [], ["Overview", "Dimensions"], ""]  # search, 5 filters, columns, sort
 BUSY = "The server is busy"
 
 
@@ -82,7 +82,7 @@ def upload(http: httpx.Client, url: str, path: Path) -> str:
 def submit(http: httpx.Client, url: str, path: Path, model: str, session: str | None = None) -> tuple[bool, str]:
     stored = upload(http, url, path)
     return call(http, url, "submit", [{"path": stored, "meta": {"_type": "gradio.FileData"}}, model, "", "open",
-                                      "general", None, "", True, None, None], session)
+                                      "general", None, "", True, None, None, None], session)
 
 
 def together(count: int, work: Callable[[int], object]) -> list[tuple[float, object]]:

@@ -198,7 +198,8 @@ class Reproductions:
         submission_id, model = claimed["submission_id"], claimed["runner_model"]
         runner = runner_for(self.settings.runners, model)
         if runner is None:
-            return self._record(submission_id, State.SELF_REPORTED, reason=f"no runner this Space trusts serves {model}")
+            return self._record(submission_id, State.SELF_REPORTED,
+                                reason=f"no runner this Space trusts serves {model}")
         try:
             items = {item.id: item for item in read_details(self.details_path(submission_id))}
         except (DetailsError, OSError) as error:

@@ -773,8 +773,8 @@ class Store:
     def refund_reproduction(self, submission_id: str, attempt: int, unasked: int) -> None:
         """Give back to its day's budget the calls an ended attempt reserved and never made."""
         with self._transaction() as db:
-            db.execute("UPDATE reproduction_calls SET calls = MAX(0, calls - ?) WHERE submission_id = ? AND attempt = ?",
-                       (unasked, submission_id, attempt))
+            db.execute("UPDATE reproduction_calls SET calls = MAX(0, calls - ?)"
+                       " WHERE submission_id = ? AND attempt = ?", (unasked, submission_id, attempt))
 
     def reproduction_charged(self, submission_id: str) -> int:
         """Runner calls charged for one submission's reproduction, every attempt together."""

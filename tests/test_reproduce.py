@@ -51,7 +51,8 @@ def honest_file(path: Path, rows: list[dict], edited: int = 0, open_answer: str 
     return path
 
 
-def runner_settings(server: OpenAIServer, name: str = "local", models: tuple[str, ...] = (MODEL,), **extra) -> RunnerSettings:
+def runner_settings(server: OpenAIServer, name: str = "local", models: tuple[str, ...] = (MODEL,),
+                    **extra) -> RunnerSettings:
     return RunnerSettings(name=name, base_url=server.base_url, models=models, api_key=KEY, api_key_env="RUNNER_KEY",
                           **{"timeout": 5.0, "max_retries": 0, "concurrency": 4, **extra})
 
@@ -293,7 +294,9 @@ def test_the_key_is_never_written_logged_or_shown(tmp_path, boards, rows, caplog
     """A runner that echoes the key in its error: the reason is scrubbed; no file, log line, status or board
     cell of the home holds the key."""
     caplog.set_level(logging.DEBUG)
-    echo = lambda request: Reply(status=401, body={"error": {"message": f"bad key Bearer {KEY}", "type": "auth"}})  # noqa: E731
+    def echo(request: dict) -> Reply:
+        return Reply(status=401, body={"error": {"message": f"bad key Bearer {KEY}", "type": "auth"}})
+
     with OpenAIServer(echo) as failing, OpenAIServer(VisionModel(rows, max_side=PREDICT_IMAGE_MAX_SIDE)) as good:
         board = boards(settings(runner_settings(failing, name="echoing", models=("echo-vlm",)),
                                 runner_settings(good)))
