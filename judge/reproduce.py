@@ -80,7 +80,7 @@ def _mcq_fields(pairs: list[tuple[ItemResult, ItemResult]]) -> dict:
         groups[file.dimension or ""].append(same)
     n, agreed = len(agree), sum(agree)
     return {"mcq_n": n, "mcq_agree": agreed, "agreement": _percent(agreed, n), "floor": round(100 * FLOOR, 2),
-            "p_value": round(agreement_p_value(agreed, n), 6) if n else None,
+            "p_value": float(f"{agreement_p_value(agreed, n):.4g}") if n else None,  # 4 significant digits
             "by_dimension": {name: AgreementGroup(len(values), sum(values), _percent(sum(values), len(values)))
                              for name, values in sorted(groups.items())}}
 
