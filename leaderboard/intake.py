@@ -29,7 +29,7 @@ import judge.predictions
 from core.memory import trim_heap
 from core.settings import Settings
 from core.vocabulary import MODEL_WEIGHTS, OPEN_WEIGHTS
-from leaderboard import companions, identity, reference
+from leaderboard import companions, identity, reference, reproduce
 from leaderboard.store import CHECKING, QUEUED, Store, StoreUnavailable, WaitingRoomFull, _duration
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ MISSING_SHOWN = 20
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 IDLE_POLL_S = 1.0  # how often an idle checker looks for uploads kept by another process
 HANDED_ON = 2  # checked predictions kept for the MCQ lane (each a whole file's, parsed)
+# A model as a runner serves it: a Hub id (`Qwen/Qwen2.5-VL-7B-Instruct`) or a vendor's name (`gpt-4o-2024-08-06`).
+_RUNNER_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
 TRIM_AFTER_BYTES = 8 * 2**20
 
 
@@ -62,6 +64,7 @@ class SubmissionMeta:
     params_b: float | None = None    # billions of parameters, or unknown
     description: str = ""            # prompt and generation settings, <= 2000 chars
     public_details: bool = True      # consent to publish per-question outputs
+    runner_model: str = ""           # the model as a runner serves it (Hub id or vendor name), to reproduce it
 
 
 @contextmanager
@@ -108,8 +111,13 @@ def _checked_meta(meta: SubmissionMeta) -> dict:
         raise SubmissionError(f"Description: at most 2000 characters (got {len(description)}).")
     if not isinstance(meta.public_details, bool):
         raise SubmissionError("Public details: true (per-question outputs may be published) or false.")
+    runner_model = (meta.runner_model or "").strip()
+    if runner_model and not _RUNNER_MODEL.fullmatch(runner_model):
+        raise SubmissionError("Model as a runner serves it: a Hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct) or a "
+                              "vendor's model name, at most 200 letters, digits and . _ : / @ + -, or empty.")
     return {"model": model, "link": link, "weights": meta.group, "medical": meta.medical,
-            "params_b": params_b, "description": description, "public_details": meta.public_details}
+            "params_b": params_b, "description": description, "public_details": meta.public_details,
+            "runner_model": runner_model}
 
 
 def read_predictions(source: Path, shown: str, known_ids: frozenset[str]) -> list[dict]:
@@ -232,9 +240,10 @@ class Intake:
                 self.store.precheck(submitter, fields["model"], sha256, self.settings.rate_limit)
             except ValueError as err:
                 raise SubmissionError(str(err)) from None
+        reproduction = reproduce.initial(self.settings.runners, fields.pop("runner_model"))
         row = {**fields, "id": f"sub-{uuid.uuid4().hex[:12]}", "submitter": submitter, "file_name": shown,
                "file_format": file_format, "file_path": path, "file_sha256": sha256, "size": size,
-               "counted": counted}
+               "counted": counted, "reproduction": reproduction}
         # Checked now when a check is free and nobody waits (the refusal comes back at once); else kept.
         if self.store.waiting_count() == 0 and self._checks.acquire(blocking=False):
             try:
@@ -294,6 +303,7 @@ class Intake:
             message += " No judge is configured: MCQ is scored now, open answers wait (awaiting judge)."
         else:
             message += " MCQ reaches the board in seconds; open answers are judged after."
+        message += reproduce.receipt_words(row["reproduction"], self.settings)
         return {"id": row["id"], "model": row["model"], "status": QUEUED, "message": message,
                 "coverage": coverage, "position": self.store.queue_position(row["id"])}
 

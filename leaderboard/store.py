@@ -22,7 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 3
+from core.results import ReproductionState
+
+SCHEMA_VERSION = 4
 
 QUEUED, RUNNING, FINISHED, FAILED, AWAITING = "queued", "running", "finished", "failed", "awaiting_judge"
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, AWAITING)
@@ -34,6 +36,10 @@ AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED = "audit_pending", "audi
 AUDIT_STATES = (AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED)
 VISIBLE, FLAGGED, HIDDEN = "visible", "flagged", "hidden"
 MODERATION_STATES = (VISIBLE, FLAGGED, HIDDEN)
+REPRODUCTION_STATES = tuple(state.value for state in ReproductionState)
+# A reproduction the lane takes when due: waiting its turn, failed (retried with backoff) or over budget.
+_DUE_REPRODUCTIONS = (ReproductionState.PENDING.value, ReproductionState.FAILED.value,
+                      ReproductionState.OVER_BUDGET.value)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -105,6 +111,31 @@ CREATE TABLE IF NOT EXISTS intake (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS intake_state ON intake (state, seq);
+CREATE TABLE IF NOT EXISTS reproductions (
+    submission_id TEXT PRIMARY KEY,
+    runner_model TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN {REPRODUCTION_STATES}),
+    runner TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    summary TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    retry_ts REAL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reproduction_answers (
+    submission_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    prediction TEXT NOT NULL,
+    PRIMARY KEY (submission_id, item_id)
+);
+CREATE TABLE IF NOT EXISTS reproduction_calls (
+    submission_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, attempt)
+);
+CREATE INDEX IF NOT EXISTS reproduction_calls_day ON reproduction_calls (day);
 CREATE TABLE IF NOT EXISTS lease (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL,
@@ -120,6 +151,8 @@ _V2_COLUMNS = ("public_details INTEGER NOT NULL DEFAULT 1", "judge_failures INTE
 # Version 3: the companion runs of a submission (blind, circular) as JSON: kind -> {sha256, file_name};
 # board rows are no longer stored (they are made from the results when the board is read).
 _V3_COLUMNS = ("companions TEXT NOT NULL DEFAULT '{}'",)
+# Version 4: the reproduction tables (created by _SCHEMA); a submission of an older home has no row in
+# them, which reads as self-reported (no runner was named with it).
 
 STATUS_FIELDS = ("id", "model", "submitter", "status", "progress_done", "progress_total", "error",
                  "created_at", "updated_at")
@@ -262,6 +295,8 @@ class Store:
             self._migrate_from_v1()
         if version in (1, 2):
             self._migrate_from_v2()
+        if version in (1, 2, 3):
+            self._migrate_from_v3()
         elif version != SCHEMA_VERSION:
             raise RuntimeError(f"{self.path}: schema version {found[0]}, this code reads "
                                f"{SCHEMA_VERSION}")
@@ -296,7 +331,14 @@ class Store:
             for table in ("submissions", "previous_results"):
                 if any(row[1] == "board_row" for row in db.execute(f"PRAGMA table_info({table})")):
                     db.execute(f"ALTER TABLE {table} DROP COLUMN board_row")
-            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+    def _migrate_from_v3(self) -> None:
+        """Version 3 → 4: the reproduction tables, already made by the schema script; only the version moves,
+        so an older kit refuses this home instead of ranking rows it would not know were held."""
+        with self._transaction() as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value = '3'",
+                       (str(SCHEMA_VERSION),))
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -397,6 +439,8 @@ class Store:
              now, stamp, utc_now(), int(row.get("public_details", True)),
              json.dumps({kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
                          for kind, c in companions.items()})))
+        if row.get("reproduction"):
+            Store._insert_reproduction(db, row["id"], row["reproduction"])
 
     @contextmanager
     def _files_written(self, row: dict[str, Any], link: bool) -> Iterator[float]:
@@ -502,6 +546,13 @@ class Store:
         """How many uploads wait to be checked."""
         return int(self._connection().execute("SELECT count(*) FROM intake WHERE state = ?",
                                               (CHECKING,)).fetchone()[0])
+    @staticmethod
+    def _insert_reproduction(db: sqlite3.Connection, submission_id: str, reproduction: dict) -> None:
+        """A submission's reproduction as it starts: the model named with it, the runner serving it (if any)."""
+        db.execute("INSERT INTO reproductions (submission_id, runner_model, state, runner, reason, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?)", (submission_id, reproduction["runner_model"], reproduction["state"],
+                                                  reproduction.get("runner", ""), reproduction.get("reason", ""),
+                                                  utc_now()))
 
     def precheck(self, submitter: str, model: str, sha256: str, rate_limit: tuple[int, float]) -> None:
         """The duplicate and rate-limit checks alone, for a cheap refusal before parsing a file."""
@@ -777,3 +828,101 @@ class Store:
                                           " WHERE submission_id = ? ORDER BY seq", (submission_id,)).fetchall()
         return [{"results": json.loads(row["results"]), "reason": row["reason"], "archived_at": row["archived_at"]}
                 for row in rows]
+
+    # -- reproductions: a trusted runner re-asks a sample ----------------------------------
+
+    def claim_reproduction(self, owner: str | None = None, *, judging: bool = False) -> dict | None:
+        """The oldest submission whose reproduction is due (waiting, failed or over budget, its retry time come)
+        and whose scores it compares with are written (finished; or awaiting a judge when there is none),
+        marked running; only while `owner` holds the lease."""
+        scored = "s.status = ?" + ("" if judging else " OR s.status = ?")
+        marks = ",".join("?" * len(_DUE_REPRODUCTIONS))
+        with self._transaction() as db:
+            if owner is not None and db.execute("SELECT 1 FROM lease WHERE owner = ?", (owner,)).fetchone() is None:
+                return None
+            row = db.execute(
+                f"SELECT r.*, s.public_details FROM reproductions r JOIN submissions s ON s.id = r.submission_id"
+                f" WHERE r.state IN ({marks}) AND (r.retry_ts IS NULL OR r.retry_ts <= ?) AND ({scored})"
+                " ORDER BY s.seq LIMIT 1",
+                (*_DUE_REPRODUCTIONS, time.time(), FINISHED, *(() if judging else (AWAITING,)))).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE reproductions SET state = ?, updated_at = ? WHERE submission_id = ?",
+                       (ReproductionState.RUNNING.value, utc_now(), row["submission_id"]))
+        return dict(row)
+
+    def requeue_reproductions(self) -> int:
+        """Reproductions left running by a process that is gone wait their turn again (their answers so far
+        and their charge against the budget are kept)."""
+        with self._transaction() as db:
+            return db.execute("UPDATE reproductions SET state = ?, updated_at = ? WHERE state = ?",
+                              (ReproductionState.PENDING.value, utc_now(), ReproductionState.RUNNING.value)).rowcount
+
+    def set_reproduction(self, submission_id: str, state: str, *, runner: str | None = None, reason: str = "",
+                         summary: dict | None = None, retry_ts: float | None = None, failed: bool = False) -> None:
+        """Record a reproduction's state (with its reason, and its summary once compared); `failed` counts a
+        failed attempt, so the next one is charged against the budget afresh."""
+        with self._transaction() as db:
+            db.execute("UPDATE reproductions SET state = ?, runner = COALESCE(?, runner), reason = ?, summary = ?,"
+                       " retry_ts = ?, attempt = attempt + ?, updated_at = ? WHERE submission_id = ?",
+                       (state, runner, reason, json.dumps(summary) if summary is not None else None, retry_ts,
+                        int(failed), utc_now(), submission_id))
+            self._board_changed(db)
+
+    def reproductions(self) -> dict[str, dict]:
+        """Submission id -> {runner_model, state, runner, reason, attempt, retry_ts, updated_at, compared,
+        agreement} of every submission that has a reproduction row (those without one named no runner). The
+        summaries stay in the store (`reproduction_summary`): the board and the status read this often."""
+        rows = self._connection().execute(
+            "SELECT submission_id, runner_model, state, runner, reason, attempt, retry_ts, updated_at,"
+            " summary IS NOT NULL AS compared, json_extract(summary, '$.agreement') AS agreement"
+            " FROM reproductions").fetchall()
+        return {row["submission_id"]: {key: row[key] for key in row.keys() if key != "submission_id"} for row in rows}
+
+    def reproduction_summary(self, submission_id: str) -> dict | None:
+        """A reproduction's comparison as recorded (a `core.results.Reproduction` as a dict), None before one."""
+        row = self._connection().execute("SELECT summary FROM reproductions WHERE submission_id = ?",
+                                         (submission_id,)).fetchone()
+        return json.loads(row[0]) if row is not None and row[0] else None
+
+    def charge_reproduction(self, submission_id: str, attempt: int, calls: int, budget: int, day: str) -> bool:
+        """Reserve `calls` of `day`'s `budget` for one attempt of a reproduction, once: an attempt resumed after a
+        restart is already charged (True); False, with nothing reserved, when they do not fit."""
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM reproduction_calls WHERE submission_id = ? AND attempt = ?",
+                          (submission_id, attempt)).fetchone():
+                return True
+            used = db.execute("SELECT COALESCE(SUM(calls), 0) FROM reproduction_calls WHERE day = ?",
+                              (day,)).fetchone()[0]
+            if used + calls > budget:
+                return False
+            db.execute("INSERT INTO reproduction_calls VALUES (?, ?, ?, ?)", (submission_id, attempt, day, calls))
+        return True
+
+    def refund_reproduction(self, submission_id: str, attempt: int, unasked: int) -> None:
+        """Give back to its day's budget the calls an ended attempt reserved and never made."""
+        with self._transaction() as db:
+            db.execute("UPDATE reproduction_calls SET calls = MAX(0, calls - ?)"
+                       " WHERE submission_id = ? AND attempt = ?", (unasked, submission_id, attempt))
+
+    def reproduction_charged(self, submission_id: str) -> int:
+        """Runner calls charged for one submission's reproduction, every attempt together."""
+        return int(self._connection().execute("SELECT COALESCE(SUM(calls), 0) FROM reproduction_calls WHERE"
+                                              " submission_id = ?", (submission_id,)).fetchone()[0])
+
+    def reproduction_calls(self, day: str) -> int:
+        """Runner calls charged on `day` (UTC date)."""
+        return int(self._connection().execute("SELECT COALESCE(SUM(calls), 0) FROM reproduction_calls WHERE day = ?",
+                                              (day,)).fetchone()[0])
+
+    def add_reproduction_answer(self, submission_id: str, item_id: str, prediction: str) -> None:
+        """Keep one answer of the runner as it arrives, so a restarted reproduction asks only the rest."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO reproduction_answers VALUES (?, ?, ?)",
+                       (submission_id, item_id, prediction))
+
+    def reproduction_answers(self, submission_id: str) -> dict[str, str]:
+        """Question id -> the runner's answer, for the questions re-asked so far."""
+        rows = self._connection().execute("SELECT item_id, prediction FROM reproduction_answers WHERE"
+                                          " submission_id = ?", (submission_id,)).fetchall()
+        return {row[0]: row[1] for row in rows}

@@ -171,6 +171,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Audit judge: {audit.model} at {audit.host}, re-scoring max({settings.audit_sample[0]}, "
               f"{settings.audit_sample[1]:.0%}) of each submission's judged open answers "
               f"(tolerance {settings.audit_tolerance:g} points)", flush=True)
+    for runner in settings.runners:  # never the key, only the variable that holds it
+        print(f"Runner {runner.name}: {', '.join(runner.models)} at {Endpoint(runner.base_url, None).host} "
+              f"(key from {runner.api_key_env or 'no variable'}; {runner.timeout:g} s per call, "
+              f"{runner.concurrency} at a time)", flush=True)
+    if settings.runners:
+        print(f"Reproduction: max({settings.reproduce_sample[0]}, {settings.reproduce_sample[1]:.0%}) of the "
+              f"questions re-asked per submission, {settings.reproduce_budget:,} runner calls a day"
+              + ("; only reproduced rows are ranked" if settings.rank_reproduced_only else ""), flush=True)
     try:
         board = Leaderboard(home, data_dir, settings, endpoint=endpoint, audit=audit,
                             mirror=_mirror(home, settings), images=served.images)
