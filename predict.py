@@ -3,47 +3,41 @@
     python medcmr.py predict --model NAME --base-url URL --out preds.jsonl [--config long_tail]
     python medcmr.py predict --model baseline:random --out preds.jsonl     # no model, no server
 
-Every question goes to the model with the paper's prompt (`core.vocabulary.format_prompt`) and its image
-as a base64 data URL. Each answer is appended to `--out` as one JSON line and flushed at once,
-so a killed run resumes where it stopped and never asks the same question twice. A question
-that keeps failing goes to `<out>.errors.jsonl` instead (never an empty answer in `--out`) and
-is asked again by the next run.
-
-Images: sent as they are stored (PNG/JPEG bytes, untouched) when no side exceeds
-`--image-max-side`; larger or other-format images are resized with their aspect kept and
-re-encoded, as JPEG (quality 90) when plain RGB (photographs: fundus, histology, endoscopy)
-and as lossless PNG otherwise (grayscale radiology, images with alpha).
+This file is the command line: which questions, the predictions file, resuming. What each question
+sends (the paper's prompt, the image as a base64 data URL) and the asking itself live in `judge.ask`,
+which the leaderboard's reproduction shares. Each answer is appended to `--out` as one JSON line and
+flushed at once, so a killed run resumes where it stopped and never asks the same question twice. A
+question that keeps failing goes to `<out>.errors.jsonl` instead (never an empty answer in `--out`)
+and is asked again by the next run. An address where nothing answers is one line and exit 2, before
+any file is written.
 
 Reference baselines need no model and no server: `--model baseline:random` (a uniformly random
 letter per multiple-choice question, seeded), `--model baseline:most-frequent` (the build's
 commonest answer letter, read from the answers, as every majority-class baseline does) and
 `--model baseline:longest-option` (the letter of the longest option, reading no image). All give
 open questions the fixed placeholder `OPEN_PLACEHOLDER`, so the judge path runs as for a model.
-Their answers come from `judge.baselines`, which the leaderboard's reference rows use too.
+Their answers come from `judge.baselines`, which the leaderboard's reference rows use too; with
+`--circular` they answer each MCQ in its five rotations and with `--blind` their lines say so (a
+baseline never sees an image), so every mode of the Space can be tried without a model.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import io
 import json
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 from urllib.parse import urlparse
 
-import openai
 import pyarrow.parquet as pq
-from PIL import Image
 from tqdm import tqdm
 
 from core.commands import medcmr
 from core.settings import (PREDICT_CONCURRENCY, PREDICT_IMAGE_MAX_SIDE, PREDICT_MAX_RETRIES, PREDICT_MAX_TOKENS,
                            PREDICT_TIMEOUT_S, Settings, SettingsError)
-from core.vocabulary import LETTERS, PROMPT_VERSION, format_prompt
+from core.vocabulary import LETTERS, PROMPT_VERSION
+from judge.ask import AskSettings, Summary, ask_all, unreachable
 from judge.baselines import (BASELINE_PREFIX, BASELINES, OPEN_PLACEHOLDER, BaselineError, baseline_answerer,
                              most_frequent_letter)
 from judge.circular import rotated
@@ -51,12 +45,6 @@ from judge.endpoint import Endpoint
 from release.built import load_questions
 
 DEFAULT_IMAGE_MAX_SIDE = PREDICT_IMAGE_MAX_SIDE
-JPEG_QUALITY = 90
-# The endpoint itself is wrong (key, permissions, model name): stop instead of failing every question.
-FATAL_ERRORS = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
-# The first answers decide whether a repeated HTTP 400 is the request's fault (e.g. an unknown model
-# name on servers that say 400, not 404) rather than one question's: all of them, same message → stop.
-EARLY_400_SAMPLE = 8
 
 
 class PredictError(Exception):
@@ -106,45 +94,6 @@ def iter_rows(files: list[str], wanted: set[str]) -> Iterator[dict]:
             for row in batch.to_pylist():
                 if row["id"] in wanted:
                     yield row
-
-
-def image_data_url(data: bytes, max_side: int) -> str:
-    """The image as a data URL, downscaled (aspect kept) when a side exceeds `max_side` (0 = never)."""
-    with Image.open(io.BytesIO(data)) as image:
-        too_big = bool(max_side) and max(image.size) > max_side
-        if image.format in ("PNG", "JPEG") and not too_big:
-            return _data_url(data, f"image/{image.format.lower()}")
-        if image.mode in ("P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV"):
-            image = image.convert("RGBA" if "transparency" in image.info or image.mode == "PA" else "RGB")
-        if too_big:
-            scale = max_side / max(image.size)
-            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            image = image.resize(size, Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        if image.mode == "RGB":
-            image.save(buffer, "JPEG", quality=JPEG_QUALITY)
-            return _data_url(buffer.getvalue(), "image/jpeg")
-        image.save(buffer, "PNG")
-        return _data_url(buffer.getvalue(), "image/png")
-
-
-def _data_url(payload: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
-
-
-def build_messages(row: dict, image_max_side: int, *, blind: bool = False) -> list[dict]:
-    """One user turn: the image first, then the paper's prompt for this row; `blind`: the prompt alone
-    (the same text, the image part removed), to measure what the text answers without the image."""
-    prompt = {"type": "text", "text": format_prompt(row)}
-    if blind:
-        return [{"role": "user", "content": [prompt]}]
-    image = row.get("image") or {}
-    if not image.get("bytes"):
-        raise ValueError(f"row {row['id']}: field 'image' has no embedded bytes")
-    return [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": image_data_url(image["bytes"], image_max_side)}},
-        prompt,
-    ]}]
 
 
 def answer_key(record: dict) -> str:
@@ -216,54 +165,22 @@ def errors_path(out: Path) -> Path:
 # ---------------------------------------------------------------- asking the model
 
 
-@dataclass
-class AskSettings:
-    """How each question is asked."""
+class _Appender:
+    """Lines appended to a file created at the first line (a run that answers nothing leaves no empty file)."""
 
-    concurrency: int = PREDICT_CONCURRENCY
-    max_tokens: int = PREDICT_MAX_TOKENS
-    temperature: float = 0.0
-    image_max_side: int = DEFAULT_IMAGE_MAX_SIDE
-    blind: bool = False     # the prompt without its image
-    circular: bool = False  # each MCQ in its 5 rotations
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: TextIO | None = None
 
-    def mode(self) -> dict:
-        """The fields every line of this run carries, so one file never mixes modes."""
-        return {"blind": self.blind, "circular": self.circular}
+    def write(self, record: dict) -> None:
+        if self._file is None:
+            self._file = self.path.open("a", encoding="utf-8")
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
 
-
-@dataclass
-class Summary:
-    """What a run did, for the last line on the terminal."""
-
-    answered: int = 0
-    failed: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    elapsed_s: float = 0.0
-    fatal: str | None = None  # why the endpoint refused us, when it did
-
-
-async def ask_model(client: openai.AsyncOpenAI, model: str, row: dict, settings: AskSettings) -> dict:
-    """One question to its predictions record; raises when there is no answer (an empty one included)."""
-    messages = await asyncio.to_thread(build_messages, row, settings.image_max_side, blind=settings.blind)
-    sent = time.perf_counter()
-    response = await client.chat.completions.create(
-        model=model, messages=messages, max_tokens=settings.max_tokens, temperature=settings.temperature)
-    latency = time.perf_counter() - sent
-    choice = response.choices[0] if response.choices else None
-    text = choice.message.content if choice else None
-    if not text or not text.strip():
-        reason = choice.finish_reason if choice else "no choices"
-        raise ValueError(f"empty answer (finish_reason={reason}); raise --max-tokens if 'length'")
-    usage = response.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}) \
-        if response.usage else None
-    record = {"id": row["id"], "prediction": text, "model": model, "prompt_version": PROMPT_VERSION,
-              **{key: True for key, on in settings.mode().items() if on}, "usage": usage,
-              "latency_s": round(latency, 3)}
-    if "rotation" in row:
-        record["rotation"] = row["rotation"]
-    return record
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 async def predict(
@@ -273,95 +190,25 @@ async def predict(
     settings: AskSettings,
     progress: Callable[[Summary], None] | None = None,
 ) -> Summary:
-    """Ask the model every row, at most `concurrency` at a time; append each answer as it arrives.
-
-    The rows are pulled lazily, so only the questions in flight hold an image in memory.
-    """
-    summary = Summary()
-    slots = asyncio.Semaphore(settings.concurrency)
-    in_flight: set[asyncio.Task] = set()
-    started = time.perf_counter()
-    first: list[str | None] = []  # the first completed questions: the server's 400 message, else None
-
-    def record_answer(answers: TextIO, record: dict) -> None:
-        answers.write(json.dumps(record, ensure_ascii=False) + "\n")
-        answers.flush()
-        summary.answered += 1
-        summary.prompt_tokens += (record["usage"] or {}).get("prompt_tokens") or 0
-        summary.completion_tokens += (record["usage"] or {}).get("completion_tokens") or 0
-
-    def unreachable(error: Exception) -> bool:
-        """No connection before any answer: a wrong --base-url, not a passing network fault."""
-        return isinstance(error, openai.APIConnectionError) and not isinstance(error, openai.APITimeoutError) \
-            and summary.answered == 0
-
-    def scrub(message: str) -> str:
-        return message.replace(endpoint.api_key, "***") if endpoint.api_key else message
-
-    def same_400() -> str | None:
-        """The 400 message every one of the first questions got, if they all got the same one."""
-        if first and None not in first and len(set(first)) == 1:
-            return f"HTTP 400 on each of the first {len(first)} requests: {first[0]}"
-        return None
-
-    def note_outcome(error: Exception | None) -> None:
-        if len(first) >= EARLY_400_SAMPLE:
-            return
-        first.append(scrub(server_message(error)) if isinstance(error, openai.BadRequestError) else None)
-        if len(first) == EARLY_400_SAMPLE and summary.fatal is None:
-            summary.fatal = same_400()
-
-    def record_failure(row_id: str, error: Exception) -> None:
-        message = scrub(f"{type(error).__name__}: {error}")
-        summary.failed += 1
-        with errors_path(out).open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"id": row_id, "model": endpoint.model, "error": message}) + "\n")
-        if summary.fatal is None and (isinstance(error, FATAL_ERRORS) or unreachable(error)):
-            summary.fatal = message
-
-    async def ask(client: openai.AsyncOpenAI, answers: TextIO, row: dict) -> None:
-        try:
-            record_answer(answers, await ask_model(client, endpoint.model, row, settings))
-            note_outcome(None)
-        except (openai.OpenAIError, OSError, ValueError) as error:
-            record_failure(row["id"], error)
-            note_outcome(error)
-        finally:
-            slots.release()
-        if progress:
-            progress(summary)
-
-    async with endpoint.client() as client:
-        with out.open("a", encoding="utf-8") as answers:
-            try:
-                for row in rows:
-                    await slots.acquire()
-                    if summary.fatal:
-                        slots.release()
-                        break
-                    task = asyncio.create_task(ask(client, answers, row))
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
-                await asyncio.gather(*in_flight)
-            finally:  # interrupted (Ctrl-C): drop the questions in flight, keep every answer written
-                for task in in_flight:
-                    task.cancel()
-                await asyncio.gather(*in_flight, return_exceptions=True)
-    if summary.fatal is None:  # fewer questions than the sample: all of them decide
-        summary.fatal = same_400()
-    summary.elapsed_s = time.perf_counter() - started
-    return summary
-
-
-def server_message(error: openai.APIStatusError) -> str:
-    """The server's own error message on one line (the `message` of its JSON error), else the client's."""
-    body = error.body
-    text = body.get("message") if isinstance(body, dict) else None
-    text = text if isinstance(text, str) and text.strip() else error.message
-    return " ".join(text.split())[:300]
+    """Ask the model every row (`judge.ask.ask_all`); append each answer to `out` as it arrives and each
+    question that failed, with its reason, to `errors_path(out)`."""
+    answers, errors = _Appender(out), _Appender(errors_path(out))
+    try:
+        return await ask_all(rows, endpoint, settings, progress=progress, on_answer=answers.write,
+                             on_failure=lambda row_id, message: errors.write(
+                                 {"id": row_id, "model": endpoint.model, "error": message}))
+    finally:
+        answers.close()
+        errors.close()
 
 
 # ---------------------------------------------------------------- reference baselines
+
+
+def _baseline_row(key: str, questions: dict[str, dict]) -> dict:
+    """The question a line answers (`id`, or `id@rotation` in a circular run: the options turned)."""
+    ident, _, rotation = key.partition("@")
+    return rotated(questions[ident], int(rotation)) if rotation else questions[ident]
 
 
 def _check_baseline_file(out: Path, answer: Callable[[dict], str], questions: dict[str, dict]) -> None:
@@ -370,23 +217,37 @@ def _check_baseline_file(out: Path, answer: Callable[[dict], str], questions: di
         return
     for number, line in enumerate(out.read_text(encoding="utf-8").splitlines(), start=1):
         record = json.loads(line) if line.strip() else None
-        row = questions.get(record["id"]) if record else None
-        if row is not None and record["prediction"] != answer(row):
+        if not record or record["id"] not in questions:
+            continue
+        expected = answer(_baseline_row(answer_key(record), questions))
+        if record["prediction"] != expected:
             raise PredictError(f"{out}: line {number} (id {record['id']}): field 'prediction' is "
-                               f"{record['prediction']!r}, this run answers {answer(row)!r} (another --seed, or "
+                               f"{record['prediction']!r}, this run answers {expected!r} (another --seed, or "
                                "another build?); one predictions file holds one run, so choose another --out")
 
 
+def _baseline_record(key: str, questions: dict[str, dict], answer: Callable[[dict], str], model: str,
+                     mode: dict) -> dict:
+    """One line as `predict` writes it for a model, with the mode's fields (and the rotation) it runs in."""
+    row = _baseline_row(key, questions)
+    record = {"id": row["id"], "prediction": answer(row), "model": model, "prompt_version": PROMPT_VERSION,
+              **{name: True for name, on in mode.items() if on}, "usage": None, "latency_s": 0.0}
+    if "rotation" in row:
+        record["rotation"] = row["rotation"]
+    return record
+
+
 def run_baseline(args: argparse.Namespace, model: str) -> int:
-    """Write a reference baseline's answers to every question of the config not yet in `--out`."""
+    """Write a reference baseline's answers to every question of the config not yet in `--out` (each MCQ in
+    its five rotations with --circular; --blind lines say they were written without the image)."""
     name = model.removeprefix(BASELINE_PREFIX)
+    mode = {"blind": args.blind, "circular": args.circular}
     try:
         _check_numbers(args)
-        files = config_files(args.data, args.config)
-        ids = config_ids(files)[:args.limit]
+        ids = _asked_ids(config_ids(config_files(args.data, args.config))[:args.limit], args.circular)
         questions = {row["id"]: row for row in load_questions(args.data)}
         answer = baseline_answerer(name, questions.values(), args.seed)
-        answered = read_answered(args.out, model)
+        answered = read_answered(args.out, model, mode)
         _check_baseline_file(args.out, answer, questions)
         args.out.parent.mkdir(parents=True, exist_ok=True)
     except (PredictError, BaselineError, OSError) as error:
@@ -396,12 +257,11 @@ def run_baseline(args: argparse.Namespace, model: str) -> int:
     todo = [i for i in ids if i not in answered]
     how = f"seed {args.seed}" if name == "random" else \
         f"letter {most_frequent_letter(questions.values())}, the commonest answer among the build's MCQs"
-    print(f"{len(ids)} questions in config '{args.config}', {len(ids) - len(todo)} already in {args.out}; "
-          f"answering {len(todo)} with {model} ({how}; no model or server is asked)", file=sys.stderr)
+    print(f"{len(ids)} questions in config '{args.config}'{_mode_words(args)}, {len(ids) - len(todo)} already in "
+          f"{args.out}; answering {len(todo)} with {model} ({how}; no model or server is asked)", file=sys.stderr)
     with args.out.open("a", encoding="utf-8") as answers:
-        for row_id in todo:
-            record = {"id": row_id, "prediction": answer(questions[row_id]), "model": model,
-                      "prompt_version": PROMPT_VERSION, "usage": None, "latency_s": 0.0}
+        for key in todo:
+            record = _baseline_record(key, questions, answer, model, mode)
             answers.write(json.dumps(record, ensure_ascii=False) + "\n")
     print(f"answered {len(todo)} with {model}, failed 0 → {args.out}")
     return 0
@@ -483,6 +343,42 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise PredictError(f"--timeout must be > 0, got {args.timeout:g}")
 
 
+def shown_url(url: str | None) -> str:
+    """The endpoint's address as it may be printed: scheme, host, port and path (no credentials, no query)."""
+    if url is None:
+        return "https://api.openai.com/v1"
+    parsed = urlparse(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.hostname}{port}{parsed.path}"
+
+
+def _asked_ids(ids: list[str], circular: bool) -> list[str]:
+    """The lines a run writes: each question's id, or with --circular each MCQ's five rotations (`id@r`)."""
+    if not circular:
+        return ids
+    return [f"{i}@{r}" for i in ids if i.startswith("mcq-") for r in range(len(LETTERS))]
+
+
+def _mode_words(args: argparse.Namespace) -> str:
+    return (" without images (--blind)" if args.blind else "") + \
+        (" in five rotations each (--circular)" if args.circular else "")
+
+
+def _prepare(args: argparse.Namespace, endpoint: Endpoint) -> tuple[list[str], list[str], AskSettings, set[str]]:
+    """Everything checked before a question is asked: (shard files, line keys to write, settings, keys already
+    answered); a PredictError or OSError says what is wrong. Nothing is written here."""
+    if not endpoint.configured:
+        raise PredictError("no model endpoint: give --model and --base-url (or MEDCMR_PREDICT_MODEL "
+                           "and MEDCMR_PREDICT_BASE_URL; an API key alone means api.openai.com)")
+    check_base_url(endpoint.base_url)
+    _check_numbers(args)
+    files = config_files(args.data, args.config)
+    ids = _asked_ids(config_ids(files)[:args.limit], args.circular)
+    settings = AskSettings(args.concurrency, args.max_tokens, args.temperature, args.image_max_side,
+                           blind=args.blind, circular=args.circular)
+    return files, ids, settings, read_answered(args.out, endpoint.model, settings.mode())
+
+
 def run(args: argparse.Namespace) -> int:
     """Answer every question of the config not yet in `--out`; 0 when all are answered."""
     try:
@@ -494,29 +390,19 @@ def run(args: argparse.Namespace) -> int:
     if (endpoint.model or "").startswith(BASELINE_PREFIX):
         return run_baseline(args, endpoint.model)
     try:
-        if not endpoint.configured:
-            raise PredictError("no model endpoint: give --model and --base-url (or MEDCMR_PREDICT_MODEL "
-                               "and MEDCMR_PREDICT_BASE_URL; an API key alone means api.openai.com)")
-        check_base_url(endpoint.base_url)
-        _check_numbers(args)
-        files = config_files(args.data, args.config)
-        ids = config_ids(files)[:args.limit]
-        settings = AskSettings(args.concurrency, args.max_tokens, args.temperature, args.image_max_side,
-                               blind=args.blind, circular=args.circular)
-        if args.circular:  # each MCQ in its five rotations; open questions have no options to turn
-            ids = [f"{i}@{r}" for i in ids if i.startswith("mcq-") for r in range(len(LETTERS))]
-        answered = read_answered(args.out, endpoint.model, settings.mode())
+        files, ids, settings, answered = _prepare(args, endpoint)
+        todo = [i for i in ids if i not in answered]
         args.out.parent.mkdir(parents=True, exist_ok=True)
+        if todo and (why := asyncio.run(unreachable(endpoint))):
+            raise PredictError(f"nothing answers at {shown_url(endpoint.base_url)} ({why}); check --base-url "
+                               "and that the server runs")
         errors_path(args.out).unlink(missing_ok=True)
     except (PredictError, OSError) as error:  # OSError: an --out that is a folder, or under a file
         print(f"error: {error}", file=sys.stderr)
         return 2
-    todo = [i for i in ids if i not in answered]
-    mode = " without images (--blind)" if args.blind else ""
-    mode += " in five rotations each (--circular)" if args.circular else ""
-    print(f"{len(ids)} questions in config '{args.config}'{mode}, {len(ids) - len(todo)} already in {args.out}; "
-          f"asking {len(todo)} of model {endpoint.model} at {endpoint.host} ({args.concurrency} at a time)",
-          file=sys.stderr)
+    print(f"{len(ids)} questions in config '{args.config}'{_mode_words(args)}, {len(ids) - len(todo)} already in "
+          f"{args.out}; asking {len(todo)} of model {endpoint.model} at {endpoint.host} ({args.concurrency} at a "
+          "time)", file=sys.stderr)
     with tqdm(total=len(todo), unit="q", desc="predict", dynamic_ncols=True, file=sys.stderr) as bar:
         def progress(summary: Summary) -> None:
             bar.update(1)
@@ -529,15 +415,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"\ninterrupted: answers so far are saved in {args.out}; rerun the same command to continue",
                   file=sys.stderr)
             return 130
+    return _finish(summary, args.out)
+
+
+def _finish(summary: Summary, out: Path) -> int:
+    """The last lines on the terminal and the exit status: 0 all answered, 1 some failed or stopped early."""
     print(f"answered {summary.answered} in {summary.elapsed_s:.1f} s, failed {summary.failed}; tokens: "
-          f"{summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} completion → {args.out}")
+          f"{summary.prompt_tokens:,} prompt, {summary.completion_tokens:,} completion → {out}")
     if summary.fatal:
         print(f"stopped early, the endpoint refused: {summary.fatal}; check --model, --base-url and the "
               "API key, then rerun the same command", file=sys.stderr)
         return 1
     if summary.failed:
-        print(f"{summary.failed} question(s) failed (reasons in {errors_path(args.out)}); "
+        print(f"{summary.failed} question(s) failed (reasons in {errors_path(out)}); "
               "rerun the same command to retry them", file=sys.stderr)
         return 1
     return 0
-

@@ -8,12 +8,16 @@ the first plot drawn (target <= 1.5 s), every plot drawn, and when a first row i
 page's HTML brings the first ranked rows before Gradio draws its table). One load warms the server
 first. `--vs` starts a second Space from another checkout of this project (e.g. a `git worktree` of an
 earlier commit) and alternates loads between the two, so both are measured under the same load; the
-ratios are printed. Prints the load average beside the figures, since the machine is shared. Runs
+ratios are printed. The headline is Gradio's own table row beside the peer: a static HTML page with
+the same table (the Space's /board.json) served by Python's HTTP server, loaded alternately with
+the Space. Prints the load average beside the figures, since the machine is shared. Runs
 offline on the sample release.
 """
 from __future__ import annotations
 
 import argparse
+import html
+import json
 import os
 import shutil
 import signal
@@ -105,6 +109,62 @@ def one_load(browser, url: str, width: int, height: int,
     return first_row, first_plot, every_plot, on_screen, readable
 
 
+STATIC_ROW = "#board tbody tr:first-child td:nth-child(2)"
+QUIET_HANDLER = """
+import functools, http.server, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+handler = functools.partial(Quiet, directory=sys.argv[1])
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), handler).serve_forever()
+"""
+
+
+def static_board(space_url: str, folder: Path) -> tuple[subprocess.Popen, str]:
+    """The peer: a static HTML page with the same table (the Space's /board.json), served by Python's own
+    HTTP server on 127.0.0.1; returns (process, its URL)."""
+    with urllib.request.urlopen(space_url + "board.json", timeout=60) as answer:
+        rows = json.load(answer)
+    rows = rows["data"] if isinstance(rows, dict) and "data" in rows else rows
+    columns = list(rows[0])
+    cells = "".join("<tr>" + "".join(f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>"
+                    for row in rows)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.html").write_text(f"<!doctype html><meta charset=utf-8><title>board</title><table id=board>"
+                                       f"<thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>",
+                                       encoding="utf-8")
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", QUIET_HANDLER, str(folder), str(port)],
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}/index.html"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise SystemExit("the static page's server did not start")
+
+
+def static_load(browser, url: str, width: int, height: int) -> float:
+    """Seconds from navigation until the static page's first row is drawn, in a fresh context."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    deadline = time.monotonic() + 60
+    while not page.evaluate(DRAWN, [STATIC_ROW])[0]:
+        if time.monotonic() > deadline:
+            raise SystemExit("the static page's first row was not drawn within 60 s")
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    context.close()
+    return seconds
+
+
 def summary(name: str, results: list[tuple[float, float, float, bool, float]]) -> tuple[float, ...]:
     medians = tuple(statistics.median(r[i] for r in results) for i in (0, 1, 2, 4))
     runs = "; ".join(f"{r[0]:.2f}/{r[1]:.2f}/{r[2]:.2f}" for r in results)
@@ -150,9 +210,14 @@ def main() -> None:
                                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
             for url in urls.values():
                 one_load(browser, url, args.width, args.height)  # warm: server caches, Python imports
+            static, static_url = static_board(urls["this checkout"], scratch / "static")
+            started.append(static)
+            static_load(browser, static_url, args.width, args.height)
+            statics = []
             for _ in range(args.runs):
-                for name, url in urls.items():  # alternated: both see the same load
+                for name, url in urls.items():  # alternated: all see the same load
                     results[name].append(one_load(browser, url, args.width, args.height, args.returning))
+                statics.append(static_load(browser, static_url, args.width, args.height))
             browser.close()
     finally:
         for process in started:
@@ -162,6 +227,10 @@ def main() -> None:
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     visit = "returning visitor" if args.returning else "first visit"
     print(f"{args.width}x{args.height}, {visit}, {args.runs} loads each, load average {load} ({os.cpu_count()} cores)")
+    gradio_row = statistics.median(r[0] for r in results["this checkout"])
+    print(f"HEADLINE: Gradio's own table row {gradio_row:.2f} s (median) beside a static HTML page with the same "
+          f"table, loaded alternately: min {min(statics):.2f} s, median {statistics.median(statics):.2f} s "
+          f"= {gradio_row / statistics.median(statics):.1f}x the static page")
     medians = {name: summary(name, rows) for name, rows in results.items()}
     if len(medians) == 2:
         (_, mine), (other_name, theirs) = medians.items()

@@ -3,7 +3,8 @@
 Makes a synthetic release in the official layout (default: the real release's 20,654 rows, 16,655
 MCQ + 3,999 open, PNGs of ~300 KB), builds it with `medcmr.py build` in a child process, and
 prints rows/s, MB/s, the child's peak RSS, next to the time of merely reading the archive's bytes;
-then the time of `load_dataset` per config next to pyarrow reading the same parquet files.
+then `load_dataset` per config against pyarrow reading the same parquet files, both on a cold page
+cache (the files' pages evicted with posix_fadvise before each read), alternated, min/median.
 
     .venv/bin/python bench/bench_build.py --scale 0.05          # a quick run
     .venv/bin/python bench/bench_build.py                       # full size (~6 GB of disk, twice)
@@ -16,6 +17,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,8 +93,21 @@ def read_archive_bytes(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def time_loads(built: Path, names: list[str]) -> list[tuple[str, int, float, float]]:
-    """(config, rows, seconds of load_dataset with a cold cache, seconds of pyarrow read_table)."""
+def evict(files: list[Path]) -> None:
+    """Take the files' pages out of the page cache (posix_fadvise DONTNEED after fsync; no root needed), so
+    the next read comes from the disk, as a first `load_dataset` of a fresh download does."""
+    for file in files:
+        fd = os.open(file, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def time_loads(built: Path, names: list[str], rounds: int) -> list[tuple[str, int, list[float], list[float], float]]:
+    """Per config: rows, seconds of load_dataset (fresh cache folder) and of pyarrow read_table, each after
+    the parquet files were evicted from the page cache, alternated for `rounds`; and pyarrow warm, after."""
     import datasets
     import pyarrow.parquet as pq
     from huggingface_hub import DatasetCard
@@ -101,18 +116,27 @@ def time_loads(built: Path, names: list[str]) -> list[tuple[str, int, float, flo
                 for c in DatasetCard.load(built / "README.md").data.configs}
     results = []
     for name in names:
-        cache = tempfile.mkdtemp(prefix="bench-cache-")
-        start = time.perf_counter()
-        ds = datasets.load_dataset(str(built), name, split="test", cache_dir=cache)
-        loaded = time.perf_counter() - start
-        start = time.perf_counter()
         files = sorted(path for pattern in patterns[name] for path in built.glob(pattern))
-        rows = sum(pq.read_table(file).num_rows for file in files)
-        read = time.perf_counter() - start
-        assert rows == ds.num_rows, name
-        results.append((name, rows, loaded, read))
-        del ds
-        shutil.rmtree(cache, ignore_errors=True)
+        loads, reads, rows = [], [], 0
+        for round_ in range(rounds):
+            for side in ("load", "pyarrow") if round_ % 2 == 0 else ("pyarrow", "load"):
+                evict(files)
+                start = time.perf_counter()
+                if side == "load":
+                    cache = tempfile.mkdtemp(prefix="bench-cache-")
+                    ds = datasets.load_dataset(str(built), name, split="test", cache_dir=cache)
+                    loads.append(time.perf_counter() - start)
+                    rows = ds.num_rows
+                    del ds
+                    shutil.rmtree(cache, ignore_errors=True)
+                else:
+                    read_rows = sum(pq.read_table(file).num_rows for file in files)
+                    reads.append(time.perf_counter() - start)
+        if read_rows != rows:
+            raise SystemExit(f"{name}: pyarrow read {read_rows} rows, load_dataset {rows}")
+        start = time.perf_counter()
+        sum(pq.read_table(file).num_rows for file in files)
+        results.append((name, rows, loads, reads, time.perf_counter() - start))
     return results
 
 
@@ -123,6 +147,7 @@ def main() -> None:
     parser.add_argument("--image-kb", type=int, default=300)
     parser.add_argument("--configs", help="comma-separated configs to time loading (default: every config)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rows = max(len(MCQ_SHARE) * 2, round(args.rows * args.scale))
@@ -152,9 +177,16 @@ def main() -> None:
     names = list(json.loads((built / "build_info.json").read_text())["configs"])
     if args.configs:
         names = [name for name in args.configs.split(",") if name in names]
-    print(f"\n{'config':<20} {'rows':>7} {'load_dataset':>13} {'pyarrow':>9}")
-    for name, count, loaded, read in time_loads(built, names):
-        print(f"{name:<20} {count:>7,} {loaded:>12.2f}s {read:>8.2f}s")
+    print(f"\nload_dataset (fresh cache folder) against pyarrow.read_table of the same parquet files, each after "
+          f"the files' pages were evicted from the page cache (posix_fadvise DONTNEED), {args.rounds} alternated "
+          f"rounds, min/median seconds; pyarrow warm (read again at once) beside; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"{'config':<20} {'rows':>7} {'load_dataset':>15} {'pyarrow cold':>15} {'warm':>7} {'ratio':>6}")
+    for name, count, loads, reads, warm in time_loads(built, names, args.rounds):
+        print(f"{name:<20} {count:>7,} {min(loads):>7.2f}/{statistics.median(loads):<7.2f} "
+              f"{min(reads):>7.2f}/{statistics.median(reads):<7.2f} {warm:>7.2f} "
+              f"{statistics.median(loads) / statistics.median(reads):>5.1f}x")
+    print(f"load average {os.getloadavg()[0]:.2f} after")
     print(f"\nrelease and build left in {args.workdir} (delete it when done)")
 
 

@@ -33,6 +33,7 @@ from PIL import Image  # noqa: E402
 
 import medcmr  # noqa: E402
 import predict  # noqa: E402
+from judge import ask  # noqa: E402
 from judge.endpoint import Endpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +74,7 @@ def predict_rate(rows: list[dict], n: int, concurrency: int, base_url: str, work
     questions = ({**row, "id": f"bench-{k}"} for k, row in enumerate(itertools.islice(itertools.cycle(rows), n)))
     out = workdir / f"preds-{time.monotonic_ns()}.jsonl"
     endpoint = Endpoint(base_url=base_url, model="bench-vlm", api_key=None, timeout=60, max_retries=4)
-    summary = asyncio.run(predict.predict(questions, endpoint, out, predict.AskSettings(concurrency=concurrency)))
+    summary = asyncio.run(predict.predict(questions, endpoint, out, ask.AskSettings(concurrency=concurrency)))
     assert summary.answered == n and summary.failed == 0, summary
     return n / summary.elapsed_s
 
@@ -81,7 +82,7 @@ def predict_rate(rows: list[dict], n: int, concurrency: int, base_url: str, work
 def bare_client_rate(rows: list[dict], n: int, concurrency: int, base_url: str) -> float:
     """Questions/s of the bare openai client sending the same messages, encoded beforehand: the
     ceiling any tool built on this client reaches on this machine."""
-    messages = [predict.build_messages(row, predict.DEFAULT_IMAGE_MAX_SIDE) for row in rows]
+    messages = [ask.build_messages(row, predict.DEFAULT_IMAGE_MAX_SIDE) for row in rows]
 
     async def run() -> float:
         endpoint = Endpoint(base_url=base_url, model="bench-vlm", api_key=None, timeout=60, max_retries=4)
@@ -140,7 +141,7 @@ def encoding_ms(images: list[bytes], max_side: int, repeat: int = 3) -> tuple[fl
     """Mean milliseconds and kilobytes of data URL per image."""
     started = time.perf_counter()
     for _ in range(repeat):
-        sizes = [len(predict.image_data_url(image, max_side)) for image in images]
+        sizes = [len(ask.image_data_url(image, max_side)) for image in images]
     return 1000 * (time.perf_counter() - started) / (repeat * len(images)), sum(sizes) / len(sizes) / 1024
 
 

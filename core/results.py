@@ -6,12 +6,13 @@ document of an unknown version is refused instead of half-read.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from functools import cache
 
-RESULTS_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)  # older versions lack later fields, which read as their defaults
+RESULTS_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)  # older versions lack later fields, which read as their defaults
 ITEM_VERSION = 2  # the lines of a details file; version 1 lines (no `item_version`) are read too
 
 
@@ -139,6 +140,68 @@ class BlindResults:
     by_dimension: dict[str, dict] = field(default_factory=dict)  # dimension -> {n, accuracy, image_gain}
 
 
+class ReproductionState(StrEnum):
+    """Whether a runner the operator trusts re-asked a sample of the submission and got the file's answers."""
+
+    PENDING = "pending"                # a runner serves the named model; re-asked once the file is scored
+    RUNNING = "running"                # being re-asked now
+    REPRODUCED = "reproduced"          # the runner's answers agree with the file's within the tolerance
+    NOT_REPRODUCED = "not_reproduced"  # they do not: held (unranked), the reason on the row
+    SELF_REPORTED = "self_reported"    # no runner named, or none this Space trusts serves it
+    FAILED = "failed"                  # the runner could not answer; tried again with backoff
+    OVER_BUDGET = "over_budget"        # today's budget of runner calls is spent; waits for the next day
+
+    @property
+    def label(self) -> str:
+        """The words the board and the status show ("not reproduced", "self-reported", ...)."""
+        return REPRODUCTION_LABELS[self]
+
+
+REPRODUCTION_LABELS = {ReproductionState.PENDING: "pending", ReproductionState.RUNNING: "running",
+                       ReproductionState.REPRODUCED: "reproduced", ReproductionState.NOT_REPRODUCED: "not reproduced",
+                       ReproductionState.SELF_REPORTED: "self-reported",
+                       ReproductionState.FAILED: "reproduction failed", ReproductionState.OVER_BUDGET: "over budget"}
+
+
+@dataclass
+class AgreementGroup:
+    """MCQ agreement of the file and the runner within one group of the sample (e.g. a dimension)."""
+
+    n: int
+    agree: int
+    agreement: float | None  # %
+
+
+@dataclass
+class Reproduction:
+    """A runner's re-run of a seeded sample chosen after the upload, compared with the file's answers."""
+
+    state: str                               # a ReproductionState value
+    runner: str = ""                         # the operator's name for the runner
+    model: str = ""                          # the model as the runner serves it (named with the upload)
+    reason: str = ""                         # in words: the agreement, why it was held, failed or waits
+    sample: list[str] = field(default_factory=list)  # the question ids re-asked
+    mcq_n: int = 0                           # sampled MCQs compared (extracted letter against letter)
+    mcq_agree: int = 0
+    agreement: float | None = None           # MCQ agreement, %
+    floor: float | None = None               # the honest floor it is tested against, %
+    p_value: float | None = None             # one-sided exact binomial p of the agreement under the floor
+    by_dimension: dict[str, AgreementGroup] = field(default_factory=dict)
+    open_n: int = 0                          # sampled open answers compared by their judged scores
+    open_compared: bool = False              # False without a judge: the open answers were re-asked, not compared
+    open_diff: float | None = None           # mean judged score, file minus runner, points (0-100)
+    open_ci95: list[float] | None = None     # its paired 95% interval
+    open_tolerance: float | None = None      # points the file may exceed the runner (the whole interval) before held
+    calls: int = 0                           # questions asked of the runner
+    seconds: float | None = None             # how long the re-ask and its comparison took
+    finished_at: str = ""                    # UTC, when the comparison was made
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Reproduction":
+        """Read a stored reproduction (its `by_dimension` cells typed)."""
+        return _read(cls, data, AgreementGroup)
+
+
 class ItemStatus(StrEnum):
     """What happened to one question of a submission."""
 
@@ -184,8 +247,14 @@ class ItemResult:
         return self.score is not None
 
     def to_dict(self) -> dict:
-        """The JSON-ready line: every field, so readers of the file find the same keys on every line."""
-        return {**asdict(self), "status": self.status.value}
+        """The JSON-ready line: every field, so readers of the file find the same keys on every line.
+        Copied field by field (`dataclasses.asdict` recurses into every value: over half of writing a
+        full-size submission's details went there)."""
+        line = {name: getattr(self, name) for name in _ITEM_FIELDS}
+        line.update(status=self.status.value, flags=list(self.flags), normalisation=list(self.normalisation),
+                    criteria=dict(self.criteria) if self.criteria is not None else None,
+                    audit=copy.deepcopy(self.audit) if self.audit is not None else None)
+        return line
 
     @classmethod
     def from_dict(cls, line: dict) -> "ItemResult":
@@ -207,6 +276,9 @@ class ItemResult:
             raise ResultsError(f"details line {line.get('id')!r}: {error}") from None
 
 
+_ITEM_FIELDS = tuple(item.name for item in fields(ItemResult))
+
+
 @dataclass
 class Results:
     mcq: McqResults
@@ -219,12 +291,13 @@ class Results:
     items: list[ItemResult] | None = field(default=None, repr=False, compare=False)  # in memory only: the details
     circular: CircularResults | None = None  # when the MCQs were also asked in all rotations
     blind: BlindResults | None = None        # when a blind run of the same model came with it
+    reproduction: Reproduction | None = None  # the leaderboard's re-run of a sample by a trusted runner
 
     def to_dict(self) -> dict:
         """The JSON-ready document (`results.json`)."""
         document = {"results_version": self.results_version, "mcq_only": self.mcq_only,
                     **{name: asdict(getattr(self, name)) for name in ("mcq", "open", "coverage", "judge", "dataset")}}
-        for name in ("circular", "blind"):
+        for name in ("circular", "blind", "reproduction"):
             if getattr(self, name) is not None:
                 document[name] = asdict(getattr(self, name))
         return document
@@ -245,7 +318,9 @@ class Results:
                        dataset=_read(DatasetInfo, document.get("dataset") or {}),
                        mcq_only=bool(document.get("mcq_only", False)), results_version=RESULTS_VERSION,
                        circular=_read(CircularResults, document["circular"]) if document.get("circular") else None,
-                       blind=_read(BlindResults, document["blind"]) if document.get("blind") else None)
+                       blind=_read(BlindResults, document["blind"]) if document.get("blind") else None,
+                       reproduction=Reproduction.from_dict(document["reproduction"])
+                       if document.get("reproduction") else None)
         except (KeyError, TypeError) as error:
             raise ResultsError(f"results document (version {version}) is missing or mistypes {error}") from None
 
@@ -270,8 +345,8 @@ def _schema_rows(kind: type, prefix: str) -> list[str]:
     hints = {item.name: item.type for item in fields(kind)}
     for item in fields(kind):
         kind_of = {"mcq": McqResults, "open": OpenResults, "coverage": Coverage, "judge": JudgeInfo,
-                   "dataset": DatasetInfo, "circular": CircularResults, "blind": BlindResults
-                   }.get(item.name) if kind is Results else None
+                   "dataset": DatasetInfo, "circular": CircularResults, "blind": BlindResults,
+                   "reproduction": Reproduction}.get(item.name) if kind is Results else None
         if item.name == "items":
             continue
         if kind_of is not None:

@@ -5,8 +5,11 @@ has flags. Secrets (API keys, the HF token) are kept out of `repr`, so they neve
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass, field, fields
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Mapping
 
@@ -37,6 +40,33 @@ PREDICT_IMAGE_MAX_SIDE = 2048
 AUDIT_SAMPLE = (20, 0.05)
 AUDIT_TOLERANCE = 10.0  # calibrated by bench/bench_audit.py (docs/open-scores.md)
 AUDIT_ITEM_TOLERANCE = 34.0  # calibrated by bench/bench_audit.py (docs/open-scores.md)
+RUNNER_TIMEOUT_S = 60.0
+RUNNER_MAX_RETRIES = 2
+RUNNER_CONCURRENCY = 4
+REPRODUCE_SAMPLE = (50, 0.01)
+REPRODUCE_BUDGET = 2000  # runner calls per UTC day: about nine reproductions of the release's default sample
+_RUNNER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+_RUNNER_FIELDS = ("name", "base_url", "models", "api_key_env", "timeout", "max_retries", "concurrency")
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """A runner the operator trusts: an OpenAI-compatible endpoint (an inference provider, the operator's
+    vLLM, a vendor's API) and the models it serves, by id or by pattern (`Qwen/*`). Its key is read from
+    the variable `api_key_env` names, never from the configuration, and never shown."""
+
+    name: str
+    base_url: str
+    models: tuple[str, ...]
+    api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None
+    timeout: float = RUNNER_TIMEOUT_S
+    max_retries: int = RUNNER_MAX_RETRIES
+    concurrency: int = RUNNER_CONCURRENCY
+
+    def serves(self, model: str) -> bool:
+        """Whether this runner serves `model` (an id it lists, or one its patterns match; case counts)."""
+        return any(fnmatchcase(model, pattern) for pattern in self.models)
 
 
 def _setting(default: object, env: str, doc: str, **kwargs: object):
@@ -79,14 +109,29 @@ class Settings:
     audit_item_tolerance: float = _setting(AUDIT_ITEM_TOLERANCE, "MEDCMR_AUDIT_ITEM_TOLERANCE", "Points (0-100) "
                                            "the primary judge may grade one answer above the audit before every "
                                            "answer of the submission is audited (an outlier).")
+    runners: tuple[RunnerSettings, ...] = _setting(
+        (), "MEDCMR_RUNNERS", "Runners the operator trusts to re-ask a sample of each submission whose model they "
+        "serve (docs/reproduce.md): a JSON list, or the path of a JSON file, of `{name, base_url, models, api_key_env, "
+        f"timeout ({RUNNER_TIMEOUT_S:g}), max_retries ({RUNNER_MAX_RETRIES}), concurrency ({RUNNER_CONCURRENCY})}}`; "
+        "each key is read from the variable its `api_key_env` names.")
+    runners_allow_private: bool = _setting(False, "MEDCMR_RUNNERS_ALLOW_PRIVATE", "1: runners may be plain http and "
+                                           "on loopback, private or CGNAT addresses (a vLLM on this machine or "
+                                           "network); link-local and cloud metadata addresses are always refused.")
+    reproduce_sample: tuple[int, float] = _setting(REPRODUCE_SAMPLE, "MEDCMR_REPRODUCE_SAMPLE", "`MIN/FRACTION`: "
+                                                   "re-ask max(MIN, FRACTION) of the questions, MCQ and open alike.")
+    reproduce_budget: int = _setting(REPRODUCE_BUDGET, "MEDCMR_REPRODUCE_BUDGET", "Runner calls per UTC day for "
+                                     "reproductions; one that does not fit waits for the next day's budget.")
+    rank_reproduced_only: bool = _setting(False, "MEDCMR_RANK_REPRODUCED_ONLY", "1: only reproduced submissions "
+                                          "are ranked; the others are shown unranked with the reason.")
     owners: tuple[str, ...] = _setting((), "MEDCMR_OWNERS", "Hub usernames (comma list) who may moderate when "
                                        "signed in, beside the Space's author (SPACE_AUTHOR_NAME).")
     rate_limit: tuple[int, float] = _setting((5, 3600.0), "MEDCMR_RATE_LIMIT", "`COUNT/SECONDS` submissions per "
                                              "submitter.")
     max_file_bytes: int = _setting(50 * 2**20, "MEDCMR_MAX_FILE_MB", "Largest upload, in MiB.")
     check_concurrency: int = _setting(2, "MEDCMR_CHECK_CONCURRENCY", "Uploads checked at once.")
-    check_wait_s: float = _setting(2.0, "MEDCMR_CHECK_WAIT_S", "How long a submit waits for a free check before "
-                                   "\"the server is busy\".")
+    waiting_room: tuple[int, float] = _setting((64, 2048.0), "MEDCMR_WAITING_ROOM", "`COUNT/MIB`: uploads that "
+                                               "arrive while every check is busy are kept and checked in turn, at "
+                                               "most this many and this many MiB; beyond that, refused.")
     refusal_limit: tuple[int, float] = _setting((20, 3600.0), "MEDCMR_REFUSAL_LIMIT", "Refused submissions "
                                                 "`COUNT/SECONDS` per submitter (per client when not signed in); "
                                                 "beyond it a submit is refused at once, its file unread.")
@@ -130,15 +175,20 @@ class Settings:
             judge_batch_poll_s=_number(env, "MEDCMR_JUDGE_BATCH_POLL_S", 60.0, float, minimum=0.1),
             predict=endpoint_settings(env, "MEDCMR_PREDICT", PREDICT_TIMEOUT_S, PREDICT_MAX_RETRIES),
             audit=endpoint_settings(env, "MEDCMR_AUDIT", JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES),
-            audit_sample=_audit_sample(get("MEDCMR_AUDIT_SAMPLE", "20/0.05")),
+            audit_sample=_sample(get("MEDCMR_AUDIT_SAMPLE", "20/0.05"), "MEDCMR_AUDIT_SAMPLE"),
             audit_tolerance=_number(env, "MEDCMR_AUDIT_TOLERANCE", AUDIT_TOLERANCE, float, minimum=0),
             audit_item_tolerance=_number(env, "MEDCMR_AUDIT_ITEM_TOLERANCE", AUDIT_ITEM_TOLERANCE, float, minimum=0),
+            runners=_runners(env, _flag(env, "MEDCMR_RUNNERS_ALLOW_PRIVATE")),
+            runners_allow_private=_flag(env, "MEDCMR_RUNNERS_ALLOW_PRIVATE"),
+            reproduce_sample=_sample(get("MEDCMR_REPRODUCE_SAMPLE", "50/0.01"), "MEDCMR_REPRODUCE_SAMPLE"),
+            reproduce_budget=_number(env, "MEDCMR_REPRODUCE_BUDGET", REPRODUCE_BUDGET, int, minimum=0),
+            rank_reproduced_only=_flag(env, "MEDCMR_RANK_REPRODUCED_ONLY"),
             owners=_owners(get("MEDCMR_OWNERS", ""),
                            get("SPACE_AUTHOR_NAME") if get("SYSTEM") == "spaces" and get("SPACE_ID") else None),
             rate_limit=_rate_limit(get("MEDCMR_RATE_LIMIT", "5/3600")),
             max_file_bytes=int(_number(env, "MEDCMR_MAX_FILE_MB", 50.0, float, minimum=0.001) * 2**20),
             check_concurrency=_number(env, "MEDCMR_CHECK_CONCURRENCY", 2, int, minimum=1),
-            check_wait_s=_number(env, "MEDCMR_CHECK_WAIT_S", 2.0, float, minimum=0),
+            waiting_room=_waiting_room(get("MEDCMR_WAITING_ROOM", "64/2048")),
             refusal_limit=_rate_limit(get("MEDCMR_REFUSAL_LIMIT", "20/3600"), "MEDCMR_REFUSAL_LIMIT"),
             upload_sweep_s=_number(env, "MEDCMR_UPLOAD_SWEEP_S", 300, int, minimum=1),
             upload_max_age_s=_number(env, "MEDCMR_UPLOAD_MAX_AGE_S", 1800, int, minimum=1),
@@ -212,16 +262,105 @@ def _rate_limit(value: str, name: str = "MEDCMR_RATE_LIMIT") -> tuple[int, float
     return parsed
 
 
-def _audit_sample(value: str) -> tuple[int, float]:
-    """"MIN/FRACTION": audit max(MIN, FRACTION of the judged open items), e.g. 20/0.05."""
+def _waiting_room(value: str) -> tuple[int, float]:
+    """"COUNT/MIB": how many uploads, and how many MiB of them, may wait to be checked."""
+    count, _, size = value.partition("/")
+    try:
+        parsed = int(count), float(size or 2048)
+    except ValueError:
+        parsed = (0, 0.0)
+    if parsed[0] < 1 or not parsed[1] > 0:
+        raise SettingsError(f"MEDCMR_WAITING_ROOM={value!r}: expected COUNT/MIB, e.g. 64/2048")
+    return parsed
+
+
+def _sample(value: str, name: str) -> tuple[int, float]:
+    """"MIN/FRACTION": max(MIN, FRACTION of the items), e.g. 20/0.05."""
     count, _, fraction = value.partition("/")
     try:
         parsed = int(count), float(fraction or 0)
     except ValueError:
         parsed = (-1, -1.0)
     if parsed[0] < 1 or not 0 <= parsed[1] <= 1:
-        raise SettingsError(f"MEDCMR_AUDIT_SAMPLE={value!r}: expected MIN/FRACTION, e.g. 20/0.05")
+        raise SettingsError(f"{name}={value!r}: expected MIN/FRACTION, e.g. 20/0.05")
     return parsed
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={env.get(name)!r}: expected 1 or 0")
+
+
+def _runners(env: Mapping[str, str], allow_private: bool) -> tuple[RunnerSettings, ...]:
+    """MEDCMR_RUNNERS: a JSON list (or the path of a JSON file holding one) of runners; every error names
+    the variable (or file), the runner and the field."""
+    raw = (env.get("MEDCMR_RUNNERS") or "").strip()
+    if not raw:
+        return ()
+    where = "MEDCMR_RUNNERS"
+    if not raw.startswith("["):
+        where = f"MEDCMR_RUNNERS file {raw}"
+        try:
+            raw = Path(raw).read_text(encoding="utf-8")
+        except OSError as error:
+            raise SettingsError(f"{where}: cannot be read ({error.strerror or error})") from None
+    try:
+        listed = json.loads(raw)
+    except ValueError as error:
+        raise SettingsError(f"{where}: not JSON ({error})") from None
+    if not isinstance(listed, list):
+        raise SettingsError(f"{where}: expected a JSON list of runners")
+    runners = tuple(_runner(env, where, number, entry, allow_private) for number, entry in enumerate(listed, 1))
+    names = [runner.name for runner in runners]
+    if len(set(names)) != len(names):
+        raise SettingsError(f"{where}: runner names must differ (got {', '.join(names)})")
+    return runners
+
+
+def _runner(env: Mapping[str, str], where: str, number: int, entry: object, allow_private: bool) -> RunnerSettings:
+    """One runner of MEDCMR_RUNNERS, checked field by field."""
+    label = f"{where}: runner {number}"
+    if not isinstance(entry, dict):
+        raise SettingsError(f"{label}: expected an object with {', '.join(_RUNNER_FIELDS[:3])}")
+    unknown = sorted(set(entry) - set(_RUNNER_FIELDS))
+    if unknown:
+        raise SettingsError(f"{label}: unknown field {unknown[0]!r} (the key is never written here: name its "
+                            "variable in 'api_key_env')" if unknown[0] in ("api_key", "key", "token") else
+                            f"{label}: unknown field {unknown[0]!r} (fields: {', '.join(_RUNNER_FIELDS)})")
+    name = entry.get("name")
+    if not isinstance(name, str) or not _RUNNER_NAME.fullmatch(name):
+        raise SettingsError(f"{label}: field 'name' must be 1-40 letters, digits, '.', '_' or '-'")
+    label = f"{where}: runner {name!r}"
+    base_url = entry.get("base_url")
+    schemes = ("https://", "http://") if allow_private else ("https://",)
+    if not isinstance(base_url, str) or not base_url.startswith(schemes):
+        raise SettingsError(f"{label}: field 'base_url' must be an https:// URL (plain http:// only with "
+                            "MEDCMR_RUNNERS_ALLOW_PRIVATE=1)")
+    models = entry.get("models")
+    if not isinstance(models, list) or not models or not all(isinstance(m, str) and m.strip() for m in models):
+        raise SettingsError(f"{label}: field 'models' must be a non-empty list of model ids or patterns")
+    key_env = entry.get("api_key_env")
+    if key_env is not None and (not isinstance(key_env, str) or not env.get(key_env)):
+        raise SettingsError(f"{label}: field 'api_key_env' names {key_env!r}, which is not set")
+    numbers = {key: _runner_number(label, key, entry.get(key), default, kind, minimum)
+               for key, default, kind, minimum in (("timeout", RUNNER_TIMEOUT_S, float, 0.001),
+                                                   ("max_retries", RUNNER_MAX_RETRIES, int, 0),
+                                                   ("concurrency", RUNNER_CONCURRENCY, int, 1))}
+    return RunnerSettings(name=name, base_url=base_url, models=tuple(m.strip() for m in models),
+                          api_key=env.get(key_env) if key_env else None, api_key_env=key_env, **numbers)
+
+
+def _runner_number(label: str, key: str, value: object, default, kind: type, minimum: float):
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)) \
+            or not value >= minimum:
+        raise SettingsError(f"{label}: field {key!r} must be a {kind.__name__} ≥ {minimum:g}, got {value!r}")
+    return kind(value)
 
 
 def _owners(listed: str, space_author: str | None) -> tuple[str, ...]:

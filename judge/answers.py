@@ -10,7 +10,7 @@ where an answer should be (VLMEvalKit, lmms-eval): those, and empty outputs, are
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 NORMALISATION_VERSION = "medcmr-answers-v1"
 
@@ -49,16 +49,18 @@ _ASSISTANT_HEADER = r"(?:###[ \t]*)?(?:ASSISTANT|Assistant|GPT|### Response)[ \t
 _USER_HEADER = r"(?:###[ \t]*)?(?:USER|User|HUMAN|Human|SYSTEM|### Instruction)[ \t]*:"
 _LEADING_ASSISTANT = re.compile(rf"^\s*{_ASSISTANT_HEADER}[ \t]*")
 _LEADING_USER = re.compile(rf"^\s*{_USER_HEADER}")
+_ANY_HEADER = re.compile(rf"\s*(?:{_ASSISTANT_HEADER}|{_USER_HEADER})")
 _ANY_ASSISTANT = re.compile(rf"(?:^|(?<=\s)){_ASSISTANT_HEADER}[ \t]*")
 _THINK_BLOCK = re.compile(r"<(think|thinking)>[\s\S]*?</\1>", re.I)
 _THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.I)
 _THINK_OPEN = re.compile(r"<think(?:ing)?>", re.I)
 _BLANK_LINES = re.compile(r"\n{3,}")
+_FAILURE_OPENINGS = ("F", "f", "[")  # the first character of each tool's failure marker
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A model output as the scorers read it: the text, what normalising did, and whether it is an answer."""
+class Answer(NamedTuple):
+    """A model output as the scorers read it: the text, what normalising did, and whether it is an answer.
+    (A named tuple: made once per output of every submission, it costs a third of a frozen dataclass.)"""
 
     text: str
     steps: tuple[str, ...] = ()
@@ -86,23 +88,25 @@ def _turns(text: str) -> list[tuple[str, str]]:
 
 def _plain_turns(text: str, steps: list[str]) -> str:
     """The model's own text of one assistant piece: plain-text role headers and other turns removed."""
-    kept = []
-    for number, part in enumerate(_END.split(text)):
-        part = _without_reasoning(part, steps) if number else part
-        if _LEADING_USER.match(part):
-            reply = _ANY_ASSISTANT.search(part)
-            if reply is None and number == 0:
-                kept.append(part)  # a lone "User: ..." line opening the output: keep it rather than lose it
-                continue
-            steps.append(PROMPT_TURN if number == 0 else OTHER_TURN)
-            if reply is None:
-                continue
-            part = part[reply.end():]
-        elif _LEADING_ASSISTANT.match(part):
-            steps.append(ROLE_HEADER)
-            part = _LEADING_ASSISTANT.sub("", part, count=1)
-        kept.append(part)
-    return "\n\n".join(piece.strip() for piece in kept if piece.strip())
+    kept = (_own_text(_without_reasoning(part, steps) if number else part, number, steps)
+            for number, part in enumerate(_END.split(text)))
+    return "\n\n".join(piece.strip() for piece in kept if piece and piece.strip())
+
+
+def _own_text(part: str, number: int, steps: list[str]) -> str | None:
+    """One turn's text without its plain-text role header; None when it is another role's turn."""
+    if not _ANY_HEADER.match(part):
+        return part
+    if _LEADING_USER.match(part):
+        reply = _ANY_ASSISTANT.search(part)
+        if reply is None and number == 0:
+            return part  # a lone "User: ..." line opening the output: keep it rather than lose it
+        steps.append(PROMPT_TURN if number == 0 else OTHER_TURN)
+        return None if reply is None else part[reply.end():]
+    if _LEADING_ASSISTANT.match(part):
+        steps.append(ROLE_HEADER)
+        return _LEADING_ASSISTANT.sub("", part, count=1)
+    return part
 
 
 def _without_reasoning(text: str, steps: list[str]) -> str:
@@ -118,10 +122,8 @@ def _without_reasoning(text: str, steps: list[str]) -> str:
     return stripped
 
 
-def normalise_answer(raw: str | None) -> Answer:
-    """The answer `raw` gives, format removed; unanswered when empty or a tool's failure marker."""
-    text = raw if isinstance(raw, str) else ""
-    steps: list[str] = []
+def _unwrapped(text: str, steps: list[str]) -> str:
+    """The assistant's own text of an output that carries template tokens, turns or reasoning blocks."""
     pieces = []
     for role, piece in _turns(text):  # each assistant turn on its own: its reasoning, then its headers
         if role != "assistant":
@@ -131,10 +133,23 @@ def normalise_answer(raw: str | None) -> Answer:
         pieces.append(_plain_turns(_without_reasoning(piece, steps), steps))
     if _TOKEN.search(text):
         steps.append(TEMPLATE_TOKENS)
-    text = _BLANK_LINES.sub("\n\n", _TOKEN.sub("", "\n\n".join(piece for piece in pieces if piece))).strip()
-    for tool, marker in TOOL_FAILURES:
-        if marker.fullmatch(text):
-            return Answer("", tuple(dict.fromkeys(steps)), f"{tool} failure marker: the tool got no answer")
+    return _TOKEN.sub("", "\n\n".join(piece for piece in pieces if piece)).strip()
+
+
+def normalise_answer(raw: str | None) -> Answer:
+    """The answer `raw` gives, format removed; unanswered when empty or a tool's failure marker."""
+    text = raw if isinstance(raw, str) else ""
+    steps: list[str] = []
+    if "<" not in text and "[" not in text and "｜" not in text:  # every token, turn and tag is written with one
+        text = (_own_text(text, 0, steps) or "").strip()
+    else:
+        text = _unwrapped(text, steps)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    if text[:1] in _FAILURE_OPENINGS:
+        for tool, marker in TOOL_FAILURES:
+            if marker.fullmatch(text):
+                return Answer("", tuple(dict.fromkeys(steps)), f"{tool} failure marker: the tool got no answer")
     if not text:
         return Answer("", tuple(dict.fromkeys(steps)), "empty answer")
-    return Answer(text, tuple(dict.fromkeys(steps)))
+    return Answer(text, tuple(dict.fromkeys(steps)) if steps else ())

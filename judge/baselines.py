@@ -52,13 +52,15 @@ def baseline_answerer(name: str, rows: Iterable[dict], seed: int = 0) -> Callabl
     """The answer function of baseline `name` (one of BASELINES); `rows` are the build's questions.
 
     The random baseline's letter depends only on (seed, question id), so a resumed run, a --limit or
-    another --config gives every question the same letter as one full run.
+    another --config gives every question the same letter as one full run; a rotated row (`predict
+    --circular`) draws its own letter per rotation, rotation 0 the plain run's.
     """
     if name == "random":
         def answer(row: dict) -> str:
             if row["question_type"] != "mcq":
                 return OPEN_PLACEHOLDER
-            return random.Random(f"{seed}:{row['id']}").choice(LETTERS)
+            turned = f"@{row['rotation']}" if row.get("rotation") else ""
+            return random.Random(f"{seed}:{row['id']}{turned}").choice(LETTERS)
     elif name == "most-frequent":
         letter = most_frequent_letter(rows)
 

@@ -1,7 +1,8 @@
 """Where an OpenAI-compatible endpoint lives, and the one way this kit builds a client for it.
 
-Shared by the judge (open-ended scoring) and by `medcmr.py predict` (running a model), so both
-read the same flags and environment and neither ever prints the key.
+Shared by the judge (open-ended scoring), by `medcmr.py predict` (running a model) and by the
+leaderboard's runners (re-asking a sample), so all read the same flags and environment and none
+ever prints the key. An endpoint with a `guard` (`judge.outbound`) connects only where it allows.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from urllib.parse import urlparse
 import openai
 
 from core.settings import JUDGE_MAX_RETRIES, JUDGE_TIMEOUT_S, EndpointSettings
+
+from .outbound import AddressGuard
 
 
 def _first(*values: str | None) -> str | None:
@@ -26,6 +29,7 @@ class Endpoint:
     api_key: str | None = field(default=None, repr=False)
     timeout: float = JUDGE_TIMEOUT_S
     max_retries: int = JUDGE_MAX_RETRIES
+    guard: AddressGuard | None = field(default=None, compare=False)  # where it may connect (None: anywhere)
 
     @classmethod
     def from_settings(
@@ -66,12 +70,14 @@ class Endpoint:
         return parsed.hostname + (f":{port}" if port else "") if parsed.hostname else ""
 
     def client(self) -> openai.AsyncOpenAI:
-        """An async client; local servers (vLLM, Ollama, llama.cpp) accept any key."""
+        """An async client; local servers (vLLM, Ollama, llama.cpp) accept any key. With a guard, every
+        connection is checked where it goes (`AddressGuard.http_client`)."""
         return openai.AsyncOpenAI(
             base_url=self.base_url,
             api_key=self.api_key or "no-key",
             timeout=self.timeout,
             max_retries=self.max_retries,
+            http_client=self.guard.http_client() if self.guard is not None else None,
         )
 
     def blocking_client(self) -> openai.OpenAI:

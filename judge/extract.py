@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 from core.vocabulary import LETTERS
@@ -25,11 +26,13 @@ from core.vocabulary import LETTERS
 EXTRACTION_VERSION = "medcmr-extract-v3"
 LAST_TOKENS = 4
 SHORT_OUTPUT_WORDS = 25
+TAIL_CHARS = 200  # an explicit answer is looked for in the last line, at most this much of it, first
 
 # A letter that is clearly a choice: optionally bracketed, not part of a word.
 _LETTER = r"[\(\[\{]?\s*([A-Ea-e])(?![A-Za-z0-9])"
-# Explicit answers, one alternation (each alternative captures only its letter).
-_ANSWER = re.compile("|".join([
+# Explicit answers, one alternation (each alternative captures only its letter). The lookahead names the
+# first characters of the alternatives: the regex engine then skips every other position at C speed.
+_ANSWER = re.compile(r"(?=[abcimor\\答])(?:" + "|".join([
     r"\banswer[\"']?\s*(?:is|would be|should be|will be|appears to be|seems to be)?\s*"
     r"[:=\-–—]?\s*[\"']?\s*(?:(?:option|choice|letter)\s*)?" + _LETTER,
     r"\b(?:correct|best|right|most likely|most appropriate)\s+(?:option|choice)\s*"
@@ -38,15 +41,17 @@ _ANSWER = re.compile("|".join([
     r"\b(?:option|choice)\s+([A-Ea-e])\s+(?:is|seems|appears)\s+(?:the\s+)?(?:correct|right|best|most)",
     r"\\boxed\{\s*(?:\\text(?:bf)?\{\s*)?\(?([A-Ea-e])\)?\s*\}",
     r"答案\s*(?:是|为|:)?\s*" + _LETTER,
-]), re.I)
+]) + ")", re.I)
 _BOLD = re.compile(r"\*\*\s*\(?([A-E])\s*[\).:]?\s*\*\*")
 _PAREN = re.compile(r"\(([A-E])\)")
 # A line that starts with a delimited letter: "C", "(c)", "C) Pneumonia", "C. ...", "C, because ..."
 _LEADING = re.compile(r"^[\(\[]?\s*([A-Ea-e])\s*(?:[\)\]]|[\.:,\-–—](?=\s|$)|$)")
+_BARE_LETTER = re.compile(r"[\(\[]?\s*([A-Ea-e])\s*[\)\].:]?")
+_LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # where str.splitlines splits
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _THINK_END = re.compile(r"</think>", re.I)
 _THINK_START = re.compile(r"<think>", re.I)
-_MARKDOWN = re.compile(r"[*`#]+|\$")
+_MARKDOWN = str.maketrans("", "", "*`#$")  # emphasis, code, headings and LaTeX delimiters dropped
 _ABBREVIATION = re.compile(r"^\.[A-Za-z]")
 # "E. coli", "C. difficile", "B. anthracis": a capital, a dot, a space, a lower-case word.
 _GENUS = re.compile(r"^\.[ \t]+([a-z][a-z'-]*)")
@@ -55,12 +60,13 @@ _CHOICE_PROSE = {"the", "this", "that", "these", "those", "it", "its", "there", 
                  "so", "thus", "therefore", "hence", "given", "due", "based", "according", "with", "and", "or",
                  "both", "which", "in", "on", "at", "for", "from", "by", "is", "was", "a", "an", "explanation",
                  "reasoning", "rationale", "note", "see"}
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _FOLLOWING_WORD = re.compile(r"^[ \t]+([A-Za-z][A-Za-z'-]*)")
 _WORD_AFTER_LETTER = re.compile(r"^[ \t.\-–—]*[A-Za-z]")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[a-z0-9]+")
 _REFUSAL = re.compile(
-    r"\b(?:I\s*(?:am|'m)\s+(?:sorry|unable|not able)|I\s+(?:cannot|can ?not|can't|can’t|won't)|"
+    r"(?=[iuncac])\b(?:I\s*(?:am|'m)\s+(?:sorry|unable|not able)|I\s+(?:cannot|can ?not|can't|can’t|won't)|"
     r"unable to (?:determine|answer|provide|identify)|cannot be determined|not possible to (?:determine|tell)|"
     r"as an AI|consult (?:a|your) (?:doctor|physician|radiologist))",
     re.I,
@@ -81,7 +87,7 @@ def _normalise(text: str) -> str:
     """NFKC folds full-width letters and punctuation (Ｃ, （Ｃ）, ：) into ASCII; drops reasoning traces."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    if "think>" in text.lower():
+    if ">" in text and "think>" in text.lower():
         text = _THINK_END.split(text)[-1]
         text = _THINK.sub(" ", text)
         if _THINK_START.search(text):  # a reasoning trace cut off before its answer
@@ -100,6 +106,15 @@ def _option_words(options: tuple[str, ...]) -> dict[str, str]:
 
 
 @lru_cache(maxsize=65536)
+def _option_names(options: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Normalised option text -> the letters of the options that read so (two when options repeat)."""
+    names: dict[str, tuple[str, ...]] = {}
+    for letter, name in _option_words(options).items():
+        names[name] = names.get(name, ()) + (letter,)
+    return names
+
+
+@lru_cache(maxsize=65536)
 def _letter_word_options(options: tuple[str, ...]) -> dict[str, list[tuple[str, str]]]:
     """Lower-case first word -> (letter, text) of options whose text opens with a one-letter word."""
     found: dict[str, list[tuple[str, str]]] = {}
@@ -109,34 +124,36 @@ def _letter_word_options(options: tuple[str, ...]) -> dict[str, list[tuple[str, 
     return found
 
 
-def _spells_another_option(letter: str, rest: str, options: list[str]) -> bool:
+def _spells_another_option(letter: str, rest: str, options: tuple[str, ...]) -> bool:
     """The letter opens another option's text ("E. coli sepsis", "B-cell lymphoma"), not its own."""
     if not _WORD_AFTER_LETTER.match(rest):  # "C", "C) …", "C, because …": a choice, whatever the options
         return False
-    candidates = _letter_word_options(tuple(options)).get(letter.lower())
+    candidates = _letter_word_options(options).get(letter.lower())
     if not candidates:
         return False
-    own = _option_words(tuple(options)).get(letter.upper())
+    own = _option_words(options).get(letter.upper())
     if own and (_words(rest) + " ").startswith(own + " "):
         return False
     spelled = _words(letter + rest) + " "
     return any(other != letter.upper() and spelled.startswith(name + " ") for other, name in candidates)
 
 
-def _genus_abbreviation(letter: str, rest: str, options: list[str]) -> bool:
+def _genus_abbreviation(letter: str, rest: str, options: tuple[str, ...]) -> bool:
     """A species name ("E. coli", "C. difficile"), not choice E or C, unless it opens that option's own text."""
     match = _GENUS.match(rest)
     if not match or match.group(1) in _CHOICE_PROSE:
         return False
-    own = _option_words(tuple(options)).get(letter.upper())
+    own = _option_words(options).get(letter.upper())
     return not (own and (_words(rest) + " ").startswith(own + " "))
 
 
-def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
+def _letter_at(text: str, match: re.Match, options: tuple[str, ...]) -> str | None:
     """The match's letter if what follows keeps it a choice (not "a mass", not "e.g."); "" if several."""
     group = match.lastindex or 1
     letter = match.group(group)
     rest = text[match.end(group):]
+    if not _ASCII_LETTER.search(rest):  # "Answer: B", "(B).": every check below reads a word that follows
+        return letter.upper()
     if _MULTIPLE_AFTER.match(rest):
         return ""
     if (_ABBREVIATION.match(rest) or _spells_another_option(letter, rest, options)
@@ -144,7 +161,7 @@ def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
         return None
     following = _FOLLOWING_WORD.match(rest)
     if following:
-        option = _option_words(tuple(options)).get(letter.upper())
+        option = _option_words(options).get(letter.upper())
         if option and _words(rest).startswith(option):
             return letter.upper()
         if letter.islower() or (letter == "A" and following.group(1).lower() not in _LETTER_FOLLOWERS):
@@ -152,9 +169,18 @@ def _letter_at(text: str, match: re.Match, options: list[str]) -> str | None:
     return letter.upper()
 
 
-def _last_valid(text: str, pattern: re.Pattern, options: list[str]) -> str | None:
-    """The last match that stands as a choice; "" when that answer names several letters."""
-    for match in reversed(list(pattern.finditer(text))):
+def _last_valid(text: str, pattern: re.Pattern, options: tuple[str, ...]) -> str | None:
+    """The last match that stands as a choice; "" when that answer names several letters. The last
+    line is read first: a long output commits at its end, and the rest is read only when it does not."""
+    tail = max(text.rfind("\n") + 1, len(text) - TAIL_CHARS)  # the last line, at most TAIL_CHARS of it
+    letter = _last_standing(text, pattern.finditer(text, tail), options)
+    if letter is None and tail:
+        letter = _last_standing(text, (m for m in pattern.finditer(text) if m.start() < tail), options)
+    return letter
+
+
+def _last_standing(text: str, matches: Iterable[re.Match], options: tuple[str, ...]) -> str | None:
+    for match in reversed(list(matches)):
         letter = _letter_at(text, match, options)
         if letter is not None:
             return letter
@@ -180,11 +206,11 @@ def _lone_letter(text: str) -> str | None:
     return letter if position >= len(tokens) - LAST_TOKENS else None
 
 
-def _option_text(text: str, options: list[str]) -> str | None:
+def _option_text(text: str, options: tuple[str, ...]) -> str | None:
     said = _words(text)
     if not said or len(said.split()) > SHORT_OUTPUT_WORDS:
         return None
-    names = _option_words(tuple(options))
+    names = _option_words(options)
     exact = [letter for letter, name in names.items() if name == said]
     if len(exact) == 1:
         return exact[0]
@@ -196,7 +222,7 @@ def _option_text(text: str, options: list[str]) -> str | None:
     return contained[0] if len(contained) == 1 else None
 
 
-def _leading_letter(line: str, options: list[str]) -> str | None:
+def _leading_letter(line: str, options: tuple[str, ...]) -> str | None:
     """The letter a line opens with ("C) Pneumonia"); never "A mass", "e.g.", "E. coli"; "" for "A, C"."""
     match = _LEADING.match(line)
     if not match:
@@ -219,22 +245,30 @@ def extract_choice(text: str | None, options: list[str]) -> str | None:
     text = _normalise(text)
     if not text:
         return None
-    plain = _MARKDOWN.sub("", text).strip()
-    lines = [line.strip() for line in plain.splitlines() if line.strip()]
-    if len(lines) == 1 and len(plain) <= 200:
-        said = _words(plain)
-        named = [letter for letter, name in _option_words(tuple(options)).items() if name == said]
-        if len(named) == 1:  # the output is an option's text, even one like "E. coli sepsis"
-            return named[0]
-        letter = _leading_letter(plain, options)
-        if letter is not None:
+    options = tuple(options)  # the key of the per-question caches, made once
+    plain = text.translate(_MARKDOWN).strip()
+    brk = _LINE_BREAK.search(plain)  # `plain` is stripped: a break means two lines with text
+    one_line = brk is None and len(plain) <= 200
+    if one_line and (letter := _one_line(plain, options)) is not None:
+        return letter or None
+    for pattern, source, needs in ((_ANSWER, plain, ""), (_BOLD, text, "**"), (_PAREN, plain, "(")):
+        if needs in source and (letter := _last_valid(source, pattern, options)) is not None:
             return letter or None
-    for pattern, source in ((_ANSWER, plain), (_BOLD, text), (_PAREN, plain)):
-        letter = _last_valid(source, pattern, options)
-        if letter is not None:
-            return letter or None
-    if lines and (letter := _leading_letter(lines[0], options)) is not None:
+    first_line = plain[:brk.start()].strip() if brk else plain
+    if not one_line and (letter := _leading_letter(first_line, options)) is not None:
         return letter or None
     if _REFUSAL.search(plain):
         return None
     return _lone_letter(plain) or _option_text(plain, options)
+
+
+def _one_line(plain: str, options: tuple[str, ...]) -> str | None:
+    """A one-line output that is exactly one option's text (even one like "E. coli sepsis") or opens
+    with a letter; "" for several letters, None to read on."""
+    bare = _BARE_LETTER.fullmatch(plain)
+    named = _option_names(options).get(bare.group(1).lower() if bare else _words(plain), ())
+    if len(named) == 1:
+        return named[0]
+    if bare:  # "C", "(c)", "B.": what `_leading_letter` reads, without its checks of what follows
+        return bare.group(1).upper()
+    return _leading_letter(plain, options)

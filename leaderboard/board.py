@@ -11,6 +11,10 @@ the reason in "Unranked". Ranks are bands: rows whose MCQ 95% intervals overlap 
 Reference rows (Source "reference", made by `leaderboard.reference`) are the baselines' scores
 on the served build: never ranked, listed after every model, and kept through the model filters
 so every score can be read against chance.
+
+"Reproduced" says whether a runner the operator trusts re-asked a sample of a submission and got its
+answers (`leaderboard.reproduce`), with the MCQ agreement in "Agreement (%)"; paper and reference rows
+leave both empty (they are not files anyone sent).
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from core.results import DatasetInfo, Results
+from core.results import REPRODUCTION_LABELS, DatasetInfo, Results
 from core.vocabulary import (CRITERIA, DIMENSIONS, GENERAL, MEDICAL, MEDICAL_INTELLIGENCE, PAPER,
                              PAPER_JUDGE_MARK)
 from leaderboard.stats import PAPER_MCQ_N, band_label, rank_bands, wilson_interval
@@ -43,6 +47,7 @@ COLUMN_GROUPS: dict[str, list[str]] = {
     "Open criteria": [c.abbr for c in CRITERIA],
     "Medical intelligence": [m.abbr for m in MEDICAL_INTELLIGENCE],
     "Beyond accuracy": ["MCQ circular", "Blind MCQ", "Image gain"],
+    "Reproduction": ["Reproduced", "Agreement (%)"],
     "Model info": ["Params (B)", "Weights", "Domain", "Submitted", "Judge", "Note", "Link"],
     "Ranking details": ["Band", "MCQ low", "MCQ high", "Open band", "Unranked", "Coverage (%)", "Build",
                         "Judge prompt", "Id"],
@@ -50,7 +55,7 @@ COLUMN_GROUPS: dict[str, list[str]] = {
 COLUMNS: list[str] = [c for group in COLUMN_GROUPS.values() for c in group]
 NUMERIC_COLUMNS: list[str] = (["Rank", "MCQ", "Open"] + COLUMN_GROUPS["Dimensions"] + COLUMN_GROUPS["Open criteria"]
                               + COLUMN_GROUPS["Medical intelligence"] + COLUMN_GROUPS["Beyond accuracy"]
-                              + ["Params (B)", "MCQ low", "MCQ high", "Coverage (%)"])
+                              + ["Params (B)", "MCQ low", "MCQ high", "Coverage (%)", "Agreement (%)"])
 UNRANKED_OTHER_BUILD = "scored on another build"
 UNRANKED_SAMPLE_BUILD = "sample build (not comparable with the paper)"
 UNRANKED_PARTIAL = "partial"
@@ -65,6 +70,7 @@ NUMERIC_COLUMNS += ["Open low", "Open high"]
 
 SIZE_BUCKETS: tuple[str, ...] = ("<10B", "10-40B", ">40B", "unknown")
 SOURCES = ("paper", "scored here", REFERENCE)
+REPRODUCED = tuple(REPRODUCTION_LABELS.values())  # what the "Reproduced" column (and its filter) can say
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -235,6 +241,17 @@ def frame(records: Iterable[dict]) -> pd.DataFrame:
     return pd.DataFrame(columns, columns=FRAME_COLUMNS)
 
 
+def with_reproduction(df: pd.DataFrame, shown: Mapping[str, tuple[str, float | None]], default: str) -> pd.DataFrame:
+    """Submission rows with their "Reproduced" label and "Agreement (%)" (`shown`: id -> both); a submission
+    without an entry gets `default` (it named no runner). Other rows are left empty."""
+    df = df.copy()
+    submitted = (df["Source"] == "scored here").to_numpy()
+    found = [shown.get(row_id, (default, None)) for row_id in df.loc[submitted, "Id"]]
+    df.loc[submitted, "Reproduced"] = [label for label, _ in found]
+    df.loc[submitted, "Agreement (%)"] = [_percent(agreement) for _, agreement in found]
+    return df
+
+
 def _unranked_reason(row: dict, served: DatasetInfo | None, min_coverage: float, holds: Mapping[str, str]) -> str:
     """Why a row cannot be ranked among the others ("" when it can)."""
     if row["Source"] == REFERENCE:
@@ -336,12 +353,13 @@ def size_bucket(params_b: float) -> str:
 
 def filter_board(df: pd.DataFrame, search: str = "", groups: Iterable[str] = (),
                  kinds: Iterable[str] = (), sizes: Iterable[str] = (),
-                 sources: Iterable[str] = ()) -> pd.DataFrame:
+                 sources: Iterable[str] = (), reproduced: Iterable[str] = ()) -> pd.DataFrame:
     """Rows matching every given filter; an empty selection does not filter.
 
     `search` matches model names case-insensitively as plain text; several terms separated by
-    ";" match any of them. Reference rows have no weights, domain or size: those filters keep
-    them, so chance stays in view beside any selection of models; search and source apply.
+    ";" match any of them. Reference rows have no weights, domain, size or reproduction: those
+    filters keep them, so chance stays in view beside any selection of models; search and source
+    apply. `reproduced` keeps submissions in the given states (REPRODUCED); paper rows have none.
     """
     mask = pd.Series(True, index=df.index)
     terms = [t.strip().lower() for t in (search or "").split(";") if t.strip()]
@@ -357,6 +375,8 @@ def filter_board(df: pd.DataFrame, search: str = "", groups: Iterable[str] = (),
         mask &= df["Params (B)"].map(size_bucket).isin(sizes) | reference
     if sources := list(sources):
         mask &= df["Source"].isin(sources)
+    if reproduced := list(reproduced):
+        mask &= df["Reproduced"].isin(reproduced) | reference
     return df[mask].reset_index(drop=True)
 
 

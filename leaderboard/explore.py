@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 import pyarrow.parquet as pq
 from PIL import Image
 
-from core.results import ItemResult, ItemStatus
+from core import memory
+from core.results import ItemResult, ItemStatus, Reproduction, ReproductionState
 from core.vocabulary import CRITERIA, DIMENSION_BY_SLUG, LETTERS, SLUGS
 from leaderboard import stats
 from leaderboard.details import DetailsError, exists, read_details, stamp
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
 PAGE_ROWS = 50
 THUMBNAIL_PX = 384
 THUMBNAILS_KEPT = 256       # ~20 KB each: a few MB at most
-SUBMISSIONS_KEPT = 6        # parsed details of this many submissions stay in memory
+SUBMISSIONS_KEPT = 6        # parsed details of this many submissions stay in memory...
+KEPT_IDLE_S = 120.0         # ...until Explore sat unused this long (then the memory goes back)
 COMPARES_KEPT = 8
 EXCERPT_CHARS = 90
 MAX_SEARCH_CHARS = 200      # a search is a few words; longer ones only cost CPU
@@ -80,6 +83,8 @@ class Board(Protocol):
     images: "ShardImages | None"
 
     def status(self, submission_id: str | None = None) -> list[dict]: ...
+
+    def reproduction(self, submission_id: str) -> tuple[Reproduction, list[ItemResult]]: ...
 
     def details_path(self, submission_id: str) -> Path: ...
 
@@ -205,6 +210,17 @@ class Explorer:
         self._compares: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(EXPLORE_CONCURRENCY)
+        self._last_use = time.monotonic()
+        memory.on_trim(self.forget_if_idle)
+
+    def forget_if_idle(self) -> bool:
+        """Drop the parsed details and comparisons once Explore sat unused for KEPT_IDLE_S; True if any went."""
+        with self._lock:
+            if time.monotonic() - self._last_use < KEPT_IDLE_S or not (self._views or self._compares):
+                return False
+            self._views.clear()
+            self._compares.clear()
+            return True
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -248,6 +264,7 @@ class Explorer:
         public = self.board.public_details(submission_id)
         key = (submission_id, stamp(path), public)
         with self._lock:
+            self._last_use = time.monotonic()
             view = self._views.get(key)
             if view is not None:
                 self._views.move_to_end(key)
@@ -362,6 +379,25 @@ class Explorer:
         """A download named `name`, kept under this explorer's folder."""
         return write_once(self.files, name, data)
 
+    # -- the reproduction ----------------------------------------------------------------
+
+    def reproduction(self, submission_id: str) -> dict:
+        """The evidence of a submission's reproduction: its state and reason, which questions the runner
+        re-asked with the file's answer beside the runner's (the file's withheld without consent), and the
+        MCQ agreement per dimension."""
+        view, public = self._view(submission_id)
+        found, runner_items = self.board.reproduction(submission_id)
+        runner = {item.id: item for item in runner_items}
+        rows = [reproduction_row(view.by_id[i], runner[i], self.questions.get(i, {}), public)
+                for i in found.sample if i in view.by_id and i in runner]
+        dimensions = [{"dimension": name, "n": group.n, "agree": group.agree, "agreement (%)": group.agreement}
+                      for name, group in sorted(found.by_dimension.items(),
+                                                key=lambda cell: SLUGS.index(cell[0]) if cell[0] in SLUGS else 99)]
+        return {"state": found.state, "label": ReproductionState(found.state).label, "reason": found.reason,
+                "runner": found.runner, "model": found.model, "agreement": found.agreement, "mcq_n": found.mcq_n,
+                "mcq_agree": found.mcq_agree, "open_compared": found.open_compared, "sample": len(found.sample),
+                "calls": found.calls, "public": public, "rows": rows, "by_dimension": dimensions}
+
     # -- two submissions -----------------------------------------------------------------
 
     def compare(self, submission_a: str, submission_b: str) -> dict:
@@ -374,6 +410,7 @@ class Explorer:
             named.append(self.board.status(submission_id)[0]["model"])
         key = tuple(keys)
         with self._lock:
+            self._last_use = time.monotonic()
             if key in self._compares:
                 self._compares.move_to_end(key)
                 return self._compares[key]
@@ -453,6 +490,24 @@ def details_file(board: Board, submission_id: str | None, root: Path) -> str | N
         return None
     data = details_jsonl(read_details(path), board.public_details(submission_id))
     return write_once(root, f"{submission_id}.jsonl", data)
+
+
+REPRODUCTION_COLUMNS = ["id", "format", "dimension", "file", "runner", "agree", "file score", "runner score"]
+
+
+def reproduction_row(file: ItemResult, runner: ItemResult, question: dict, public: bool) -> dict:
+    """One re-asked question: the file's answer (letter, or an excerpt of the open answer) beside the runner's;
+    whether the letters agree (MCQ); the judged scores (open). Without consent both answers are withheld (the
+    runner's letter beside "agree" would tell the file's); whether they agree stays."""
+    mcq = file.question_type == "mcq"
+
+    def answer(item: ItemResult) -> str:
+        return "" if not public else (item.extracted or "unparsed") if mcq else _excerpt(item.prediction)
+
+    return {"id": file.id, "format": file.question_type, "dimension": question.get("dimension", file.dimension or ""),
+            "file": answer(file), "runner": answer(runner),
+            "agree": ("yes" if file.extracted == runner.extracted else "no") if mcq else "",
+            "file score": None if mcq else file.score, "runner score": None if mcq else runner.score}
 
 
 def compare_columns(names: list[str] | None = None) -> list[str]:

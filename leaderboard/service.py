@@ -5,31 +5,35 @@ every check, then the submission stored before `submit` answers) and the worker
 (`leaderboard.worker`: the lease and the background lanes that score). What stays here is what
 reads the results (the board and its cache, status, scores, item analysis), the operator's actions
 (moderate, clear a review, rescore, retry) and the optional mirror, which copies each submission's
-results and the board to the Hub once the worker says they were written.
+results and the board to the Hub once the worker says they were written. Each submission's reproduction
+(`leaderboard.reproduce`) joins its row, its status, its results and its mirrored record here.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import pandas as pd
 
-from core.results import BlindResults, ItemStatus, Results, ResultsError
+from core.results import BlindResults, ItemResult, ItemStatus, Reproduction, Results, ResultsError
 from core.settings import Settings
 from judge.endpoint import Endpoint
 from leaderboard import board as board_logic
 from leaderboard import details, explore, items, reference
-from leaderboard.intake import Intake, SubmissionError, SubmissionMeta
+from leaderboard.intake import HANDED_ON, CheckedReads, Intake, SubmissionError, SubmissionMeta
 from leaderboard.items import ItemStats
+from leaderboard.reproduce import SELF_REPORTED, Reproductions
 from leaderboard.review import Reviews
 from leaderboard.store import AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store
 from leaderboard.worker import Worker
 from release.built import load_questions, provenance
 
 if TYPE_CHECKING:
+    from judge.outbound import Resolver
     from leaderboard.integrity import Finding
     from leaderboard.mirror import HubMirror
     from release.hub import ShardImages
@@ -48,7 +52,8 @@ class Leaderboard:
     def __init__(self, home: Path, data_dir: Path, settings: Settings | None = None, *,
                  endpoint: Endpoint | None = None, audit: Endpoint | None = None,
                  mirror: "HubMirror | None" = None, images: "ShardImages | None" = None,
-                 paper_csv: Path | None = None, store_wait_s: float = 30.0) -> None:
+                 paper_csv: Path | None = None, store_wait_s: float = 30.0,
+                 resolve: "Resolver | None" = None) -> None:
         self.settings = settings if settings is not None else Settings()
         self.home = Path(home)
         self.data_dir = Path(data_dir)
@@ -67,11 +72,16 @@ class Leaderboard:
                                cache_path=self.cache_path, concurrency=self.settings.judge_concurrency,
                                retry_s=self.settings.retry_failed_after_s,
                                item_tolerance=self.settings.audit_item_tolerance)
+        checked_reads = CheckedReads(HANDED_ON)  # a file checked at the submit is parsed once, not twice
+        self.reproductions = Reproductions(self.store, self.questions, self.details_path, self.settings,
+                                           home=self.home, data_dir=self.data_dir, images=images,
+                                           judge_endpoint=self.endpoint, cache_path=self.cache_path, resolve=resolve)
         self.worker = Worker(self.store, self.questions, self.dataset, self.reviews, self.settings,
                              endpoint=self.endpoint, cache_path=self.cache_path, details_path=self.details_path,
-                             on_written=self._publish, on_serving=self._backfill_mirror)
+                             on_written=self._publish, on_serving=self._backfill_mirror, checked_reads=checked_reads,
+                             reproductions=self.reproductions)
         self.intake = Intake(self.store, self.questions, self.settings, paper_models=self._paper["Model"].tolist(),
-                             judged=self.endpoint is not None, on_queued=self.worker.wake)
+                             judged=self.endpoint is not None, on_queued=self.worker.wake, checked_reads=checked_reads)
         self._board_lock = threading.Lock()
         self._board: tuple[int, pd.DataFrame] | None = None
         self._records_made: dict[str, tuple[int, dict]] = {}  # id -> (hash of its results text, board row)
@@ -91,11 +101,13 @@ class Leaderboard:
     # -- the worker ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Take the home's lease (or watch for it) and run the lanes while it is held."""
+        """Take the home's lease (or watch for it) and run the lanes while it is held; check kept uploads."""
         self.worker.start()
+        self.intake.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the lanes, give the lease up and push what the mirror has left."""
+        """Stop the checks and the lanes, give the lease up and push what the mirror has left."""
+        self.intake.stop(timeout)
         self.worker.stop(timeout)
         self.store.close()
         if self.mirror is not None:
@@ -138,7 +150,7 @@ class Leaderboard:
             return
         try:
             self.mirror.record(submission_id, self.store.record(submission_id) or {},
-                               self.store.results(submission_id) or {},
+                               self._results_document(submission_id),
                                review=self.reviews.states().get(submission_id))
             path = self.details_path(submission_id)
             if details.exists(path):  # consent applied: without it, only correctness per question
@@ -162,17 +174,25 @@ class Leaderboard:
         return self.home / "details" / f"{submission_id}{details.SUFFIX}"
 
     def status(self, submission_id: str | None = None) -> list[dict]:
-        """Submissions, newest first (or the one asked for). While the store cannot write, queued
-        and running ones say why in `error`."""
+        """Submissions, newest first (or the one asked for), with the uploads waiting to be checked
+        (status `checking`, `ahead`: how many wait before it) and those refused after it (`refused`,
+        the reason in `error`). While the store cannot write, queued and running ones say why in `error`."""
         rows = self.store.statuses(submission_id)
+        ahead = {submission_id: position for position, submission_id in enumerate(self.store.waiting_ids())}
         states = self.reviews.states()
+        reproductions = self.reproductions.views()
         for row in rows:
             state = states.get(row["id"], {})
+            if row["id"] in ahead:
+                row["ahead"] = ahead[row["id"]]
             row.update(audit=state.get("audit", ""), review=state.get("review", "") or state.get("audit_error", ""),
                        audit_summary=state.get("audit_summary"),
                        moderation=state.get("moderation", "visible"),
                        moderation_reason=state.get("moderation_reason", ""),
                        integrity=state.get("integrity", ""), integrity_reason=state.get("integrity_reason", ""))
+            reproduction = reproductions.get(row["id"], SELF_REPORTED)
+            row.update(reproduction=reproduction.label, reproduction_reason=reproduction.reason,
+                       runner_model=reproduction.runner_model)
         trouble = self.worker.trouble()
         if trouble:
             for row in rows:
@@ -183,10 +203,23 @@ class Leaderboard:
         return rows
 
     def scores(self, submission_id: str) -> Results | None:
-        """The results of a scored (or awaiting) submission, typed (the stored document's version checked);
-        `.to_dict()` is the JSON the mirror publishes."""
+        """The results of a scored (or awaiting) submission, typed (the stored document's version checked), with
+        its reproduction; `.to_dict()` is the JSON the mirror publishes."""
         document = self.store.results(submission_id)
-        return Results.from_dict(document) if document else None
+        if not document:
+            return None
+        results = Results.from_dict(document)
+        results.reproduction = self.reproductions.results(submission_id)
+        return results
+
+    def reproduction(self, submission_id: str) -> tuple[Reproduction, list[ItemResult]]:
+        """A submission's reproduction and the runner's scored answers to its sample (Explore's evidence)."""
+        return self.reproductions.results(submission_id), self.reproductions.runner_items(submission_id)
+
+    def _results_document(self, submission_id: str) -> dict:
+        """The stored results document with the submission's reproduction, as the mirror publishes it."""
+        document = self.store.results(submission_id) or {}
+        return {**document, "reproduction": asdict(self.reproductions.results(submission_id))} if document else {}
 
     def best_blind(self) -> tuple[str, BlindResults] | None:
         """The visible submission on the served build whose blind run answers most MCQs right: how much
@@ -306,9 +339,18 @@ class Leaderboard:
             if self._board is None or self._board[0] != version:
                 states = self.reviews.states()
                 hidden = self.reviews.hidden(states)
-                scored = board_logic.frame(self._records(hidden))
+                scored, holds = self._reproduced(board_logic.frame(self._records(hidden)), self.reviews.holds(states))
                 frames = [f for f in (self._paper, scored, self._reference) if not f.empty]
                 self._board = (version, board_logic.rank(pd.concat(frames, ignore_index=True), self.dataset,
-                                                         holds=self.reviews.holds(states)))
+                                                         holds=holds))
             return self._board[1].copy()
 
+    def _reproduced(self, scored: pd.DataFrame, holds: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+        """The submissions' rows with their reproduction (column and agreement), and the holds with the rows a
+        reproduction keeps unranked added (both reasons when a row is held twice)."""
+        views = self.reproductions.views()
+        shown = {submission_id: (view.label, view.agreement) for submission_id, view in views.items()}
+        merged = dict(holds)
+        for submission_id, why in self.reproductions.holds(list(scored["Id"]), views).items():
+            merged[submission_id] = f"{merged[submission_id]}; {why}" if submission_id in merged else why
+        return board_logic.with_reproduction(scored, shown, SELF_REPORTED.label), merged

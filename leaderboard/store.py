@@ -22,10 +22,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 3
+from core.results import ReproductionState
+
+SCHEMA_VERSION = 4
 
 QUEUED, RUNNING, FINISHED, FAILED, AWAITING = "queued", "running", "finished", "failed", "awaiting_judge"
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, AWAITING)
+# An upload taken while every check was busy waits in the `intake` table: checking, then a submission
+# (queued) or refused with its reason. Both show in `statuses` beside the submissions.
+CHECKING, REFUSED = "checking", "refused"
 # The audit of a submission's open scores by a second judge, and the operator's word on a row.
 AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED = "audit_pending", "audited", "under_review", "cleared"
 AUDIT_STATES = (AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED)
@@ -34,6 +39,10 @@ INTEGRITY_CLEAR, INTEGRITY_NOTED, INTEGRITY_HELD = "clear", "noted", "held"
 INTEGRITY_STATES = (INTEGRITY_CLEAR, INTEGRITY_NOTED, INTEGRITY_HELD)
 VISIBLE, FLAGGED, HIDDEN = "visible", "flagged", "hidden"
 MODERATION_STATES = (VISIBLE, FLAGGED, HIDDEN)
+REPRODUCTION_STATES = tuple(state.value for state in ReproductionState)
+# A reproduction the lane takes when due: waiting its turn, failed (retried with backoff) or over budget.
+_DUE_REPRODUCTIONS = (ReproductionState.PENDING.value, ReproductionState.FAILED.value,
+                      ReproductionState.OVER_BUDGET.value)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -108,6 +117,46 @@ CREATE TABLE IF NOT EXISTS integrity (
     cleared TEXT NOT NULL DEFAULT '',
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS intake (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    submitter TEXT NOT NULL,
+    model TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('{CHECKING}', '{REFUSED}')),
+    error TEXT NOT NULL DEFAULT '',
+    created_ts REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS intake_state ON intake (state, seq);
+CREATE TABLE IF NOT EXISTS reproductions (
+    submission_id TEXT PRIMARY KEY,
+    runner_model TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN {REPRODUCTION_STATES}),
+    runner TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    summary TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    retry_ts REAL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reproduction_answers (
+    submission_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    prediction TEXT NOT NULL,
+    PRIMARY KEY (submission_id, item_id)
+);
+CREATE TABLE IF NOT EXISTS reproduction_calls (
+    submission_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, attempt)
+);
+CREATE INDEX IF NOT EXISTS reproduction_calls_day ON reproduction_calls (day);
 CREATE TABLE IF NOT EXISTS lease (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL,
@@ -123,6 +172,8 @@ _V2_COLUMNS = ("public_details INTEGER NOT NULL DEFAULT 1", "judge_failures INTE
 # Version 3: the companion runs of a submission (blind, circular) as JSON: kind -> {sha256, file_name};
 # board rows are no longer stored (they are made from the results when the board is read).
 _V3_COLUMNS = ("companions TEXT NOT NULL DEFAULT '{}'",)
+# Version 4: the reproduction tables (created by _SCHEMA); a submission of an older home has no row in
+# them, which reads as self-reported (no runner was named with it).
 
 STATUS_FIELDS = ("id", "model", "submitter", "status", "progress_done", "progress_total", "error",
                  "created_at", "updated_at")
@@ -134,6 +185,10 @@ class DuplicateError(ValueError):
 
 class RateLimitError(ValueError):
     """The submitter sent too many submissions in the window."""
+
+
+class WaitingRoomFull(ValueError):
+    """Every place for uploads waiting to be checked is taken (a burst beyond the room's bounds)."""
 
 
 class StoreUnavailable(RuntimeError):
@@ -261,6 +316,8 @@ class Store:
             self._migrate_from_v1()
         if version in (1, 2):
             self._migrate_from_v2()
+        if version in (1, 2, 3):
+            self._migrate_from_v3()
         elif version != SCHEMA_VERSION:
             raise RuntimeError(f"{self.path}: schema version {found[0]}, this code reads "
                                f"{SCHEMA_VERSION}")
@@ -295,7 +352,14 @@ class Store:
             for table in ("submissions", "previous_results"):
                 if any(row[1] == "board_row" for row in db.execute(f"PRAGMA table_info({table})")):
                     db.execute(f"ALTER TABLE {table} DROP COLUMN board_row")
-            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+    def _migrate_from_v3(self) -> None:
+        """Version 3 → 4: the reproduction tables, already made by the schema script; only the version moves,
+        so an older kit refuses this home instead of ranking rows it would not know were held."""
+        with self._transaction() as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value = '3'",
+                       (str(SCHEMA_VERSION),))
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -375,8 +439,36 @@ class Store:
         (`row["companions"]`: kind -> {path, sha256, file_name}) are written to files/ first, once
         per distinct content (linked with `link`: see `_write_atomically`); they are removed again
         if the row cannot be committed."""
-        now = time.time()
         limit, window = rate_limit
+        with self._files_written(row, link) as now, self._transaction() as db:
+            self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
+            self._insert(db, row, now)
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, row: dict[str, Any], now: float) -> None:
+        now = row.get("created_ts", now)  # an upload checked in turn keeps the time it was taken
+        stamp = utc_now(now)
+        companions = row.get("companions") or {}
+        db.execute(
+            "INSERT INTO submissions (id, model, link, weights, medical, params_b, description,"
+            " submitter, file_name, file_format, file_sha256, coverage, status,"
+            " created_ts, created_at, updated_at, public_details, companions)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (row["id"], row["model"], row["link"], row["weights"], int(row["medical"]),
+             row["params_b"], row["description"], row["submitter"], row["file_name"],
+             row["file_format"], row["file_sha256"], json.dumps(row["coverage"]), QUEUED,
+             now, stamp, utc_now(), int(row.get("public_details", True)),
+             json.dumps({kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
+                         for kind, c in companions.items()})))
+        if row.get("reproduction"):
+            Store._insert_reproduction(db, row["id"], row["reproduction"])
+        if row.get("related_to"):
+            db.execute("INSERT INTO relations VALUES (?, ?, ?)", (row["id"], row["relation"], row["related_to"]))
+
+    @contextmanager
+    def _files_written(self, row: dict[str, Any], link: bool) -> Iterator[float]:
+        """Write the upload and its companion runs to files/ (once per distinct content), then run the
+        caller's transaction (yields the time stamp); the files it created go again if that fails."""
         companions = row.get("companions") or {}
         sources = [(row["file_sha256"], row["file_bytes"] if "file_bytes" in row else Path(row["file_path"]))]
         sources += [(companion["sha256"], Path(companion["path"])) for companion in companions.values()]
@@ -388,23 +480,7 @@ class Store:
                     if not target.is_file():
                         _write_atomically(target, source, link=link)
                         created.append(target)
-                with self._transaction() as db:
-                    self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
-                    stamp = utc_now()
-                    db.execute(
-                        "INSERT INTO submissions (id, model, link, weights, medical, params_b, description,"
-                        " submitter, file_name, file_format, file_sha256, coverage, status,"
-                        " created_ts, created_at, updated_at, public_details, companions)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (row["id"], row["model"], row["link"], row["weights"], int(row["medical"]),
-                         row["params_b"], row["description"], row["submitter"], row["file_name"],
-                         row["file_format"], row["file_sha256"], json.dumps(row["coverage"]), QUEUED,
-                         now, stamp, stamp, int(row.get("public_details", True)),
-                         json.dumps({kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
-                                     for kind, c in companions.items()})))
-                    if row.get("related_to"):
-                        db.execute("INSERT INTO relations VALUES (?, ?, ?)",
-                                   (row["id"], row["relation"], row["related_to"]))
+                yield time.time()
             except BaseException as error:
                 for target in created:
                     target.unlink(missing_ok=True)
@@ -412,6 +488,94 @@ class Store:
                 if unavailable is not None:
                     raise unavailable from error
                 raise
+
+    # -- the waiting room: uploads taken while every check was busy -----------------------
+
+    def take(self, row: dict[str, Any], *, rate_limit: tuple[int, float], room: tuple[int, int],
+             link: bool = False) -> int:
+        """Keep an upload (`row` as for `add`, without coverage) to be checked in turn: its bytes are
+        written to files/ and its row to the waiting room, atomically with the duplicate and rate-limit
+        checks. `room` bounds the uploads waiting (count, bytes): beyond it, WaitingRoomFull. Returns
+        how many wait ahead of it."""
+        limit, window = rate_limit
+        count, size = room
+        fields = {key: value for key, value in row.items() if key not in ("file_path", "file_bytes")}
+        fields["companions"] = {kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
+                                for kind, c in (row.get("companions") or {}).items()}
+        with self._files_written(row, link) as now, self._transaction() as db:
+            self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
+            waiting, waiting_size = db.execute("SELECT count(*), coalesce(sum(size), 0) FROM intake"
+                                               " WHERE state = ?", (CHECKING,)).fetchone()
+            if waiting >= count or waiting_size + row["size"] > size:
+                raise WaitingRoomFull(f"{waiting} uploads already wait to be checked ({waiting_size / 2**20:.0f} "
+                                      f"MiB); the server takes at most {count} ({size / 2**20:.0f} MiB)")
+            stamp, fields["created_ts"] = utc_now(now), now
+            db.execute("INSERT INTO intake (id, submitter, model, file_sha256, size, fields, state, created_ts,"
+                       " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       (row["id"], row["submitter"], row["model"], row["file_sha256"], row["size"],
+                        json.dumps(fields), CHECKING, now, stamp, stamp))
+        return waiting
+
+    def waiting(self, skip: set[str] | frozenset[str] = frozenset()) -> dict | None:
+        """The oldest upload waiting to be checked and not in `skip`: its fields, `file_path` and
+        companions' paths, as `add` takes them."""
+        rows = self._connection().execute("SELECT id, fields FROM intake WHERE state = ? ORDER BY seq",
+                                          (CHECKING,)).fetchall()
+        for row in rows:
+            if row["id"] not in skip:
+                fields = json.loads(row["fields"])
+                companions = {kind: {**c, "path": self.file_path(c["sha256"])}
+                              for kind, c in fields["companions"].items()}
+                return {**fields, "file_path": self.file_path(fields["file_sha256"]), "companions": companions}
+        return None
+
+    def admit(self, row: dict[str, Any]) -> bool:
+        """A waiting upload passed its check: it becomes a queued submission (with `row["coverage"]`),
+        in one transaction; False if it no longer waits (another process checked it)."""
+        with self._transaction() as db:
+            if db.execute("DELETE FROM intake WHERE id = ? AND state = ?", (row["id"], CHECKING)).rowcount == 0:
+                return False
+            self._insert(db, row, time.time())
+        return True
+
+    def refuse(self, submission_id: str, reason: str) -> bool:
+        """A waiting upload failed its check: refused with its reason (shown in `statuses`), and its
+        files deleted unless another submission or upload holds the same content."""
+        with self._transaction() as db:
+            found = db.execute("SELECT fields FROM intake WHERE id = ? AND state = ?",
+                               (submission_id, CHECKING)).fetchone()
+            if found is None:
+                return False
+            db.execute("UPDATE intake SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+                       (REFUSED, reason, utc_now(), submission_id))
+        fields = json.loads(found["fields"])
+        for sha256 in [fields["file_sha256"], *(c["sha256"] for c in fields["companions"].values())]:
+            if not self._content_used(sha256):
+                self.file_path(sha256).unlink(missing_ok=True)
+        return True
+
+    def _content_used(self, sha256: str) -> bool:
+        db = self._connection()
+        return db.execute("SELECT 1 FROM submissions WHERE file_sha256 = ? OR companions LIKE ?"
+                          " UNION ALL SELECT 1 FROM intake WHERE state = ? AND (file_sha256 = ? OR fields LIKE ?)"
+                          " LIMIT 1", (sha256, f"%{sha256}%", CHECKING, sha256, f"%{sha256}%")).fetchone() is not None
+
+    def waiting_ids(self) -> list[str]:
+        """The uploads waiting to be checked, oldest (the next checked) first."""
+        return [row[0] for row in self._connection().execute("SELECT id FROM intake WHERE state = ? ORDER BY seq",
+                                                             (CHECKING,))]
+
+    def waiting_count(self) -> int:
+        """How many uploads wait to be checked."""
+        return int(self._connection().execute("SELECT count(*) FROM intake WHERE state = ?",
+                                              (CHECKING,)).fetchone()[0])
+    @staticmethod
+    def _insert_reproduction(db: sqlite3.Connection, submission_id: str, reproduction: dict) -> None:
+        """A submission's reproduction as it starts: the model named with it, the runner serving it (if any)."""
+        db.execute("INSERT INTO reproductions (submission_id, runner_model, state, runner, reason, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?)", (submission_id, reproduction["runner_model"], reproduction["state"],
+                                                  reproduction.get("runner", ""), reproduction.get("reason", ""),
+                                                  utc_now()))
 
     def precheck(self, submitter: str, model: str, sha256: str, rate_limit: tuple[int, float]) -> None:
         """The duplicate and rate-limit checks alone, for a cheap refusal before parsing a file."""
@@ -422,17 +586,20 @@ class Store:
                limit: int, window: float, now: float) -> None:
         same = db.execute(
             "SELECT id, model, status, file_sha256 = ? AS same_file FROM submissions"
-            " WHERE submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?)) ORDER BY seq LIMIT 1",
-            (sha256, submitter, sha256, model)).fetchone()
+            " WHERE submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?))"
+            " UNION ALL SELECT id, model, state, file_sha256 = ? FROM intake"
+            " WHERE state = ? AND submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?)) LIMIT 1",
+            (sha256, submitter, sha256, model, sha256, CHECKING, submitter, sha256, model)).fetchone()
         if same is not None:
             what = "this predictions file" if same["same_file"] else f"the model name {same['model']!r}"
             after = (" It failed in the judge and keeps its file: it is judged again when the judge"
                      " is back, no need to submit it again." if same["status"] == FAILED else "")
             raise DuplicateError(f"You already submitted {what} (submission {same['id']}, "
                                  f"{same['status']}); duplicates are not queued again.{after}")
-        recent = db.execute("SELECT count(*), min(created_ts) FROM submissions"
-                            " WHERE submitter = ? AND created_ts > ?",
-                            (submitter, now - window)).fetchone()
+        recent = db.execute("SELECT count(*), min(created_ts) FROM (SELECT created_ts FROM submissions"
+                            " WHERE submitter = ? AND created_ts > ? UNION ALL SELECT created_ts FROM intake"
+                            " WHERE state = ? AND submitter = ? AND created_ts > ?)",
+                            (submitter, now - window, CHECKING, submitter, now - window)).fetchone()
         if recent[0] >= limit:
             wait_min = max(1, int((recent[1] + window - now) // 60) + 1)
             raise RateLimitError(f"Rate limit: at most {limit} submissions per {_duration(window)} "
@@ -534,11 +701,12 @@ class Store:
     # -- reading -------------------------------------------------------------------------
 
     def statuses(self, submission_id: str | None = None) -> list[dict]:
-        sql = f"SELECT {', '.join(STATUS_FIELDS)} FROM submissions"
-        args: tuple = ()
-        if submission_id is not None:
-            sql, args = sql + " WHERE id = ?", (submission_id,)
-        rows = self._connection().execute(sql + " ORDER BY seq DESC", args).fetchall()
+        """Submissions and the uploads waiting to be checked (or refused after it), newest first."""
+        where, args = (" WHERE id = ?", (submission_id,)) if submission_id is not None else ("", ())
+        rows = self._connection().execute(
+            f"SELECT {', '.join(STATUS_FIELDS)} FROM (SELECT {', '.join(STATUS_FIELDS)}, created_ts FROM submissions"
+            f" UNION ALL SELECT id, model, submitter, state, 0, 0, error, created_at, updated_at, created_ts"
+            f" FROM intake){where} ORDER BY created_ts DESC", args).fetchall()
         return [dict(r) for r in rows]
 
     def results(self, submission_id: str) -> dict | None:
@@ -596,7 +764,7 @@ class Store:
         if judging:
             sql += " OR status = ? OR (status = ? AND retry_ts <= ?)"
             args += (AWAITING, FAILED, time.time())
-        return int(self._connection().execute(sql, args).fetchone()[0])
+        return int(self._connection().execute(sql, args).fetchone()[0]) + self.waiting_count()
 
     def queue_position(self, submission_id: str) -> int:
         """1 for the next one the worker takes; 0 when it is not queued."""
@@ -763,3 +931,101 @@ class Store:
                                           " WHERE submission_id = ? ORDER BY seq", (submission_id,)).fetchall()
         return [{"results": json.loads(row["results"]), "reason": row["reason"], "archived_at": row["archived_at"]}
                 for row in rows]
+
+    # -- reproductions: a trusted runner re-asks a sample ----------------------------------
+
+    def claim_reproduction(self, owner: str | None = None, *, judging: bool = False) -> dict | None:
+        """The oldest submission whose reproduction is due (waiting, failed or over budget, its retry time come)
+        and whose scores it compares with are written (finished; or awaiting a judge when there is none),
+        marked running; only while `owner` holds the lease."""
+        scored = "s.status = ?" + ("" if judging else " OR s.status = ?")
+        marks = ",".join("?" * len(_DUE_REPRODUCTIONS))
+        with self._transaction() as db:
+            if owner is not None and db.execute("SELECT 1 FROM lease WHERE owner = ?", (owner,)).fetchone() is None:
+                return None
+            row = db.execute(
+                f"SELECT r.*, s.public_details FROM reproductions r JOIN submissions s ON s.id = r.submission_id"
+                f" WHERE r.state IN ({marks}) AND (r.retry_ts IS NULL OR r.retry_ts <= ?) AND ({scored})"
+                " ORDER BY s.seq LIMIT 1",
+                (*_DUE_REPRODUCTIONS, time.time(), FINISHED, *(() if judging else (AWAITING,)))).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE reproductions SET state = ?, updated_at = ? WHERE submission_id = ?",
+                       (ReproductionState.RUNNING.value, utc_now(), row["submission_id"]))
+        return dict(row)
+
+    def requeue_reproductions(self) -> int:
+        """Reproductions left running by a process that is gone wait their turn again (their answers so far
+        and their charge against the budget are kept)."""
+        with self._transaction() as db:
+            return db.execute("UPDATE reproductions SET state = ?, updated_at = ? WHERE state = ?",
+                              (ReproductionState.PENDING.value, utc_now(), ReproductionState.RUNNING.value)).rowcount
+
+    def set_reproduction(self, submission_id: str, state: str, *, runner: str | None = None, reason: str = "",
+                         summary: dict | None = None, retry_ts: float | None = None, failed: bool = False) -> None:
+        """Record a reproduction's state (with its reason, and its summary once compared); `failed` counts a
+        failed attempt, so the next one is charged against the budget afresh."""
+        with self._transaction() as db:
+            db.execute("UPDATE reproductions SET state = ?, runner = COALESCE(?, runner), reason = ?, summary = ?,"
+                       " retry_ts = ?, attempt = attempt + ?, updated_at = ? WHERE submission_id = ?",
+                       (state, runner, reason, json.dumps(summary) if summary is not None else None, retry_ts,
+                        int(failed), utc_now(), submission_id))
+            self._board_changed(db)
+
+    def reproductions(self) -> dict[str, dict]:
+        """Submission id -> {runner_model, state, runner, reason, attempt, retry_ts, updated_at, compared,
+        agreement} of every submission that has a reproduction row (those without one named no runner). The
+        summaries stay in the store (`reproduction_summary`): the board and the status read this often."""
+        rows = self._connection().execute(
+            "SELECT submission_id, runner_model, state, runner, reason, attempt, retry_ts, updated_at,"
+            " summary IS NOT NULL AS compared, json_extract(summary, '$.agreement') AS agreement"
+            " FROM reproductions").fetchall()
+        return {row["submission_id"]: {key: row[key] for key in row.keys() if key != "submission_id"} for row in rows}
+
+    def reproduction_summary(self, submission_id: str) -> dict | None:
+        """A reproduction's comparison as recorded (a `core.results.Reproduction` as a dict), None before one."""
+        row = self._connection().execute("SELECT summary FROM reproductions WHERE submission_id = ?",
+                                         (submission_id,)).fetchone()
+        return json.loads(row[0]) if row is not None and row[0] else None
+
+    def charge_reproduction(self, submission_id: str, attempt: int, calls: int, budget: int, day: str) -> bool:
+        """Reserve `calls` of `day`'s `budget` for one attempt of a reproduction, once: an attempt resumed after a
+        restart is already charged (True); False, with nothing reserved, when they do not fit."""
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM reproduction_calls WHERE submission_id = ? AND attempt = ?",
+                          (submission_id, attempt)).fetchone():
+                return True
+            used = db.execute("SELECT COALESCE(SUM(calls), 0) FROM reproduction_calls WHERE day = ?",
+                              (day,)).fetchone()[0]
+            if used + calls > budget:
+                return False
+            db.execute("INSERT INTO reproduction_calls VALUES (?, ?, ?, ?)", (submission_id, attempt, day, calls))
+        return True
+
+    def refund_reproduction(self, submission_id: str, attempt: int, unasked: int) -> None:
+        """Give back to its day's budget the calls an ended attempt reserved and never made."""
+        with self._transaction() as db:
+            db.execute("UPDATE reproduction_calls SET calls = MAX(0, calls - ?)"
+                       " WHERE submission_id = ? AND attempt = ?", (unasked, submission_id, attempt))
+
+    def reproduction_charged(self, submission_id: str) -> int:
+        """Runner calls charged for one submission's reproduction, every attempt together."""
+        return int(self._connection().execute("SELECT COALESCE(SUM(calls), 0) FROM reproduction_calls WHERE"
+                                              " submission_id = ?", (submission_id,)).fetchone()[0])
+
+    def reproduction_calls(self, day: str) -> int:
+        """Runner calls charged on `day` (UTC date)."""
+        return int(self._connection().execute("SELECT COALESCE(SUM(calls), 0) FROM reproduction_calls WHERE day = ?",
+                                              (day,)).fetchone()[0])
+
+    def add_reproduction_answer(self, submission_id: str, item_id: str, prediction: str) -> None:
+        """Keep one answer of the runner as it arrives, so a restarted reproduction asks only the rest."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO reproduction_answers VALUES (?, ?, ?)",
+                       (submission_id, item_id, prediction))
+
+    def reproduction_answers(self, submission_id: str) -> dict[str, str]:
+        """Question id -> the runner's answer, for the questions re-asked so far."""
+        rows = self._connection().execute("SELECT item_id, prediction FROM reproduction_answers WHERE"
+                                          " submission_id = ?", (submission_id,)).fetchall()
+        return {row[0]: row[1] for row in rows}

@@ -4,7 +4,9 @@ The MCQ lane scores multiple-choice answers in seconds and puts that row on the 
 judge"); the judge lane then judges open answers, one submission at a time within a deadline, and
 replaces the row with the full document (with batch judging, it sends a submission's batch, goes on
 with others and comes back for it: `judge.batch`); the audit lane (with an audit judge) re-scores a
-sample. Only the process holding the store's lease runs these lanes; another process on the same home
+sample; the reproduce lane (with runners the operator trusts) re-asks a sample of each scored submission
+whose model a runner serves (`leaderboard.reproduce`). Only the process holding the store's lease runs
+these lanes; another process on the same home
 serves reads and queues submissions, and takes over when the lease expires. A crash loses nothing:
 unfinished work is queued again and the judge's cache makes already-judged answers free. A write
 the storage refuses is kept and retried until it works.
@@ -27,7 +29,8 @@ from judge.batch import BatchJudging, judge_folder
 from judge.endpoint import Endpoint
 from judge.score import JudgeStep, OnlineJudging
 from leaderboard import companions, details
-from leaderboard.intake import read_predictions
+from leaderboard.intake import CheckedReads, read_predictions
+from leaderboard.reproduce import Reproductions
 from leaderboard.review import Reviews
 from leaderboard.store import (AWAITING, FINISHED, RUNNING, Store, StoreUnavailable, _duration,
                                storage_cause)
@@ -51,7 +54,8 @@ class Worker:
     def __init__(self, store: Store, questions: list[dict], dataset: DatasetInfo, reviews: Reviews,
                  settings: Settings, *, endpoint: Endpoint | None, cache_path: Path,
                  details_path: Callable[[str], Path], on_written: Callable[[str], None],
-                 on_serving: Callable[[], None]) -> None:
+                 on_serving: Callable[[], None], checked_reads: CheckedReads | None = None,
+                 reproductions: Reproductions | None = None) -> None:
         self.store = store
         self.questions = questions
         self._known_ids = frozenset(question["id"] for question in questions)
@@ -63,14 +67,17 @@ class Worker:
         self.details_path = details_path
         self._on_written = on_written
         self._on_serving = on_serving
+        self._checked_reads = checked_reads or CheckedReads(0)
+        self.reproductions = reproductions if reproductions is not None and reproductions.enabled else None
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._leader = threading.Event()
         self._wake_mcq = threading.Event()
         self._wake_judge = threading.Event()
         self._wake_audit = threading.Event()
+        self._wake_reproduce = threading.Event()
         self._wake_integrity = threading.Event()
-        self._busy = {name: threading.Event() for name in ("mcq", "judge", "audit", "integrity")}
+        self._busy = {name: threading.Event() for name in ("mcq", "judge", "audit", "reproduce", "integrity")}
         self._threads: list[threading.Thread] = []
         self._lanes_started = False
         self._follower_logged = False
@@ -98,6 +105,7 @@ class Worker:
         self._wake_mcq.set()
         self._wake_judge.set()
         self._wake_audit.set()
+        self._wake_reproduce.set()
         self._wake_integrity.set()
         for thread in list(self._threads):  # the lease thread first: no lane starts after it ends
             thread.join(timeout)
@@ -148,8 +156,11 @@ class Worker:
             held, holder = self.store.acquire_lease(self._owner, self.settings.lease_s)
             if held and not self._leader.is_set():
                 self.store.requeue((RUNNING,))  # whoever ran these is gone: its lease expired
+                self.store.requeue_reproductions()
                 if self.endpoint is not None:
                     self.store.retry_failed_now()
+                if self.reproductions is not None:
+                    self.reproductions.refresh()
             self._set_trouble(None, None)
         except StoreUnavailable as err:
             self._set_trouble(None, err.cause)
@@ -179,6 +190,8 @@ class Worker:
             lanes.append(("judge", self.store.claim_judging, self._judge_open, self._wake_judge))
         if self.reviews.audit is not None:
             lanes.append(("audit", self._claim_audit, self._audit, self._wake_audit))
+        if self.reproductions is not None:
+            lanes.append(("reproduce", self._claim_reproduction, self._reproduce, self._wake_reproduce))
         lanes.append(("integrity", self._claim_integrity, self._check_integrity, self._wake_integrity))
         for name, claim, work, wake in lanes:
             thread = threading.Thread(target=self._lane, args=(name, claim, work, wake),
@@ -278,7 +291,8 @@ class Worker:
         """The fast lane: MCQ scored, open answers left awaiting; the row goes on the board."""
         submission_id = row["id"]
         try:
-            predictions = read_predictions(row["file_path"], row["file_name"], self._known_ids)
+            predictions = self._checked_reads.take(submission_id) \
+                or read_predictions(row["file_path"], row["file_name"], self._known_ids)
             typed = judge.score_submission(
                 predictions, self.questions, endpoint=None, progress=self._progress(submission_id, threading.Event()),
                 dataset=self.dataset)
@@ -299,6 +313,7 @@ class Worker:
             if self.store.finish(submission_id, status, results, owner=self._owner):
                 if status == AWAITING:
                     self._wake_judge.set()
+                self._wake_reproduce.set()
                 self._wake_integrity.set()
                 self._on_written(submission_id)
         return write
@@ -368,6 +383,7 @@ class Worker:
             if self.store.finish(submission_id, status, results, owner=self._owner):
                 if self.reviews.request(submission_id, typed):
                     self._wake_audit.set()
+                self._wake_reproduce.set()
                 self._on_written(submission_id)
         return write
 
@@ -394,6 +410,24 @@ class Worker:
         """The audit lane: a second judge re-scores a sample of the submission's judged open items."""
         if self.reviews.run(row["id"]) is not None:
             self._on_written(row["id"])
+        return None
+
+    def _claim_reproduction(self, owner: str) -> dict | None:
+        claimed = self.store.claim_reproduction(owner, judging=self.endpoint is not None)
+        return None if claimed is None else {**claimed, "id": claimed["submission_id"]}
+
+    def _reproduce(self, claimed: dict) -> Callable[[], object] | None:
+        """The reproduce lane: a runner re-asks the submission's sample (`Reproductions.run`). Whatever goes wrong
+        is the reproduction's failure, never the submission's: its scores and its row stay as they are."""
+        try:
+            state = self.reproductions.run(claimed, self._stop.is_set)
+        except Exception as err:  # noqa: BLE001 - recorded on the reproduction, retried with backoff
+            if storage_cause(err):
+                raise
+            log.exception("reproduce lane: unexpected error")
+            state = self.reproductions.failed(claimed, _reason(err))
+        if state is not None:
+            self._on_written(claimed["id"])
         return None
 
     def _claim_integrity(self, owner: str) -> dict | None:

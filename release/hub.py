@@ -119,8 +119,15 @@ class ShardImages:
 
     def image_for(self, question_id: str) -> Image.Image:
         """The decoded image of `question_id` (e.g. "mcq-12")."""
-        import pyarrow.parquet as pq
         from PIL import Image
+
+        image = Image.open(io.BytesIO(self.image_bytes(question_id)))
+        image.load()
+        return image
+
+    def image_bytes(self, question_id: str) -> bytes:
+        """The image of `question_id` as stored in the build (what `predict` sends when within its bound)."""
+        import pyarrow.parquet as pq
 
         shard = self._shard_of[question_id]
         with self._lock:
@@ -130,9 +137,7 @@ class ShardImages:
             group, row = self._rows[shard][question_id]
             # read under the lock: another thread's download may evict this shard once it is released
             cell = pq.ParquetFile(path).read_row_group(group, columns=["image"]).column("image")[row].as_py()
-        image = Image.open(io.BytesIO(cell["bytes"]))
-        image.load()
-        return image
+        return cell["bytes"]
 
     def cached_bytes(self) -> int:
         """Bytes of downloaded shards on disk now (at most `max_bytes` plus the shard in use)."""

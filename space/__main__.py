@@ -23,6 +23,7 @@ from typing import NamedTuple
 from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
+from core.memory import limit_arenas, start_heap_trimmer
 from core.settings import Settings, SettingsError
 from judge.endpoint import Endpoint
 from leaderboard.mirror import HubMirror
@@ -36,6 +37,8 @@ from space.ui import CSS, HEAD, build_app
 from space.routes import BoardPreview, ImmutableAssets, board_routes
 from space.submit_tab import start_upload_sweeper
 
+MALLOC_ARENAS = 2
+TRIM_EVERY_S = 10.0
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -144,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=settings.host,
                         help="interface to listen on (default: GRADIO_SERVER_NAME, else 127.0.0.1; 0.0.0.0 on a Space)")
     args = parser.parse_args(argv)
+    limit_arenas(MALLOC_ARENAS)  # before the server's threads start: fewer arenas keep less freed memory
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for chatty in ("httpx", "httpx2"):  # one line per HTTP call (judge, Hub) is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -167,12 +171,21 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Audit judge: {audit.model} at {audit.host}, re-scoring max({settings.audit_sample[0]}, "
               f"{settings.audit_sample[1]:.0%}) of each submission's judged open answers "
               f"(tolerance {settings.audit_tolerance:g} points)", flush=True)
+    for runner in settings.runners:  # never the key, only the variable that holds it
+        print(f"Runner {runner.name}: {', '.join(runner.models)} at {Endpoint(runner.base_url, None).host} "
+              f"(key from {runner.api_key_env or 'no variable'}; {runner.timeout:g} s per call, "
+              f"{runner.concurrency} at a time)", flush=True)
+    if settings.runners:
+        print(f"Reproduction: max({settings.reproduce_sample[0]}, {settings.reproduce_sample[1]:.0%}) of the "
+              f"questions re-asked per submission, {settings.reproduce_budget:,} runner calls a day"
+              + ("; only reproduced rows are ranked" if settings.rank_reproduced_only else ""), flush=True)
     try:
         board = Leaderboard(home, data_dir, settings, endpoint=endpoint, audit=audit,
                             mirror=_mirror(home, settings), images=served.images)
     except StoreUnavailable as error:
         raise SystemExit(f"error: the store in {home} cannot be written ({error.cause}): {error}") from None
     board.start()
+    start_heap_trimmer(TRIM_EVERY_S)  # after bursts, Explore and item analysis, the memory goes back
     stop_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="medcmr-space-"))
     print(f"Home: {home}" + ("" if board.serving else

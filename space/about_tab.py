@@ -7,6 +7,7 @@ import gradio as gr
 
 from leaderboard.service import Leaderboard
 from space.render import about_markdown, agreement_markdown, beyond_markdown
+from space.reproduction_view import about_markdown as reproduction_markdown
 
 
 def live_sections(board: Leaderboard) -> str:
@@ -21,4 +22,5 @@ def build_about_tab(board: Leaderboard) -> gr.Markdown:
     served = Counter(question["question_type"] for question in board.questions)
     judge_model = board.endpoint.model if board.endpoint is not None else None
     gr.Markdown(about_markdown(judge_model, served, board.paper_notes()), elem_id="about")
+    gr.Markdown(reproduction_markdown(board.settings), elem_id="about-reproduction")
     return gr.Markdown(live_sections(board), elem_id="judge-agreement")

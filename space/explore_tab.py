@@ -18,6 +18,7 @@ from leaderboard.items import FDR, MIN_SUBMISSIONS, items_csv
 from leaderboard.service import Leaderboard
 from space import toasts, url_state
 from space.render import code, escape_md, findings_markdown
+from space.reproduction_view import build_reproduction_section
 
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
 CHOOSE_FIRST = "Choose a submission above."
@@ -319,6 +320,8 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     demo.load(compare_from_address, inputs=address, outputs=[compare_b, *compare_outputs], js=url_state.READ_ADDRESS,
               **PRIVATE)
     jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE)
+
+    build_reproduction_section(explorer, submission)
 
     gr.Markdown("### Which questions look broken (item analysis)\nFrom every submission scored on this build: "
                 "each MCQ's difficulty (share right) and discrimination (point-biserial against the submissions' "

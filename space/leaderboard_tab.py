@@ -35,7 +35,8 @@ SOURCE_BADGES = {"paper": ("paper", "reported in the paper (Table 2/3)"),
                  tables.REFERENCE: ("reference", "a reference baseline scored here on the served build "
                                                 "(no model): never ranked")}
 UNRANKED_BADGES = {tables.UNRANKED_OTHER_BUILD: "other build", tables.UNRANKED_SAMPLE_BUILD: "sample build",
-                   tables.UNRANKED_PARTIAL: "partial", "no MCQ score": "no MCQ"}
+                   tables.UNRANKED_PARTIAL: "partial", "no MCQ score": "no MCQ", "not reproduced": "not reproduced",
+                   **{label: "not reproduced yet" for label in tables.REPRODUCED if label != "not reproduced"}}
 PAPER_OPEN_MARK = "†"
 BOARD_REFRESH_SECONDS = 10.0
 RENDERED_KEPT = 64  # filter combinations kept rendered per board version
@@ -51,6 +52,10 @@ HEADER_TIPS: dict[str, str] = {
             "Compared only among rows with the same judge and prompt",
     "Source": "paper = reported in the paper; scored = scored here; reference = a baseline with no model "
               "(random letter, commonest letter), never ranked",
+    "Reproduced": "Whether a runner this Space trusts re-asked a random sample of the submission and got its "
+                  "answers: reproduced, not reproduced (held, unranked), self-reported (no runner serves it), "
+                  "pending, reproduction failed, over budget. Empty for the paper's rows",
+    "Agreement (%)": "Share of the re-asked MCQs whose letters agree with the file's (Reproduced)",
     **{d.abbr: f"{d.release_name} (MCQ accuracy %, {d.group})" for d in DIMENSIONS},
     **{c.abbr: f"{c.name} (open-ended criterion, 0–100, weight {c.weight})" for c in CRITERIA},
     **{m.abbr: f"{m.name} (MCQ accuracy %, medical-intelligence class)" for m in MEDICAL_INTELLIGENCE},
@@ -82,6 +87,12 @@ def _model_cell(row: pd.Series, footnote: int | None) -> str:
             if link else name)
     if footnote:
         cell += f"<sup>{footnote}</sup>"
+    if row.get("Reproduced") == "reproduced":
+        agreement = row.get("Agreement (%)")
+        agreed = f": {agreement:.1f}% of the re-asked MCQs agree" if isinstance(agreement, float) and \
+            not math.isnan(agreement) else ""
+        cell += (f' <span class="reproduced-mark" title="re-asked by a runner this Space trusts{agreed}">'
+                 "✓ reproduced</span>")
     reason = str(row.get("Unranked") or "")
     if reason and row.get("Source") != tables.REFERENCE:  # the reference badge says it already
         kind = next((badge for key, badge in UNRANKED_BADGES.items() if reason.startswith(key)), "unranked")
@@ -191,8 +202,10 @@ class LeaderboardTab:
 
 
 FILTER_CHOICES: dict[str, tuple[str, ...]] = {"weights": tuple(MODEL_WEIGHTS), "domain": tuple(MODEL_DOMAINS),
-                                              "size": tuple(tables.SIZE_BUCKETS), "source": tuple(tables.SOURCES)}
-FILTER_LABELS = {"weights": "Weights", "domain": "Domain", "size": "Size", "source": "Source"}
+                                              "size": tuple(tables.SIZE_BUCKETS), "source": tuple(tables.SOURCES),
+                                              "reproduced": tables.REPRODUCED}
+FILTER_LABELS = {"weights": "Weights", "domain": "Domain", "size": "Size", "source": "Source",
+                 "reproduced": "Reproduced"}
 ADDRESS_NAMES = ("search", *FILTER_CHOICES, "columns", "sort")  # the board's state in the page's address
 
 
@@ -238,26 +251,29 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API.
     Downloads are written under `exports`."""
 
-    def filtered(search, weights, domains, sizes, sources, sort=None) -> pd.DataFrame:
+    def filtered(search, weights, domains, sizes, sources, reproduced, sort=None) -> pd.DataFrame:
         return tables.sort_board(tables.filter_board(board.board(), search or "", weights or (), domains or (),
-                                                     sizes or (), sources or ()), sort)
+                                                     sizes or (), sources or (), reproduced or ()), sort)
 
     rendered: dict[tuple, dict] = {}  # (board version, filters) -> table value; an unchanged board is not re-rendered
     rendered_lock = threading.Lock()
 
     def leaderboard(search: str, weights: list[str], domains: list[str], sizes: list[str],
-                    sources: list[str], column_groups: list[str], sort: str | None = None) -> dict:
+                    sources: list[str], reproduced: list[str] | None = None, column_groups: list[str] | None = None,
+                    sort: str | None = None) -> dict:
         """The ranked board filtered by model search (";" separates terms), weights (open/closed),
-        domain (medical/general), size bucket and source (paper/scored here/reference); shown column groups;
-        `sort` one column as "MCQ:desc" (ranked rows stay first, whatever the key).
-        Unranked rows (another build, a sample build, partial) have Rank null and say why in "Unranked";
-        the reference rows (baselines, Source "reference") come last, Rank null."""
+        domain (medical/general), size bucket, source (paper/scored here/reference) and reproduction
+        (reproduced, not reproduced, self-reported, pending, running, reproduction failed, over budget);
+        shown column groups; `sort` one column as "MCQ:desc" (ranked rows stay first, whatever the key).
+        Unranked rows (another build, a sample build, partial, not reproduced) have Rank null and say why in
+        "Unranked"; the reference rows (baselines, Source "reference") come last, Rank null."""
         key = (board.board_version(), search or "", sort or "",
-               *(tuple(v or ()) for v in (weights, domains, sizes, sources, column_groups)))
+               *(tuple(v or ()) for v in (weights, domains, sizes, sources, reproduced, column_groups)))
         with rendered_lock:
             value = rendered.get(key)
         if value is None:
-            value = table_value(filtered(search, weights, domains, sizes, sources, sort), column_groups or [])
+            value = table_value(filtered(search, weights, domains, sizes, sources, reproduced, sort),
+                                column_groups or [])
             with rendered_lock:
                 if len(rendered) >= RENDERED_KEPT:
                     rendered.clear()
@@ -266,11 +282,11 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
                 "metadata": {"display_value": [list(row) for row in value["metadata"]["display_value"]],
                              "styling": None}}
 
-    def views(search, weights, domains, sizes, sources, column_groups, sort, compared):
+    def views(search, weights, domains, sizes, sources, reproduced, column_groups, sort, compared):
         """Everything beside the table: notes, downloads (sorted as shown), the size and interval plots, the radar
         and its picker."""
         full = board.board()
-        view = filtered(search, weights, domains, sizes, sources, sort)
+        view = filtered(search, weights, domains, sizes, sources, reproduced, sort)
         shown = tables.visible_columns(view, column_groups or ())
         exported = shown.assign(Rank=view["Band"])  # the rank as the page shows it ("2–3", "—")
         choices = model_choices(full)
@@ -312,13 +328,14 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
                 domain_filter = gr.CheckboxGroup(list(reversed(FILTER_CHOICES["domain"])), label="Domain")
                 size_filter = gr.CheckboxGroup(list(FILTER_CHOICES["size"]), label="Size")
                 source_filter = gr.CheckboxGroup(list(FILTER_CHOICES["source"]), label="Source")
+                reproduced_filter = gr.CheckboxGroup(list(FILTER_CHOICES["reproduced"]), label="Reproduced")
     with gr.Row(elem_id="board-chips-row"):
         chips = gr.CheckboxGroup([], label="Active filters (untick one to remove it)", visible=False,
                                  elem_id="board-chips", scale=4)
         clear_all = gr.Button("Clear all filters", visible=False, size="sm", elem_id="board-clear", scale=1)
     # The column the table is sorted by ("MCQ:desc"): a header click writes it (see space/ui.py's HEAD).
     sort = gr.Textbox(visible="hidden", elem_id="board-sort")
-    model_filters = [search, weights_filter, domain_filter, size_filter, source_filter]
+    model_filters = [search, weights_filter, domain_filter, size_filter, source_filter, reproduced_filter]
     filters = [*model_filters, column_groups, sort]
     initial = table_value(first, DEFAULT_COLUMN_GROUPS)
     table = gr.Dataframe(value=initial, datatype="html", interactive=False, wrap=True, max_height=640, label="Ranked models",
@@ -358,7 +375,7 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     gr.on([component.change for component in model_filters], chips_view, inputs=model_filters,
           outputs=[chips, clear_all], **PRIVATE)
     chips.input(filters_kept, inputs=[chips, *model_filters], outputs=model_filters, **PRIVATE)
-    clear_all.click(lambda: ("", [], [], [], []), outputs=model_filters, **PRIVATE)
+    clear_all.click(lambda: ("", *([] for _ in FILTER_CHOICES)), outputs=model_filters, **PRIVATE)
     controls_toggle.click(None, js="() => document.getElementById('board-controls').classList.toggle('open')",
                           **PRIVATE)
     # Search as you type: while one filtering runs, only the last change waits (none pile up, none is lost).

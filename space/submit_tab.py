@@ -18,7 +18,8 @@ from gradio.utils import get_upload_folder
 from core.settings import Settings
 from core.vocabulary import GENERAL, MEDICAL, MODEL_DOMAINS, MODEL_WEIGHTS, OPEN_WEIGHTS
 from leaderboard.explore import SERVED, details_file
-from leaderboard.intake import PREDICTION_FORMATS, RELATIONS, SubmissionError, SubmissionMeta
+from leaderboard.intake import PREDICTION_FORMATS, RELATIONS, SubmissionError, SubmissionMeta, checking_label
+from leaderboard.store import CHECKING
 from leaderboard.service import Leaderboard
 from space import toasts
 from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
@@ -72,8 +73,10 @@ def viewer(profile: gr.OAuthProfile | None) -> str | None:
 
 
 def private_submitters(rows: list[dict], reader: str | None) -> list[dict]:
-    """The status as the public sees it: a submitter is shown only to that submitter (as the mirror, never)."""
-    return [{**row, "submitter": row["submitter"] if reader and row.get("submitter") == reader else ""}
+    """The status as the public sees it: a submitter is shown only to that submitter (as the mirror, never);
+    an upload waiting to be checked says where it stands ("checking (3 ahead)")."""
+    return [{**row, "submitter": row["submitter"] if reader and row.get("submitter") == reader else "",
+             **({"status": checking_label(row["ahead"])} if row.get("status") == CHECKING and "ahead" in row else {})}
             for row in rows]
 
 
@@ -203,6 +206,23 @@ def card_for(board: Leaderboard, submission_id: str | None) -> str:
                        submission_id, judging=board.endpoint is not None)
 
 
+def with_reproduction(frame: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    """The `status` table with each submission's reproduction and its reason beside its review."""
+    return frame.assign(reproduction=[row.get("reproduction", "") for row in rows],
+                        reproduction_reason=[row.get("reproduction_reason", "") for row in rows])
+
+
+def runner_field_info(runners: tuple) -> str:
+    """What the runner field asks for, naming the models this Space's runners serve (never their addresses)."""
+    if not runners:
+        return "No runner is configured on this Space: every row is self-reported."
+    served = "; ".join(f"{runner.name}: {', '.join(runner.models)}" for runner in runners)
+    return ("The Hub id or vendor name a runner this Space trusts serves it under. A random sample is re-asked "
+            "with `medcmr predict`'s request (the paper's prompt, temperature 0) once the file is scored: "
+            f"the row says reproduced, or not reproduced (held). Runners here serve {served}. "
+            "Empty: the row is self-reported.")
+
+
 # The refusal stays beside the button after the toast has gone: read from the toast (the
 # `submit` API raises, so no Python output carries the message) and escaped as Markdown text.
 _REFUSAL_JS = r"""() => {
@@ -231,14 +251,16 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, public_details: bool, blind_run: str | None = None,
-               circular_run: str | None = None, related_to: str | None = "", relation: str | None = "",
-               profile: gr.OAuthProfile | None = None,
+               circular_run: str | None = None, runner_model: str | None = None, related_to: str | None = "",
+               relation: str | None = "", profile: gr.OAuthProfile | None = None,
                oauth_token: gr.OAuthToken | None = None, request: gr.Request | None = None) -> dict:
         """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
-        metadata and whether its per-question outputs may be published, and optionally the same
-        model's `predict --blind` and `predict --circular` runs, and a declared relation to a row on the
-        board (its submission id or model name, and one of RELATIONS); returns id, status, message,
-        coverage and queue position, or raises the reason."""
+        metadata and whether its per-question outputs may be published, optionally the same
+        model's `predict --blind` and `predict --circular` runs, optionally the model as a runner
+        this Space trusts serves it (Hub id or vendor name: a sample is re-asked to mark the row
+        reproduced), and optionally a declared relation to a row on the board (its submission id or
+        model name, and one of RELATIONS); returns id, status, message, coverage and queue position,
+        or raises the reason."""
         try:
             if not predictions:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
@@ -248,6 +270,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
                                   description=(description or "").strip(),
                                   public_details=public_details is not False,
+                                  runner_model=(runner_model or "").strip(),
                                   related_to=(related_to or "").strip(), relation=(relation or "").strip())
             runs = {"blind": blind_run, "circular": circular_run}
             for run in filter(None, runs.values()):
@@ -266,9 +289,10 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                 janitor.handled(Path(handled))
 
     def status(submission_id: str, profile: gr.OAuthProfile | None) -> pd.DataFrame:
-        """Submissions, newest first (or just the one with this id): status, progress, error, review;
-        the submitter is shown to that submitter only."""
-        return status_frame(private_submitters(board.status((submission_id or "").strip() or None), viewer(profile)))
+        """Submissions, newest first (or just the one with this id): status, progress, error, review,
+        reproduction and its reason; the submitter is shown to that submitter only."""
+        rows = private_submitters(board.status((submission_id or "").strip() or None), viewer(profile))
+        return with_reproduction(status_frame(rows), rows)
 
     def tick(submission_id: str, chosen: str | None, profile: gr.OAuthProfile | None):
         rows = private_submitters(board.status((submission_id or "").strip() or None), viewer(profile))
@@ -295,6 +319,9 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
             domain = gr.Radio(list(MODEL_DOMAINS), value=GENERAL, label="Domain")
             params_b = gr.Number(None, label="Parameters (billions; 0 or empty if unknown)", minimum=0)
             description = gr.Textbox(label="Prompt and generation settings", lines=3, max_length=2000)
+    runner_model = gr.Textbox(label="Model as a runner serves it (optional)", max_length=200, elem_id="runner-model",
+                              placeholder="e.g. Qwen/Qwen2.5-VL-7B-Instruct",
+                              info=runner_field_info(board.settings.runners))
     public_details = gr.Checkbox(True, label="Publish my model's per-question outputs", elem_id="public-details",
                                  info="Each question's output and its judge verdict become public in the Explore "
                                       "tab, its download and the results mirror. Unticked, only whether each "
@@ -338,7 +365,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     submit_button.click(None, js=toasts.close_js("error"), **PRIVATE)
     submitted = submit_button.click(lambda: ("", ""), outputs=[receipt_text, refusal], **PRIVATE).then(
         submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details,
-                        blind_run, circular_run, related_to, relation],
+                        blind_run, circular_run, runner_model, related_to, relation],
         outputs=receipt, api_name="submit", concurrency_limit=None,
     )
     submitted.failure(None, outputs=refusal, js=_REFUSAL_JS, **PRIVATE)

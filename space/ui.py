@@ -52,6 +52,7 @@ CSS = f"""
 #board .source-scored {{ border-color: #0072B2; color: #0072B2; }}
 #board .source-reference {{ border-style: dashed; font-style: italic; }}
 #board .unranked-mark {{ font-size: 0.8em; color: #b45309; white-space: nowrap; }}
+#board .reproduced-mark {{ font-size: 0.8em; color: #047857; white-space: nowrap; }}
 #board sup {{ font-size: 0.7em; }}
 #board a {{ color: var(--link-text-color, #2563eb); text-decoration: underline; text-underline-offset: 2px; }}
 #board-notes {{ font-size: 0.85em; }}
@@ -74,7 +75,7 @@ CSS = f"""
   #board .body-cell[data-col='1'] {{ overflow-wrap: anywhere; }}
   #board .cell-wrap {{ padding: 4px !important; font-size: 13px; }}
   #board th[data-heading='1'], #board .body-cell[data-col='1'] {{ left: {PHONE_RANK}px; }}
-  #board .unranked-mark {{ display: block; }}
+  #board .unranked-mark, #board .reproduced-mark {{ display: block; }}
 }}
 """
 

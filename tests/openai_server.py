@@ -50,6 +50,7 @@ class OpenAIServer:
         self.responder = responder
         self.latency = latency
         self.requests: list[dict] = []
+        self.authorizations: list[str] = []  # the Authorization header of each chat request, in order
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", port), self._handler())  # port 0: any free port
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -71,9 +72,10 @@ class OpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def _record(self, request: dict) -> None:
+    def _record(self, request: dict, authorization: str) -> None:
         with self._lock:
             self.requests.append(request)
+            self.authorizations.append(authorization)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -111,7 +113,7 @@ class OpenAIServer:
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._send(404, {"error": {"message": "not found"}})
                     return
-                server._record(request)
+                server._record(request, self.headers.get("Authorization", ""))
                 reply = server.responder(request)
                 time.sleep(server.latency + reply.delay)
                 if reply.body is not None or reply.status != 200:

@@ -80,6 +80,7 @@ def submit(client: Client, path: Path, model: str, **meta) -> dict:
                           params_b=meta.get("params_b"), description=meta.get("description", ""),
                           public_details=meta.get("public_details", True),
                           **{run: handle_file(str(meta[run])) for run in ("blind_run", "circular_run") if meta.get(run)},
+                          **({"runner_model": meta["runner_model"]} if "runner_model" in meta else {}),
                           api_name="/submit")
 
 
@@ -102,7 +103,8 @@ def board(client: Client, search: str = "", sources: list[str] | None = None, so
     return rows(client.predict(search=search, weights=filters.get("weights", []),
                                domains=filters.get("domains", []), sizes=filters.get("sizes", []),
                                sources=sources or [], column_groups=filters.get("column_groups", ALL_GROUPS),
-                               sort=sort, api_name="/leaderboard"))
+                               sort=sort, **({"reproduced": filters["reproduced"]} if "reproduced" in filters else {}),
+                               api_name="/leaderboard"))
 
 
 def make_home(built_dataset: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:

@@ -25,6 +25,7 @@ import pytest
 
 import medcmr
 import predict
+from judge import ask
 from judge.endpoint import Endpoint
 from judge.llm import build_messages as judge_messages
 from judge.llm import parse_verdict
@@ -139,6 +140,42 @@ def test_baseline_command_needs_no_server_and_the_same_seed_writes_the_same_file
     assert first.read_bytes() == again.read_bytes()
 
 
+@pytest.mark.parametrize("name", ["random", "longest-option"])
+def test_a_baseline_writes_a_circular_run_the_space_takes_as_one(built_dataset, tmp_path, name):
+    """`--circular` with a baseline writes each MCQ in its five rotations (never silently a plain file), read
+    by the circular reader the Space uses; rotation 0 is the plain run's answer, and the random letter is
+    drawn per rotation, so its circular accuracy is chance's, near 0."""
+    from judge.circular import read_circular, rotated, score_circular
+    from leaderboard.companions import check
+
+    questions = medcmr.load_questions(built_dataset)
+    mcqs = {q["id"]: q for q in questions if q["question_type"] == "mcq"}
+    plain, circular = tmp_path / "plain.jsonl", tmp_path / "circular.jsonl"
+    assert baseline(built_dataset, plain, name).returncode == 0
+    done = baseline(built_dataset, circular, name, "--circular")
+    assert done.returncode == 0, done.stderr
+    lines = records(circular)
+    assert sorted((r["id"], r["rotation"]) for r in lines) == sorted((i, r) for i in mcqs for r in range(5))
+    assert all(r["circular"] is True and r["model"] == f"baseline:{name}" for r in lines)
+    first = {r["id"]: r["prediction"] for r in records(plain) if r["id"] in mcqs}
+    assert {r["id"]: r["prediction"] for r in lines if r["rotation"] == 0} == first
+    if name == "longest-option":  # the same option chosen in every rotation: its letter moves with it
+        for r in lines:
+            row = rotated(mcqs[r["id"]], r["rotation"])
+            assert r["prediction"] == predict.baseline_answerer(name, questions)(row)
+    scored = score_circular(read_circular(circular), questions)
+    assert scored.n == len(mcqs) and scored.missing_rotations == 0
+    assert check("circular", circular, circular.name, questions, "0" * 64)["answered"] == len(mcqs)
+    again = baseline(built_dataset, circular, name)  # the plain mode on a circular file: refused, untouched
+    assert again.returncode == 2 and "circular" in again.stderr
+
+
+def test_a_blind_baseline_says_so_on_every_line(built_dataset, tmp_path):
+    out = tmp_path / "blind.jsonl"
+    assert baseline(built_dataset, out, "random", "--blind").returncode == 0
+    assert all(r["blind"] is True and "rotation" not in r for r in records(out))
+
+
 def test_most_frequent_command_answers_the_builds_commonest_letter(built_dataset, tmp_path):
     questions = medcmr.load_questions(built_dataset)
     counts = Counter(q["answer"] for q in questions if q["question_type"] == "mcq")
@@ -247,7 +284,7 @@ def test_the_fake_servers_run_from_the_command_line_until_ctrl_c(built_dataset, 
         else:
             row = read_built(built_dataset)[0]
             reply = client.chat.completions.create(
-                model="test-vlm", messages=predict.build_messages(row, predict.DEFAULT_IMAGE_MAX_SIDE))
+                model="test-vlm", messages=ask.build_messages(row, predict.DEFAULT_IMAGE_MAX_SIDE))
             assert reply.choices[0].message.content == model_answer(row)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)

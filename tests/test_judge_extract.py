@@ -125,6 +125,18 @@ CASES = [
     ("The answer is unclear.", None),
     ("e.g. pneumonia or effusion could be considered", None),
     ("Options A and B are both plausible.", None),
+    # other languages, markdown analyses and hedges, as in tests/mcq_mix.py
+    ("La respuesta correcta es D.", "D"),
+    ("La bonne réponse est C.", "C"),
+    ("Die richtige Antwort ist E.", "E"),
+    ("根据图像所见，正确答案是B。", "B"),
+    ("## Analysis\nThe margins are smooth.\n\n- **A)** not consistent\n- **C)** consistent\n- **E)** not "
+     "consistent\n\n**Final answer: C**", "C"),
+    ("Option A (Pneumonia) would show air bronchograms, so it is less likely. Option E does not fit either.\n\n"
+     "Option B (Pleural effusion) explains the findings best.\n\nTherefore, the answer is B.", "B"),
+    ("A and D are unlikely given the findings; C fits. Answer: C", "C"),
+    ("The answer is either B or D; the image alone cannot separate them.", None),
+    ("<think>\nFirst, the margins are smooth. Option A seems possible, but let me check option", None),
     ("Considering the image carefully, there is increased opacity in the left lower zone with an air "
      "bronchogram, which would fit a number of conditions, including pneumonia and aspiration, and I am "
      "not confident enough to decide between them without more history.", None),

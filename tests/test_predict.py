@@ -24,6 +24,7 @@ from PIL import Image
 import judge
 import medcmr
 import predict
+from judge import ask
 from tests.judge_responders import expected_score, fake_judge
 from tests.openai_server import OpenAIServer, Reply
 from tests.predict_responders import VisionModel, model_answer, model_not_found, read_built
@@ -276,7 +277,7 @@ def test_an_endpoint_that_refuses_the_key_stops_the_run_early(built_dataset, row
         assert server.calls <= 2
     assert done.returncode == 1 and "stopped early" in done.stderr
     assert SECRET not in done.stderr + done.stdout
-    assert out.read_text() == ""
+    assert not out.exists()  # no answer, no file: never an empty predictions file
 
 
 def test_an_unknown_model_answered_with_400_everywhere_stops_the_run_early(built_dataset, rows, tmp_path):
@@ -286,11 +287,11 @@ def test_an_unknown_model_answered_with_400_everywhere_stops_the_run_early(built
         done = run_predict(server, built_dataset, out, "--concurrency", "2", "--api-key", SECRET)
         calls = server.calls
     assert done.returncode == 1
-    assert predict.EARLY_400_SAMPLE <= calls <= predict.EARLY_400_SAMPLE + 1 < len(rows)
+    assert ask.EARLY_400_SAMPLE <= calls <= ask.EARLY_400_SAMPLE + 1 < len(rows)
     [stopped] = [line for line in done.stderr.splitlines() if "stopped early" in line]
     assert "HTTP 400" in stopped and f"model {MODEL!r} not found" in stopped
     assert SECRET not in done.stderr + done.stdout
-    assert out.read_text() == ""
+    assert not out.exists()
 
 
 def test_fewer_questions_than_the_sample_all_refused_alike_also_stop_with_the_reason(built_dataset, tmp_path):
@@ -303,7 +304,7 @@ def test_fewer_questions_than_the_sample_all_refused_alike_also_stop_with_the_re
 @pytest.mark.parametrize("same_message", [True, False])
 def test_the_first_answers_decide_whether_400s_stop_the_run(built_dataset, rows, tmp_path, same_message):
     """The same 400 on each of the first questions stops; different 400s (each question's own fault) do not."""
-    first = predict.config_ids(predict.config_files(built_dataset, "all"))[:predict.EARLY_400_SAMPLE]
+    first = predict.config_ids(predict.config_files(built_dataset, "all"))[:ask.EARLY_400_SAMPLE]
     model = VisionModel(rows, max_side=predict.DEFAULT_IMAGE_MAX_SIDE)
     for number, row_id in enumerate(first):
         message = "image too large" if same_message else f"image {number} too large"
@@ -313,7 +314,7 @@ def test_the_first_answers_decide_whether_400s_stop_the_run(built_dataset, rows,
         calls = server.calls
     assert done.returncode == 1
     if same_message:
-        assert calls == predict.EARLY_400_SAMPLE and "stopped early" in done.stderr and "image too large" in done.stderr
+        assert calls == ask.EARLY_400_SAMPLE and "stopped early" in done.stderr and "image too large" in done.stderr
     else:
         assert calls == len(rows) and "stopped early" not in done.stderr
         assert f"{len(first)} question(s) failed" in done.stderr
@@ -331,18 +332,23 @@ def test_a_400_on_one_question_among_answers_fails_only_that_question(built_data
     assert "bad image" in lines(predict.errors_path(out))[0]["error"]
 
 
-def test_an_endpoint_nobody_listens_on_stops_the_run_early(built_dataset, rows, tmp_path):
-    """A mistyped --base-url must not spend every question's retries before saying so."""
+@pytest.mark.parametrize("host", ["127.0.0.1", "no-such-host.invalid"])
+def test_an_address_where_nothing_answers_is_one_line_and_writes_nothing(built_dataset, tmp_path, host):
+    """A mistyped --base-url is said at once, naming the address (never its credentials): no progress bar,
+    no predictions file, no errors file, exit 2."""
     with socket.socket() as probe:   # a port that was just free, so nothing listens on it
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     out = tmp_path / "preds.jsonl"
-    done = subprocess.run([*CLI, "--model", MODEL, "--base-url", f"http://127.0.0.1:{port}/v1", "--data",
-                           str(built_dataset), "--out", str(out), "--concurrency", "2", "--retries", "0"],
+    url = f"http://user:{SECRET}@{host}:{port}/v1"
+    done = subprocess.run([*CLI, "--model", MODEL, "--base-url", url, "--data", str(built_dataset),
+                           "--out", str(out), "--concurrency", "2", "--retries", "0"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 1 and "stopped early" in done.stderr
-    assert out.read_text() == ""
-    assert 1 <= len(lines(predict.errors_path(out))) <= 2 < len(rows)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: nothing answers at ") and f"http://{host}:{port}/v1" in line
+    assert SECRET not in done.stderr + done.stdout and "predict:" not in done.stderr  # no progress bar
+    assert not out.exists() and not predict.errors_path(out).exists()
 
 
 def test_a_file_from_another_model_is_refused_and_left_untouched(built_dataset, rows, tmp_path):
@@ -403,7 +409,7 @@ def test_an_unusable_out_path_is_a_one_line_error(built_dataset, tmp_path, capsy
 def test_large_images_are_resized_and_reencoded(mode, size, mime):
     buffer = io.BytesIO()
     Image.new(mode, size).save(buffer, "PNG")
-    url = predict.image_data_url(buffer.getvalue(), 450)
+    url = ask.image_data_url(buffer.getvalue(), 450)
     assert url.startswith(f"data:{mime};base64,")
     with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
         assert sent.size == (size[0] // 2, size[1] // 2)
@@ -413,11 +419,11 @@ def test_small_png_and_jpeg_are_sent_as_stored_other_formats_reencoded():
     for fmt, mime in (("PNG", "image/png"), ("JPEG", "image/jpeg")):
         buffer = io.BytesIO()
         Image.new("RGB", (40, 30), "white").save(buffer, fmt)
-        assert predict.image_data_url(buffer.getvalue(), 64) == \
+        assert ask.image_data_url(buffer.getvalue(), 64) == \
             f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode()}"
     buffer = io.BytesIO()
     Image.new("P", (40, 30)).save(buffer, "GIF")
-    url = predict.image_data_url(buffer.getvalue(), 64)
+    url = ask.image_data_url(buffer.getvalue(), 64)
     with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
         assert sent.format in ("PNG", "JPEG") and sent.size == (40, 30)
 

@@ -1,12 +1,13 @@
 """Uploads and file checks under load: every upload leaves Gradio's upload folder once handled
 (accepted or refused), one never submitted is swept by age, an over-limit upload is refused while
-it streams, at most `check_concurrency` files are checked at once (the next is told the server is
-busy), and a submitter's refusals are limited. The Space runs as `python -m space` with
+it streams, at most `check_concurrency` files are checked at once (the next are kept and checked in
+turn), and a submitter's refusals are limited. The Space runs as `python -m space` with
 GRADIO_TEMP_DIR set to a test folder; the check limit is tested on the facade, where a gate in
 front of the real reader holds checks open deterministically. Waits poll with a deadline.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 import threading
@@ -20,7 +21,7 @@ from gradio_client.exceptions import AppError
 
 import judge
 from core.settings import Settings
-from leaderboard.intake import BUSY_MESSAGE, SubmissionError, SubmissionMeta
+from leaderboard.intake import SubmissionError, SubmissionMeta
 from tests.answers import write_predictions
 from tests.polling import until
 from tests.test_leaderboard import make_board  # noqa: F401 - fixture
@@ -84,7 +85,7 @@ def test_a_second_submit_of_a_used_upload_says_to_choose_the_file_again(uploads_
     bad.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n", encoding="utf-8")
     [stored] = upload(uploads_space, bad).json()
     body = {"data": [{"path": stored, "meta": {"_type": "gradio.FileData"}}, "Used-Twice", "", "open", "general",
-                     None, "", True, None, None]}
+                     None, "", True, None, None, None, "", ""]}
     for expected in ("mcq-99999999", "choose the file again"):  # the page sends the same path again
         event = httpx.post(uploads_space.url + "gradio_api/call/submit", json=body, timeout=30).json()["event_id"]
         answer = httpx.get(uploads_space.url + f"gradio_api/call/submit/{event}", timeout=60).text
@@ -110,7 +111,7 @@ def test_a_submit_naming_a_served_download_never_deletes_it(uploads_space: Space
     path, url = Path(served["path"]), served["url"]
     assert path.is_file() and path.is_relative_to(uploads_space.upload_folder)  # beside the uploads
     handled = call(uploads_space, "submit", [{"path": str(path), "meta": {"_type": "gradio.FileData"}},
-                                             "Download-As-Upload", "", "open", "general", None, "", True, None, None])
+                                             "Download-As-Upload", "", "open", "general", None, "", True, None, None, None, "", ""])
     assert "event: complete" in handled or "event: error" in handled  # handled either way, then:
     deadline = time.monotonic() + 3  # well past the 1 s grace period, it is served to every visitor
     while time.monotonic() < deadline:
@@ -127,7 +128,7 @@ def test_equal_uploads_submitted_at_once_are_each_handled(uploads_space: SpacePr
 
     def send(number: int) -> str:
         body = {"data": [{"path": paths[number], "meta": {"_type": "gradio.FileData"}}, f"Twin-{number}", "",
-                         "open", "general", None, "", True, None, None]}
+                         "open", "general", None, "", True, None, None, None, "", ""]}
         event = httpx.post(uploads_space.url + "gradio_api/call/submit", json=body, timeout=30).json()["event_id"]
         return httpx.get(uploads_space.url + f"gradio_api/call/submit/{event}", timeout=60).text
 
@@ -188,17 +189,19 @@ def gated_reader(monkeypatch: pytest.MonkeyPatch):
     return started, gate
 
 
-def test_at_most_n_files_are_checked_at_once_and_the_next_hears_the_server_is_busy(
+def test_at_most_n_files_are_checked_at_once_and_the_next_are_kept_and_checked_in_turn(
         tmp_path: Path, make_board, questions: list[dict], gated_reader) -> None:
     started, gate = gated_reader
-    board = make_board(settings=Settings(check_concurrency=2, check_wait_s=0.2, refusal_limit=(1, 3600.0)))
+    board = make_board(settings=Settings(check_concurrency=2, refusal_limit=(1, 3600.0)))
+    board.start()
     outcomes: dict[str, object] = {}
 
-    def send(name: str) -> None:
-        path = tmp_path / f"{name}.jsonl"
-        write_predictions(path, questions, tag=name)
+    def send(name: str, path: Path | None = None, who: str | None = None) -> None:
+        if path is None:
+            path = tmp_path / f"{name}.jsonl"
+            write_predictions(path, questions, tag=name)
         try:
-            outcomes[name] = board.submit(path, SubmissionMeta(model=name), name)
+            outcomes[name] = board.submit(path, SubmissionMeta(model=name), who or name)
         except SubmissionError as error:
             outcomes[name] = error
 
@@ -207,15 +210,30 @@ def test_at_most_n_files_are_checked_at_once_and_the_next_hears_the_server_is_bu
         thread.start()
     for _ in threads:
         assert started.acquire(timeout=30), "a check never started"
-    send("third")  # both checks are held open: no slot within check_wait_s
-    assert isinstance(outcomes["third"], SubmissionError) and str(outcomes["third"]) == BUSY_MESSAGE
+    send("third")  # both checks are held open: the upload is kept, not refused
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n", encoding="utf-8")
+    send("bad", bad, who="mallory")
+    assert (outcomes["third"]["status"], outcomes["bad"]["status"]) == ("checking", "checking")
+    assert "checking (next)" in outcomes["third"]["message"] and "checking (1 ahead)" in outcomes["bad"]["message"]
+    waiting = {row["id"]: row.get("ahead") for row in board.status() if row["status"] == "checking"}
+    assert waiting == {outcomes["third"]["id"]: 0, outcomes["bad"]["id"]: 1}
     gate.set()
     for thread in threads:
         thread.join(30)
     assert [outcomes[f"checked-{n}"]["status"] for n in range(2)] == ["queued", "queued"]
-    send("third")  # slots are free again, and the busy refusal did not count toward its refusal limit
-    assert outcomes["third"]["status"] == "queued"
-    assert len(board.status()) == 3
+    assert board.wait_idle(60)
+    rows = {row["id"]: row for row in board.status()}
+    assert rows[outcomes["third"]["id"]]["status"] == "awaiting_judge"  # checked in turn, then MCQ scored
+    refused = rows[outcomes["bad"]["id"]]
+    assert refused["status"] == "refused" and "mcq-99999999" in refused["error"]  # the reason, for its sender
+    assert not board.store.file_path(judge_sha(bad)).exists()  # a refused upload's bytes are not kept
+    with pytest.raises(SubmissionError, match="Too many refused submissions"):  # the refusal counted
+        board.submit(tmp_path / "third.jsonl", SubmissionMeta(model="Again"), "mallory")
+
+
+def judge_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_a_flood_of_refusals_is_refused_without_reading_the_file(tmp_path: Path, make_board,
@@ -232,3 +250,32 @@ def test_a_flood_of_refusals_is_refused_without_reading_the_file(tmp_path: Path,
         board.submit(good, SubmissionMeta(model="Flood-Good"), "flooder")
     assert board.submit(good, SubmissionMeta(model="Someone-Else"), "other")["status"] == "queued"
     assert [row["submitter"] for row in board.status()] == ["other"]
+
+
+def test_a_kept_upload_survives_a_restart_and_is_checked_on_the_next_start(
+        tmp_path: Path, make_board, questions: list[dict], gated_reader) -> None:
+    started, gate = gated_reader
+    home = tmp_path / "restart-home"
+    board = make_board(home, settings=Settings(check_concurrency=1))  # never started: nothing checks kept uploads
+    held = tmp_path / "held.jsonl"
+    write_predictions(held, questions, tag="held")
+    holder = threading.Thread(target=board.submit, args=(held, SubmissionMeta(model="Held"), "holder"),
+                              name="submitter-held")
+    holder.start()
+    assert started.acquire(timeout=30), "the check never started"
+    kept_path = tmp_path / "kept.jsonl"
+    write_predictions(kept_path, questions, tag="kept")
+    receipt = board.submit(kept_path, SubmissionMeta(model="Kept"), "keeper")
+    assert receipt["status"] == "checking"
+    gate.set()
+    holder.join(30)
+    board.stop()  # the process goes away with the upload still waiting
+    kept_path.unlink()  # and Gradio's copy of the upload is gone too: only the store has its bytes
+
+    again = make_board(home)
+    assert [row["status"] for row in again.status(receipt["id"])] == ["checking"]
+    again.start()
+    assert again.wait_idle(60)
+    row = again.status(receipt["id"])[0]
+    assert row["status"] == "awaiting_judge" and again.scores(receipt["id"]).mcq.n == sum(
+        q["question_type"] == "mcq" for q in questions)

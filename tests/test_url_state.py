@@ -28,16 +28,16 @@ def test_the_boards_filters_columns_and_sort_are_read_from_a_link_and_only_known
 
     from space.leaderboard_tab import state_in_address
 
-    search, weights, domain, size, source, columns, sort = state_in_address(
+    search, weights, domain, size, source, reproduced, columns, sort = state_in_address(
         "?search=qwen&weights=open,secret,closed&domain=medical&size=%3C10B&source=scored%20here"
-        "&columns=Overview,Beyond%20accuracy,DROP%20TABLE&sort=MCQ:asc")
+        "&reproduced=reproduced,forged&columns=Overview,Beyond%20accuracy,DROP%20TABLE&sort=MCQ:asc")
     assert (search, weights, domain, size, source) == ("qwen", ["open", "closed"], ["medical"], ["<10B"],
                                                         ["scored here"])
-    assert columns == ["Overview", "Beyond accuracy"] and sort == "MCQ:asc"
+    assert reproduced == ["reproduced"] and columns == ["Overview", "Beyond accuracy"] and sort == "MCQ:asc"
     skip = type(gr.skip())
     untouched = state_in_address("?sort=Nope:desc&weights=" + "x," * 5_000)
     assert untouched[1] == []  # a filter naming nothing known filters nothing
-    assert isinstance(untouched[0], skip) and isinstance(untouched[6], skip)  # an unknown sort: left as it is
+    assert isinstance(untouched[0], skip) and isinstance(untouched[7], skip)  # an unknown sort: left as it is
     assert all(isinstance(value, skip) for value in state_in_address(""))
 
 
