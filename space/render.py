@@ -46,7 +46,8 @@ def status_label(status: str | None) -> str:
 
 
 def review_label(row: dict) -> str:
-    """The operator's word and the audit's state on a submission, in words ("" when there is none)."""
+    """The operator's word, the audit's state and the copy checks' finding on a submission, in words ("" when
+    there is none); a hidden row shows only why it is hidden."""
     moderation, reason = row.get("moderation") or "visible", row.get("moderation_reason") or ""
     parts = [f"{'hidden' if moderation == 'hidden' else 'flagged'} by the operator: {reason}"] \
         if moderation in ("hidden", "flagged") else []
@@ -55,6 +56,8 @@ def review_label(row: dict) -> str:
     elif row.get("audit"):
         parts.append({"audit_pending": "audit pending", "audited": "audited",
                       "cleared": "audited; review cleared by the operator"}.get(row["audit"], row["audit"]))
+    if moderation == "hidden":  # off the board: the operator's reason is the whole story
+        return "; ".join(parts)
     if row.get("integrity") == "held":
         parts.append(f"held as a copy: {row.get('integrity_reason') or ''}")
     elif row.get("integrity") == "noted" and row.get("integrity_reason"):
