@@ -177,15 +177,14 @@ class ExploreViews:
 
     def first_page(self, *values) -> tuple:
         """A filter changed: its first page. Before a submission is chosen there is nothing to filter, and
-        that is no error: the hint stays (and no empty table)."""
+        that is no error: the hint stays."""
         return self.page_at(*values, 1)
 
     def page_at(self, *values) -> tuple:
         """The page the inputs name (a link's `?page=`), or the hint before a submission is chosen."""
         if not str(values[0] or "").strip():
-            return gr.Dataframe(pd.DataFrame(columns=TABLE_COLUMNS), visible=False), CHOOSE_FIRST, 1
-        rows, info, page = self.explore(*values)
-        return gr.Dataframe(rows, visible=True), info, page
+            return pd.DataFrame(columns=TABLE_COLUMNS), CHOOSE_FIRST, 1
+        return self.explore(*values)
 
     def explore_item(self, submission_id: str, item_id: str) -> tuple[str | None, str, dict]:
         """One question of a submission: its thumbnail, a readable view, and the record as JSON
@@ -283,16 +282,6 @@ class ExploreViews:
                 summary)
 
 
-def shown_image(path: str | None) -> gr.Image:
-    """The full-size image box appears only once it holds an image."""
-    return gr.Image(visible=bool(path))
-
-
-def shown_table(rows: pd.DataFrame | None) -> gr.Dataframe:
-    """A table appears only once it has rows (an empty one is a box a keyboard cannot scroll)."""
-    return gr.Dataframe(visible=rows is not None and len(rows) > 0)
-
-
 def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address: gr.Textbox) -> Explorer:
     """Lay out the tab (inside an open `gr.Tab`) and wire its events."""
     views = ExploreViews(board, files)
@@ -319,7 +308,7 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
         order = gr.Dropdown(list(ORDERS), value="question", label="Order by", scale=1, elem_id="explore-order",
                             info="difficulty: hardest first; discrimination: lowest first")
     # What a question is about first (outcome, answers, score and its statistics), its long text after.
-    table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True, max_height=560, visible=False,
+    table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True, max_height=560,
                          label="Questions (click a row)", elem_id="explore-table",
                          column_widths=["92px", "96px", "150px", "150px", "64px", "92px", "120px", "320px"])
     with gr.Row(elem_id="explore-pager"):
@@ -337,7 +326,8 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
             full_button = gr.Button("Full-size image", size="sm", elem_id="explore-full")
         with gr.Column(scale=2):
             item_view = gr.Markdown("Click a row to open a question.", elem_id="explore-item")
-    full_image = gr.Image(type="filepath", label="Full size", interactive=False, visible=False,
+    # Shown once it holds an image (CSS leaves an empty image box out).
+    full_image = gr.Image(type="filepath", label="Full size", interactive=False,
                           elem_id="explore-full-image", buttons=["download", "fullscreen"])
     with gr.Accordion("Record as returned by the API", open=False):
         item_json = gr.JSON(show_label=False)
@@ -349,7 +339,7 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
         compare_button = gr.Button("Compare", scale=0, elem_id="explore-compare")
         jump_button = gr.Button("Show the questions where they disagree", scale=1, size="sm")
     compare_view = gr.Markdown(elem_id="explore-compare-view")
-    compare_table = gr.Dataframe(headers=compare_columns(), interactive=False, wrap=True, visible=False,
+    compare_table = gr.Dataframe(headers=compare_columns(), interactive=False, wrap=True,
                                  label="MCQ agreement per dimension", elem_id="explore-compare-table")
     with gr.Accordion("Comparison as returned by the API", open=False):
         compare_json = gr.JSON(show_label=False)
@@ -379,21 +369,20 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
                    api_name="explore_item", concurrency_limit=None).then(**keep_address)
     table.select(views.select_row, inputs=submission, outputs=[item_id, thumbnail, item_view, item_json],
                  **PRIVATE).then(**keep_address)
-    full_button.click(views.explore_image, inputs=item_id, outputs=full_image, api_name="explore_image").then(
-        shown_image, inputs=full_image, outputs=full_image, **PRIVATE)
-    item_id.change(lambda _: gr.Image(value=None, visible=False), inputs=item_id, outputs=full_image,
-                   **PRIVATE)  # never another question's image
+    full_button.click(views.explore_image, inputs=item_id, outputs=full_image, api_name="explore_image")
+    item_id.change(lambda _: None, inputs=item_id, outputs=full_image, **PRIVATE)  # never another question's image
     # A link opens what it names: the submission (by its model's name), its filters and page, the question and
     # the comparison; the page's script then scrolls to what the link named and marks it.
     tail = [*facet_inputs, status, search, disagree_with, suspect_only, order, page]
     demo.load(views.chosen, inputs=address, outputs=[submission, compare_b], js=url_state.READ_ADDRESS,
               **PRIVATE).then(
-        lambda query: state_in_address(query, facets), inputs=address, outputs=tail, **PRIVATE).then(
+        lambda query: state_in_address(query, facets), inputs=address, outputs=tail, js=url_state.READ_ADDRESS,
+        **PRIVATE).then(
         views.page_at, inputs=[*filters, page], outputs=page_outputs, **PRIVATE).then(
         views.question_from_address, inputs=address, outputs=[item_id, thumbnail, item_view, item_json],
-        **PRIVATE).then(
+        js=url_state.READ_ADDRESS, **PRIVATE).then(
         views.compare_from_address, inputs=address, outputs=[compare_view, compare_table, compare_json],
-        **PRIVATE).then(shown_table, inputs=compare_table, outputs=compare_table, **PRIVATE)
+        js=url_state.READ_ADDRESS, **PRIVATE)
     submission.input(**keep_address)
     for name, component in zip(ADDRESS_NAMES, tail):
         component.change(None, inputs=component, js=url_state.remember(name), **PRIVATE)
@@ -401,7 +390,6 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     compared = compare_button.click(views.explore_compare, inputs=[submission, compare_b], outputs=compare_outputs,
                                     api_name="explore_compare")
     compared.then(None, inputs=[submission, compare_b], js=url_state.remember("submission", "compare"), **PRIVATE)
-    compared.then(shown_table, inputs=compare_table, outputs=compare_table, **PRIVATE)
     jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE).then(
         views.first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
 

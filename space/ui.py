@@ -23,6 +23,8 @@ from space.moderation_tab import build_moderation_tab, moderation_visible
 from space.submit_tab import build_submit_tab
 
 PHONE_QUEUE_MODEL, PHONE_QUEUE_STATUS = 150, 120  # the queue's Model and Status: both on a phone's screen
+# The agreement table on a phone: its headers name the models, so each column keeps room for whole words.
+COMPARE_PHONE_WIDTHS = (104, 48, 64, 112, 112, 64, 96, 96, 80, 96)
 FOCUS = "#1d4ed8"  # the keyboard's focus mark, 3 px: visible on white and on every control
 
 
@@ -67,6 +69,11 @@ button[role=tab].selected {{ color: #c2410c !important; }}
   --button-primary-border-color: #c2410c; --button-primary-text-color: #fff; }}
 /* An image box with nothing in it yet says nothing: it is left out until it has an image. */
 #explore-thumbnail:has(.empty), #explore-full-image:has(.empty) {{ display: none; }}
+/* So is a table with no row yet (a box a keyboard could not scroll). */
+#explore-table:has([role=grid][aria-rowcount="1"]), #explore-compare-table:has([role=grid][aria-rowcount="1"]),
+#status:has([role=grid][aria-rowcount="1"]) {{ display: none; }}
+.gradio-container .table-wrap, .gradio-container .table-wrap * {{ font-family: var(--font) !important;
+  font-variant-numeric: tabular-nums; }}
 @media (max-width: 640px) {{
   #board-controls-toggle {{ display: block; }}
   #board-controls:not(.open) {{ display: none !important; }}
@@ -75,7 +82,9 @@ button[role=tab].selected {{ color: #c2410c !important; }}
   {_width(0, PHONE_QUEUE_MODEL, "status")}
   {_width(1, PHONE_QUEUE_STATUS, "status")}
   #status .body-cell[data-col='0'] {{ overflow-wrap: anywhere; }}
+  {" ".join(_width(i, px, "explore-compare-table") for i, px in enumerate(COMPARE_PHONE_WIDTHS))}
   #explore-pager {{ gap: 6px; }}
+  #explore-pager > * {{ min-width: 0 !important; flex: 1 1 auto !important; }}
 }}
 """
 
