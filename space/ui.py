@@ -77,7 +77,7 @@ button[role=tab].selected {{ color: #c2410c !important; }}
 @media (max-width: 640px) {{
   #board-controls-toggle {{ display: block; }}
   #board-controls:not(.open) {{ display: none !important; }}
-  #board-controls .row > * {{ min-width: 100% !important; }}
+  #board-controls .form > * {{ min-width: 100% !important; flex-basis: 100% !important; }}
   #page-title h1 {{ font-size: 1.6em !important; margin-bottom: 4px; }}
   {_width(0, PHONE_QUEUE_MODEL, "status")}
   {_width(1, PHONE_QUEUE_STATUS, "status")}
@@ -102,7 +102,7 @@ HEAD = url_state.HASH_TO_QUERY + """<script>
   const opened = new URLSearchParams(window.medcmrOpenedWith ?? location.search);
   let landing = opened.get("row") ? {selector: "#board tr.target", text: ""}
     : opened.get("question") ? {selector: "#explore-item", text: opened.get("question")}
-    : opened.get("compare") ? {selector: "#explore-compare-view", text: "McNemar"} : null;
+    : opened.get("compare") ? {selector: "#explore-compare-view", text: "Link to this comparison"} : null;
   // The server writes times in UTC ("2026-11-28 05:31 UTC (4 min ago)"); the visitor reads them in
   // their own zone. Text nodes are rewritten in place (the observer does not watch text changes).
   const UTC_TIME = /^(\\d{4}-\\d{2}-\\d{2}) (\\d{2}:\\d{2}) UTC(.*)$/;
