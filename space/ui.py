@@ -145,6 +145,11 @@ HEAD = url_state.HASH_TO_QUERY + """<script>
         named.scrollIntoView({block: named.tagName === "TR" ? "center" : "start"});
       }
     }
+    // Gradio's image preview is a button holding the image: it is named after the image box it is in.
+    document.querySelectorAll(".image-container > button:not([aria-label])").forEach((button) => {
+      const label = button.closest(".block")?.querySelector("[data-testid=block-label]");
+      button.setAttribute("aria-label", `${label ? label.textContent.trim() : "Image"}: view`);
+    });
     const queue = document.getElementById("status");
     if (!queue) return;
     const walker = document.createTreeWalker(queue, NodeFilter.SHOW_TEXT);

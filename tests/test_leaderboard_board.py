@@ -448,6 +448,18 @@ def test_rank_bands_sort_by_their_first_rank_not_as_text(paper):
     assert list(board.sort_board(ranked, "Band:desc")["Band"])[0] == "18"
 
 
+def test_the_size_chart_draws_only_ranked_rows_like_the_interval_chart(paper, results_doc):
+    records = [board.submission_record(meta("Tiny-7B", params_b=7.0), results_doc(52.0, None, dataset=SAMPLE)),
+               board.submission_record(meta("Ranked-7B", params_b=7.0), results_doc(30.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    scatter = plots.score_vs_size(ranked)
+    drawn = [name for trace in scatter.data for name, _ in trace.customdata]
+    assert "Ranked-7B" in drawn and "Tiny-7B" not in drawn  # a sample-build row never sits on the paper's axes
+    assert "1 unranked row not drawn: not comparable" in scatter.layout.title.text
+    only = plots.score_vs_size(ranked[ranked["Id"] == "sub-Tiny-7B"])
+    assert only.data == () and "No ranked model" in only.layout.annotations[0].text
+
+
 def test_names_and_ids_sort_naturally() -> None:
     names = ["Qwen3-VL-32B", "mcq-10", "Qwen3-VL-8B", "mcq-2", "qwen3-vl-4b", "Gemma3-27B", "Gemma3-4B"]
     assert sorted(names, key=board.natural_key) == ["Gemma3-4B", "Gemma3-27B", "mcq-2", "mcq-10", "qwen3-vl-4b",

@@ -365,11 +365,14 @@ def test_the_page_brings_the_first_ranked_rows_in_its_html_and_only_for_the_plai
     import httpx
 
     page = httpx.get(space.url, headers={"Accept-Encoding": "identity"}, timeout=30)
-    preview = re.search(r'<div id="board-preview".*?</div>', page.text, re.S)
-    assert preview and page.text.index('id="board-preview"') < page.text.index("<gradio-app")
-    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td>", preview.group(0))
-    assert rows[0][0] == "1" and ">GPT-5</a>" in rows[0][1] and len(rows) == 18  # the paper's ranked rows
-    assert "—" not in [rank for rank, _ in rows] and "<sup>" not in preview.group(0)  # no unranked row, no stray mark
+    start = page.text.find('<div id="board-preview"')
+    assert 0 <= start < page.text.index("<gradio-app")
+    preview = page.text[start:page.text.index("<gradio-app")]
+    rows = re.findall(r'<tr class="(\w+)[^"]*" data-row-id="[^"]*"><td[^>]*>(.*?)</td><th[^>]*>(.*?)</th>', preview)
+    assert rows[0][1] == "1" and ">GPT-5</a>" in rows[0][2]
+    assert [kind for kind, *_ in rows[:18]] == ["ranked"] * 18 and "<sup>" not in preview  # no stray note mark
+    assert "% of the multiple-choice questions" in preview and "Long-tail Generalization" in preview
+    assert 'role="img" aria-label="MCQ accuracy with its 95% interval' in preview  # the chart comes with it
     assert int(page.headers["content-length"]) == len(page.content)
     for other in ("?search=gemma", "?tab=submit", "?weights=closed", "?tab=leaderboard&sort=Model:asc"):
         assert 'id="board-preview"' not in httpx.get(space.url + other, timeout=30).text, other
@@ -378,3 +381,13 @@ def test_the_page_brings_the_first_ranked_rows_in_its_html_and_only_for_the_plai
     with httpx.stream("GET", space.url, headers={"Accept-Encoding": "gzip"}, timeout=30) as raw:
         sent = b"".join(raw.iter_raw())
     assert len(sent) < len(page.content) / 3 and 'id="board-preview"' in gzip.decompress(sent).decode()
+
+
+def test_a_very_long_address_is_refused_with_414_and_no_traceback(space: SpaceProcess) -> None:
+    import httpx
+
+    for path in ("", "board.json", "gradio_api/info"):
+        refused = httpx.get(space.url + path + "?search=" + "a" * 70_000, timeout=30)
+        assert refused.status_code == 414 and "URI too long" in refused.text, path
+    assert httpx.get(space.url + "?search=" + "a" * 2_000, timeout=30).status_code == 200  # a long one is fine
+    assert "Traceback" not in space.log() and "URL too long" not in space.log()
