@@ -1,10 +1,11 @@
 """What the page keeps in its address, so a reload or a shared link opens the same view.
 
 `?tab=` (or `#tab`) picks the tab; `?search=`, `?weights=`, `?domain=`, `?size=`, `?source=`, `?columns=`
-(comma lists) and `?sort=` (`MCQ:desc`) the board's view; `?submission=` with `?question=` an Explore question,
-with `?compare=` a compared pair. When the page loads it sends its own address to the server (`READ_ADDRESS`, into a
-hidden textbox: the request's headers may not carry it); the page writes the state back as the
-visitor moves (`history.replaceState`, no reload).
+(lists: one key per value, or a comma list) and `?sort=` (`MCQ:desc`) the board's view, `?row=` a board row to
+land on; `?submission=` with `?question=` an Explore question, with `?compare=` a compared pair, and Explore's
+filters, order and page (`space.explore_tab.ADDRESS_NAMES`). When the page loads it sends its own address to the
+server (`READ_ADDRESS`, into a hidden textbox: the request's headers may not carry it); the page writes the state
+back as the visitor moves (`history.replaceState`, no reload).
 """
 from __future__ import annotations
 
