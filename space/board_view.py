@@ -315,6 +315,12 @@ BOARD_CSS = """
 .board-table .source-reference { border-style: dashed; font-style: italic; }
 .board-table .unranked-mark { font-size: 0.8em; color: #92400e; white-space: nowrap; }
 .board-table sup { font-size: 0.7em; }
+.dark .board-table .pm, .dark .board-table tr.reference > * { color: #c4c8cf; }
+.dark .board-table tr.target > * { background: #5b4a12; }
+.dark .board-table a { color: #93c5fd; }
+.dark .board-table .source-scored { color: #7cc4f0; }
+.dark .board-table .unranked-mark { color: #fbbf24; }
+.dark .dim-legend button[aria-pressed=true] { background: #1e3a8a; }
 @media (max-width: 640px) {
   .board-table { font-size: 13px; }
   .board-table th, .board-table td { padding: 6px 5px; }
