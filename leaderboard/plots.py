@@ -128,8 +128,9 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
     """MCQ accuracy against parameter count (log scale) of the ranked rows: colour by domain, symbol by weights.
 
     Unranked rows (another build, a sample build, partial) are not comparable with the ranked ones, so, as on
-    the interval chart, they are left out and counted in the title. Submitted rows have an outlined marker. Only the best few points carry a label, placed so
-    that none overlaps another or runs past the plot's edge; every point names itself on hover.
+    the interval chart, they are left out and counted in the title. Submitted rows have an outlined marker.
+    Only the best few points carry a label, placed so that none overlaps another or runs past the plot's edge;
+    every point names itself on hover.
     The random baseline's row, when in `df`, is a dashed horizontal line at its MCQ.
     """
     fig = go.Figure()
@@ -138,7 +139,8 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
     models = df[df["Source"] != REFERENCE]
     df = models[models["Rank"].notna()]  # as on the interval chart: only comparable rows share the axes
     unranked = len(models) - len(df)
-    left_out = f"{unranked} unranked row{'s' if unranked != 1 else ''} not drawn: not comparable" if unranked else ""
+    left_out = (f"{unranked} unranked row{'s' if unranked != 1 else ''} not drawn: not comparable"
+                if unranked else "")
     known = df[df["Params (B)"].notna() & df["MCQ"].notna() & (df["Params (B)"] > 0)]
     if known.empty:
         message = ("No ranked model with a known size matches the filters" if len(df) else

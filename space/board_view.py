@@ -33,7 +33,7 @@ EMPTY_VIEW = "**No models match these filters.** Clear the search or tick fewer 
 # Columns a visitor sorts best-first on their first click; the rest (names, ranks) start A to Z, 1 up.
 ASCENDING_FIRST = frozenset({"Rank", "Band", "Open band", "Model", "Source", "Weights", "Domain", "Judge", "Note",
                              "Link", "Unranked", "Build", "Judge prompt", "Id", "Submitted"})
-PINNED = ("Rank", "Model")  # stay at the left edge while the table scrolls sideways
+PINNED_COLUMNS = ("Rank", "Model")  # stay at the left edge while the table scrolls sideways
 
 HEADER_TIPS: dict[str, str] = {
     "Rank": "Rank band at 95%: rows whose MCQ Wilson intervals overlap share a band (e.g. 2–4); "
@@ -139,7 +139,7 @@ def table_value(view: pd.DataFrame, column_groups: list[str]) -> dict:
 def _classes(column: str) -> list[str]:
     """A column's CSS classes: its name, and `pin0`/`pin1` for the pinned Rank and Model."""
     name = "col-" + "".join(ch if ch.isalnum() else "-" for ch in column.lower())
-    return [name, f"pin{PINNED.index(column)}"] if column in PINNED else [name]
+    return [name, f"pin{PINNED_COLUMNS.index(column)}"] if column in PINNED_COLUMNS else [name]
 
 
 def _header(column: str, sorted_by: tuple[str, bool] | None, sortable: bool) -> str:

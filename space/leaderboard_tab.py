@@ -189,7 +189,8 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     default_ids = list(first["Id"][:3])
     banner = banner_markdown(board.dataset)
     gr.Markdown(banner, elem_id="build-banner", visible=bool(banner))
-    legend = gr.HTML(explainer_html(), elem_id="board-legend", js_on_load=None, apply_default_css=False)
+    plain = {"js_on_load": None, "apply_default_css": False}  # HTML the server drew: no click event, no prose CSS
+    legend = gr.HTML(explainer_html(), elem_id="board-legend", **plain)
     # On a phone the controls fold behind this button (CSS shows it only there), so a row is on the first screen.
     controls_toggle = gr.Button("☰ Search, filters and columns", size="sm", elem_id="board-controls-toggle")
     with gr.Column(elem_id="board-controls"):
@@ -212,11 +213,11 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     target = gr.Textbox(visible=False)  # the row a link names (`?row=`), highlighted
     model_filters = [search, *boxes]
     filters = [*model_filters, column_groups, sort]
-    table = gr.HTML(board_table_html(first, DEFAULT_COLUMN_GROUPS), elem_id="board", js_on_load=None, apply_default_css=False)
+    table = gr.HTML(board_table_html(first, DEFAULT_COLUMN_GROUPS), elem_id="board", **plain)
     notes = gr.Markdown(notes_markdown(first, freshness_markdown(first, board.last_scored_at())),
                         elem_id="board-notes")
     # Drawn on the server as SVG: it comes with the page, the first chart on screen (the plotly ones load after).
-    interval_plot = gr.HTML(intervals.mcq_interval_svg(first), elem_id="interval-plot", js_on_load=None, apply_default_css=False)
+    interval_plot = gr.HTML(intervals.mcq_interval_svg(first), elem_id="interval-plot", **plain)
     with gr.Row():
         with gr.Column():
             # No max_choices: Gradio would refuse a sixth pick without a word; `pick_compared` says why.

@@ -197,7 +197,8 @@ def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="medcmr-space-"))
     with gr.Blocks(title="Med-CMR leaderboard", delete_cache=delete_cache) as demo:
         gr.Markdown(f"# Med-CMR leaderboard\nMedical complex multimodal reasoning "
-                    f"([arXiv {PAPER.arxiv}]({PAPER.url})). *Research use only — not for clinical use.*", elem_id="page-title")
+                    f"([arXiv {PAPER.arxiv}]({PAPER.url})). *Research use only — not for clinical use.*",
+                    elem_id="page-title")
         address = gr.Textbox(visible=False)  # the page's query string, sent by the page when it loads
         with gr.Tabs() as tabs:
             with gr.Tab("Leaderboard", id="leaderboard") as board_tab:
