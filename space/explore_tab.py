@@ -308,9 +308,10 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
         order = gr.Dropdown(list(ORDERS), value="question", label="Order by", scale=1, elem_id="explore-order",
                             info="difficulty: hardest first; discrimination: lowest first")
     # What a question is about first (outcome, answers, score and its statistics), its long text after.
-    table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True, max_height=560,
+    # One line per question (the row opens it whole), so a page's rows and their statistics are in view.
+    table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=False, max_height=560,
                          label="Questions (click a row)", elem_id="explore-table",
-                         column_widths=["92px", "96px", "150px", "150px", "64px", "92px", "120px", "320px"])
+                         column_widths=["92px", "96px", "200px", "160px", "64px", "92px", "120px", "360px"])
     with gr.Row(elem_id="explore-pager"):
         previous = gr.Button("◀ Previous", size="sm", scale=0)
         page = gr.Number(1, label="Page", precision=0, minimum=1, scale=0, min_width=90)
