@@ -373,6 +373,7 @@ def test_a_refusal_stays_beside_the_button_after_the_toast_and_clears_the_old_re
     expect(page.locator("#receipt")).to_contain_text("Accepted as sub-")
 
     page.locator("#predictions button[aria-label='Clear']").first.click()
+    expect(page.locator("#predictions").get_by_text("good.jsonl")).to_have_count(0)  # cleared before the next file
     page.locator("#predictions input[type=file]").set_input_files(str(bad))
     page.get_by_label("Model name").fill("Refused VL")
     page.locator("#submit-button").click()
@@ -399,6 +400,7 @@ def test_refusals_in_a_row_show_one_toast_the_last_one_which_leaves_on_its_own(
         bad.write_text(json.dumps({"id": unknown, "prediction": "A"}) + "\n")
         if attempt:
             page.locator("#predictions button[aria-label='Clear']").first.click()
+            expect(page.locator("#predictions").get_by_text(f"bad-{attempt - 1}")).to_have_count(0)  # cleared
         page.locator("#predictions input[type=file]").set_input_files(str(bad))
         expect(page.locator("#predictions").get_by_text(bad.name)).to_be_visible()
         page.locator("#submit-button").click()
