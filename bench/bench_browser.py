@@ -5,7 +5,9 @@
 Times, from navigation start, in a fresh browser context each load (a first visit: nothing cached):
 the first row of the board's table on screen (target <= 0.8 s; also whether it is on the first screen),
 the first plot drawn (target <= 1.5 s), every plot drawn, and when a first row is readable at all (the
-page's HTML brings the first ranked rows before Gradio draws its table). One load warms the server
+page's HTML brings the first rows before Gradio draws its table), and when the interval chart is readable
+(the page's HTML brings it too). `--busy N` keeps N processes spinning on the CPU while it measures (each stops
+by itself within 15 minutes), to see what a visitor reads first under load. One load warms the server
 first. `--vs` starts a second Space from another checkout of this project (e.g. a `git worktree` of an
 earlier commit) and alternates loads between the two, so both are measured under the same load; the
 ratios are printed. The headline is Gradio's own table row beside the peer: a static HTML page with
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import math
 import os
 import shutil
 import signal
@@ -34,14 +37,18 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-FIRST_ROW = "#board .virtual-row[data-index='0'] [data-col='1']"
-PREVIEW_ROW = "#board-preview tbody tr:first-child td:nth-child(2)"  # the page's own first row
+FIRST_ROW = "#board tbody tr:first-child th"  # the board's first row as the app draws it
+PREVIEW_ROW = "#board-preview tbody tr:first-child th"  # the page's own first row, in its first bytes
+PREVIEW_CHART = "#board-preview svg[role=img]"  # the interval chart, in the page's first bytes
 # The board tab's charts as drawn: the server's SVG, plotly's own svg (not a placeholder icon before it loads).
 PLOTS = ("#interval-plot svg[role=img]", "#radar-plot .main-svg", "#size-plot .main-svg")
 # Whether each selector's element is drawn: present, with a box, not hidden by CSS.
 DRAWN = "sels => sels.map(s => { const e = document.querySelector(s); if (!e) return false; " \
         "const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && " \
         "getComputedStyle(e).visibility !== 'hidden'; })"
+
+
+SPIN = "import time\nend = time.monotonic() + 900\nwhile time.monotonic() < end:\n    pass\n"
 
 
 def free_port() -> int:
@@ -71,7 +78,7 @@ def start_space(home: Path, port: int, checkout: Path = ROOT, extra_env: dict[st
 
 
 def one_load(browser, url: str, width: int, height: int,
-             returning: bool = False) -> tuple[float, float, float, bool, float]:
+             returning: bool = False) -> tuple[float, float, float, bool, float, float]:
     """(first row of the board's table, first plot, every plot) in seconds after navigation starts, whether
     that row is on the first screen, and when a first row was readable (the page's HTML preview or the
     table), in a fresh context of a running browser (no cache: a first visit), or with `returning` in a
@@ -86,7 +93,7 @@ def one_load(browser, url: str, width: int, height: int,
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
     seen: dict[str, float] = {}  # selector -> seconds until first drawn, polled from navigation on
-    watched = [PREVIEW_ROW, FIRST_ROW, *PLOTS]
+    watched = [PREVIEW_ROW, PREVIEW_CHART, FIRST_ROW, *PLOTS]
     charts = None  # the charts this page has, known once it is up
     deadline = time.monotonic() + 60
     while charts is None or not all(selector in seen for selector in (FIRST_ROW, *charts)):
@@ -101,12 +108,13 @@ def one_load(browser, url: str, width: int, height: int,
         time.sleep(0.02)
     first_row = seen[FIRST_ROW]
     readable = min(seen.get(PREVIEW_ROW, first_row), first_row)
+    chart = min(seen.get(PREVIEW_CHART, math.inf), seen.get(PLOTS[0], math.inf))
     first_plot = min(seen[plot] for plot in charts)
     every_plot = max(seen[plot] for plot in charts)
     row = page.locator(FIRST_ROW).first
     on_screen = row.evaluate("e => e.getBoundingClientRect().bottom <= window.innerHeight")
     context.close()
-    return first_row, first_plot, every_plot, on_screen, readable
+    return first_row, first_plot, every_plot, on_screen, readable, chart
 
 
 STATIC_ROW = "#board tbody tr:first-child td:nth-child(2)"
@@ -167,12 +175,15 @@ def static_load(browser, url: str, width: int, height: int) -> float:
 
 def summary(name: str, results: list[tuple[float, float, float, bool, float]]) -> tuple[float, ...]:
     medians = tuple(statistics.median(r[i] for r in results) for i in (0, 1, 2, 4))
+def summary(name: str, results: list[tuple[float, float, float, bool, float, float]]) -> tuple[float, ...]:
+    medians = tuple(statistics.median(r[i] for r in results) for i in (0, 1, 2, 4, 5))
     runs = "; ".join(f"{r[0]:.2f}/{r[1]:.2f}/{r[2]:.2f}" for r in results)
     screen = sum(r[3] for r in results)
     print(f"{name}: first row {medians[0]:.2f} s (target 0.80: {'met' if medians[0] <= 0.8 else 'missed'}), "
           f"first plot {medians[1]:.2f} s (target 1.50: {'met' if medians[1] <= 1.5 else 'missed'}), "
           f"every plot {medians[2]:.2f} s; first row on the first screen in {screen}/{len(results)} loads; "
-          f"first rows readable (the page's own preview, else the table) {medians[3]:.2f} s\n"
+          f"first rows readable (the page's own preview, else the table) {medians[3]:.2f} s, interval chart "
+          f"readable {medians[4]:.2f} s (min {min(r[5] for r in results):.2f}, max {max(r[5] for r in results):.2f})\n"
           f"    runs (row/first plot/every plot): {runs}")
     return medians
 
@@ -186,6 +197,7 @@ def main() -> None:
     parser.add_argument("--vs", type=Path, help="another checkout of this project to measure beside this one")
     parser.add_argument("--vs-env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the --vs Space only (e.g. GRADIO_SSR_MODE=True)")
+    parser.add_argument("--busy", type=int, default=0, help="processes spinning on the CPU while measuring (load)")
     parser.add_argument("--returning", action="store_true", help="a returning visitor: the browser cache of one "
                         "earlier visit (default: a first visit, nothing cached)")
     args = parser.parse_args()
@@ -198,6 +210,7 @@ def main() -> None:
         extra = dict(pair.split("=", 1) for pair in args.vs_env)
         spaces[" ".join([f"--vs {args.vs}", *args.vs_env])] = (args.vs.resolve(), other, extra)
     started = []
+    spinning = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(args.busy)]
     try:
         urls = {}
         for name, (checkout, folder, extra) in spaces.items():
@@ -220,13 +233,17 @@ def main() -> None:
                 statics.append(static_load(browser, static_url, args.width, args.height))
             browser.close()
     finally:
+        for process in spinning:
+            process.kill()
+            process.wait(30)
         for process in started:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(30)
         shutil.rmtree(scratch, ignore_errors=True)
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     visit = "returning visitor" if args.returning else "first visit"
-    print(f"{args.width}x{args.height}, {visit}, {args.runs} loads each, load average {load} ({os.cpu_count()} cores)")
+    print(f"{args.width}x{args.height}, {visit}, {args.runs} loads each, {args.busy} busy processes, load average "
+          f"{load} ({os.cpu_count()} cores)")
     gradio_row = statistics.median(r[0] for r in results["this checkout"])
     print(f"HEADLINE: Gradio's own table row {gradio_row:.2f} s (median) beside a static HTML page with the same "
           f"table, loaded alternately: min {min(statics):.2f} s, median {statistics.median(statics):.2f} s "
@@ -235,7 +252,8 @@ def main() -> None:
     if len(medians) == 2:
         (_, mine), (other_name, theirs) = medians.items()
         print("ratios this / " + other_name + ": " + ", ".join(
-            f"{what} {a / b:.2f}x" for what, a, b in zip(("first row", "first plot", "every plot", "first rows readable"),
+            f"{what} {a / b:.2f}x" for what, a, b in zip(("first row", "first plot", "every plot", "first rows readable",
+                                                         "interval chart readable"),
                                                          mine, theirs)))
 
 

@@ -391,27 +391,63 @@ def parse_sort(text: str | None) -> tuple[str, bool] | None:
     return column, direction == "desc"
 
 
+def natural_key(text: object) -> tuple:
+    """A text's sort key where runs of digits compare as numbers: "Qwen3-VL-8B" before "Qwen3-VL-32B",
+    "mcq-2" before "mcq-10"; case is ignored."""
+    parts = re.split(r"(\d+)", str(text).lower())
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)
+
+
 def sort_board(df: pd.DataFrame, sort: str | None) -> pd.DataFrame:
     """The rows sorted by one column (`"MCQ:desc"`), the ranked rows among themselves first, then the
     unranked, then the reference rows, whatever the key: a row that is not comparable never sorts above
-    rank 1. Empty cells go last; equal values keep the board's order. No (or an unknown) sort: as ranked."""
+    rank 1. Names and ids sort naturally (`natural_key`); empty cells go last; equal values keep the
+    board's order. No (or an unknown) sort: as ranked."""
     parsed = parse_sort(sort)
     if parsed is None or df.empty:
         return df
     column, descending = parsed
     group = np.where(df["Source"] == REFERENCE, 2, np.where(df["Rank"].notna(), 0, 1))
     values = df[column]
-    numeric = column in NUMERIC_COLUMNS or column in BAND_COLUMNS
     if column in BAND_COLUMNS:  # "2–4" sorts as 2, "10" after "9"; "—" (not ranked) is empty
         values = pd.to_numeric(values.astype(str).str.extract(r"^(\d+)")[0], errors="coerce")
-    elif not numeric:
-        values = values.fillna("").astype(str).str.lower()
-    keyed = df.assign(_group=group, _key=values)
-    keyed = keyed.sort_values("_key", ascending=not descending, na_position="last", kind="stable")
-    if not numeric:  # empty text goes last too
-        keyed = pd.concat([keyed[keyed["_key"] != ""], keyed[keyed["_key"] == ""]])
-    keyed = keyed.sort_values("_group", kind="stable")
-    return keyed.drop(columns=["_group", "_key"]).reset_index(drop=True)
+    if column in NUMERIC_COLUMNS or column in BAND_COLUMNS:
+        missing = values.isna().to_numpy()
+        keys = values.to_numpy()
+    else:
+        texts = values.fillna("").astype(str).str.strip()
+        missing = (texts == "").to_numpy()
+        keys = [natural_key(text) for text in texts]
+    present = sorted((i for i in range(len(df)) if not missing[i]), key=lambda i: keys[i], reverse=descending)
+    order = sorted(present + [i for i in range(len(df)) if missing[i]], key=lambda i: group[i])  # stable
+    return df.iloc[order].reset_index(drop=True)
+
+
+# The score columns whose best value the page marks: higher is better in each. Open and its criteria are
+# compared only among rows of one judge and prompt, so their best is marked within each such group.
+BEST_MARKED: tuple[str, ...] = ("MCQ", *COLUMN_GROUPS["Dimensions"], *COLUMN_GROUPS["Medical intelligence"])
+BEST_MARKED_PER_JUDGE: tuple[str, ...] = ("Open", *COLUMN_GROUPS["Open criteria"])
+
+
+def best_in_column(view: pd.DataFrame) -> dict[str, set[str]]:
+    """Column -> ids of the ranked rows holding its best value (ties all count): only comparable rows compete,
+    and a judge group of one row has no best."""
+    ranked = view[view["Rank"].notna()]
+    best: dict[str, set[str]] = {}
+
+    def mark(rows: pd.DataFrame, column: str) -> None:
+        values = rows[column]
+        if values.notna().sum() >= 2:
+            best.setdefault(column, set()).update(rows.loc[values == values.max(), "Id"])
+
+    for column in BEST_MARKED:
+        if column in ranked:
+            mark(ranked, column)
+    for _, group in ranked.groupby(["Judge", "Judge prompt"], sort=False):
+        for column in BEST_MARKED_PER_JUDGE:
+            if column in group:
+                mark(group, column)
+    return best
 
 
 def visible_columns(df: pd.DataFrame, shown_groups: Iterable[str]) -> pd.DataFrame:

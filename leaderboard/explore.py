@@ -63,7 +63,8 @@ PUBLIC_ITEM_FIELDS = ("id", "question_type", "dimension", "status", "answer", "c
 MCQ_OUTCOMES = ("correct", "wrong", "unparsed", "not_answered", "missing")
 OPEN_OUTCOMES = ("judged", "flagged", "failed", "awaiting", "not_answered", "missing")
 OUTCOMES = tuple(dict.fromkeys(MCQ_OUTCOMES + OPEN_OUTCOMES))  # "missing", "not_answered" once each
-TABLE_COLUMNS = ["id", "question", "outcome", "model", "reference", "score", "difficulty", "discrimination",
+# What a row is about first (its outcome, the answers, the score and the item statistics), its long text after.
+TABLE_COLUMNS = ["id", "outcome", "model", "reference", "score", "difficulty", "discrimination", "question",
                  "format", "dimension", "modality", "organ system"]
 # How a page may be ordered: by the question's place in the build, or by its item statistics
 # (`leaderboard.items`: hardest first, lowest discrimination first; questions without them last).

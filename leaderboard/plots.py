@@ -125,20 +125,27 @@ def _labelled(points: pd.DataFrame) -> set[int]:
 
 
 def score_vs_size(df: pd.DataFrame) -> go.Figure:
-    """MCQ accuracy against parameter count (log scale): colour by domain, symbol by weights.
+    """MCQ accuracy against parameter count (log scale) of the ranked rows: colour by domain, symbol by weights.
 
-    Submitted rows have an outlined marker. Only the best few points carry a label, placed so
-    that none overlaps another or runs past the plot's edge; every point names itself on hover.
+    Unranked rows (another build, a sample build, partial) are not comparable with the ranked ones, so, as on
+    the interval chart, they are left out and counted in the title. Submitted rows have an outlined marker.
+    Only the best few points carry a label, placed so that none overlaps another or runs past the plot's edge;
+    every point names itself on hover.
     The random baseline's row, when in `df`, is a dashed horizontal line at its MCQ.
     """
     fig = go.Figure()
     title = "MCQ accuracy vs parameters"
     chance = df[(df["Id"] == CHANCE_ID) & df["MCQ"].notna()]
-    df = df[df["Source"] != REFERENCE]
+    models = df[df["Source"] != REFERENCE]
+    df = models[models["Rank"].notna()]  # as on the interval chart: only comparable rows share the axes
+    unranked = len(models) - len(df)
+    left_out = (f"{unranked} unranked row{'s' if unranked != 1 else ''} not drawn: not comparable"
+                if unranked else "")
     known = df[df["Params (B)"].notna() & df["MCQ"].notna() & (df["Params (B)"] > 0)]
     if known.empty:
-        return _empty(fig, title, "No models with a known size match the filters"
-                      if len(df) else "No models match the filters")
+        message = ("No ranked model with a known size matches the filters" if len(df) else
+                   "No ranked model matches the filters" if len(models) else "No models match the filters")
+        return _empty(fig, title, message + (f" ({left_out})" if left_out else ""))
     labelled = _labelled(known)
     span = (math.log10(known["Params (B)"].min()), math.log10(known["Params (B)"].max()))
     middle = (span[0] + span[1]) / 2
@@ -155,8 +162,9 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
                     "color": DOMAIN_COLOURS.get(domain, INK), "line": outline},
             hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{x:~g}B params<br>MCQ %{y:.2f}%<extra></extra>"))
     unknown = len(df) - len(known)
-    if unknown:
-        title += f" ({unknown} with unknown size not shown)"
+    said = [f"{unknown} with unknown size not shown"] * bool(unknown) + [left_out] * bool(left_out)
+    if said:
+        title += f" ({'; '.join(said)})"
     _base_layout(fig, title)
     low, high = 10 ** (span[0] - 0.25), 10 ** (span[1] + 0.25)
     fig.update_layout(

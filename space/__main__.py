@@ -33,8 +33,8 @@ from release.build import build
 from release.built import build_info
 from release.hub import ShardImages, fetch_questions
 from release.sample import write_sample_release
-from space.ui import CSS, HEAD, build_app
-from space.routes import BoardPreview, ImmutableAssets, board_routes
+from space.ui import CSS, HEAD, I18N, build_app
+from space.routes import BoardPreview, ImmutableAssets, LongAddressGuard, board_routes
 from space.submit_tab import start_upload_sweeper
 
 MALLOC_ARENAS = 2
@@ -201,9 +201,10 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["FORWARDED_ALLOW_IPS"] = ""
         app.queue(default_concurrency_limit=4).launch(
             server_name=host,
-            server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD,
+            server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD, i18n=I18N,
             app_kwargs={"routes": board_routes(board),
-                        "middleware": [Middleware(ImmutableAssets), Middleware(BoardPreview, board=board)]})
+                        "middleware": [Middleware(LongAddressGuard), Middleware(ImmutableAssets),
+                                           Middleware(BoardPreview, board=board)]})
     except KeyboardInterrupt:
         pass  # a stop signal before the server took over: the same clean stop
     finally:

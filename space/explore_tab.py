@@ -113,12 +113,44 @@ def compare_summary(result: dict) -> dict:
     return summary
 
 
-def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address: gr.Textbox) -> Explorer:
-    """Lay out the tab (inside an open `gr.Tab`) and wire its events."""
-    explorer = Explorer(board, files)
-    facets = explorer.facet_values()
+def suspect_reason(item_counts: list[int]) -> str:
+    """Why "only suspect questions" finds none: the item analysis needs MIN_SUBMISSIONS answers per question."""
+    counted = max(item_counts, default=0)
+    if counted >= MIN_SUBMISSIONS:
+        return "No question is marked suspect."
+    return (f"No question is marked suspect yet: the item analysis needs {MIN_SUBMISSIONS} submissions on this "
+            f"build, and {counted} answered so far.")
 
-    def explore(submission_id: str, dimension: list[str], medical_intelligence: list[str], modality: list[str],
+
+# The tab's view in the page's address, beside `submission`, `question` and `compare`: one line per filter.
+ADDRESS_NAMES = ("dimension", "medical_intelligence", "modality", "organ_system", "outcome", "text", "disagree",
+                 "suspect", "order", "page")
+
+
+def state_in_address(query: str, facets: dict[str, list[str]]) -> tuple:
+    """Explore's filters, order and page a link carries (`?dimension=causal&outcome=wrong&order=difficulty&page=2`),
+    in ADDRESS_NAMES' order; what it does not carry (or names wrongly) is left as it is."""
+    def listed(name: str, choices) -> list[str] | None:
+        given = url_state.read_all(query, name)
+        return [value for value in given if value in choices] if given else None
+
+    text, disagree, suspect = (url_state.read(query, name) for name in ("text", "disagree", "suspect"))
+    order, page = url_state.read(query, "order"), url_state.read(query, "page", limit=6)
+    values = [*(listed(name, facets.get(name, ())) for name in FACETS), listed("outcome", OUTCOMES),
+              text or None, disagree or None, (suspect == "true") if suspect else None,
+              order if order in ORDERS else None, int(page) if page.isdigit() and int(page) >= 1 else None]
+    return tuple(gr.skip() if value is None else value for value in values)
+
+
+class ExploreViews:
+    """The tab's handlers over one `Explorer`, as plain methods (usable without a page); refusals become an
+    error toast."""
+
+    def __init__(self, board: Leaderboard, files: Path) -> None:
+        self.board = board
+        self.explorer = Explorer(board, files)
+
+    def explore(self, submission_id: str, dimension: list[str], medical_intelligence: list[str], modality: list[str],
                 organ_system: list[str], status: list[str], search: str, disagree_with: str | None,
                 suspect_only: bool, order: str, page: float | None) -> tuple[pd.DataFrame, str, int]:
         """One page (50 rows) of a scored submission's questions, filtered by dimension, medical
@@ -128,94 +160,138 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
         difficulty (hardest first) or discrimination (lowest first); returns the rows, a summary line and
         the page shown."""
         try:
-            with explorer.slot():
-                found = explorer.page(submission_id, dimension=dimension, medical_intelligence=medical_intelligence,
-                                      modality=modality, organ_system=organ_system, status=status,
-                                      search=search or "", disagree_with=disagree_with or None,
-                                      suspect_only=bool(suspect_only), order=order or "question", page=int(page or 1))
+            with self.explorer.slot():
+                found = self.explorer.page(
+                    submission_id, dimension=dimension, medical_intelligence=medical_intelligence, modality=modality,
+                    organ_system=organ_system, status=status, search=search or "", disagree_with=disagree_with or None,
+                    suspect_only=bool(suspect_only), order=order or "question", page=int(page or 1))
         except ExploreError as error:
             raise _error(error) from error
         matched = "question matches" if found["total"] == 1 else "questions match"
         info = (f"**{found['total']:,}** {matched} · page {found['page']} of {found['pages']} "
                 f"({PAGE_ROWS} per page)")
+        if suspect_only and not found["total"]:
+            info += " · " + suspect_reason([item.n for item in self.board.item_analysis()])
         if not found["public"]:
             info += " · " + WITHHELD
         return pd.DataFrame(found["rows"], columns=TABLE_COLUMNS), info, found["page"]
 
-    def explore_item(submission_id: str, item_id: str) -> tuple[str | None, str, dict]:
+    def first_page(self, *values) -> tuple:
+        """A filter changed: its first page. Before a submission is chosen there is nothing to filter, and
+        that is no error: the hint stays."""
+        return self.page_at(*values, 1)
+
+    def page_at(self, *values) -> tuple:
+        """The page the inputs name (a link's `?page=`), or the hint before a submission is chosen."""
+        if not str(values[0] or "").strip():
+            return pd.DataFrame(columns=TABLE_COLUMNS), CHOOSE_FIRST, 1
+        return self.explore(*values)
+
+    def explore_item(self, submission_id: str, item_id: str) -> tuple[str | None, str, dict]:
         """One question of a submission: its thumbnail, a readable view, and the record as JSON
         (question, options, reference, outcome, and with consent the output and judge verdict)."""
         try:
-            with explorer.slot():
-                shown = explorer.item(submission_id, item_id)
+            with self.explorer.slot():
+                shown = self.explorer.item(submission_id, item_id)
         except ExploreError as error:
             raise _error(error) from error
         link = url_state.permalink(tab="explore", submission=submission_id, question=shown["id"])
-        return (explorer.thumbnail(shown["id"]), f"{item_markdown(shown)}\n\n[Link to this question]({link})",
-                shown)
+        rows = self.board.status(submission_id)
+        model = f"**{escape_md(rows[0]['model'])}** · {code(submission_id)}\n\n" if rows else ""
+        return (self.explorer.thumbnail(shown["id"]),
+                f"{model}{item_markdown(shown)}\n\n[Link to this question]({link})", shown)
 
-    def from_address(query: str):
-        """The submission and question a link names (`?tab=explore&submission=…&question=…`), opened."""
+    def choices(self) -> gr.Dropdown:
+        """Every scored submission, by "model · id" (fresh: one scored since the page opened is there too)."""
+        return gr.Dropdown(choices=self.explorer.submissions())
+
+    def chosen(self, query: str) -> tuple:
+        """The submission a link names, shown by its model's name (its id stays the value), and the one it is
+        compared with."""
+        submissions = self.explorer.submissions()
+        picked = [url_state.read(query, name) for name in ("submission", "compare")]
+        return tuple(gr.Dropdown(choices=submissions, value=value) if value else gr.skip() for value in picked)
+
+    def question_from_address(self, query: str):
+        """The question a link names (`?tab=explore&submission=…&question=…`), opened."""
         chosen, question = (url_state.read(query, name) for name in ("submission", "question"))
-        if not chosen:
-            return (gr.skip(),) * 5
-        if not question:
-            return chosen, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if not (chosen and question):
+            return (gr.skip(),) * 4
         try:
-            return chosen, question, *explore_item(chosen, question)
+            return question, *self.explore_item(chosen, question)
         except gr.Error as error:
-            return chosen, question, None, f"**{escape_md(str(error.message))}**", None
+            return question, None, f"**{escape_md(str(error.message))}**", None
 
-    def explore_image(item_id: str) -> str | None:
-        """A question's image at full size, as stored in the build."""
-        return explorer.full_image((item_id or "").strip())
-
-    def explore_details(submission_id: str) -> str:
-        """The submission's per-question details as JSONL (only correctness without the submitter's consent)."""
-        try:
-            with explorer.slot():
-                return explorer.details_download(submission_id)
-        except ExploreError as error:
-            raise _error(error) from error
-
-    def explore_compare(submission_a: str, submission_b: str) -> tuple[str, pd.DataFrame, dict]:
+    def explore_compare(self, submission_a: str, submission_b: str) -> tuple[str, pd.DataFrame, dict]:
         """Question-by-question agreement of two submissions: both right / only A / only B / both
         wrong overall and per dimension with the exact McNemar p, the Open paired bootstrap, and
         one sentence per format saying whether the difference is significant at 95%."""
         try:
-            with explorer.slot():
-                result = explorer.compare(submission_a, submission_b)
+            with self.explorer.slot():
+                result = self.explorer.compare(submission_a, submission_b)
         except ExploreError as error:
             raise _error(error) from error
         link = url_state.permalink(tab="explore", submission=submission_a, compare=submission_b)
         return (f"{compare_markdown(result)}\n\n[Link to this comparison]({link})", pd.DataFrame(compare_rows(result)),
                 compare_summary(result))
 
-    def compare_from_address(query: str):
+    def compare_from_address(self, query: str):
         """The pair a link names (`?tab=explore&submission=…&compare=…`), compared."""
         chosen, other = (url_state.read(query, name) for name in ("submission", "compare"))
         if not (chosen and other):
-            return (gr.skip(),) * 4
+            return (gr.skip(),) * 3
         try:
-            return other, *explore_compare(chosen, other)
+            return self.explore_compare(chosen, other)
         except gr.Error as error:
-            return other, f"**{escape_md(str(error.message))}**", gr.skip(), gr.skip()
+            return f"**{escape_md(str(error.message))}**", gr.skip(), gr.skip()
 
-    def choices() -> gr.Dropdown:
-        return gr.Dropdown(choices=explorer.submissions())
-
-    def select_row(submission_id: str, evt: gr.SelectData):
+    def select_row(self, submission_id: str, evt: gr.SelectData):
         item_id = str((evt.row_value or [""])[0])
-        return (item_id, *explore_item(submission_id, item_id))
+        return (item_id, *self.explore_item(submission_id, item_id))
 
-    def download(submission_id: str):
+    def explore_image(self, item_id: str) -> str | None:
+        """A question's image at full size, as stored in the build."""
+        return self.explorer.full_image((item_id or "").strip())
+
+    def explore_details(self, submission_id: str) -> str:
+        """The submission's per-question details as JSONL (only correctness without the submitter's consent)."""
+        try:
+            with self.explorer.slot():
+                return self.explorer.details_download(submission_id)
+        except ExploreError as error:
+            raise _error(error) from error
+
+    def download(self, submission_id: str):
         """The chosen submission's details, or none: an unknown or unscored choice is already said by the
         table's own error (a second toast of the same words would make "Error (2)")."""
         try:
-            return gr.DownloadButton(value=explore_details(submission_id) if submission_id else None)
+            return gr.DownloadButton(value=self.explore_details(submission_id) if submission_id else None)
         except gr.Error:
             return gr.DownloadButton(value=None)
 
+    def findings(self, submission_id: str | None) -> str:
+        """What the copy checks found about the chosen submission, each with the questions that show it."""
+        return findings_markdown(self.board.findings(submission_id), submission_id) if submission_id else ""
+
+    def item_analysis(self) -> tuple[str, str]:
+        """Every MCQ's difficulty, discrimination and suspect mark as CSV (suspects first), and a summary."""
+        stats = self.board.item_analysis()
+        ordered = sorted(stats, key=lambda item: (not item.suspect, item.id))
+        flagged = [item for item in stats if item.suspect]
+        rules = ", ".join(f"{rule}: {sum(item.rule == rule for item in flagged)}"
+                          for rule in sorted({item.rule for item in flagged}))
+        counted = max((item.n for item in stats), default=0)
+        summary = (f"**{len(flagged)}** of {len(stats):,} questions suspect ({rules or 'none'}), from up to "
+                   f"{counted} submissions.")
+        return (self.explorer.write("medcmr_item_analysis.csv", items_csv(ordered, self.explorer.questions)),
+                summary)
+
+
+def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address: gr.Textbox) -> Explorer:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events."""
+    views = ExploreViews(board, files)
+    explorer = views.explorer
+    facets = explorer.facet_values()
     submissions = explorer.submissions()
     gr.Markdown("Browse every answer behind a score: choose a scored submission, filter its questions and click "
                 "a row to see the image, the question, the reference and the model's output with its verdict. "
@@ -231,21 +307,23 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
         search = gr.Textbox(label="Search the text", placeholder="words in question, options, answer or output",
                             scale=2, elem_id="explore-search")
         disagree_with = gr.Dropdown(submissions, value=None, label="Only where it disagrees with",
-                                    allow_custom_value=True,
-                                    scale=2, elem_id="explore-disagree")
+                                    allow_custom_value=True, scale=2, elem_id="explore-disagree")
         suspect_only = gr.Checkbox(False, label="Only suspect questions (item analysis)", scale=1,
                                    elem_id="explore-suspect")
         order = gr.Dropdown(list(ORDERS), value="question", label="Order by", scale=1, elem_id="explore-order",
                             info="difficulty: hardest first; discrimination: lowest first")
-    table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=True, max_height=560,
-                         label="Questions (click a row)", elem_id="explore-table")
-    with gr.Row():
+    # What a question is about first (outcome, answers, score and its statistics), its long text after.
+    # One line per question (the row opens it whole), so a page's rows and their statistics are in view.
+    table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, wrap=False, max_height=560,
+                         label="Questions (click a row)", elem_id="explore-table",
+                         column_widths=["92px", "96px", "200px", "160px", "64px", "92px", "120px", "360px"])
+    with gr.Row(elem_id="explore-pager"):
         previous = gr.Button("◀ Previous", size="sm", scale=0)
         page = gr.Number(1, label="Page", precision=0, minimum=1, scale=0, min_width=90)
         following = gr.Button("Next ▶", size="sm", scale=0)
-        info = gr.Markdown(CHOOSE_FIRST if submissions else
-                           "Nothing is scored yet: a submission appears here once the Submit tab has scored it.",
-                           elem_id="explore-info")
+    info = gr.Markdown(CHOOSE_FIRST if submissions else
+                       "Nothing is scored yet: a submission appears here once the Submit tab has scored it.",
+                       elem_id="explore-info")
     findings = gr.Markdown(elem_id="explore-findings")
     with gr.Row():
         with gr.Column(scale=1):
@@ -255,7 +333,8 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
             full_button = gr.Button("Full-size image", size="sm", elem_id="explore-full")
         with gr.Column(scale=2):
             item_view = gr.Markdown("Click a row to open a question.", elem_id="explore-item")
-    full_image = gr.Image(type="filepath", label="Full size", interactive=False, visible=True,
+    # Shown once it holds an image (CSS leaves an empty image box out).
+    full_image = gr.Image(type="filepath", label="Full size", interactive=False,
                           elem_id="explore-full-image", buttons=["download", "fullscreen"])
     with gr.Accordion("Record as returned by the API", open=False):
         item_json = gr.JSON(show_label=False)
@@ -263,63 +342,64 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     gr.Markdown("### Compare two models")
     with gr.Row():
         compare_b = gr.Dropdown(submissions, value=None, label="Compare the chosen submission with",
-                                allow_custom_value=True,
-                                scale=3, elem_id="explore-compare-b")
+                                allow_custom_value=True, scale=3, elem_id="explore-compare-b")
         compare_button = gr.Button("Compare", scale=0, elem_id="explore-compare")
         jump_button = gr.Button("Show the questions where they disagree", scale=1, size="sm")
     compare_view = gr.Markdown(elem_id="explore-compare-view")
     compare_table = gr.Dataframe(headers=compare_columns(), interactive=False, wrap=True,
-                                 label="MCQ agreement per dimension",
-                                 elem_id="explore-compare-table")
+                                 label="MCQ agreement per dimension", elem_id="explore-compare-table")
     with gr.Accordion("Comparison as returned by the API", open=False):
         compare_json = gr.JSON(show_label=False)
 
     filters = [submission, *facet_inputs, status, search, disagree_with, suspect_only, order]
     page_outputs = [table, info, page]
-
-    def first_page(*values):
-        """A filter changed: its first page. Before a submission is chosen there is nothing to filter, and
-        that is no error: the hint stays (the tab's filters may also fire as the tab first mounts)."""
-        if not str(values[0] or "").strip():
-            return pd.DataFrame(columns=TABLE_COLUMNS), CHOOSE_FIRST, 1
-        return explore(*values, 1)
-    filter_changes = [submission.change, *(f.change for f in (*facet_inputs, status, disagree_with, suspect_only,
-                                                              order)), search.submit]
     # Each attempt first closes the last one's error toast (Gradio runs a trigger's listeners in order):
     # errors in a row, such as unknown submission ids typed one after another, show one toast, never "Error (3)".
+    # Only a visitor's own changes (`input`) start over at page 1: a link's filters are set with its page.
+    filter_changes = [f.input for f in filters if f is not search] + [search.submit]
     gr.on([*filter_changes, page.submit, previous.click, following.click, item_id.submit, table.select,
            details_button.click, compare_button.click], None, js=toasts.close_js("error"), **PRIVATE)
-    gr.on(filter_changes, first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
-    gr.on([page.submit], explore, inputs=[*filters, page], outputs=page_outputs, api_name="explore",
+    gr.on(filter_changes, views.first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
+    gr.on([page.submit], views.explore, inputs=[*filters, page], outputs=page_outputs, api_name="explore",
           concurrency_limit=None)
-    previous.click(lambda *values: explore(*values[:-1], max(1, int(values[-1] or 1) - 1)),
+    previous.click(lambda *values: views.explore(*values[:-1], max(1, int(values[-1] or 1) - 1)),
                    inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
-    following.click(lambda *values: explore(*values[:-1], int(values[-1] or 1) + 1),
+    following.click(lambda *values: views.explore(*values[:-1], int(values[-1] or 1) + 1),
                     inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
-    submission.change(download, inputs=submission, outputs=details_button, **PRIVATE)
-    submission.change(lambda chosen: findings_markdown(board.findings(chosen), chosen) if chosen else "",
-                      inputs=submission, outputs=findings, **PRIVATE)
-    details_button.click(explore_details, inputs=submission, outputs=details_button, api_name="explore_details")
+    submission.change(views.download, inputs=submission, outputs=details_button, **PRIVATE)
+    submission.change(views.findings, inputs=submission, outputs=findings, **PRIVATE)
+    details_button.click(views.explore_details, inputs=submission, outputs=details_button, api_name="explore_details")
     for dropdown in (submission, disagree_with, compare_b):
-        dropdown.focus(choices, outputs=dropdown, **PRIVATE)
+        dropdown.focus(views.choices, outputs=dropdown, **PRIVATE)
     keep_address = {"fn": None, "inputs": [submission, item_id], "js": url_state.remember("submission", "question"),
                     **PRIVATE}  # the open question in the page's address, once it is shown
-    item_id.submit(explore_item, inputs=[submission, item_id], outputs=[thumbnail, item_view, item_json],
+    item_id.submit(views.explore_item, inputs=[submission, item_id], outputs=[thumbnail, item_view, item_json],
                    api_name="explore_item", concurrency_limit=None).then(**keep_address)
-    table.select(select_row, inputs=submission, outputs=[item_id, thumbnail, item_view, item_json],
+    table.select(views.select_row, inputs=submission, outputs=[item_id, thumbnail, item_view, item_json],
                  **PRIVATE).then(**keep_address)
-    full_button.click(explore_image, inputs=item_id, outputs=full_image, api_name="explore_image")
+    full_button.click(views.explore_image, inputs=item_id, outputs=full_image, api_name="explore_image")
     item_id.change(lambda _: None, inputs=item_id, outputs=full_image, **PRIVATE)  # never another question's image
-    demo.load(from_address, inputs=address, outputs=[submission, item_id, thumbnail, item_view, item_json],
-              js=url_state.READ_ADDRESS, **PRIVATE)
+    # A link opens what it names: the submission (by its model's name), its filters and page, the question and
+    # the comparison; the page's script then scrolls to what the link named and marks it.
+    tail = [*facet_inputs, status, search, disagree_with, suspect_only, order, page]
+    demo.load(views.chosen, inputs=address, outputs=[submission, compare_b], js=url_state.READ_ADDRESS,
+              **PRIVATE).then(
+        lambda query: state_in_address(query, facets), inputs=address, outputs=tail, js=url_state.READ_ADDRESS,
+        **PRIVATE).then(
+        views.page_at, inputs=[*filters, page], outputs=page_outputs, **PRIVATE).then(
+        views.question_from_address, inputs=address, outputs=[item_id, thumbnail, item_view, item_json],
+        js=url_state.READ_ADDRESS, **PRIVATE).then(
+        views.compare_from_address, inputs=address, outputs=[compare_view, compare_table, compare_json],
+        js=url_state.READ_ADDRESS, **PRIVATE)
     submission.input(**keep_address)
+    for name, component in zip(ADDRESS_NAMES, tail):
+        component.change(None, inputs=component, js=url_state.remember(name), **PRIVATE)
     compare_outputs = [compare_view, compare_table, compare_json]
-    compare_button.click(explore_compare, inputs=[submission, compare_b], outputs=compare_outputs,
-                         api_name="explore_compare").then(
-        None, inputs=[submission, compare_b], js=url_state.remember("submission", "compare"), **PRIVATE)
-    demo.load(compare_from_address, inputs=address, outputs=[compare_b, *compare_outputs], js=url_state.READ_ADDRESS,
-              **PRIVATE)
-    jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE)
+    compared = compare_button.click(views.explore_compare, inputs=[submission, compare_b], outputs=compare_outputs,
+                                    api_name="explore_compare")
+    compared.then(None, inputs=[submission, compare_b], js=url_state.remember("submission", "compare"), **PRIVATE)
+    jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE).then(
+        views.first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
 
     build_reproduction_section(explorer, submission)
 
@@ -333,18 +413,5 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     with gr.Row():
         items_summary = gr.Markdown(elem_id="item-analysis")
         items_button = gr.DownloadButton("⬇ Item analysis (CSV)", size="sm", scale=0)
-
-    def item_analysis() -> tuple[str, str]:
-        """Every MCQ's difficulty, discrimination and suspect mark as CSV (suspects first), and a summary."""
-        stats = board.item_analysis()
-        ordered = sorted(stats, key=lambda item: (not item.suspect, item.id))
-        flagged = [item for item in stats if item.suspect]
-        rules = ", ".join(f"{rule}: {sum(item.rule == rule for item in flagged)}"
-                          for rule in sorted({item.rule for item in flagged}))
-        counted = max((item.n for item in stats), default=0)
-        summary = (f"**{len(flagged)}** of {len(stats):,} questions suspect ({rules or 'none'}), from up to "
-                   f"{counted} submissions.")
-        return explorer.write("medcmr_item_analysis.csv", items_csv(ordered, explorer.questions)), summary
-
-    items_button.click(item_analysis, outputs=[items_button, items_summary], api_name="item_analysis")
+    items_button.click(views.item_analysis, outputs=[items_button, items_summary], api_name="item_analysis")
     return explorer

@@ -1,207 +1,35 @@
-"""The Leaderboard tab: filters, the ranked table, downloads and plots, kept current as rows arrive.
+"""The Leaderboard tab: what the numbers mean, filters, the ranked table, downloads and plots, kept current as
+rows arrive.
 
-The table is a Gradio Dataframe whose cells keep their plain values (what `gradio_client` and
-sorting see) and show a display value: the rank band, the MCQ with its ± half interval, the model
-name as a link, the source as a badge. Every shown string is escaped here; links come only from
-the validated link field and only http(s).
+The table is HTML drawn by `space.board_view` (sorted by the server: a header button writes "MCQ:desc" into a
+hidden box, see `space.ui.HEAD`); the `leaderboard` API returns the same view as a Dataframe value for scripts.
+The handlers are methods of `BoardViews`, plain functions of the board usable without a page.
 """
 from __future__ import annotations
 
-import html
-import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from urllib.parse import quote, urlsplit
 
 import gradio as gr
 import pandas as pd
 
-from core.results import DatasetInfo
-from core.vocabulary import (CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, MODEL_DOMAINS, MODEL_WEIGHTS, PAPER_JUDGE_MARK,
-                             RELEASE_LABEL_NOTE)
+from core.vocabulary import MODEL_DOMAINS, MODEL_WEIGHTS
 from leaderboard import board as tables
 from leaderboard import intervals, plots
-from leaderboard.service import Leaderboard
 from leaderboard.explore import write_once
-from leaderboard.stats import PAPER_MCQ_N
+from leaderboard.service import Leaderboard
 from space import toasts, url_state
-from space.render import escape_md
+from space.board_view import (DEFAULT_COLUMN_GROUPS, banner_markdown, board_table_html, explainer_html,
+                              freshness_markdown, notes_markdown, table_value)
 
-DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions"]
-SOURCE_BADGES = {"paper": ("paper", "reported in the paper (Table 2/3)"),
-                 "scored here": ("scored", "scored here by this Space's judge"),
-                 tables.REFERENCE: ("reference", "a reference baseline scored here on the served build "
-                                                "(no model): never ranked")}
-UNRANKED_BADGES = {tables.UNRANKED_OTHER_BUILD: "other build", tables.UNRANKED_SAMPLE_BUILD: "sample build",
-                   tables.UNRANKED_PARTIAL: "partial", "no MCQ score": "no MCQ", "not reproduced": "not reproduced",
-                   **{label: "not reproduced yet" for label in tables.REPRODUCED if label != "not reproduced"}}
-PAPER_OPEN_MARK = "†"
 BOARD_REFRESH_SECONDS = 10.0
-RENDERED_KEPT = 64  # filter combinations kept rendered per board version
+RENDERED_KEPT = 64  # views kept rendered per board version
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
-EMPTY_VIEW = "**No models match these filters.** Clear the search or tick fewer boxes."
 
-HEADER_TIPS: dict[str, str] = {
-    "Rank": "Rank band at 95%: rows whose MCQ Wilson intervals overlap share a band (e.g. 2–4); "
-            "— = not comparable, so unranked (see the mark beside the model)",
-    "Model": "Model name, linked to its model card, paper or code",
-    "MCQ": f"Multiple-choice accuracy (%) ± half of its 95% Wilson interval (paper rows: n = {PAPER_MCQ_N:,})",
-    "Open": f"Open-ended score 0–100 by an LLM judge; {PAPER_OPEN_MARK} = the paper's judge ({PAPER_JUDGE_MARK}). "
-            "Compared only among rows with the same judge and prompt",
-    "Source": "paper = reported in the paper; scored = scored here; reference = a baseline with no model "
-              "(random letter, commonest letter), never ranked",
-    "Reproduced": "Whether a runner this Space trusts re-asked a random sample of the submission and got its "
-                  "answers: reproduced, not reproduced (held, unranked), self-reported (no runner serves it), "
-                  "pending, reproduction failed, over budget. Empty for the paper's rows",
-    "Agreement (%)": "Share of the re-asked MCQs whose letters agree with the file's (Reproduced)",
-    **{d.abbr: f"{d.release_name} (MCQ accuracy %, {d.group})" for d in DIMENSIONS},
-    **{c.abbr: f"{c.name} (open-ended criterion, 0–100, weight {c.weight})" for c in CRITERIA},
-    **{m.abbr: f"{m.name} (MCQ accuracy %, medical-intelligence class)" for m in MEDICAL_INTELLIGENCE},
-    "Params (B)": "Parameters in billions (empty = unknown)",
-    "Band": "Rank band at 95% as text", "Open band": "Open rank among rows of the same judge and prompt",
-    "MCQ low": "Lower end of the MCQ 95% interval", "MCQ high": "Upper end of the MCQ 95% interval",
-    "Unranked": "Why the row is not ranked", "Coverage (%)": "Share of the MCQs answered",
-    "Build": "Fingerprint of the build the row was scored on", "Judge prompt": "Judge prompt version",
-    "Id": "Board id: paper:<model>, reference:<baseline> or the submission id",
-}
-
-
-def safe_link(url: object) -> str:
-    """An http(s) URL fit for an href, or "" (no javascript:, data: or relative links)."""
-    text = str(url or "").strip()
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return ""
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
-        return ""
-    return quote(text, safe=":/?#[]@!$&'()*+,;=%-._~")
-
-
-def _model_cell(row: pd.Series, footnote: int | None) -> str:
-    name = html.escape(str(row["Model"]), quote=True)
-    link = safe_link(row.get("Link"))
-    cell = (f'<a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener nofollow">{name}</a>'
-            if link else name)
-    if footnote:
-        cell += f"<sup>{footnote}</sup>"
-    if row.get("Reproduced") == "reproduced":
-        agreement = row.get("Agreement (%)")
-        agreed = f": {agreement:.1f}% of the re-asked MCQs agree" if isinstance(agreement, float) and \
-            not math.isnan(agreement) else ""
-        cell += (f' <span class="reproduced-mark" title="re-asked by a runner this Space trusts{agreed}">'
-                 "✓ reproduced</span>")
-    reason = str(row.get("Unranked") or "")
-    if reason and row.get("Source") != tables.REFERENCE:  # the reference badge says it already
-        kind = next((badge for key, badge in UNRANKED_BADGES.items() if reason.startswith(key)), "unranked")
-        cell += f' <span class="unranked-mark" title="{html.escape(reason, quote=True)}">⚠ {kind}</span>'
-    return cell
-
-
-def _number(value: object, digits: int = 2) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
-
-
-def _display(column: str, row: pd.Series, footnote: int | None) -> str:
-    value = row[column]
-    if column == "Rank":
-        return str(row["Band"]) if row.get("Band") not in (None, "") else "—"
-    if column == "Model":
-        return _model_cell(row, footnote)
-    if column == "Source":
-        badge, title = SOURCE_BADGES.get(value, ("other", str(value)))
-        return (f'<span class="source-badge source-{badge}" title="{html.escape(title, quote=True)}">'
-                f'{html.escape(badge)}</span>')
-    if column == "MCQ" and row.get("MCQ low") is not None and not math.isnan(row.get("MCQ low", math.nan)):
-        return f"{value:.2f} ±{(row['MCQ high'] - row['MCQ low']) / 2:.1f}"
-    if column == "Open":
-        if row.get("Judge") == tables.AWAITING_JUDGE:
-            return "awaiting"
-        mark = PAPER_OPEN_MARK if row.get("Judge") == tables.PAPER_JUDGE and _number(value) else ""
-        return _number(value) + mark
-    if column in tables.NUMERIC_COLUMNS:
-        return _number(value)
-    return "" if value is None else html.escape(str(value), quote=True)
-
-
-def footnotes(view: pd.DataFrame) -> dict[str, int]:
-    """Row id -> footnote number, for the rows in view that carry a note of their own."""
-    noted = [row_id for row_id, note in zip(view["Id"], view["Note"]) if str(note or "").strip()]
-    return {row_id: number for number, row_id in enumerate(noted, 1)}
-
-
-def table_value(view: pd.DataFrame, column_groups: list[str]) -> dict:
-    """The Dataframe value: plain cell values (for sorting and scripts) and what each cell shows.
-
-    The table's datatype is "html" for every column (the shown columns vary, the datatype list
-    cannot), so every display string here is escaped HTML; sorting still compares the plain values.
-    """
-    shown = list(tables.visible_columns(view, column_groups).columns)
-    notes = footnotes(view)
-    data, display = [], []
-    for _, row in view.iterrows():
-        data.append([None if isinstance(row[c], float) and math.isnan(row[c]) else row[c] for c in shown])
-        display.append([_display(c, row, notes.get(row["Id"])) for c in shown])
-    return {"headers": shown, "data": data, "metadata": {"display_value": display, "styling": None}}
-
-
-def freshness_markdown(board: pd.DataFrame, last_change: str | None) -> str:
-    """How alive the board is: the submissions it shows and when the last one changed."""
-    scored = int((board["Source"] == "scored here").sum())
-    if not scored:
-        return "*No submission scored here yet: the rows are the paper's and the reference baselines.*"
-    when = f" · last change {str(last_change).replace('T', ' ').removesuffix('Z')} UTC" if last_change else ""
-    return f"*{scored:,} submission{'s' if scored != 1 else ''} scored here{when}*"
-
-
-def notes_markdown(view: pd.DataFrame, freshness: str = "") -> str:
-    """Under the table: how fresh the board is, then an empty view says so, or the legend and the rows'
-    own notes."""
-    if view.empty:
-        return "\n\n".join(filter(None, (freshness, EMPTY_VIEW)))
-    noted = [(model, note) for model, note in zip(view["Model"], view["Note"]) if str(note or "").strip()]
-    lines = [f"{number}. {escape_md(model)}: {escape_md(note)}" for number, (model, note) in enumerate(noted, 1)]
-    legend = ("Rank: a band such as *2–4* means the row's MCQ cannot be told apart from the rows sharing it "
-              f"at 95% (Wilson intervals; paper rows with n = {PAPER_MCQ_N:,}). **—** with ⚠: not comparable "
-              "with the ranked rows (another build, a sample build, or under "
-              f"{tables.MIN_COVERAGE:g}% of the MCQs answered), shown below them. "
-              "*reference* rows, last: baselines with no model scored on this build's MCQs (a random letter: "
-              "chance; the commonest answer letter; the longest option, reading no image), never ranked and kept "
-              "by the model filters; the dashed "
-              "line on the size plot is the random one. "
-              f"{PAPER_OPEN_MARK} Open judged by {escape_md(PAPER_JUDGE_MARK)} with an unpublished prompt: "
-              "Open compares only among rows with the same judge and prompt. "
-              "**Sort:** click a column header (again to reverse). Hover a header for its full name.")
-    return "\n\n".join(filter(None, (freshness, legend, "\n".join(lines))))
-
-
-def banner_markdown(dataset: DatasetInfo) -> str:
-    """A plain warning whenever the board serves anything but the official release."""
-    label = f"\u26a0\ufe0f {RELEASE_LABEL_NOTE}."
-    if dataset.official:
-        return label
-    count = f"{dataset.questions:,} questions" if dataset.questions else "question count unknown"
-    return (f"**Sample build, {count}: scores here are not comparable with the paper's.** Submitted rows are "
-            f"shown unranked; the ranks are the paper's own rows.\n\n{label}")
-
-
-def model_choices(df: pd.DataFrame) -> list[tuple[str, str]]:
-    """("name · source", id) for every row, in board order: pickers identify rows by id, never by name."""
-    return [(plots.row_label(row), row["Id"]) for _, row in df.drop_duplicates("Id").iterrows()]
-
-
-@dataclass
-class LeaderboardTab:
-    """What other tabs wire to: the refresh of every view (table, notes, plots, pickers) and its inputs."""
-
-    refresh: Callable[..., tuple]
-    inputs: list[gr.components.Component]
-    outputs: list[gr.components.Component]
-
-
-FILTER_CHOICES: dict[str, tuple[str, ...]] = {"weights": tuple(MODEL_WEIGHTS), "domain": tuple(MODEL_DOMAINS),
+# One line per filter: its address name, its choices (in the order shown) and its label; chips follow.
+FILTER_CHOICES: dict[str, tuple[str, ...]] = {"weights": tuple(MODEL_WEIGHTS), "domain": tuple(reversed(MODEL_DOMAINS)),
                                               "size": tuple(tables.SIZE_BUCKETS), "source": tuple(tables.SOURCES),
                                               "reproduced": tables.REPRODUCED}
 FILTER_LABELS = {"weights": "Weights", "domain": "Domain", "size": "Size", "source": "Source",
@@ -231,9 +59,15 @@ def chips_view(search: str | None, *chosen: list[str] | None) -> tuple:
     return (gr.CheckboxGroup(choices=chips, value=chips, visible=bool(chips)), gr.Button(visible=bool(chips)))
 
 
+def cleared() -> tuple:
+    """Every model filter emptied ("Clear all")."""
+    return ("", *([] for _ in FILTER_CHOICES))
+
+
 def _listed(query: str, name: str, choices: tuple[str, ...]) -> list[str] | None:
-    given = url_state.read(query, name, limit=400)
-    return [value for value in given.split(",") if value in choices] if given else None
+    """The known values of a list in the address: one `name=` per value, or one comma list (`weights=open,closed`)."""
+    given = [value for each in url_state.read_all(query, name, limit=400) for value in each.split(",")]
+    return [value for value in given if value in choices] if given else None
 
 
 def state_in_address(query: str) -> tuple:
@@ -247,106 +81,148 @@ def state_in_address(query: str) -> tuple:
     return tuple(gr.skip() if value is None else value for value in values)
 
 
-def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, address: gr.Textbox) -> LeaderboardTab:
-    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API.
-    Downloads are written under `exports`."""
+def model_choices(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """("name · source", id) for every row, in board order: pickers identify rows by id, never by name."""
+    return [(plots.row_label(row), row["Id"]) for _, row in df.drop_duplicates("Id").iterrows()]
 
-    def filtered(search, weights, domains, sizes, sources, reproduced, sort=None) -> pd.DataFrame:
-        return tables.sort_board(tables.filter_board(board.board(), search or "", weights or (), domains or (),
+
+class BoardViews:
+    """Every view of the board the tab shows, as plain methods over one `Leaderboard` (no page needed)."""
+
+    def __init__(self, board: Leaderboard, exports: Path) -> None:
+        self.board = board
+        self.exports = exports
+        self._rendered: dict[tuple, object] = {}  # (kind, board version, view) -> rendered; cleared when full
+        self._lock = threading.Lock()
+
+    def _cached(self, key: tuple, make: Callable[[], object]) -> object:
+        key = (self.board.board_version(), *key)
+        with self._lock:
+            value = self._rendered.get(key)
+        if value is None:
+            value = make()
+            with self._lock:
+                if len(self._rendered) >= RENDERED_KEPT:
+                    self._rendered.clear()
+                self._rendered[key] = value
+        return value
+
+    def filtered(self, search, weights, domains, sizes, sources, reproduced, sort=None) -> pd.DataFrame:
+        """The board's rows matching the filters, in the order asked for."""
+        return tables.sort_board(tables.filter_board(self.board.board(), search or "", weights or (), domains or (),
                                                      sizes or (), sources or (), reproduced or ()), sort)
 
-    rendered: dict[tuple, dict] = {}  # (board version, filters) -> table value; an unchanged board is not re-rendered
-    rendered_lock = threading.Lock()
-
-    def leaderboard(search: str, weights: list[str], domains: list[str], sizes: list[str],
+    def leaderboard(self, search: str, weights: list[str], domains: list[str], sizes: list[str],
                     sources: list[str], reproduced: list[str] | None = None, column_groups: list[str] | None = None,
                     sort: str | None = None) -> dict:
         """The ranked board filtered by model search (";" separates terms), weights (open/closed),
         domain (medical/general), size bucket, source (paper/scored here/reference) and reproduction
         (reproduced, not reproduced, self-reported, pending, running, reproduction failed, over budget);
         shown column groups; `sort` one column as "MCQ:desc" (ranked rows stay first, whatever the key).
-        Unranked rows (another build, a sample build, partial, not reproduced) have Rank null and say why in
+        Unranked rows (another build, a sample build, partial, not reproduced, held) have Rank null and say why in
         "Unranked"; the reference rows (baselines, Source "reference") come last, Rank null."""
-        key = (board.board_version(), search or "", sort or "",
-               *(tuple(v or ()) for v in (weights, domains, sizes, sources, reproduced, column_groups)))
-        with rendered_lock:
-            value = rendered.get(key)
-        if value is None:
-            value = table_value(filtered(search, weights, domains, sizes, sources, reproduced, sort),
-                                column_groups or [])
-            with rendered_lock:
-                if len(rendered) >= RENDERED_KEPT:
-                    rendered.clear()
-                rendered[key] = value
-        return {"headers": list(value["headers"]), "data": [list(row) for row in value["data"]],
-                "metadata": {"display_value": [list(row) for row in value["metadata"]["display_value"]],
-                             "styling": None}}
+        filters = (search, weights, domains, sizes, sources, reproduced)
+        key = ("api", search or "", sort or "", *(tuple(v or ()) for v in (*filters[1:], column_groups)))
+        return self._cached(key, lambda: table_value(self.filtered(*filters, sort), column_groups or []))
 
-    def views(search, weights, domains, sizes, sources, reproduced, column_groups, sort, compared):
+    def table(self, search, weights, domains, sizes, sources, reproduced, column_groups, sort,
+              target=None) -> tuple[str, str]:
+        """The legend (marking the dimension sorted by) and the table's HTML, the row `target` highlighted."""
+        filters = (search, weights, domains, sizes, sources, reproduced)
+        key = ("html", search or "", sort or "", target or "", *(tuple(v or ()) for v in (*filters[1:], column_groups)))
+        html = self._cached(key, lambda: board_table_html(self.filtered(*filters, sort), column_groups or [], sort,
+                                                          target=target or None))
+        return explainer_html(sort=sort), html
+
+    def beside(self, search, weights, domains, sizes, sources, reproduced, column_groups, sort, compared) -> tuple:
         """Everything beside the table: notes, downloads (sorted as shown), the size and interval plots, the radar
         and its picker."""
-        full = board.board()
-        view = filtered(search, weights, domains, sizes, sources, reproduced, sort)
+        full = self.board.board()
+        view = self.filtered(search, weights, domains, sizes, sources, reproduced, sort)
         shown = tables.visible_columns(view, column_groups or ())
         exported = shown.assign(Rank=view["Band"])  # the rank as the page shows it ("2–3", "—")
         choices = model_choices(full)
         ids = {value for _, value in choices}
         kept, _ = plots.radar_picks([i for i in (compared or []) if i in ids])
-        return (notes_markdown(view, freshness_markdown(full, board.last_scored_at())),
-                write_once(exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
-                write_once(exports, "medcmr_leaderboard.json", tables.export_json(exported)),
+        return (notes_markdown(view, freshness_markdown(full, self.board.last_scored_at())),
+                write_once(self.exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
+                write_once(self.exports, "medcmr_leaderboard.json", tables.export_json(exported)),
                 plots.score_vs_size(view), intervals.mcq_interval_svg(view), gr.Dropdown(choices=choices, value=kept),
                 plots.dimension_chart(full, kept))
 
-    def pick_compared(ids: list[str]):
+    def pick_compared(self, ids: list[str]) -> tuple:
         """The radar follows the picker; a pick past the limit is undone and the visitor told why."""
         kept, refused = plots.radar_picks(ids)
         if refused:
             toasts.warn(refused)
-        return gr.Dropdown(value=kept) if refused else gr.skip(), plots.dimension_chart(board.board(), kept)
+        return gr.Dropdown(value=kept) if refused else gr.skip(), plots.dimension_chart(self.board.board(), kept)
 
-    def board_tick(seen_version: int, *inputs):
-        """Re-render only when the board changed, so a reader's sorting is not reset for nothing."""
-        current = board.board_version()
+    def refresh(self, *values) -> tuple:
+        """The table and everything beside it, for the inputs `BoardTab.inputs` lists."""
+        *filters, target, compared = values
+        return (*self.table(*filters, target), *self.beside(*filters, compared))
+
+    def tick(self, seen_version: int, *values) -> tuple:
+        """Re-render only when the board changed, so a reader's view is not redrawn for nothing."""
+        current = self.board.board_version()
         if current == seen_version:
-            return (gr.skip(),) * (2 + len(view_outputs))
-        return (leaderboard(*inputs[:len(filters)]), current, *views(*inputs))
+            return (gr.skip(),) * (1 + len(self.refresh_outputs))
+        return (current, *self.refresh(*values))
 
+    refresh_outputs = ("legend", "table", "notes", "csv", "json", "size", "intervals", "picker", "radar")
+
+
+def target_in_address(query: str) -> str:
+    """The board row a link names (`?row=<id>`: a submission's receipt links to its own row)."""
+    return url_state.read(query, "row")
+
+
+@dataclass
+class BoardTab:
+    """What other tabs wire to: the refresh of every view (table, notes, plots, pickers) and its inputs."""
+
+    refresh: Callable[..., tuple]
+    inputs: list[gr.components.Component]
+    outputs: list[gr.components.Component]
+
+
+def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, address: gr.Textbox) -> BoardTab:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API.
+    Downloads are written under `exports`."""
+    views = BoardViews(board, exports)
     first = board.board()
     default_ids = list(first["Id"][:3])
-    gr.Markdown(banner_markdown(board.dataset), elem_id="build-banner")
+    banner = banner_markdown(board.dataset)
+    gr.Markdown(banner, elem_id="build-banner", visible=bool(banner))
+    plain = {"js_on_load": None, "apply_default_css": False}  # HTML the server drew: no click event, no prose CSS
+    legend = gr.HTML(explainer_html(), elem_id="board-legend", **plain)
     # On a phone the controls fold behind this button (CSS shows it only there), so a row is on the first screen.
     controls_toggle = gr.Button("☰ Search, filters and columns", size="sm", elem_id="board-controls-toggle")
     with gr.Column(elem_id="board-controls"):
         with gr.Row():
-            search = gr.Textbox(label="Search models", placeholder="e.g. qwen; gemma", scale=2)
+            search = gr.Textbox(label="Search models", placeholder="e.g. qwen; gemma", scale=2, elem_id="board-search")
             column_groups = gr.CheckboxGroup(list(tables.COLUMN_GROUPS), value=DEFAULT_COLUMN_GROUPS,
                                              label="Columns", scale=3)
         with gr.Accordion("Filters", open=False, elem_id="board-filters"):
             with gr.Row():
-                weights_filter = gr.CheckboxGroup(list(FILTER_CHOICES["weights"]), label="Weights")
-                domain_filter = gr.CheckboxGroup(list(reversed(FILTER_CHOICES["domain"])), label="Domain")
-                size_filter = gr.CheckboxGroup(list(FILTER_CHOICES["size"]), label="Size")
-                source_filter = gr.CheckboxGroup(list(FILTER_CHOICES["source"]), label="Source")
-                reproduced_filter = gr.CheckboxGroup(list(FILTER_CHOICES["reproduced"]), label="Reproduced")
-    with gr.Row(elem_id="board-chips-row"):
+                boxes = [gr.CheckboxGroup(list(choices), label=FILTER_LABELS[name])
+                         for name, choices in FILTER_CHOICES.items()]
+    with gr.Row(elem_id="board-toolbar"):
         chips = gr.CheckboxGroup([], label="Active filters (untick one to remove it)", visible=False,
                                  elem_id="board-chips", scale=4)
         clear_all = gr.Button("Clear all filters", visible=False, size="sm", elem_id="board-clear", scale=1)
-    # The column the table is sorted by ("MCQ:desc"): a header click writes it (see space/ui.py's HEAD).
+        csv_button = gr.DownloadButton("⬇ CSV (filtered view)", size="sm", scale=0, elem_id="board-csv")
+        json_button = gr.DownloadButton("⬇ JSON (filtered view)", size="sm", scale=0, elem_id="board-json")
+    # The column the table is sorted by ("MCQ:desc"): a header button writes it (see space/ui.py's HEAD).
     sort = gr.Textbox(visible="hidden", elem_id="board-sort")
-    model_filters = [search, weights_filter, domain_filter, size_filter, source_filter, reproduced_filter]
+    target = gr.Textbox(visible=False)  # the row a link names (`?row=`), highlighted
+    model_filters = [search, *boxes]
     filters = [*model_filters, column_groups, sort]
-    initial = table_value(first, DEFAULT_COLUMN_GROUPS)
-    table = gr.Dataframe(value=initial, datatype="html", interactive=False, wrap=True, max_height=640, label="Ranked models",
-                         column_widths=["64px", "240px"], elem_id="board")
+    table = gr.HTML(board_table_html(first, DEFAULT_COLUMN_GROUPS), elem_id="board", **plain)
     notes = gr.Markdown(notes_markdown(first, freshness_markdown(first, board.last_scored_at())),
                         elem_id="board-notes")
-    with gr.Row():
-        csv_button = gr.DownloadButton("⬇ CSV (filtered view)", size="sm")
-        json_button = gr.DownloadButton("⬇ JSON (filtered view)", size="sm")
     # Drawn on the server as SVG: it comes with the page, the first chart on screen (the plotly ones load after).
-    interval_plot = gr.HTML(intervals.mcq_interval_svg(first), elem_id="interval-plot")
+    interval_plot = gr.HTML(intervals.mcq_interval_svg(first), elem_id="interval-plot", **plain)
     with gr.Row():
         with gr.Column():
             # No max_choices: Gradio would refuse a sixth pick without a word; `pick_compared` says why.
@@ -360,33 +236,29 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     seen_version = gr.State(-1)
     board_timer = gr.Timer(BOARD_REFRESH_SECONDS)
 
-    inputs = [*filters, compared]
-    view_outputs = [notes, csv_button, json_button, size_plot, interval_plot, compared, radar_plot]
-    board_events = [demo.load] + [f.change for f in filters[1:]] + [search.submit]
-    # Reads skip Gradio's queue limit: an unchanged board is a cached value, so they never wait on submits.
-    # "always_last": a filter set while the first render runs (from the address) is rendered after it, not dropped.
-    gr.on(board_events, leaderboard, inputs=filters, outputs=table, api_name="leaderboard",
-          concurrency_limit=None, trigger_mode="always_last").then(
-        views, inputs=inputs, outputs=view_outputs, **PRIVATE)
+    inputs = [*filters, target, compared]
+    table_outputs = [legend, table]
+    beside_outputs = [notes, csv_button, json_button, size_plot, interval_plot, compared, radar_plot]
+    # Scripts read the board as a Dataframe value; the page gets HTML. Reads skip Gradio's queue limit.
+    gr.api(views.leaderboard, api_name="leaderboard", concurrency_limit=None)
+    # "always_last": a filter set while a render runs (from the address, or typing) is rendered after it, never lost.
+    gr.on([demo.load, *(f.change for f in filters[1:]), search.change, target.change], views.table,
+          inputs=[*filters, target], outputs=table_outputs, concurrency_limit=None, trigger_mode="always_last",
+          **PRIVATE).then(views.beside, inputs=[*filters, compared], outputs=beside_outputs, **PRIVATE)
     # The search, filters, columns and sort live in the address: a shared link or a reload shows the same view.
     demo.load(state_in_address, inputs=address, outputs=filters, js=url_state.READ_ADDRESS, **PRIVATE)
+    demo.load(target_in_address, inputs=address, outputs=target, js=url_state.READ_ADDRESS, **PRIVATE)
     for name, component in zip(ADDRESS_NAMES, filters):
         component.change(None, inputs=component, js=url_state.remember(name), **PRIVATE)
     gr.on([component.change for component in model_filters], chips_view, inputs=model_filters,
           outputs=[chips, clear_all], **PRIVATE)
     chips.input(filters_kept, inputs=[chips, *model_filters], outputs=model_filters, **PRIVATE)
-    clear_all.click(lambda: ("", *([] for _ in FILTER_CHOICES)), outputs=model_filters, **PRIVATE)
+    clear_all.click(cleared, outputs=model_filters, **PRIVATE)
     controls_toggle.click(None, js="() => document.getElementById('board-controls').classList.toggle('open')",
                           **PRIVATE)
-    # Search as you type: while one filtering runs, only the last change waits (none pile up, none is lost).
-    search.change(leaderboard, inputs=filters, outputs=table, trigger_mode="always_last", concurrency_limit=None,
-                 **PRIVATE).then(views, inputs=inputs, outputs=view_outputs, **PRIVATE)
     demo.load(board.board_version, outputs=seen_version, **PRIVATE)
     compared.input(None, js=toasts.close_js("warning"), **PRIVATE)  # a new pick makes the last warning stale
-    compared.input(pick_compared, inputs=compared, outputs=[compared, radar_plot], **PRIVATE)
-    board_timer.tick(board_tick, inputs=[seen_version, *inputs],
-                     outputs=[table, seen_version, *view_outputs], **PRIVATE)
-
-    def refresh(*values):
-        return (leaderboard(*values[:len(filters)]), *views(*values))
-    return LeaderboardTab(refresh, inputs, [table, *view_outputs])
+    compared.input(views.pick_compared, inputs=compared, outputs=[compared, radar_plot], **PRIVATE)
+    board_timer.tick(views.tick, inputs=[seen_version, *inputs],
+                     outputs=[seen_version, *table_outputs, *beside_outputs], **PRIVATE)
+    return BoardTab(views.refresh, inputs, [*table_outputs, *beside_outputs])

@@ -116,7 +116,7 @@ def receipt_markdown(receipt: dict) -> str:
     where = f"position **{position}** in the queue" if position else f"status **{receipt['status']}**"
     links = ""
     if receipt.get("model"):
-        links = (f"\n\nOnce scored: [see its row on the board]({permalink(search=receipt['model'])}) · "
+        links = (f"\n\nOnce scored: [see its row on the board]({permalink(row=receipt['id'])}) · "
                  f"[browse its answers]({permalink(tab='explore', submission=receipt['id'])})")
     return (f"**Accepted** as {code(receipt['id'])}, {where}. Follow it in the queue below.\n\n"
             + escape_md(receipt.get("message") or "") + links)

@@ -19,8 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from leaderboard import board as tables
+from leaderboard import intervals
 from leaderboard.service import Leaderboard
-from space.leaderboard_tab import DEFAULT_COLUMN_GROUPS, table_value
+from space.board_view import BOARD_CSS, DEFAULT_COLUMN_GROUPS, banner_markdown, board_table_html, explainer_html
 
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 # Gradio's built chunks carry a content hash in their names (`assets/Index-BtpqUM30.js`): a name never
@@ -90,35 +91,58 @@ class ImmutableAssets:
         await self.app(scope, receive, send_cached)
 
 
-PREVIEW_ROWS = 20
-PREVIEW_COLUMNS = ("Rank", "Model", "MCQ", "Open")
+MAX_TARGET_BYTES = 16_384  # path and query of one request; a link the page makes is far shorter
+
+
+class LongAddressGuard:
+    """ASGI middleware: a request whose path and query pass MAX_TARGET_BYTES answers 414 URI Too Long at once
+    (Gradio's page route would fail on it with a traceback, and nothing the page makes is that long)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or scope.get("path", "").encode()) + len(scope.get("query_string", b""))
+            if size > MAX_TARGET_BYTES:
+                body = f"URI too long: {size:,} bytes of path and query (at most {MAX_TARGET_BYTES:,}).\n".encode()
+                await send({"type": "http.response.start", "status": 414,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+PREVIEW_ROWS = 60  # the first screens' worth; Gradio's table brings every row
 # Shown from the page's first bytes until Gradio has drawn the real table (then hidden for good).
-PREVIEW_STYLE = ("<style>#board-preview{font-family:sans-serif;max-width:1280px;margin:0 auto;padding:16px 24px}"
-                 "#board-preview table{border-collapse:collapse;font-size:14px}"
-                 "#board-preview td,#board-preview th{padding:6px 14px;text-align:left;border-bottom:1px solid #e5e7eb}"
-                 "#board-preview .unranked-mark{display:none}"
-                 "body:has(#board .virtual-row) #board-preview,body:has(gradio-app [role=tab][aria-selected=true]"
-                 ":not([data-tab-id=leaderboard])) #board-preview{display:none}</style>")
+PREVIEW_STYLE = ("#board-preview{font-family:'Source Sans Pro',ui-sans-serif,system-ui,sans-serif;color:#1f2937;"
+                 "max-width:1280px;margin:0 auto;padding:16px 24px}#board-preview h1{font-size:1.9em;margin:0 0 8px}"
+                 "#board-preview .board-scroll{margin:8px 0 16px}#board-preview svg{max-width:100%}"
+                 ".preview-banner{border-left:4px solid #E69F00;padding:2px 12px}"
+                 "body:has(#board .board-table) #board-preview,body:has(gradio-app [role=tab][aria-selected=true]"
+                 ":not([data-tab-id=leaderboard])) #board-preview{display:none}")
 # The same, for browsers without CSS :has() (e.g. Firefox ESR 115): the preview is removed. A look every 100 ms,
 # not a MutationObserver: Gradio's mount makes thousands of DOM changes, and each would run the check.
-PREVIEW_SCRIPT = ("<script>(() => { const watch = setInterval(() => { if (document.querySelector('#board .virtual-row, "
+PREVIEW_SCRIPT = ("<script>(() => { const watch = setInterval(() => { if (document.querySelector('#board .board-table, "
                   "gradio-app [role=tab][aria-selected=true]:not([data-tab-id=leaderboard])')) { "
                   "document.getElementById('board-preview')?.remove(); clearInterval(watch); } }, 100); })();</script>")
 
 
 def preview_html(board: Leaderboard) -> str:
-    """The first ranked rows as plain HTML (the cells the board's table shows, without the notes' marks: the
-    notes come with the full board), for the page's first bytes."""
+    """The board's first screen as plain HTML for the page's first bytes: what the numbers mean, the first rows
+    as the table shows them (without the notes' marks: the notes come with the full board) and the MCQ interval
+    chart. Nothing in it takes the keyboard's focus: it gives way to the page within seconds."""
     full = board.board()
-    ranked = full[full["Rank"].notna()].head(PREVIEW_ROWS).assign(Note="")
-    value = table_value(ranked, DEFAULT_COLUMN_GROUPS)
-    shown = [value["headers"].index(column) for column in PREVIEW_COLUMNS]
-    head = "".join(f"<th>{html.escape(PREVIEW_COLUMNS[i])}</th>" for i in range(len(shown)))
-    rows = "".join("<tr>" + "".join(f"<td>{cells[i]}</td>" for i in shown) + "</tr>"
-                   for cells in value["metadata"]["display_value"])
-    return (f'{PREVIEW_STYLE}<div id="board-preview" aria-hidden="true"><h1>Med-CMR leaderboard</h1>'
-            f"<p>Loading the full board…</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
-            f"{PREVIEW_SCRIPT}")
+    banner = html.escape(banner_markdown(board.dataset))
+    banner = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", banner)
+    table = board_table_html(full.head(PREVIEW_ROWS).assign(Note=""), DEFAULT_COLUMN_GROUPS, sortable=False)
+    table = table.replace(' tabindex="0"', "").replace("<a href=", '<a tabindex="-1" href=')
+    return (f'<style>{PREVIEW_STYLE}{BOARD_CSS}</style><div id="board-preview" aria-hidden="true">'
+            "<h1>Med-CMR leaderboard</h1>" + (f'<p class="preview-banner">{banner}</p>' if banner else "")
+            + f"{explainer_html(sortable=False)}<p>Loading the full board…</p>"
+            f"{table}"
+            f"{intervals.mcq_interval_svg(full)}</div>{PREVIEW_SCRIPT}")
 
 
 class BoardPreview:

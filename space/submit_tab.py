@@ -233,6 +233,17 @@ _REFUSAL_JS = r"""() => {
 }"""
 
 
+def accepted(receipt: dict) -> tuple[str, str]:
+    """The receipt for the page (and its id for the result card), and a success toast: with the optional runs
+    open, the receipt starts below the screen's edge."""
+    where = f", position {receipt['position']} in the queue" if receipt.get("position") else ""
+    toasts.info(f"Accepted as {receipt['id']}{where}.")
+    return receipt_markdown(receipt), receipt["id"]
+
+
+SHOW_RECEIPT = "() => document.getElementById('receipt')?.scrollIntoView({block: 'center'})"
+
+
 @dataclass
 class SubmitTab:
     """What other tabs wire to: the submit event (to refresh the board after it) and the queue's refresh."""
@@ -369,9 +380,9 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
         outputs=receipt, api_name="submit", concurrency_limit=None,
     )
     submitted.failure(None, outputs=refusal, js=_REFUSAL_JS, **PRIVATE)
-    submitted = submitted.success(
-        lambda r: (receipt_markdown(r), r["id"]), inputs=receipt, outputs=[receipt_text, card_choice], **PRIVATE
-    ).then(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
+    submitted = submitted.success(accepted, inputs=receipt, outputs=[receipt_text, card_choice], **PRIVATE).then(
+        None, js=SHOW_RECEIPT, **PRIVATE).then(
+        tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
     # The `status` API keeps its keys for scripts (into a hidden table); the page shows readable ones.
     status_api = gr.Dataframe(visible="hidden")
     gr.on([refresh_status.click, status_id.submit], status, inputs=status_id, outputs=status_api,

@@ -19,6 +19,11 @@ def error(message: object, title: str) -> gr.Error:
     return gr.Error(html.escape(str(message), quote=False), title=title, duration=TOAST_SECONDS)
 
 
+def info(message: str) -> None:
+    """A success toast that leaves on its own (its message is text, escaped like an error's)."""
+    gr.Info(html.escape(message, quote=False), duration=TOAST_SECONDS)
+
+
 def warn(message: str) -> None:
     """A warning toast that leaves on its own."""
     gr.Warning(message, duration=TOAST_SECONDS)

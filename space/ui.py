@@ -1,13 +1,12 @@
 """The Gradio 6 page: Leaderboard, Submit, Explore and About tabs wired to the `Leaderboard` facade.
 
 UI code only: each tab module lays out its components and wires them to plain functions of
-`leaderboard/` and `space/render.py`. Events with API names for `gradio_client`: `submit`,
+`leaderboard/`, `space/render.py` and `space/board_view.py`. Events with API names for `gradio_client`: `submit`,
 `status`, `leaderboard`, and Explore's `explore`, `explore_item`, `explore_image`,
-`explore_details` and `explore_compare`. `CSS` and `HEAD` go to `launch()` (Gradio 6 takes them there).
+`explore_details` and `explore_compare`. `CSS`, `HEAD` and `I18N` go to `launch()` (Gradio 6 takes them there).
 """
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -18,75 +17,92 @@ from leaderboard.service import Leaderboard
 from space import url_state
 from space.about_tab import build_about_tab, live_sections
 from space.explore_tab import build_explore_tab
-from space.leaderboard_tab import HEADER_TIPS, PRIVATE, build_leaderboard_tab
+from space.board_view import BOARD_CSS
+from space.leaderboard_tab import PRIVATE, build_leaderboard_tab
 from space.moderation_tab import build_moderation_tab, moderation_visible
 from space.submit_tab import build_submit_tab
 
-RANK_WIDTH, MODEL_WIDTH = 64, 240  # the board's column_widths: the sticky Model column starts after Rank
-PHONE_RANK, PHONE_MODEL, PHONE_SCORE, PHONE_OPEN = 44, 116, 92, 64  # 316 px: a 390 px phone
 PHONE_QUEUE_MODEL, PHONE_QUEUE_STATUS = 150, 120  # the queue's Model and Status: both on a phone's screen
-
-# Gradio 6.31's Dataframe draws a header <table> and absolutely placed rows of div cells
-# (`th[data-heading=i]`, `.body-cell[data-col=i]`) inside `.virtual-table-viewport`, the element that
-# scrolls sideways; `pinned_columns` has no sticky effect there, so Rank and Model are made sticky here.
-_STICKY = ", ".join(f"#board th[data-heading='{i}'], #board .body-cell[data-col='{i}']" for i in (0, 1))
-# The header table also holds a hidden sizing row of <td>s whose inline widths set the columns'.
+# The agreement table on a phone: its headers name the models, so each column keeps room for whole words.
+COMPARE_PHONE_WIDTHS = (104, 48, 64, 112, 112, 64, 96, 96, 80, 96)
+FOCUS = "#1d4ed8"  # the keyboard's focus mark, 3 px: visible on white and on every control
 
 
-def _width(index: int, px: int, table: str = "board") -> str:
+def _width(index: int, px: int, table: str) -> str:
+    """A fixed column width in one of Gradio 6.31's Dataframes: its header <table> and its rows of div cells
+    (`.body-cell[data-col=i]`) are sized apart."""
     return (f"#{table} table.header-table tr > :nth-child({index + 1}), #{table} .body-cell[data-col='{index}'] "
             f"{{ width: {px}px !important; min-width: {px}px !important; max-width: {px}px !important; "
             f"flex: 0 0 {px}px !important; }}")
 
 
-CSS = f"""
+CSS = BOARD_CSS + f"""
 #about pre, #about pre code {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
-#build-banner {{ border-left: 4px solid #E69F00; padding: 4px 12px; }}
-{_STICKY} {{ position: sticky; z-index: 3; background: var(--background-fill-primary); }}
-#board th[data-heading='0'], #board .body-cell[data-col='0'] {{ left: 0; }}
-#board th[data-heading='1'], #board .body-cell[data-col='1'] {{ left: {RANK_WIDTH}px;
-  box-shadow: 2px 0 0 var(--border-color-primary); }}
-#board th[data-heading] {{ cursor: pointer; }}
-#board .source-badge {{ display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 0.8em;
-  border: 1px solid var(--border-color-primary); }}
-#board .source-scored {{ border-color: #0072B2; color: #0072B2; }}
-#board .source-reference {{ border-style: dashed; font-style: italic; }}
-#board .unranked-mark {{ font-size: 0.8em; color: #b45309; white-space: nowrap; }}
-#board .reproduced-mark {{ font-size: 0.8em; color: #047857; white-space: nowrap; }}
-#board sup {{ font-size: 0.7em; }}
-#board a {{ color: var(--link-text-color, #2563eb); text-decoration: underline; text-underline-offset: 2px; }}
+#build-banner {{ border-left: 4px solid #E69F00; padding: 2px 12px; }}
+#build-banner p {{ margin: 0; }}
 #board-notes {{ font-size: 0.85em; }}
+#board .html-container, #board-legend .html-container, #interval-plot .html-container {{ padding: 0 !important; }}
 #interval-plot {{ overflow-x: auto; }}
 #submit-refusal:not(:empty) {{ color: var(--error-text-color, #b91c1c); }}
-#board .cell-menu-button {{ display: none !important; }}
-#board th[aria-sort='descending'] .header-content::after {{ content: " ▼"; font-size: 0.8em; }}
-#board th[aria-sort='ascending'] .header-content::after {{ content: " ▲"; font-size: 0.8em; }}
+#receipt:not(:empty) {{ border-left: 4px solid #15803d; padding: 2px 12px; }}
 #board-controls-toggle {{ display: none; }}
+#board-toolbar {{ align-items: center; flex-wrap: wrap; gap: 8px; }}
+#board-toolbar > button {{ flex: 0 0 auto !important; min-width: 0 !important; width: auto !important; }}
+#explore-item.target, #explore-compare-view.target {{ outline: 3px solid #b45309; outline-offset: 4px;
+  border-radius: 4px; }}
+#explore-compare-table th, #explore-compare-table .header-content {{ word-break: normal; overflow-wrap: normal;
+  white-space: nowrap; }}
+#explore-pager {{ align-items: flex-end; flex-wrap: nowrap; }}
+/* A focus mark a keyboard user can see on every control (Gradio's is a thin border, or none). */
+:focus-visible, input[type=checkbox]:focus-visible, input[type=radio]:focus-visible {{
+  outline: 3px solid {FOCUS} !important; outline-offset: 2px !important; }}
+label:has(input[type=checkbox]:focus-visible), label:has(input[type=radio]:focus-visible) {{
+  outline: 3px solid {FOCUS}; outline-offset: 2px; }}
+/* Gradio's light greys fall short of WCAG AA contrast (4.5:1) on white: hints, footer, the chosen tab. */
+.gradio-container {{ --block-info-text-color: #4b5563; --body-text-color-subdued: #4b5563;
+  --input-placeholder-color: #6b7280; }}
+.gradio-container [data-testid=block-info], .gradio-container .info-text, footer, footer a, footer button,
+.gradio-container input::placeholder, .gradio-container textarea::placeholder {{ color: #4b5563 !important;
+  opacity: 1 !important; }}
+button[role=tab].selected {{ color: #c2410c !important; }}
+.gradio-container {{ --button-primary-background-fill: #c2410c; --button-primary-background-fill-hover: #9a3412;
+  --button-primary-border-color: #c2410c; --button-primary-text-color: #fff; }}
+/* An image box with nothing in it yet says nothing: it is left out until it has an image. */
+#explore-thumbnail:has(.empty), #explore-full-image:has(.empty) {{ display: none; }}
+/* So is a table with no row yet (a box a keyboard could not scroll). */
+#explore-table:has([role=grid][aria-rowcount="1"]), #explore-compare-table:has([role=grid][aria-rowcount="1"]),
+#status:has([role=grid][aria-rowcount="1"]) {{ display: none; }}
+.gradio-container .table-wrap, .gradio-container .table-wrap * {{ font-family: var(--font) !important;
+  font-variant-numeric: tabular-nums; }}
 @media (max-width: 640px) {{
   #board-controls-toggle {{ display: block; }}
   #board-controls:not(.open) {{ display: none !important; }}
-  {_width(0, PHONE_RANK)}
-  {_width(1, PHONE_MODEL)}
-  {_width(2, PHONE_SCORE)}
-  {_width(3, PHONE_OPEN)}
+  #board-controls .form > * {{ min-width: 100% !important; flex-basis: 100% !important; }}
+  #page-title h1 {{ font-size: 1.6em !important; margin-bottom: 4px; }}
   {_width(0, PHONE_QUEUE_MODEL, "status")}
   {_width(1, PHONE_QUEUE_STATUS, "status")}
   #status .body-cell[data-col='0'] {{ overflow-wrap: anywhere; }}
-  #board .body-cell[data-col='1'] {{ overflow-wrap: anywhere; }}
-  #board .cell-wrap {{ padding: 4px !important; font-size: 13px; }}
-  #board th[data-heading='1'], #board .body-cell[data-col='1'] {{ left: {PHONE_RANK}px; }}
-  #board .unranked-mark, #board .reproduced-mark {{ display: block; }}
+  {" ".join(_width(i, px, "explore-compare-table") for i, px in enumerate(COMPARE_PHONE_WIDTHS))}
+  #explore-pager {{ gap: 6px; }}
+  #explore-pager > * {{ min-width: 0 !important; flex: 1 1 auto !important; }}
 }}
 """
 
-# Header tooltips (Gradio sets each header's title to its own text) and sorting on a header click (by the
-# server: Gradio 6.31's own sort, from a column's ⋮ menu, would mix ranked and unranked rows; that menu is hidden).
+# Sorting by a header button (or a dimension of the legend): the server sorts (ranked rows stay above unranked
+# and reference rows whatever the key); a click writes "Column:desc" into the hidden #board-sort box, a second click
+# on the same column reverses it. After the table is drawn again, the keyboard's focus returns to the button
+# pressed and the sorted column is scrolled into view beside the pinned Rank and Model. What a link names (a row,
+# a question, a comparison) is scrolled to and marked once.
 HEAD = url_state.HASH_TO_QUERY + """<script>
 (() => {
-  const TIPS = %s;
-  const ASCENDING_FIRST = new Set(["Rank", "Model"]);
-  const headerName = (th) => (th.querySelector(".header-content span") || th).textContent.trim();
   let pending = false;
+  let focusAfter = null;  // the sort button to focus again once the table is redrawn
+  // What a link names is scrolled to and marked once it is on the page: a board row (`?row=`), an Explore
+  // question (`?question=`) or a comparison (`?compare=`).
+  const opened = new URLSearchParams(window.medcmrOpenedWith ?? location.search);
+  let landing = opened.get("row") ? {selector: "#board tr.target", text: ""}
+    : opened.get("question") ? {selector: "#explore-item", text: opened.get("question")}
+    : opened.get("compare") ? {selector: "#explore-compare-view", text: "Link to this comparison"} : null;
   // The server writes times in UTC ("2026-11-28 05:31 UTC (4 min ago)"); the visitor reads them in
   // their own zone. Text nodes are rewritten in place (the observer does not watch text changes).
   const UTC_TIME = /^(\\d{4}-\\d{2}-\\d{2}) (\\d{2}:\\d{2}) UTC(.*)$/;
@@ -101,16 +117,38 @@ HEAD = url_state.HASH_TO_QUERY + """<script>
     return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ` +
            `${pad(when.getHours())}:${pad(when.getMinutes())} ${zone ? zone.value : ""}${found[3]}`;
   };
+  const sortedIntoView = () => {
+    const th = document.querySelector("#board th[aria-sort]");
+    const scroller = th && th.closest(".board-scroll");
+    const pinned = scroller && scroller.querySelector("thead .pin1");
+    if (!scroller || !pinned || th.classList.contains("pin0") || th.classList.contains("pin1")) return;
+    const edge = pinned.getBoundingClientRect().right, cell = th.getBoundingClientRect();
+    const right = scroller.getBoundingClientRect().right;
+    if (cell.left < edge) scroller.scrollLeft -= edge - cell.left;
+    else if (cell.right > right) scroller.scrollLeft += cell.right - right;
+  };
   const decorate = () => {
     pending = false;
-    const sorted = currentSort();
-    document.querySelectorAll("#board th[data-heading]").forEach((th) => {
-      const name = headerName(th);
-      const tip = TIPS[name];
-      if (tip && th.title !== tip) th.title = tip;
-      const order = name === sorted.name ? (sorted.descending ? "descending" : "ascending") : null;
-      if (order && th.getAttribute("aria-sort") !== order) th.setAttribute("aria-sort", order);
-      else if (!order && th.hasAttribute("aria-sort")) th.removeAttribute("aria-sort");
+    if (focusAfter) {
+      const again = document.querySelector(focusAfter);
+      if (again && again.dataset.drawn !== "old") {
+        focusAfter = null;
+        sortedIntoView();
+        if (document.activeElement !== again) again.focus({preventScroll: true});
+      }
+    }
+    if (landing) {
+      const named = document.querySelector(landing.selector);
+      if (named && named.offsetParent && named.textContent.includes(landing.text)) {
+        landing = null;
+        named.classList.add("target");
+        named.scrollIntoView({block: named.tagName === "TR" ? "center" : "start"});
+      }
+    }
+    // Gradio's image preview is a button holding the image: it is named after the image box it is in.
+    document.querySelectorAll(".image-container > button:not([aria-label])").forEach((button) => {
+      const label = button.closest(".block")?.querySelector("[data-testid=block-label]");
+      button.setAttribute("aria-label", `${label ? label.textContent.trim() : "Image"}: view`);
     });
     const queue = document.getElementById("status");
     if (!queue) return;
@@ -121,29 +159,28 @@ HEAD = url_state.HASH_TO_QUERY + """<script>
     }
   };
   new MutationObserver(() => { if (!pending) { pending = true; requestAnimationFrame(decorate); } })
-    .observe(document.documentElement, {childList: true, subtree: true});
-  // The server sorts (ranked rows stay above unranked and reference rows whatever the key): a header click
-  // writes "Column:desc" into the hidden #board-sort box; a second click on the same header reverses it.
+    .observe(document.documentElement, {childList: true, subtree: true, attributes: true,
+                                        attributeFilter: ["aria-sort", "aria-pressed", "data-drawn"]});
   const sortBox = () => document.querySelector("#board-sort textarea, #board-sort input");
-  const currentSort = () => {
-    const text = (sortBox() || {}).value || "";
-    const cut = text.lastIndexOf(":");
-    return cut < 0 ? {name: null, descending: false} : {name: text.slice(0, cut), descending: text.slice(cut + 1) === "desc"};
-  };
   document.addEventListener("click", (event) => {
-    const th = event.target.closest("#board th[data-heading]");
+    const button = event.target.closest("#board [data-sort], #board-legend [data-sort]");
     const box = sortBox();
-    if (!th || !box) return;
+    if (!button || !box) return;
     event.preventDefault();
-    event.stopPropagation();
-    const name = headerName(th);
-    const sorted = currentSort();
-    const descending = sorted.name === name ? !sorted.descending : !ASCENDING_FIRST.has(name);
+    const name = button.dataset.sort;
+    const text = box.value || "";
+    const cut = text.lastIndexOf(":");
+    const current = cut < 0 ? null : text.slice(0, cut);
+    const descending = current === name ? text.slice(cut + 1) !== "desc" : button.dataset.first === "desc";
+    const where = button.closest("#board") ? "#board" : "#board-legend";
+    document.querySelectorAll(`${where} [data-sort]`).forEach((b) => { b.dataset.drawn = "old"; });
+    focusAfter = `${where} [data-sort="${CSS.escape(name)}"]:not([data-drawn])`;
     box.value = `${name}:${descending ? "desc" : "asc"}`;
     box.dispatchEvent(new Event("input", {bubbles: true}));
   }, true);
 })();
-</script>""" % json.dumps(HEADER_TIPS)
+</script>"""
+I18N = gr.I18n(en={"common.complete": "Done"})  # Gradio 6.31 announces "common.complete" to screen readers
 
 
 def opened_tab(query: str):
@@ -160,7 +197,8 @@ def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="medcmr-space-"))
     with gr.Blocks(title="Med-CMR leaderboard", delete_cache=delete_cache) as demo:
         gr.Markdown(f"# Med-CMR leaderboard\nMedical complex multimodal reasoning "
-                    f"([arXiv {PAPER.arxiv}]({PAPER.url})). *Research use only — not for clinical use.*")
+                    f"([arXiv {PAPER.arxiv}]({PAPER.url})). *Research use only — not for clinical use.*",
+                    elem_id="page-title")
         address = gr.Textbox(visible=False)  # the page's query string, sent by the page when it loads
         with gr.Tabs() as tabs:
             with gr.Tab("Leaderboard", id="leaderboard") as board_tab:

@@ -1,10 +1,11 @@
 """What the page keeps in its address, so a reload or a shared link opens the same view.
 
 `?tab=` (or `#tab`) picks the tab; `?search=`, `?weights=`, `?domain=`, `?size=`, `?source=`, `?columns=`
-(comma lists) and `?sort=` (`MCQ:desc`) the board's view; `?submission=` with `?question=` an Explore question,
-with `?compare=` a compared pair. When the page loads it sends its own address to the server (`READ_ADDRESS`, into a
-hidden textbox: the request's headers may not carry it); the page writes the state back as the
-visitor moves (`history.replaceState`, no reload).
+(lists: one key per value, or a comma list) and `?sort=` (`MCQ:desc`) the board's view, `?row=` a board row to
+land on; `?submission=` with `?question=` an Explore question, with `?compare=` a compared pair, and Explore's
+filters, order and page (`space.explore_tab.ADDRESS_NAMES`). When the page loads it sends its own address to the
+server (`READ_ADDRESS`, into a hidden textbox: the request's headers may not carry it); the page writes the state
+back as the visitor moves (`history.replaceState`, no reload).
 """
 from __future__ import annotations
 
@@ -36,14 +37,14 @@ HASH_TO_QUERY = """<script>
 
 
 def remember(*names: str) -> str:
-    """Client-side code for an event whose inputs are `names`' values: each is written to the address
-    (an empty one removed); the values pass through unchanged."""
+    """Client-side code for an event whose inputs are `names`' values: each is written to the address (a list as
+    one `name=` per value, an empty one removed); the values pass through unchanged."""
     return ("(...values) => { const url = new URL(location.href); "
             f"{json.dumps(list(names))}.forEach((name, i) => {{ const value = values[i]; "
-            "if (value === null || value === undefined || value === '' || (Array.isArray(value) && !value.length)) "
             "url.searchParams.delete(name); "
-            "else url.searchParams.set(name, String(value)); }); "
-            "history.replaceState(null, '', url); return values.length === 1 ? values[0] : values; }")
+            "if (Array.isArray(value)) value.forEach((each) => url.searchParams.append(name, String(each))); "
+            "else if (value !== null && value !== undefined && value !== '') url.searchParams.set(name, String(value)); "
+            "}); history.replaceState(null, '', url); return values.length === 1 ? values[0] : values; }")
 
 
 def keep_tab(tab: str) -> str:
@@ -54,10 +55,19 @@ def keep_tab(tab: str) -> str:
             "history.replaceState(null, '', url); }")
 
 
+MAX_QUERY = 4000  # characters of a query string read; the server refuses far longer ones (`space.routes`)
+
+
 def read(query: str | None, name: str, limit: int = 200) -> str:
     """One value of a query string (`?a=1&b=2`), stripped and cut to `limit` characters ("" if absent)."""
-    values = parse_qs(str(query or "").lstrip("?")[:4000]).get(name) or [""]
+    values = parse_qs(str(query or "").lstrip("?")[:MAX_QUERY]).get(name) or [""]
     return values[0].strip()[:limit]
+
+
+def read_all(query: str | None, name: str, limit: int = 200, most: int = 50) -> list[str]:
+    """Every value of a repeated key (`?outcome=wrong&outcome=missing`), each stripped and cut, at most `most`."""
+    values = parse_qs(str(query or "").lstrip("?")[:MAX_QUERY]).get(name) or []
+    return [value.strip()[:limit] for value in values[:most] if value.strip()]
 
 
 def chosen_tab(query: str | None) -> str | None:

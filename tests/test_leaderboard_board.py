@@ -354,7 +354,8 @@ def test_sorting_keeps_ranked_rows_above_unranked_and_reference_rows_whatever_th
     assert by_mcq.iloc[0]["Model"] == "GPT-5" and list(by_mcq["Model"][18:20]) == ["sample-best", "Aardvark"]
     assert list(board.sort_board(ranked, "MCQ:asc")["Model"][:1]) == ["MedGemma-4B"]
     by_name = board.sort_board(ranked, "Model:asc")
-    assert list(by_name["Model"][:18]) == sorted(paper["Model"], key=str.lower)
+    assert list(by_name["Model"][:18]) == sorted(paper["Model"], key=board.natural_key)
+    assert by_name["Model"].tolist().index("Qwen3-VL-8B") < by_name["Model"].tolist().index("Qwen3-VL-32B")
     assert list(by_name["Model"][18:20]) == ["Aardvark", "sample-best"]
     by_size = board.sort_board(ranked, "Params (B):desc")  # unknown sizes last among the ranked rows
     assert by_size.iloc[0]["Model"] == "InternVL3.5-241B-A28B"
@@ -447,7 +448,38 @@ def test_rank_bands_sort_by_their_first_rank_not_as_text(paper):
     assert list(board.sort_board(ranked, "Band:desc")["Band"])[0] == "18"
 
 
-def test_the_pages_preview_rows_escape_a_hostile_model_name(paper, results_doc):
+def test_the_size_chart_draws_only_ranked_rows_like_the_interval_chart(paper, results_doc):
+    records = [board.submission_record(meta("Tiny-7B", params_b=7.0), results_doc(52.0, None, dataset=SAMPLE)),
+               board.submission_record(meta("Ranked-7B", params_b=7.0), results_doc(30.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    scatter = plots.score_vs_size(ranked)
+    drawn = [name for trace in scatter.data for name, _ in trace.customdata]
+    assert "Ranked-7B" in drawn and "Tiny-7B" not in drawn  # a sample-build row never sits on the paper's axes
+    assert "1 unranked row not drawn: not comparable" in scatter.layout.title.text
+    only = plots.score_vs_size(ranked[ranked["Id"] == "sub-Tiny-7B"])
+    assert only.data == () and "No ranked model" in only.layout.annotations[0].text
+
+
+def test_names_and_ids_sort_naturally() -> None:
+    names = ["Qwen3-VL-32B", "mcq-10", "Qwen3-VL-8B", "mcq-2", "qwen3-vl-4b", "Gemma3-27B", "Gemma3-4B"]
+    assert sorted(names, key=board.natural_key) == ["Gemma3-4B", "Gemma3-27B", "mcq-2", "mcq-10", "qwen3-vl-4b",
+                                                    "Qwen3-VL-8B", "Qwen3-VL-32B"]
+
+
+def test_the_best_ranked_score_of_each_column_is_marked_and_only_comparable_rows_compete(paper, results_doc):
+    records = [board.submission_record(meta("sample-best"), results_doc(100.0, 10, dataset=SAMPLE)),
+               board.reference_record("random", "Random letter", "chance", results_doc(99.0, None))]
+    ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
+    best = board.best_in_column(ranked)
+    assert best["MCQ"] == {"paper:GPT-5"}  # not the unranked 100% row, nor the reference row
+    for dimension in DIMENSIONS:  # each dimension's own best among the paper's rows
+        column = paper[dimension.abbr]
+        assert best[dimension.abbr] == set(paper.loc[column == column.max(), "Id"]), dimension.abbr
+    assert best["Open"] == {f"paper:{paper.loc[paper['Open'].idxmax(), 'Model']}"}  # within the paper's judge
+    assert board.best_in_column(ranked.iloc[:1]) == {}  # one row alone is nobody's best
+
+
+def test_the_pages_first_screen_escapes_a_hostile_model_name(paper, results_doc):
     from space.routes import preview_html
 
     hostile = '<img src=x onerror=alert(1)></td></table><script>alert(2)</script>'
@@ -455,10 +487,15 @@ def test_the_pages_preview_rows_escape_a_hostile_model_name(paper, results_doc):
     ranked = board.rank(pd.concat([paper, board.frame(records)], ignore_index=True), OFFICIAL)
 
     class Shown:
+        dataset = OFFICIAL
+
         def board(self) -> pd.DataFrame:
             return ranked
 
     preview = preview_html(Shown())
     assert html.escape(hostile) in preview  # ranked first, shown as text
     assert "<img" not in preview and "alert(2)</script>" not in preview and "javascript:" not in preview
-    assert preview.count("<tr>") == 1 + 19 and "<sup>" not in preview  # the header and 19 ranked rows
+    assert preview.count("<tr") == 1 + len(ranked) and "<sup>" not in preview  # the header and every row
+    assert "MCQ</b>: % of the multiple-choice questions" in preview and "Small-object Detection" in preview
+    assert "MCQ accuracy with its 95% interval" in preview  # the interval chart comes with the page
+    assert 'tabindex="0"' not in preview and preview.count('tabindex="-1"') == 18  # no link takes the focus

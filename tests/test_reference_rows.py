@@ -20,7 +20,7 @@ from core.vocabulary import DIMENSIONS
 from judge.baselines import most_frequent_letter
 from leaderboard import board, plots, reference
 from leaderboard.service import PAPER_CSV, Leaderboard
-from space.leaderboard_tab import table_value
+from space.board_view import table_value
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {"reference:random": "Random (reference)",

@@ -108,7 +108,8 @@ def test_script_submits_then_sees_status_and_its_row(client: Client, questions: 
     by_mcq = board(client, sort="MCQ:desc")  # a script sorts as the page does: unranked rows below every rank
     ranked = [r["Rank"] is not None for r in by_mcq]
     assert ranked == sorted(ranked, reverse=True) and by_mcq[0]["Model"] == "GPT-5"
-    assert [r["Model"] for r in board(client, sort="Model:asc", sources=["paper"])][:2] == ["Gemini-2.5-Pro", "Gemma3-27B"]
+    assert [r["Model"] for r in board(client, sort="Model:asc", sources=["paper"])][:3] == [
+        "Gemini-2.5-Pro", "Gemma3-4B", "Gemma3-27B"]  # names sort naturally
 
 
 def test_a_script_sends_blind_and_circular_runs_with_its_predictions(space: SpaceProcess, client: Client,
@@ -365,11 +366,14 @@ def test_the_page_brings_the_first_ranked_rows_in_its_html_and_only_for_the_plai
     import httpx
 
     page = httpx.get(space.url, headers={"Accept-Encoding": "identity"}, timeout=30)
-    preview = re.search(r'<div id="board-preview".*?</div>', page.text, re.S)
-    assert preview and page.text.index('id="board-preview"') < page.text.index("<gradio-app")
-    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td>", preview.group(0))
-    assert rows[0][0] == "1" and ">GPT-5</a>" in rows[0][1] and len(rows) == 18  # the paper's ranked rows
-    assert "—" not in [rank for rank, _ in rows] and "<sup>" not in preview.group(0)  # no unranked row, no stray mark
+    start = page.text.find('<div id="board-preview"')
+    assert 0 <= start < page.text.index("<gradio-app")
+    preview = page.text[start:page.text.index("<gradio-app")]
+    rows = re.findall(r'<tr class="(\w+)[^"]*" data-row-id="[^"]*"><td[^>]*>(.*?)</td><th[^>]*>(.*?)</th>', preview)
+    assert rows[0][1] == "1" and ">GPT-5</a>" in rows[0][2]
+    assert [kind for kind, *_ in rows[:18]] == ["ranked"] * 18 and "<sup>" not in preview  # no stray note mark
+    assert "% of the multiple-choice questions" in preview and "Long-tail Generalization" in preview
+    assert 'role="img" aria-label="MCQ accuracy with its 95% interval' in preview  # the chart comes with it
     assert int(page.headers["content-length"]) == len(page.content)
     for other in ("?search=gemma", "?tab=submit", "?weights=closed", "?tab=leaderboard&sort=Model:asc"):
         assert 'id="board-preview"' not in httpx.get(space.url + other, timeout=30).text, other
@@ -378,3 +382,22 @@ def test_the_page_brings_the_first_ranked_rows_in_its_html_and_only_for_the_plai
     with httpx.stream("GET", space.url, headers={"Accept-Encoding": "gzip"}, timeout=30) as raw:
         sent = b"".join(raw.iter_raw())
     assert len(sent) < len(page.content) / 3 and 'id="board-preview"' in gzip.decompress(sent).decode()
+
+
+def test_a_very_long_address_is_refused_with_414_and_no_traceback(space: SpaceProcess) -> None:
+    import http.client
+
+    def get(target: str) -> tuple[int, str]:  # a plain client: httpx itself refuses URLs over 64 KB
+        connection = http.client.HTTPConnection("127.0.0.1", space.port, timeout=30)
+        try:
+            connection.request("GET", target)
+            answer = connection.getresponse()
+            return answer.status, answer.read().decode(errors="replace")
+        finally:
+            connection.close()
+
+    for path in ("/", "/board.json", "/gradio_api/info"):
+        status, text = get(path + "?search=" + "a" * 70_000)
+        assert status == 414 and "URI too long" in text, path
+    assert get("/?search=" + "a" * 2_000)[0] == 200  # a long one is fine
+    assert "Traceback" not in space.log() and "URL too long" not in space.log()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -67,8 +68,19 @@ def phone(driver, tmp_path_factory: pytest.TempPathFactory):
 
 
 def cell(page, row: int, column: int):
-    """The cell shown in place `row` (0 = top); Gradio's cell test ids keep the unsorted row number."""
-    return page.locator(f"#board .virtual-row[data-index='{row}'] [data-col='{column}']")
+    """The board's cell shown in place `row` (0 = top) and column `column` (0 = Rank)."""
+    return page.locator(f"#board tbody tr:nth-child({row + 1}) > :nth-child({column + 1})")
+
+
+def header(page, column: str):
+    """The sort button of one of the board's column headers."""
+    return page.locator(f"#board button[data-sort='{column}']")
+
+
+def in_view(page, locator) -> bool:
+    """Whether the element's box is wholly inside the window (what a visitor sees without scrolling)."""
+    return locator.evaluate("e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.left >= 0 && "
+                            "r.bottom <= window.innerHeight && r.right <= window.innerWidth; }")
 
 
 def box(locator) -> dict:
@@ -92,7 +104,7 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
     page.goto(space.url)
     board = page.locator("#board")
     expect(visible_row(board, "GPT-5")).to_contain_text("paper")
-    expect(page.get_by_text("SU = 709").first).to_be_visible()
+    expect(page.locator("#board-notes")).to_contain_text("SU = 709")  # the caveat, in the footnotes
 
     predictions = tmp_path / "browser.jsonl"
     predictions.write_text("".join(  # every MCQ right; open answers wait for a judge
@@ -130,15 +142,16 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
             break
     assert "Browser <b>Bold</b> VL" in exported and "GPT-5" not in exported
 
-    # the receipt links to the submission's own row: the board searched for its model name
+    # the receipt links to the submission's own row: the whole board, scrolled to that row, which is marked
     page.get_by_role("tab", name="Submit").click()
     link = page.locator("#receipt").get_by_role("link", name="see its row on the board")
     with page.context.expect_page() as opened:  # Gradio opens Markdown links in a new tab
         link.click()
     mine = opened.value
-    playwright.expect(visible_row(mine.locator("#board"), MODEL)).to_be_visible()
-    playwright.expect(mine.locator("#board").get_by_role("row").filter(has_text="GPT-5").filter(visible=True)
-                      ).to_have_count(0)
+    marked = mine.locator("#board tr.target")
+    playwright.expect(marked).to_contain_text(MODEL)
+    playwright.expect(visible_row(mine.locator("#board"), "GPT-5")).to_be_visible()  # nothing filtered away
+    poll(lambda: in_view(mine, marked), what="the linked row scrolled into view")
     mine.close()
 
 
@@ -186,7 +199,9 @@ def test_an_open_board_shows_a_new_scored_row_without_any_click(
 
 def test_the_pages_first_rows_give_way_to_the_board_and_to_another_tab(space: SpaceProcess, page) -> None:
     opened = page.goto(space.url, wait_until="commit")
-    assert 'id="board-preview"' in opened.text()  # the rows came with the page's HTML
+    first_bytes = opened.text()
+    assert 'id="board-preview"' in first_bytes and "GPT-5" in first_bytes  # the rows came with the page's HTML
+    assert "MCQ accuracy with its 95% interval" in first_bytes  # and the interval chart
     playwright.expect(visible_row(page.locator("#board"), "GPT-5")).to_be_visible()
     playwright.expect(page.locator("#board-preview")).to_be_hidden()  # and went once the board was drawn
     playwright.expect(page.locator("#board-preview")).to_have_count(0)  # removed, also where CSS has no :has()
@@ -220,17 +235,19 @@ def test_laptop_board_fits_keeps_rank_and_model_in_view_and_sorts_on_a_header_cl
     expect = playwright.expect
     page.goto(space.url)
     expect(page.locator("#build-banner")).to_contain_text("Sample build")
-    expect(page.locator("#build-banner")).to_contain_text("not comparable with the paper's")
+    expect(page.locator("#build-banner")).to_contain_text("not comparable with the paper")
     expect(cell(page, 0, 1)).to_contain_text("GPT-5")
-    viewport = page.locator("#board .virtual-table-viewport")
+    viewport = page.locator("#board .board-scroll")
     # the default view (Overview + dimensions) fits a laptop: nothing to scroll sideways
     assert viewport.evaluate("v => v.scrollWidth <= v.clientWidth + 1")
     expect(cell(page, 0, 0)).to_have_text("1")
-    expect(cell(page, 0, 2)).to_contain_text("57.81 ±0.8")
-    sod = page.locator("#board th[data-heading]").filter(has_text="SOD").first
-    poll(lambda: sod.get_attribute("title") == f"{DIMENSIONS[0].release_name} (MCQ accuracy %, perception)",
-         what="the SOD header's tooltip")
+    expect(cell(page, 0, 2)).to_contain_text("57.81")
+    expect(cell(page, 0, 2)).to_contain_text("±0.8")
+    sod = header(page, "SOD")
+    expect(sod).to_have_attribute("title", f"{DIMENSIONS[0].release_name} (MCQ accuracy %, perception)")
     expect(cell(page, 0, 1).locator("a")).to_have_attribute("rel", "noopener nofollow")
+    assert cell(page, 0, 2).evaluate("e => getComputedStyle(e).fontVariantNumeric") == "tabular-nums"
+    assert "mono" not in cell(page, 0, 2).evaluate("e => getComputedStyle(e).fontFamily").lower()
 
     for group in ("Open criteria", "Medical intelligence", "Model info"):
         page.get_by_label(group).check()
@@ -248,7 +265,7 @@ def test_laptop_board_fits_keeps_rank_and_model_in_view_and_sorts_on_a_header_cl
     def first_names() -> list[str]:
         return [cell(page, row, 1).inner_text().split("\n")[0].strip() for row in range(5)]
 
-    page.locator("#board th[data-heading='1']").click()  # Model: A to Z
+    header(page, "Model").click()  # Model: A to Z
     def initials() -> list[str]:
         return [name[0].lower() for name in first_names()]
 
@@ -256,29 +273,44 @@ def test_laptop_board_fits_keeps_rank_and_model_in_view_and_sorts_on_a_header_cl
     expect(page.locator("#board th[aria-sort='ascending']")).to_contain_text("Model")
 
     def ranks() -> list[str]:
-        count = page.locator("#board .virtual-row").count()
+        count = page.locator("#board tbody tr").count()
         return [cell(page, row, 0).inner_text().strip() for row in range(count)]
 
-    page.locator("#board th[data-heading='2']").click()  # MCQ: best first, among the ranked rows
+    header(page, "MCQ").click()  # MCQ: best first, among the ranked rows
     # the sample build's 100% rows are unranked: never above rank 1, whatever the key
     poll(lambda: first_names()[0] == "GPT-5" and cell(page, 0, 0).inner_text().strip() == "1",
          what="rows sorted by MCQ, the best ranked row first")
     expect(page.locator("#board th[aria-sort='descending']")).to_contain_text("MCQ")
-    page.locator("#board th[data-heading='2']").click()  # again: reversed, still ranked rows first
+    header(page, "MCQ").click()  # again: reversed, still ranked rows first
     poll(lambda: first_names()[0] == "MedGemma-4B", what="rows sorted by MCQ, worst ranked first")
-    page.locator("#board th[data-heading='0']").click()  # Rank: the "—" rows stay below the ranked ones
+    header(page, "Rank").click()  # Rank: the "—" rows stay below the ranked ones
     poll(lambda: first_names()[0] == "GPT-5", what="rows sorted by rank")
     shown = ranks()
     assert "—" in shown and shown.index("—") > 0 and set(shown[shown.index("—"):]) == {"—"}, shown
-    assert page.locator("#board .cell-menu-button").filter(visible=True).count() == 0  # no second, mixing sort
+    rank, mcq = (header(page, name).evaluate("e => e.getBoundingClientRect().height") for name in ("Rank", "MCQ"))
+    assert rank < 1.5 * mcq  # "Rank ▲" stays on one line
 
     page.get_by_label("Search models").fill("no such model")
     page.get_by_label("Search models").press("Enter")
     expect(page.locator("#board-notes")).to_contain_text("No models match these filters")
 
 
+def ensure_a_submission(space: SpaceProcess, built_dataset: Path, tmp_path: Path) -> None:
+    """At least one submission in the shared Space's queue (tests may run alone)."""
+    from gradio_client import Client
+
+    from tests.space_app import status
+
+    client = Client(space.url, verbose=False)
+    if not status(client):
+        path = tmp_path / "one.jsonl"
+        question = next(q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq")
+        path.write_text(json.dumps({"id": question["id"], "prediction": question["answer"]}) + "\n")
+        submit(client, path, "Time Zone VL")
+
+
 def test_phone_shows_a_row_on_the_first_screen_and_scrolls_sideways_with_rank_and_model_pinned(
-        space: SpaceProcess, phone) -> None:
+        space: SpaceProcess, phone, built_dataset: Path, tmp_path: Path) -> None:
     expect = playwright.expect
     phone.goto(space.url)
     expect(cell(phone, 0, 1)).to_contain_text("GPT-5")
@@ -292,9 +324,11 @@ def test_phone_shows_a_row_on_the_first_screen_and_scrolls_sideways_with_rank_an
     expect(phone.get_by_label("Search models")).to_be_hidden()  # the controls wait behind one button
     phone.get_by_role("button", name="Search, filters and columns").click()
     expect(phone.get_by_label("Search models")).to_be_visible()
+    search_box, panel = box(phone.get_by_label("Search models")), box(phone.locator("#board-controls"))
+    assert search_box["right"] - search_box["left"] > 0.8 * (panel["right"] - panel["left"])  # its full width
     phone.get_by_label("Model info").check()  # a column choice takes effect on a phone too
-    expect(phone.locator("#board th[data-heading]").filter(has_text="Weights")).to_have_count(1)
-    viewport = phone.locator("#board .virtual-table-viewport")
+    expect(phone.locator("#board thead th").filter(has_text="Weights")).to_have_count(1)
+    viewport = phone.locator("#board .board-scroll")
     poll(lambda: viewport.evaluate("v => v.scrollWidth > v.clientWidth + 300"), what="a table wider than the phone")
     viewport.evaluate("v => { v.scrollLeft = v.scrollWidth; }")
     poll(lambda: viewport.evaluate("v => v.scrollLeft > 300"), what="the table to scroll sideways")
@@ -303,6 +337,18 @@ def test_phone_shows_a_row_on_the_first_screen_and_scrolls_sideways_with_rank_an
         where = box(cell(phone, 0, column))
         assert seen["left"] - 1 <= where["left"] and where["right"] <= seen["left"] + 200, (column, where, seen)
     phone.get_by_label("Model info").uncheck()
+    expect(phone.locator("#board thead th").filter(has_text="Weights")).to_have_count(0)
+    viewport.evaluate("v => { v.scrollLeft = 0; }")
+    header(phone, "Open").click()  # a sort keeps MCQ in view beside the pinned columns: its header and its score
+    expect(phone.locator("#board th[aria-sort]")).to_contain_text("Open")
+    for column, text in ((2, "MCQ"), (3, "Open")):
+        shown = phone.locator(f"#board thead th:nth-child({column + 1})")
+        assert box(shown)["right"] <= width and box(shown)["left"] >= box(cell(phone, 0, 1))["right"] - 1, column
+        assert text in shown.inner_text()
+    mcq = cell(phone, 0, 2)
+    assert mcq.evaluate("e => { const r = e.getBoundingClientRect(); "
+                        "return e.contains(document.elementFromPoint(r.left + 4, r.top + r.height / 2)); }")
+    ensure_a_submission(space, built_dataset, tmp_path)  # an empty queue shows no table
     phone.goto(space.url + "?tab=submit")  # the queue: each model's status without scrolling sideways
     status = phone.locator("#status th").filter(has_text="Status").filter(visible=True).first
     expect(status).to_be_visible()
@@ -327,6 +373,7 @@ def test_a_refusal_stays_beside_the_button_after_the_toast_and_clears_the_old_re
     expect(page.locator("#receipt")).to_contain_text("Accepted as sub-")
 
     page.locator("#predictions button[aria-label='Clear']").first.click()
+    expect(page.locator("#predictions").get_by_text("good.jsonl")).to_have_count(0)  # cleared before the next file
     page.locator("#predictions input[type=file]").set_input_files(str(bad))
     page.get_by_label("Model name").fill("Refused VL")
     page.locator("#submit-button").click()
@@ -353,6 +400,7 @@ def test_refusals_in_a_row_show_one_toast_the_last_one_which_leaves_on_its_own(
         bad.write_text(json.dumps({"id": unknown, "prediction": "A"}) + "\n")
         if attempt:
             page.locator("#predictions button[aria-label='Clear']").first.click()
+            expect(page.locator("#predictions").get_by_text(f"bad-{attempt - 1}")).to_have_count(0)  # cleared
         page.locator("#predictions input[type=file]").set_input_files(str(bad))
         expect(page.locator("#predictions").get_by_text(bad.name)).to_be_visible()
         page.locator("#submit-button").click()
@@ -386,6 +434,7 @@ def test_a_filter_set_before_a_submission_is_chosen_is_no_error(space: SpaceProc
     chosen.fill(receipt["id"])  # then a submission: its suspect questions, the filter kept
     chosen.press("Enter")
     playwright.expect(page.locator("#explore-info")).to_contain_text("match")
+    playwright.expect(page.locator("#explore-info")).to_contain_text("needs 20 submissions")  # why none is suspect
     assert page.evaluate("window.errorToasts") == 0  # at no moment an error toast
 
 
@@ -435,11 +484,7 @@ def test_the_queue_shows_times_in_the_visitors_own_zone(space: SpaceProcess, dri
     from tests.space_app import status
 
     client = Client(space.url, verbose=False)
-    if not status(client):
-        path = tmp_path / "one.jsonl"
-        question = next(q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq")
-        path.write_text(json.dumps({"id": question["id"], "prediction": question["answer"]}) + "\n")
-        submit(client, path, "Time Zone VL")
+    ensure_a_submission(space, built_dataset, tmp_path)
     created = status(client)[0]["created_at"]  # the API keeps ISO UTC for scripts
     when = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     tokyo = when.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
@@ -486,11 +531,104 @@ def test_after_a_restart_nothing_is_chosen_for_the_visitor(built_dataset: Path, 
         again.kill()
 
 
+def test_the_first_screen_says_what_the_numbers_mean_and_a_dimension_of_the_legend_sorts_the_board(
+        space: SpaceProcess, page, phone) -> None:
+    expect = playwright.expect
+    for shown in (page, phone):
+        shown.goto(space.url)
+        legend = shown.locator("#board-legend")
+        expect(cell(shown, 0, 1)).to_contain_text("GPT-5")
+        for words in ("MCQ", "% of the multiple-choice questions", "95% interval", "Open", "0–100"):
+            expect(legend.locator(".board-explainer")).to_contain_text(words)
+        dimensions = legend.locator("button[data-sort]")
+        expect(dimensions).to_have_count(len(DIMENSIONS))
+        for dimension in DIMENSIONS:  # every abbreviation spelled out, on the first screen
+            named = dimensions.filter(has_text=dimension.release_name)
+            expect(named).to_contain_text(dimension.abbr)
+            assert in_view(shown, named), dimension.abbr
+        assert box(cell(shown, 0, 1))["bottom"] <= shown.evaluate("window.innerHeight")  # and a row too
+        best = cell(shown, 0, 2)  # GPT-5's MCQ is the best ranked one: marked
+        expect(best).to_have_class(re.compile(r"\bbest\b"))
+        assert int(best.evaluate("e => getComputedStyle(e).fontWeight")) >= 600
+        dimensions.filter(has_text="LTG").click()  # a tap on a dimension sorts by it, best first
+        expect(shown.locator("#board th[aria-sort='descending']")).to_contain_text("LTG")
+        expect(dimensions.filter(has_text="LTG")).to_have_attribute("aria-pressed", "true")
+        poll(lambda: in_view(shown, shown.locator("#board thead th[aria-sort]")), what="the sorted column in view")
+        poll(lambda: "sort=LTG%3Adesc" in shown.evaluate("location.href"), what="the sort in the address")
+
+
+def test_headers_sort_by_keyboard_with_a_visible_focus_mark_and_downloads_come_before_the_rows(
+        space: SpaceProcess, page) -> None:
+    expect = playwright.expect
+    page.goto(space.url)
+    expect(cell(page, 0, 1)).to_contain_text("GPT-5")
+    assert page.evaluate("""() => { const download = document.querySelector('#board-csv');
+        const link = document.querySelector('#board tbody a');
+        return !!(download.compareDocumentPosition(link) & Node.DOCUMENT_POSITION_FOLLOWING); }""")
+    page.get_by_label("Search models").focus()
+    page.keyboard.press("Tab")  # the next control: the first column group's checkbox
+    focused = page.evaluate_handle("document.activeElement")
+    assert focused.evaluate("e => e.type") == "checkbox"
+    assert focused.evaluate("e => parseFloat(getComputedStyle(e).outlineWidth)") >= 2  # a mark one can see
+    header(page, "Open").focus()
+    page.keyboard.press("Shift+Tab")  # onto MCQ's header, by keyboard
+    assert page.evaluate("document.activeElement.dataset.sort") == "MCQ"
+    assert page.evaluate("parseFloat(getComputedStyle(document.activeElement).outlineWidth)") >= 2
+    page.keyboard.press("Enter")
+    expect(page.locator("#board th[aria-sort='descending']")).to_contain_text("MCQ")
+    poll(lambda: page.evaluate("document.activeElement.dataset.sort") == "MCQ", what="the focus kept on MCQ")
+    page.keyboard.press("Space")  # again: reversed
+    expect(page.locator("#board th[aria-sort='ascending']")).to_contain_text("MCQ")
+    poll(lambda: cell(page, 0, 1).inner_text().startswith("MedGemma-4B"), what="the worst ranked row first")
+
+
+def serious_violations(page, deadline_s: float = 40.0) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands, run until none remain or the deadline
+    passes (a control still fading in after an event is no violation; one that stays is)."""
+    axe = pytest.importorskip("axe_playwright_python")
+    script = Path(axe.__file__).parent / "axe.min.js"
+    deadline = time.monotonic() + deadline_s
+    while True:
+        if not page.evaluate("typeof axe !== 'undefined'"):
+            page.add_script_tag(path=str(script))
+        found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [f"{v['id']} ({v['impact']}): {node['target']} {node['html'][:120]}" for v in found["violations"]
+                   if v["impact"] in ("serious", "critical") for node in v["nodes"]]
+        if not serious or time.monotonic() > deadline:
+            return serious
+        time.sleep(2)
+
+
+def test_axe_finds_nothing_serious_on_any_tab_at_either_size(space: SpaceProcess, page, phone) -> None:
+    for shown in (page, phone):
+        for tab, ready in (("leaderboard", "#board tbody tr"), ("submit", "#predictions"),
+                           ("explore", "#explore-submission"), ("about", "#about")):
+            shown.goto(space.url + f"?tab={tab}")
+            playwright.expect(shown.locator(ready).first).to_be_visible()
+            assert serious_violations(shown) == [], (tab, shown.viewport_size)
+
+
+def test_a_submit_says_it_was_accepted_in_a_toast_and_brings_the_receipt_into_view(
+        space: SpaceProcess, page, built_dataset: Path, tmp_path: Path) -> None:
+    expect = playwright.expect
+    predictions = tmp_path / "toast.jsonl"  # its own wording: other tests send the same answers
+    predictions.write_text("".join(json.dumps({"id": q["id"], "prediction": f"My final answer: {q['answer']}"}) + "\n"
+                                   for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq"))
+    page.goto(space.url + "?tab=submit")
+    page.locator("#predictions input[type=file]").set_input_files(str(predictions))
+    expect(page.locator("#predictions").get_by_text(predictions.name)).to_be_visible()
+    page.get_by_label("Model name").fill("Toasted VL")
+    page.get_by_text("Beyond accuracy (optional)").click()  # the optional runs open: the form is longer
+    expect(page.locator("#blind-run")).to_be_visible()
+    page.locator("#submit-button").click()
+    expect(page.locator(".toast-body").filter(has_text="Accepted as sub-")).to_be_visible()
+    expect(page.locator("#receipt")).to_contain_text("Accepted as sub-")
+    poll(lambda: in_view(page, page.locator("#receipt").get_by_text("Accepted as")), what="the receipt on screen")
+
+
 # Last in the module: its submission would change what the tests above see in the shared Space.
 def test_the_address_keeps_the_tab_the_search_and_the_open_question(
-        space: SpaceProcess, page, built_dataset: Path, tmp_path: Path) -> None:
-    import re
-
+        space: SpaceProcess, page, phone, built_dataset: Path, tmp_path: Path) -> None:
     from gradio_client import Client
 
     mcqs = [q for q in medcmr.load_questions(built_dataset) if q["question_type"] == "mcq"]
@@ -523,14 +661,14 @@ def test_the_address_keeps_the_tab_the_search_and_the_open_question(
     expect(cell(page, 0, 1)).to_contain_text("MedGemma-4B")  # the worst open medical model first
     expect(board.get_by_role("row").filter(has_text="Lingshu-32B").filter(visible=True)).to_have_count(1)
     expect(board.get_by_role("row").filter(has_text="Qwen3-VL-8B").filter(visible=True)).to_have_count(0)
-    expect(page.locator("#board th[data-heading]").filter(has_text="Weights")).to_have_count(1)
+    expect(page.locator("#board thead th").filter(has_text="Weights")).to_have_count(1)
     chips = page.locator("#board-chips")
     expect(chips.get_by_label("Weights: open")).to_be_checked()
     expect(chips.get_by_label("Domain: medical")).to_be_checked()
     chips.get_by_label("Domain: medical").uncheck()  # one chip off: that filter goes, the other stays
     expect(board.get_by_role("row").filter(has_text="Qwen3-VL-8B").filter(visible=True)).to_have_count(1)
     poll(lambda: "domain=" not in address() and "weights=open" in address(), what="the chip's filter gone")
-    page.locator("#board th[data-heading='1']").click()
+    header(page, "Model").click()
     poll(lambda: "sort=Model%3Aasc" in address(), what="the sort in the address")
     page.reload()
     expect(chips.get_by_label("Weights: open")).to_be_checked()
@@ -543,15 +681,42 @@ def test_the_address_keeps_the_tab_the_search_and_the_open_question(
 
     first, second = mcqs[0]["id"], mcqs[1]["id"]
     link = f"?tab=explore&submission={receipt['id']}&question={first}"
-    page.goto(space.url + link)  # a question's permanent link opens it
+    for shown in (page, phone):  # a question's permanent link opens it, scrolled to and marked, at both sizes
+        shown.goto(space.url + link)
+        opened = shown.locator("#explore-item")
+        playwright.expect(opened).to_contain_text(first)
+        playwright.expect(opened).to_contain_text("Linked Address VL")  # whose answer it is
+        playwright.expect(opened).to_have_class(re.compile(r"\btarget\b"))
+        poll(lambda: shown.locator("#explore-item").evaluate(
+            "e => { const r = e.getBoundingClientRect(); return r.top >= -1 && r.top < window.innerHeight / 2; }"),
+            what="the question scrolled to the top of the screen")
+        # the Submission box names the model, as when picked by hand
+        playwright.expect(shown.locator("#explore-submission input")).to_have_value(
+            f"Linked Address VL · {receipt['id']}")
+        assert serious_violations(shown) == [], shown.viewport_size
     item = page.locator("#explore-item")
-    playwright.expect(item).to_contain_text(first)
     playwright.expect(item.get_by_role("link", name="Link to this question")).to_have_attribute("href", link)
     page.locator("#explore-table").get_by_role("row").filter(
         has_text=re.compile(rf"\b{second}\b")).filter(visible=True).first.click()
     poll(lambda: f"question={second}" in address(), what="the clicked question in the address")
     page.reload()  # a reload opens the same question of the same submission
     playwright.expect(item).to_contain_text(second)
+    order = page.locator("#explore-order input")  # Explore's order and filters live in the address too
+    order.click()
+    page.get_by_role("option", name="difficulty").click()
+    poll(lambda: "order=difficulty" in address(), what="the order in the address")
+    page.locator("#explore-table").get_by_role("row").nth(1).wait_for()
+    # every MCQ right, every open question missing: the link's outcome keeps the MCQs only
+    page.goto(space.url + f"?tab=explore&submission={receipt['id']}&order=difficulty&outcome=correct")
+    playwright.expect(order).to_have_value("difficulty")
+    playwright.expect(page.locator("#explore-info")).to_contain_text(f"{len(mcqs)} questions match")
+    shown = page.locator("#explore-table .virtual-row [data-col='1']")
+
+    def outcomes() -> set[str]:
+        return {value.inner_text().strip() for value in shown.all()}
+
+    poll(outcomes, what="the linked page's rows")
+    assert outcomes() == {"correct"}, outcomes()  # the link's filter, applied to the page it shows
     page.get_by_role("tab", name="About").click()
     poll(lambda: "tab=about" in address(), what="the tab in the address")
 
@@ -564,3 +729,9 @@ def test_the_address_keeps_the_tab_the_search_and_the_open_question(
     compared = page.locator("#explore-compare-view")
     playwright.expect(compared).to_contain_text("Linked Other VL")
     playwright.expect(compared.get_by_role("link", name="Link to this comparison")).to_have_attribute("href", link)
+    playwright.expect(compared).to_have_class(re.compile(r"\btarget\b"))
+    poll(lambda: in_view(page, compared.get_by_role("link", name="Link to this comparison")), what="the comparison")
+    phone.goto(space.url + f"?row={pair['id']}")  # a board row's link lands on a phone too
+    marked = phone.locator("#board tr.target")
+    playwright.expect(marked).to_contain_text("Linked Other VL")
+    poll(lambda: in_view(phone, marked.locator("th")), what="the linked row on the phone's screen")

@@ -52,3 +52,25 @@ def test_each_active_filter_is_a_chip_and_unticking_one_removes_only_that_filter
     assert filters_kept([], *chosen) == ("", [], [], [], [])
     assert filters_kept(chips, *chosen)[1:] == chosen[1:]
     assert active_filters("", None, None, None, None) == []
+
+
+def test_explores_filters_order_and_page_are_read_from_a_link_and_only_known_values_count() -> None:
+    import gradio as gr
+
+    from space.explore_tab import state_in_address, suspect_reason
+
+    facets = {"dimension": ["causal", "spatial"], "medical_intelligence": [], "modality": ["CT, contrast"],
+              "organ_system": []}
+    dimension, _, modality, _, outcome, text, disagree, suspect, order, page = state_in_address(
+        "?dimension=causal&dimension=nope&modality=CT%2C%20contrast&outcome=wrong&outcome=missing&text=%20lung%20"
+        "&disagree=sub-1&suspect=true&order=difficulty&page=3", facets)
+    assert (dimension, modality, outcome) == (["causal"], ["CT, contrast"], ["wrong", "missing"])  # commas kept
+    assert (text, disagree, suspect, order, page) == ("lung", "sub-1", True, "difficulty", 3)
+    skip = type(gr.skip())
+    for hostile in ("?order=DROP&page=-1", "?page=1e9", "?page=0&order=" + "x" * 10_000):
+        values = state_in_address(hostile, facets)
+        assert isinstance(values[-2], skip) and isinstance(values[-1], skip), hostile
+    assert state_in_address("?page=99999999999", facets)[-1] == 999_999  # read within bounds (Explore clamps it)
+    assert all(isinstance(value, skip) for value in state_in_address("", facets))
+    assert "needs 20 submissions" in suspect_reason([3, 5]) and "5 answered" in suspect_reason([3, 5])
+    assert suspect_reason([25]) == "No question is marked suspect."
