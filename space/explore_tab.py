@@ -117,7 +117,8 @@ def suspect_reason(item_counts: list[int]) -> str:
     """Why "only suspect questions" finds none: the item analysis needs MIN_SUBMISSIONS answers per question."""
     counted = max(item_counts, default=0)
     if counted >= MIN_SUBMISSIONS:
-        return "No question is marked suspect."
+        return (f"No question is marked suspect: none shows negative discrimination strong enough at a "
+                f"false-discovery rate of {FDR:.0%} over all questions ({counted} submissions answered so far).")
     return (f"No question is marked suspect yet: the item analysis needs {MIN_SUBMISSIONS} submissions on this "
             f"build, and {counted} answered so far.")
 
