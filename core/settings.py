@@ -286,15 +286,6 @@ def _sample(value: str, name: str) -> tuple[int, float]:
     return parsed
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name}={env.get(name)!r}: expected 1 or 0")
-
-
 def _runners(env: Mapping[str, str], allow_private: bool) -> tuple[RunnerSettings, ...]:
     """MEDCMR_RUNNERS: a JSON list (or the path of a JSON file holding one) of runners; every error names
     the variable (or file), the runner and the field."""

@@ -38,12 +38,11 @@ from scipy import stats as scipy_stats
 from core.results import ItemResult, ItemStatus
 from core.vocabulary import CRITERION_KEYS, weighted_score
 
-from .cache import VerdictCache, cache_key
 from .endpoint import Endpoint
-from .llm import JUDGE_PROMPT_VERSION, RAW_MAX, JudgeCall
+from .llm import JUDGE_PROMPT_VERSION, RAW_MAX
 from .report import Z95
-from .score import judge_all, run_async
-from .screen import JudgeInput, judge_input
+from .score import judge_cached
+from .screen import judge_input
 
 AUDITED = (ItemStatus.JUDGED, ItemStatus.FLAGGED)
 MATERIAL_POINTS = 1.0  # Open points the outliers must account for before they hold a row
@@ -326,37 +325,12 @@ def _pairs(why: dict[str, str], judged: dict[str, ItemResult], verdicts: dict[st
 
 def _audit(chosen: dict[str, str], judged: dict[str, ItemResult], questions: dict[str, dict], endpoint: Endpoint,
            cache_path: Path | None, concurrency: int) -> dict[str, dict]:
-    """The audit judge's verdict on every chosen item (from the cache where it has one)."""
-    cache = VerdictCache(cache_path) if cache_path else None
-    verdicts: dict[str, dict] = {}
-    work: list[tuple[dict, JudgeInput]] = []
-    failures: list[str] = []
-    try:
-        for item_id in chosen:
-            question, prepared = questions[item_id], judge_input(judged[item_id].prediction or "")
-            cached = cache.get(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, prepared.text)) \
-                if cache else None
-            if cached:
-                verdicts[item_id] = cached
-            else:
-                work.append((question, prepared))
-
-        def on_done(question: dict, prepared: JudgeInput, call: JudgeCall) -> None:
-            if call.criteria is None:
-                failures.append(f"{question['id']}: {call.error}")
-                return
-            verdict = {"criteria": call.criteria, "rationale": call.rationale, "model": endpoint.model}
-            verdicts[question["id"]] = verdict
-            if cache:
-                cache.put(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, prepared.text), endpoint.model,
-                          JUDGE_PROMPT_VERSION, question["id"], verdict)
-
-        if work:
-            run_async(judge_all(endpoint, work, concurrency, on_done))
-    finally:
-        if cache:
-            cache.close()
+    """The audit judge's verdict on every chosen item, through the one cache-or-judge loop (`judge_cached`)."""
+    work = [(questions[item_id], judge_input(judged[item_id].prediction or "")) for item_id in chosen]
+    found = judge_cached(endpoint, work, cache_path=cache_path, concurrency=concurrency)
+    failures = [f"{item_id}: {found.by_id[item_id].get('error')}" for item_id in chosen
+                if found.by_id[item_id]["criteria"] is None]
     if failures:
-        raise AuditError(f"{len(failures)} of {len(chosen)} audited answers got no verdict "
-                         f"(first: {failures[0]})")
-    return verdicts
+        raise AuditError(f"{len(failures)} of {len(chosen)} audited answers got no verdict (first: {failures[0]})")
+    return {item_id: {"criteria": found.by_id[item_id]["criteria"], "rationale": found.by_id[item_id]["rationale"],
+                      "model": endpoint.model} for item_id in chosen}

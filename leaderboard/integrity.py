@@ -42,7 +42,6 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from core.vocabulary import LETTERS
-from leaderboard.items import suspect_mask
 
 GUESS = 1 / len(LETTERS)      # the floor of a five-option question: a blind guess is right one time in five
 MIN_ROWS = 10                  # other rows needed before a pattern is read against them
