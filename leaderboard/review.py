@@ -119,6 +119,7 @@ class Reviews:
     def check_integrity(self, build: str) -> list[str]:
         """Read every visible row scored on `build` against the others (`leaderboard.integrity`) and keep
         what was found; the ids whose state changed. A new row's answers are read once from its details."""
+        read_at = self.store.board_version()
         self._record_answers(build)
         hidden = self.hidden()
         relations = self.store.relations()
@@ -134,7 +135,7 @@ class Reviews:
             state = (INTEGRITY_HELD if any(f.held for f in findings) else INTEGRITY_NOTED if findings
                      else INTEGRITY_CLEAR)
             states[row.id] = (state, json.dumps([f.to_dict() for f in findings]))
-        return self.store.set_integrity(states)
+        return self.store.set_integrity(states, read_at)
 
     def _record_answers(self, build: str) -> None:
         """Keep the compact answers of scored rows on `build` that have none yet."""

@@ -885,9 +885,10 @@ class Store:
         row = self._connection().execute("SELECT value FROM meta WHERE key = 'integrity_version'").fetchone()
         return (int(row[0]) if row else -1) != self.board_version()
 
-    def set_integrity(self, states: dict[str, tuple[str, str]]) -> list[str]:
-        """Write the copy checks' states (id -> (state, findings JSON)) and mark the board read; the ids whose
-        state changed (the board changes only when one did)."""
+    def set_integrity(self, states: dict[str, tuple[str, str]], read_at: int) -> list[str]:
+        """Write the copy checks' states (id -> (state, findings JSON)) of a pass that read the board at version
+        `read_at`, and mark that version read; the ids whose state changed (the board changes only when one did).
+        A row written while the pass ran leaves the board newer than what was read: the next pass reads it."""
         with self._transaction() as db:
             before = {row[0]: (row[1], row[2]) for row in db.execute(
                 "SELECT submission_id, state, findings FROM integrity")}
@@ -898,10 +899,13 @@ class Store:
                            " ON CONFLICT (submission_id) DO UPDATE SET state = excluded.state,"
                            " findings = excluded.findings, updated_at = excluded.updated_at",
                            (submission_id, state, findings, utc_now()))
+            current = int((db.execute("SELECT value FROM meta WHERE key = 'board_version'").fetchone() or [0])[0])
             if changed:
                 self._board_changed(db)
-            db.execute("INSERT INTO meta VALUES ('integrity_version', COALESCE((SELECT value FROM meta WHERE key ="
-                       " 'board_version'), '0')) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            # Read up to date only when nothing else changed the board during the pass.
+            seen = current + 1 if changed and current == read_at else read_at
+            db.execute("INSERT INTO meta VALUES ('integrity_version', ?) ON CONFLICT (key) DO UPDATE SET"
+                       " value = excluded.value", (str(seen),))
         return changed
 
     def integrity(self) -> dict[str, dict]:
