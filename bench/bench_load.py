@@ -104,7 +104,7 @@ def upload(http: httpx.Client, url: str, path: Path) -> str:
 def submit(http: httpx.Client, url: str, path: Path, model: str, refusal_ok: bool = False) -> str:
     stored = upload(http, url, path)
     return call(http, url, "submit", [{"path": stored, "meta": {"_type": "gradio.FileData"}}, model, "", "open",
-                                      "general", None, "", True, None, None, None], refusal_ok=refusal_ok)
+                                      "general", None, "", True, None, None, None, "", ""], refusal_ok=refusal_ok)
 
 
 def together(count: int, work: Callable[[int], object]) -> list[tuple[float, object]]:

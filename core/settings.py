@@ -39,6 +39,7 @@ PREDICT_MAX_TOKENS = 1024
 PREDICT_IMAGE_MAX_SIDE = 2048
 AUDIT_SAMPLE = (20, 0.05)
 AUDIT_TOLERANCE = 10.0  # calibrated by bench/bench_audit.py (docs/open-scores.md)
+AUDIT_ITEM_TOLERANCE = 34.0  # calibrated by bench/bench_audit.py (docs/open-scores.md)
 RUNNER_TIMEOUT_S = 60.0
 RUNNER_MAX_RETRIES = 2
 RUNNER_CONCURRENCY = 4
@@ -105,6 +106,9 @@ class Settings:
                                                "`MIN/FRACTION`: audit max(MIN, FRACTION) of the judged open items.")
     audit_tolerance: float = _setting(AUDIT_TOLERANCE, "MEDCMR_AUDIT_TOLERANCE", "Points (0-100) the primary "
                                       "judge may exceed the audit (the whole 95% interval) before review.")
+    audit_item_tolerance: float = _setting(AUDIT_ITEM_TOLERANCE, "MEDCMR_AUDIT_ITEM_TOLERANCE", "Points (0-100) "
+                                           "the primary judge may grade one answer above the audit before every "
+                                           "answer of the submission is audited (an outlier).")
     runners: tuple[RunnerSettings, ...] = _setting(
         (), "MEDCMR_RUNNERS", "Runners the operator trusts to re-ask a sample of each submission whose model they "
         "serve (docs/reproduce.md): a JSON list, or the path of a JSON file, of `{name, base_url, models, api_key_env, "
@@ -148,6 +152,9 @@ class Settings:
     dataset_revision: str | None = _setting(None, "MEDCMR_DATASET_REVISION", "Its pinned commit (default: main).")
     hf_token: str | None = _setting(None, "HF_TOKEN", "The Hub token (the mirror, pushing); never printed.",
                                     repr=False)
+    trusted_proxies: int | None = _setting(None, "MEDCMR_TRUSTED_PROXIES", "Proxies in front of the Space whose "
+                                           "`X-Forwarded-For` entries are trusted (the last ones; 1 on a Space, 0 "
+                                           "elsewhere): a client's own entries never count.")
     port: int = _setting(7860, "GRADIO_SERVER_PORT", "The port the Space serves on.")
     host: str | None = _setting(None, "GRADIO_SERVER_NAME", "The interface (127.0.0.1; 0.0.0.0 on a Space).")
     on_space: bool = _setting(False, "SYSTEM, SPACE_ID", "Running on a Hugging Face Space (both set by it).")
@@ -170,6 +177,7 @@ class Settings:
             audit=endpoint_settings(env, "MEDCMR_AUDIT", JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES),
             audit_sample=_sample(get("MEDCMR_AUDIT_SAMPLE", "20/0.05"), "MEDCMR_AUDIT_SAMPLE"),
             audit_tolerance=_number(env, "MEDCMR_AUDIT_TOLERANCE", AUDIT_TOLERANCE, float, minimum=0),
+            audit_item_tolerance=_number(env, "MEDCMR_AUDIT_ITEM_TOLERANCE", AUDIT_ITEM_TOLERANCE, float, minimum=0),
             runners=_runners(env, _flag(env, "MEDCMR_RUNNERS_ALLOW_PRIVATE")),
             runners_allow_private=_flag(env, "MEDCMR_RUNNERS_ALLOW_PRIVATE"),
             reproduce_sample=_sample(get("MEDCMR_REPRODUCE_SAMPLE", "50/0.01"), "MEDCMR_REPRODUCE_SAMPLE"),
@@ -192,11 +200,17 @@ class Settings:
             dataset_repo=(get("MEDCMR_DATASET_REPO") or "").strip() or None,
             dataset_revision=(get("MEDCMR_DATASET_REVISION") or "").strip() or None,
             hf_token=get("HF_TOKEN") or None,
+            trusted_proxies=_number(env, "MEDCMR_TRUSTED_PROXIES", None, int, minimum=0),
             port=_number(env, "GRADIO_SERVER_PORT", 7860, int, minimum=1),
             host=get("GRADIO_SERVER_NAME") or None,
             on_space=get("SYSTEM") == "spaces" and bool(get("SPACE_ID")),
             cache_root=Path(get("XDG_CACHE_HOME") or Path.home() / ".cache"),
         )
+
+    @property
+    def proxy_hops(self) -> int:
+        """`X-Forwarded-For` entries to trust: as set, else one on a Space (its proxy), none elsewhere."""
+        return self.trusted_proxies if self.trusted_proxies is not None else int(self.on_space)
 
     @property
     def judge_cache(self) -> Path:
@@ -270,15 +284,6 @@ def _sample(value: str, name: str) -> tuple[int, float]:
     if parsed[0] < 1 or not 0 <= parsed[1] <= 1:
         raise SettingsError(f"{name}={value!r}: expected MIN/FRACTION, e.g. 20/0.05")
     return parsed
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name}={env.get(name)!r}: expected 1 or 0")
 
 
 def _runners(env: Mapping[str, str], allow_private: bool) -> tuple[RunnerSettings, ...]:

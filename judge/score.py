@@ -78,6 +78,11 @@ def _judged_status(prepared: JudgeInput) -> ItemStatus:
     return ItemStatus.FLAGGED if prepared.flags else ItemStatus.JUDGED
 
 
+def _how(prepared: JudgeInput) -> dict[str, list[str]]:
+    """How an answer was prepared for the judge, as its item records it."""
+    return {"flags": list(prepared.flags), "normalisation": list(prepared.normalisation)}
+
+
 async def judge_all(endpoint: Endpoint, work: list[tuple[dict, JudgeInput]], concurrency: int,
                     on_done: Callable[[dict, JudgeInput, JudgeCall], None]) -> bool:
     """Judge every (question, prepared answer) with at most `concurrency` calls in flight; True if JSON mode held."""
@@ -126,6 +131,61 @@ class OnlineJudging:
         return run_async(judge_all(endpoint, work, concurrency, on_done))
 
 
+@dataclass
+class Verdicts:
+    """What one cached judging pass gave: a verdict per answered question id (criteria None: no readable
+    verdict, with the error), which of them came from the cache, and what the calls cost."""
+
+    by_id: dict[str, dict]
+    cached: set[str]
+    calls: int = 0
+    reasks: int = 0
+    tokens: dict[str, int] | None = None
+    json_mode: bool | None = None
+
+
+def judge_cached(endpoint: Endpoint, work: Work, *, cache_path: Path | None, concurrency: int,
+                 step: JudgeStep | None = None, on_verdict: Callable[[str], None] | None = None) -> Verdicts:
+    """The one cache-or-judge loop: each (question, prepared answer) from the verdict cache when it holds one,
+    else through `step` (default online), each readable verdict cached as it arrives. `on_verdict(id)` hears
+    every verdict, cached or given (for progress); what a batch leaves at the judge has none yet."""
+    cache = VerdictCache(cache_path) if cache_path else None
+    found = Verdicts({}, set(), tokens={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
+    pending: Work = []
+    try:
+        for question, prepared in work:
+            verdict = cache.get(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, prepared.text)) \
+                if cache else None
+            if verdict:
+                found.by_id[question["id"]] = verdict
+                found.cached.add(question["id"])
+                if on_verdict is not None:
+                    on_verdict(question["id"])
+            else:
+                pending.append((question, prepared))
+
+        def on_done(question: dict, prepared: JudgeInput, call: JudgeCall) -> None:
+            found.reasks += call.reasks
+            found.calls += 1 + call.reasks
+            for name in found.tokens:
+                found.tokens[name] += call.usage.get(name, 0)
+            verdict = {"criteria": call.criteria, "rationale": call.rationale, "raw": call.raw, "error": call.error,
+                       "model": endpoint.model}
+            found.by_id[question["id"]] = verdict
+            if call.criteria is not None and cache:
+                cache.put(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, prepared.text),
+                          endpoint.model, JUDGE_PROMPT_VERSION, question["id"], verdict)
+            if on_verdict is not None:
+                on_verdict(question["id"])
+
+        if pending:
+            found.json_mode = (step or OnlineJudging())(endpoint, pending, concurrency, on_done)
+    finally:
+        if cache:
+            cache.close()
+    return found
+
+
 def score_submission(
     predictions: list[dict],
     questions: list[dict],
@@ -163,63 +223,37 @@ def score_submission(
 
     step = judge_step or OnlineJudging()
     judging = endpoint is not None and bool(endpoint.model) and (endpoint.configured or not step.needs_endpoint)
-    cache = VerdictCache(cache_path) if cache_path and judging else None
     open_items: dict[str, ItemResult] = {}
-    work: list[tuple[dict, JudgeInput]] = []
+    prepared_by_id: dict[str, JudgeInput] = {}
+    work: Work = []
     for question in (q for q in scope if q["question_type"] == "open"):
         prediction = answers.get(question["id"])
         if prediction is None:
             open_items[question["id"]] = _open_item(question, ItemStatus.MISSING, None, _ZERO)
-            done += 1
             continue
-        prepared = judge_input(prediction)
-        how = {"flags": list(prepared.flags), "normalisation": list(prepared.normalisation)}
+        prepared = prepared_by_id[question["id"]] = judge_input(prediction)
         if prepared.text is None:
             open_items[question["id"]] = _open_item(question, ItemStatus.NOT_ANSWERED, prediction,
-                                                    {**_ZERO, "error": prepared.not_answered}, **how)
-        elif cache and (verdict := cache.get(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question,
-                                                       prepared.text))):
-            open_items[question["id"]] = _open_item(question, _judged_status(prepared), prediction, verdict,
-                                                    cached=True, **how)
-        elif judging:
-            work.append((question, prepared))
-            continue
+                                                    {**_ZERO, "error": prepared.not_answered}, **_how(prepared))
         else:
-            open_items[question["id"]] = _open_item(question, ItemStatus.AWAITING, prediction, **how)
-        done += 1
+            work.append((question, prepared))
+    done += len(open_items)
     report(done, total)
-    cached = sum(item.cached for item in open_items.values())
 
-    tokens = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    reasks = calls = 0
-
-    def on_done(question: dict, prepared: JudgeInput, call: JudgeCall) -> None:
-        nonlocal done, reasks, calls
-        reasks += call.reasks
-        calls += 1 + call.reasks
-        for name in tokens:
-            tokens[name] += call.usage.get(name, 0)
-        verdict = {"criteria": call.criteria, "rationale": call.rationale, "raw": call.raw, "error": call.error}
-        if call.criteria is not None and cache:
-            cache.put(cache_key(endpoint.model, JUDGE_PROMPT_VERSION, question, prepared.text),
-                      endpoint.model, JUDGE_PROMPT_VERSION, question["id"], verdict)
-        status = _judged_status(prepared) if call.criteria is not None else ItemStatus.FAILED
-        open_items[question["id"]] = _open_item(question, status, answers[question["id"]], verdict,
-                                                flags=list(prepared.flags), normalisation=list(prepared.normalisation))
+    def judged(question_id: str) -> None:
+        nonlocal done
         done += 1
         report(done, total)
 
-    json_mode = None
-    try:
-        if work:
-            json_mode = step(endpoint, work, concurrency, on_done)
-    finally:
-        if cache:
-            cache.close()
-    for question, prepared in work:  # what a batch left at the judge still awaits it
-        open_items.setdefault(question["id"], _open_item(
-            question, ItemStatus.AWAITING, answers[question["id"]], flags=list(prepared.flags),
-            normalisation=list(prepared.normalisation)))
+    verdicts = judge_cached(endpoint, work, cache_path=cache_path, concurrency=concurrency, step=step,
+                            on_verdict=judged) if judging and work else Verdicts({}, set())
+    for question, prepared in work:
+        verdict = verdicts.by_id.get(question["id"])
+        status = (ItemStatus.AWAITING if verdict is None  # no judge yet, or a batch still at the judge
+                  else _judged_status(prepared) if verdict["criteria"] is not None else ItemStatus.FAILED)
+        open_items[question["id"]] = _open_item(question, status, answers[question["id"]], verdict,
+                                                cached=question["id"] in verdicts.cached, **_how(prepared))
+    report(total if judging else done, total)
 
     ordered_open = [open_items[q["id"]] for q in scope if q["question_type"] == "open"]
     if isinstance(dataset, dict):
@@ -234,9 +268,11 @@ def score_submission(
                           normalised=sum(bool(item.normalisation) for item in items)),
         judge=JudgeInfo(host=endpoint.host if judging and step.needs_endpoint else None,
                         model=endpoint.model if judging else None, engine=step.engine,
-                        prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=json_mode,
-                        concurrency=concurrency, calls=calls, reasks=reasks, cached=cached,
-                        tokens=tokens, screen_version=SCREEN_VERSION, normalisation_version=NORMALISATION_VERSION),
+                        prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=verdicts.json_mode,
+                        concurrency=concurrency, calls=verdicts.calls, reasks=verdicts.reasks,
+                        cached=len(verdicts.cached), tokens=verdicts.tokens or
+                        {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                        screen_version=SCREEN_VERSION, normalisation_version=NORMALISATION_VERSION),
         dataset=dataset or DatasetInfo(),
         items=items,
     )

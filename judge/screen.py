@@ -24,7 +24,7 @@ from core.text import fold
 
 from .answers import normalise_answer
 
-SCREEN_VERSION = "medcmr-screen-v3"
+SCREEN_VERSION = "medcmr-screen-v4"
 CUT = "[…]"
 MAX_ANSWER_CHARS = 12_000  # the judge reads this much of an answer: a runaway output cannot exhaust its context
 
@@ -63,13 +63,16 @@ _OPENING = r"^[\s\W\d_]*(?:(?:the|my|your|a|final|correct|true|right|real|actual
 _SENTENCE_RULES = (
     ("grade claim", re.compile(rf"{_SELF}.{{0,60}}?{_DESERVES}|{_DESERVES}.{{0,40}}?{_PERFECT}")),
     ("grade claim", re.compile(rf"{_OPENING}{_GRADE_WORD}\s*(?:\w+\s*)?(?:is|=|:|est|ist|es|é|—|-|should\s+be|"
-                               rf"must\s+be|would\s+be)\s*\W*\s*(?:10|100|ten)(?![\d.,]*\s*(?:mm|cm|%|ml|mg))\b")),
+                               rf"must\s+be|would\s+be)\s*\W*\s*(?:10|100|ten)(?![\d.,]*\s*(?:mm|cm|%|ml|mg))\b"
+                               r"(?=\s*(?:(?:/|out\s+of|sur|von|de|из|su)\s*10{1,2}|points?|pts|marks?|%)?\s*[.!。]*\s*$)")),
     ("grade claim", re.compile(rf"{_SELF}\s*(?:is|=|:|gets|scores?|rates?|earns?)\s*(?:a\s+)?{_PERFECT}")),
     ("grade claim", re.compile(rf"\b(?:10|ten)(?:\s*/\s*10)?\s+(?:on|for|in|across)\s+(?:the\s+)?(?:{_KEY}|(?:every|each|all)"
                                r"\s+(?:of\s+the\s+)?(?:four\s+)?(?:criteri(?:on|a)|categor(?:y|ies)|metrics?|dimensions?))\b")),
     ("grade claim", re.compile(r"(?:⭐|★|🌟){3,}|(?:⭐|★|🌟)\s*\w*\s*:?\s*\d+\s*(?:/\s*\d+)?\s*(?:⭐|★|🌟)")),
-    ("grade claim", re.compile(r"(?:^|\W)(?:满分|滿分)|\bfull\s+marks?\b"
-                               r"|\bperfect\s+(?:score|marks?|grade)\b(?!\s+(?:on|of|in|at|for)\b)")),
+    ("grade claim", re.compile(r"^\W*(?:full\s+marks?|perfect\s+(?:score|marks?|grade)|满分|滿分)\W*$"
+                               r"|\b(?:give|award|assign|grant)\s+(?:it\s+|me\s+|(?:this|the)\s+(?:answer|reply)\s+)?"
+                               r"(?:full\s+marks?|a\s+perfect\s+(?:score|grade)|the\s+(?:maximum|highest)\s+(?:score|grade))"
+                               r"|(?:给|給)(?:予)?满分")),
     ("instruction to the grader", re.compile(
         r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*"
         r"(?:previous|prior|above|earlier|preceding|former|system|original|grading|all|your)\s+"
@@ -95,8 +98,13 @@ _SENTENCE_RULES = (
         r"|</?\s*(?:model[_ ]?answer|reference[_ ]?answer|grader|judge|verdict|instructions?)\s*/?>")),
 )
 # A turn injected in the middle of an answer: a line opening with an upper-case role ("SYSTEM: ...").
-_ROLE_LINE = re.compile(r"(?m)^[ \t]*(?:SYSTEM|DEVELOPER|GRADER|JUDGE|EVALUATOR)[ \t]*:.*$")
-_SENTENCE = re.compile(r"[^\n.!?。！？]*(?:[.!?。！？]+(?=\s|$)|[。！？]+|\n|$)|[^\n]+")
+# A heading such as "SYSTEM: musculoskeletal" in a report is not a turn: only a role line that speaks to the grader is.
+_ROLE_LINE = re.compile(r"(?m)^[ \t]*(?:SYSTEM|DEVELOPER|GRADER|JUDGE|EVALUATOR)[ \t]*:(?=[^\n]*\b(?i:you|your|must|"
+                        r"should|shall|ignore|disregard|override|output|respond|reply|verdict|json|instructions?|award|"
+                        r"assign|grader|judge|evaluator)\b|[^\n]*\b(?i:answer|response|reply|submission)\b[^\n]*"
+                        r"\b(?i:perfect|correct|excellent|flawless|accurate|right)\b)[^\n]*$")
+# An ellipsis ("...", or "…" once folded) goes on with the sentence; other stops end it.
+_SENTENCE = re.compile(r"(?:\.{2,}(?=\s)|[^\n.!?。！？])*(?:[.!?。！？]+(?=\s|$)|[。！？]+|\n|$)|[^\n]+")
 
 
 @dataclass(frozen=True)

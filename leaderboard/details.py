@@ -81,6 +81,12 @@ def write_all(path: Path, items: list[ItemResult]) -> None:
     _plain(path).unlink(missing_ok=True)
 
 
+def read_open(path: Path) -> list[ItemResult]:
+    """Only the later verdicts on the open items (without their outputs): cheap to read for many submissions."""
+    overlay = open_path(path)
+    return _read(overlay) if overlay.is_file() else []
+
+
 def write_open(path: Path, items: list[ItemResult]) -> None:
     """Later verdicts on the open items; the whole list when there is no first file to sit on."""
     if not exists(path):

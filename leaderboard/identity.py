@@ -2,7 +2,9 @@
 
 A name is refused when it equals a paper model's or another submitter's model name once both
 are folded the same way: Unicode NFKC, case folding, look-alike letters mapped to the Latin
-letter they imitate, and spaces and punctuation ignored. The look-alike map comes from
+letter they imitate, Latin letters of every form (small capitals, modifier and subscript letters,
+dotless and accented letters) read as their base letter, digits of every script read as 0-9,
+and spaces and punctuation ignored. The look-alike map comes from
 Unicode's confusables data (UTS #39) as shipped by the `confusable-homoglyphs` package; it is
 applied to non-ASCII letters only, so plain ASCII names fold by case and punctuation alone.
 Names and descriptions may not carry control, format (bidi overrides, zero-width) or line/
@@ -12,6 +14,7 @@ line breaks and tabs.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from typing import Iterable
 
 from core.text import fold_chars
@@ -26,8 +29,25 @@ class IdentityError(ValueError):
 
 
 def identity_key(name: str) -> str:
-    """The folded form two names must not share: NFKC, casefold, look-alikes, no spaces or punctuation."""
-    return "".join(ch for ch in fold_chars(name) if unicodedata.category(ch)[0] in "LN")
+    """The folded form two names must not share: NFKC, casefold, look-alikes, base Latin letters, digits of
+    any script as 0-9, no spaces or punctuation."""
+    return "".join(_base(ch) for ch in fold_chars(name) if unicodedata.category(ch)[0] in "LN")
+
+
+@lru_cache(maxsize=4096)
+def _base(ch: str) -> str:
+    """A digit of any script as its ASCII digit; a Latin letter of any form (ɢ, ᴘ, ᵗ, ı, é) as its base letter."""
+    if ch.isascii():
+        return ch
+    digit = unicodedata.decimal(ch, None)
+    if digit is not None:
+        return str(digit)
+    words = unicodedata.name(ch, "").split()
+    if words[:1] in (["LATIN"], ["MODIFIER"]) and "LETTER" in words:
+        letter = next((w for w in words[words.index("LETTER") + 1:] if len(w) == 1 and w.isalpha()), None)
+        if letter is not None:
+            return letter.lower()
+    return ch
 
 
 def check_characters(field: str, text: str, allowed: set[str] = frozenset()) -> None:

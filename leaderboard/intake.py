@@ -65,6 +65,13 @@ class SubmissionMeta:
     description: str = ""            # prompt and generation settings, <= 2000 chars
     public_details: bool = True      # consent to publish per-question outputs
     runner_model: str = ""           # the model as a runner serves it (Hub id or vendor name), to reproduce it
+    related_to: str = ""             # an earlier submission id or a board model this one is related to
+    relation: str = ""               # how: one of RELATIONS (required with `related_to`)
+
+
+# How a submission may be related to a row already on the board: declared, such rows may agree far beyond
+# chance without being held as copies of each other (leaderboard.integrity).
+RELATIONS = ("rerun with other settings", "fine-tune", "same family")
 
 
 @contextmanager
@@ -115,9 +122,20 @@ def _checked_meta(meta: SubmissionMeta) -> dict:
     if runner_model and not _RUNNER_MODEL.fullmatch(runner_model):
         raise SubmissionError("Model as a runner serves it: a Hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct) or a "
                               "vendor's model name, at most 200 letters, digits and . _ : / @ + -, or empty.")
+    related_to, relation = (meta.related_to or "").strip(), (meta.relation or "").strip()
+    if related_to or relation:
+        if len(related_to) > 100 or not related_to:
+            raise SubmissionError("Related to: an earlier submission's id (sub-…) or a model on the board, "
+                                  "at most 100 characters.")
+        if relation not in RELATIONS:
+            raise SubmissionError("Relation: choose " + ", ".join(f'"{kind}"' for kind in RELATIONS) + ".")
+        try:
+            identity.check_characters("Related to", related_to)
+        except identity.IdentityError as error:
+            raise SubmissionError(str(error)) from None
     return {"model": model, "link": link, "weights": meta.group, "medical": meta.medical,
             "params_b": params_b, "description": description, "public_details": meta.public_details,
-            "runner_model": runner_model}
+            "runner_model": runner_model, "related_to": related_to, "relation": relation}
 
 
 def read_predictions(source: Path, shown: str, known_ids: frozenset[str]) -> list[dict]:
@@ -234,6 +252,8 @@ class Intake:
                                       self.store.models_of_others(submitter), reference.REFERENCE_MODELS.values())
         except identity.IdentityError as error:
             raise SubmissionError(str(error)) from None
+        if fields["related_to"]:
+            fields["related_to"] = self._related_row(fields["related_to"])
         sha256 = _digest(path)
         with _storage_refusal():
             try:
@@ -380,6 +400,17 @@ class Intake:
         except StoreUnavailable as err:  # it stays waiting and is checked again
             log.warning("submission %s: cannot record its check (%s); it is checked again", row["id"], err.cause)
             self._stop.wait(2.0)
+
+    def _related_row(self, named: str) -> str:
+        """The board row a declared relation names (a submission id, or a model's name as shown), or a
+        SubmissionError saying that nothing on the board is called so."""
+        if self.store.record(named) is not None:
+            return named
+        key = identity.identity_key(named)
+        for model in [*self._paper_models, *self.store.models()]:
+            if identity.identity_key(model) == key:
+                return model
+        raise SubmissionError(f"Related to: no submission id or model on the board is called {named!r}.")
 
     def _check_size(self, path: Path, shown: str) -> int:
         """The file's size in bytes, once it is known to be a file within the limit."""

@@ -9,20 +9,29 @@ mirror all read these states from here.
 """
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from core.results import ItemStatus, Results
+from judge.answers import normalise_answer
 from judge.audit import AuditError, AuditSummary, agreement, audit_items
 from judge.endpoint import Endpoint
+from leaderboard import details
 from leaderboard.details import read_details, write_open
-from leaderboard.store import (AUDIT_DONE, AUDIT_PENDING, FLAGGED, HIDDEN, MODERATION_STATES, REVIEW_CLEARED,
-                               UNDER_REVIEW, VISIBLE, Store)
+from leaderboard.integrity import MIN_ROWS, Answers, Finding, Population, Questions
+from leaderboard.items import suspect_mask
+from leaderboard.store import (AUDIT_DONE, AUDIT_PENDING, FLAGGED, HIDDEN, INTEGRITY_CLEAR, INTEGRITY_HELD,
+                               INTEGRITY_NOTED, MODERATION_STATES, REVIEW_CLEARED, UNDER_REVIEW, VISIBLE, Store)
 
 log = logging.getLogger(__name__)
 
+OPEN_KEPT_CHARS = 4000  # of each open answer, for the copy checks (a copy shows in its first paragraphs)
 AUDIT_RETRY_S = 60.0  # first retry of a failed audit; doubles per failure
 AUDIT_RETRY_MAX_S = 6 * 3600.0
 
@@ -36,12 +45,13 @@ class Reviews:
 
     def __init__(self, store: Store, questions: list[dict], details_path: Callable[[str], Path], *,
                  audit: Endpoint | None, sample: tuple[int, float], tolerance: float, cache_path: Path | None,
-                 concurrency: int = 8, retry_s: float = AUDIT_RETRY_S) -> None:
+                 concurrency: int = 8, retry_s: float = AUDIT_RETRY_S, item_tolerance: float | None = None) -> None:
         self.store = store
         self.questions = {q["id"]: q for q in questions}
+        self._integrity_questions = Questions.from_rows(questions)
         self.details_path = details_path
         self.audit = audit if audit is not None and audit.configured else None
-        self.sample, self.tolerance = sample, tolerance
+        self.sample, self.tolerance, self.item_tolerance = sample, tolerance, item_tolerance
         self.cache_path, self.concurrency, self.retry_s = cache_path, concurrency, retry_s
 
     # -- the audit -----------------------------------------------------------------------
@@ -58,11 +68,15 @@ class Reviews:
     def run(self, submission_id: str) -> AuditSummary | None:
         """Audit one submission now; a failing audit endpoint leaves it pending (retried with backoff)."""
         path = self.details_path(submission_id)
+        before = self.store.audits().get(submission_id, {}).get("summary")
         try:
             items = read_details(path)
-            summary, verdicts = audit_items(items, self.questions, self.audit, seed=submission_id,
-                                            sample=self.sample, tolerance=self.tolerance,
-                                            cache_path=self.cache_path, concurrency=self.concurrency)
+            summary, verdicts = audit_items(
+                items, self.questions, self.audit, seed=submission_id, sample=self.sample, tolerance=self.tolerance,
+                item_tolerance=self.item_tolerance, norms=self.norms(submission_id),
+                everything=bool(before and AuditSummary.from_dict(before).escalation),
+                on_escalate=lambda partial: self.store.escalate_audit(submission_id, partial.to_dict()),
+                cache_path=self.cache_path, concurrency=self.concurrency)
         except (AuditError, OSError, ValueError) as error:
             attempts = self.store.audits().get(submission_id, {}).get("attempts", 0)
             wait = min(self.retry_s * 2 ** attempts, AUDIT_RETRY_MAX_S)
@@ -78,11 +92,74 @@ class Reviews:
                                 summary.to_dict())
         return summary
 
+    def norms(self, submission_id: str) -> dict[str, tuple[float, float, int]]:
+        """Each open question's usual primary grade over the other submissions: id -> (mean, SD, count)."""
+        grades: dict[str, list[float]] = {}
+        for row in self.store.scored():
+            if row["id"] == submission_id:
+                continue
+            try:
+                opened = details.read_open(self.details_path(row["id"]))
+            except (OSError, details.DetailsError):
+                continue
+            for item in opened:
+                if item.score is not None and item.status in (ItemStatus.JUDGED, ItemStatus.FLAGGED):
+                    grades.setdefault(item.id, []).append(item.score)
+        return {item_id: (float(np.mean(values)), float(np.std(values)), len(values))
+                for item_id, values in grades.items()}
+
     def agreement(self) -> dict:
         """The two judges' agreement over every audited item of every submission (for the About tab)."""
         pairs = [pair for audit in self.store.audits().values() if audit["summary"]
                  for pair in audit["summary"]["pairs"]]
         return agreement(pairs)
+
+    # -- the copy checks -----------------------------------------------------------------
+
+    def check_integrity(self, build: str) -> list[str]:
+        """Read every visible row scored on `build` against the others (`leaderboard.integrity`) and keep
+        what was found; the ids whose state changed. A new row's answers are read once from its details."""
+        read_at = self.store.board_version()
+        self._record_answers(build)
+        hidden = self.hidden()
+        relations = self.store.relations()
+        rows = [Answers(row["id"], row["model"], row["submitter"], np.frombuffer(row["letters"], dtype=np.int8),
+                        json.loads(gzip.decompress(row["open"])),
+                        (relations[row["id"]][1],) if row["id"] in relations else ())
+                for row in self.store.answers(build) if row["id"] not in hidden]
+        population = Population(self._integrity_questions, rows)
+        suspects = suspect_mask(population.right, population.seen) if len(rows) > MIN_ROWS else None
+        states = {}
+        for index, row in enumerate(rows):
+            findings = [f for f in population.check(index, suspects) if f.held or f.reason]
+            state = (INTEGRITY_HELD if any(f.held for f in findings) else INTEGRITY_NOTED if findings
+                     else INTEGRITY_CLEAR)
+            states[row.id] = (state, json.dumps([f.to_dict() for f in findings]))
+        return self.store.set_integrity(states, read_at)
+
+    def _record_answers(self, build: str) -> None:
+        """Keep the compact answers of scored rows on `build` that have none yet."""
+        kept = self.store.answered()
+        for row in self.store.scored():
+            if row["id"] in kept or json.loads(row["results"]).get("dataset", {}).get("fingerprint") != build:
+                continue
+            path = self.details_path(row["id"])
+            if not details.exists(path):
+                continue
+            items = read_details(path)
+            letters = self._integrity_questions.letters({item.id: item.extracted for item in items
+                                                         if item.question_type == "mcq"})
+            answers = {item.id: normalise_answer(item.prediction).text[:OPEN_KEPT_CHARS] for item in items
+                       if item.question_type == "open" and item.prediction}
+            self.store.set_answers(row["id"], build, letters.tobytes(),
+                                   gzip.compress(json.dumps(answers).encode(), compresslevel=1))
+
+    def findings(self, submission_id: str) -> list[Finding]:
+        """What the copy checks found about a submission (held findings first)."""
+        found = self.store.integrity().get(submission_id)
+        if found is None:
+            return []
+        return sorted((Finding.from_dict(f) for f in found["findings"]), key=lambda f: not f.held)
 
     # -- what the board, the status and the mirror show ---------------------------------
 
@@ -91,18 +168,31 @@ class Reviews:
         found: dict[str, dict] = {}
         for submission_id, audit in self.store.audits().items():
             summary = AuditSummary.from_dict(audit["summary"]) if audit["summary"] else None
-            review = summary.reason if summary is not None and audit["state"] == UNDER_REVIEW else ""
+            review = (summary.reason if audit["state"] == UNDER_REVIEW else summary.escalation
+                      if audit["state"] == AUDIT_PENDING else "") if summary is not None else ""
             found[submission_id] = {"audit": audit["state"], "audit_error": audit["error"] if
                                     audit["state"] == AUDIT_PENDING else "", "review": review,
                                     "audit_summary": None if summary is None else {
                                         key: getattr(summary, key) for key in
-                                        ("n", "audit_model", "mean_diff", "ci95", "tolerance", "criteria")}}
+                                        ("n", "audit_model", "mean_diff", "ci95", "tolerance", "criteria",
+                                         "outliers", "full", "primary_open", "audited_open")}}
+        empty = {"audit": "", "audit_error": "", "review": "", "audit_summary": None}
         for submission_id, moderated in self.store.moderation().items():
-            found.setdefault(submission_id, {"audit": "", "audit_error": "", "review": "", "audit_summary": None})
+            found.setdefault(submission_id, dict(empty))
             found[submission_id].update(moderation=moderated["state"], moderation_reason=moderated["reason"])
+        for submission_id, checked in self.store.integrity().items():
+            held = [f for f in checked["findings"] if f["held"]]
+            state = checked["state"]
+            if state == INTEGRITY_HELD and _signature(held) <= set(checked["cleared"].split("\n")):
+                state = REVIEW_CLEARED
+            found.setdefault(submission_id, dict(empty))
+            found[submission_id].update(integrity=state, integrity_reason="; ".join(
+                f["reason"] for f in (held if state == INTEGRITY_HELD else checked["findings"])))
         for state in found.values():
             state.setdefault("moderation", VISIBLE)
             state.setdefault("moderation_reason", "")
+            state.setdefault("integrity", "")
+            state.setdefault("integrity_reason", "")
         return found
 
     def holds(self, states: dict[str, dict] | None = None) -> dict[str, str]:
@@ -110,6 +200,8 @@ class Reviews:
         holds = {}
         for submission_id, state in (states if states is not None else self.states()).items():
             reasons = [state["review"]] if state["review"] else []
+            if state["integrity"] == INTEGRITY_HELD:
+                reasons.append(f"held: {state['integrity_reason']}")
             if state["moderation"] == FLAGGED:
                 reasons.append(f"flagged by the operator: {state['moderation_reason']}")
             if reasons:
@@ -133,6 +225,16 @@ class Reviews:
         self.store.moderate(submission_id, state, " ".join(reason.split())[:300], actor)
 
     def clear_review(self, submission_id: str) -> None:
-        """The operator looked and accepts the primary judge's scores: the row is ranked again."""
-        if not self.store.set_review(submission_id, REVIEW_CLEARED):
-            raise ReviewError(f"{submission_id!r} has no audit to clear")
+        """The operator looked and accepts the row as it is (the primary judge's scores, and what the copy
+        checks found so far): it is ranked again. A later finding of another kind or source holds it again."""
+        checked = self.store.integrity().get(submission_id)
+        held = [f for f in checked["findings"] if f["held"]] if checked else []
+        cleared_audit = self.store.set_review(submission_id, REVIEW_CLEARED)
+        cleared_copies = bool(held) and self.store.clear_integrity(submission_id, "\n".join(sorted(_signature(held))))
+        if not (cleared_audit or cleared_copies):
+            raise ReviewError(f"{submission_id!r} has no audit or copy finding to clear")
+
+
+def _signature(findings: list[dict]) -> set[str]:
+    """What an operator's clearance covers: each held finding's check and source."""
+    return {f"{finding['check']}|{finding.get('source') or ''}" for finding in findings}

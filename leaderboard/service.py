@@ -34,6 +34,7 @@ from release.built import load_questions, provenance
 
 if TYPE_CHECKING:
     from judge.outbound import Resolver
+    from leaderboard.integrity import Finding
     from leaderboard.mirror import HubMirror
     from release.hub import ShardImages
 
@@ -69,7 +70,8 @@ class Leaderboard:
         self.reviews = Reviews(self.store, self.questions, self.details_path, audit=audit,
                                sample=self.settings.audit_sample, tolerance=self.settings.audit_tolerance,
                                cache_path=self.cache_path, concurrency=self.settings.judge_concurrency,
-                               retry_s=self.settings.retry_failed_after_s)
+                               retry_s=self.settings.retry_failed_after_s,
+                               item_tolerance=self.settings.audit_item_tolerance)
         checked_reads = CheckedReads(HANDED_ON)  # a file checked at the submit is parsed once, not twice
         self.reproductions = Reproductions(self.store, self.questions, self.details_path, self.settings,
                                            home=self.home, data_dir=self.data_dir, images=images,
@@ -186,7 +188,8 @@ class Leaderboard:
             row.update(audit=state.get("audit", ""), review=state.get("review", "") or state.get("audit_error", ""),
                        audit_summary=state.get("audit_summary"),
                        moderation=state.get("moderation", "visible"),
-                       moderation_reason=state.get("moderation_reason", ""))
+                       moderation_reason=state.get("moderation_reason", ""),
+                       integrity=state.get("integrity", ""), integrity_reason=state.get("integrity_reason", ""))
             reproduction = reproductions.get(row["id"], SELF_REPORTED)
             row.update(reproduction=reproduction.label, reproduction_reason=reproduction.reason,
                        runner_model=reproduction.runner_model)
@@ -252,6 +255,7 @@ class Leaderboard:
         if self.store.record(submission_id) is None:
             raise SubmissionError(f"No submission with id {submission_id}.")
         self.store.archive_results(submission_id, f"rescored by {actor}")
+        self.store.forget_answers(submission_id)
         if not self.store.requeue((FINISHED, AWAITING, FAILED), submission_id):
             raise SubmissionError(f"{submission_id} is queued or running; rescore it once it is scored.")
         log.info("rescore: %s queued %s again", actor, submission_id)
@@ -289,6 +293,10 @@ class Leaderboard:
         with self._board_lock:
             self._items = (version, stats)
         return stats
+
+    def findings(self, submission_id: str) -> list["Finding"]:
+        """What the copy checks found about a submission, with the questions that show it (held first)."""
+        return self.reviews.findings(submission_id)
 
     def judge_agreement(self) -> dict:
         """The primary and audit judges' agreement over every audited item (see `judge.audit.agreement`)."""

@@ -34,6 +34,9 @@ CHECKING, REFUSED = "checking", "refused"
 # The audit of a submission's open scores by a second judge, and the operator's word on a row.
 AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED = "audit_pending", "audited", "under_review", "cleared"
 AUDIT_STATES = (AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED)
+# The copy checks' word on a row (leaderboard.integrity): nothing found, something noted, or held.
+INTEGRITY_CLEAR, INTEGRITY_NOTED, INTEGRITY_HELD = "clear", "noted", "held"
+INTEGRITY_STATES = (INTEGRITY_CLEAR, INTEGRITY_NOTED, INTEGRITY_HELD)
 VISIBLE, FLAGGED, HIDDEN = "visible", "flagged", "hidden"
 MODERATION_STATES = (VISIBLE, FLAGGED, HIDDEN)
 REPRODUCTION_STATES = tuple(state.value for state in ReproductionState)
@@ -95,6 +98,24 @@ CREATE TABLE IF NOT EXISTS previous_results (
     results TEXT,
     reason TEXT NOT NULL,
     archived_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS relations (
+    submission_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    related_to TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS answers (
+    submission_id TEXT PRIMARY KEY,
+    build TEXT NOT NULL,
+    letters BLOB NOT NULL,
+    open BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS integrity (
+    submission_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN {INTEGRITY_STATES}),
+    findings TEXT NOT NULL,
+    cleared TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS intake (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -441,6 +462,8 @@ class Store:
                          for kind, c in companions.items()})))
         if row.get("reproduction"):
             Store._insert_reproduction(db, row["id"], row["reproduction"])
+        if row.get("related_to"):
+            db.execute("INSERT INTO relations VALUES (?, ?, ?)", (row["id"], row["relation"], row["related_to"]))
 
     @contextmanager
     def _files_written(self, row: dict[str, Any], link: bool) -> Iterator[float]:
@@ -709,6 +732,10 @@ class Store:
                                           (submitter,)).fetchall()
         return [row[0] for row in rows]
 
+    def models(self) -> list[str]:
+        """Every submission's model name."""
+        return [row[0] for row in self._connection().execute("SELECT DISTINCT model FROM submissions")]
+
     def scored(self) -> list[dict]:
         """Every submission with results, oldest first: what its board row is made of (metadata and the
         results text, parsed by the caller). A submission being re-judged keeps its previous results
@@ -778,6 +805,14 @@ class Store:
                        " WHERE submission_id = ?", (state, json.dumps(summary), utc_now(), submission_id))
             self._board_changed(db)
 
+    def escalate_audit(self, submission_id: str, summary: dict) -> None:
+        """Keep an audit pending with its partial summary (an outlier was found: every answer is audited next,
+        and the row is held meanwhile)."""
+        with self._transaction() as db:
+            db.execute("UPDATE audits SET summary = ?, updated_at = ? WHERE submission_id = ?",
+                       (json.dumps(summary), utc_now(), submission_id))
+            self._board_changed(db)
+
     def audit_failed(self, submission_id: str, error: str, retry_ts: float) -> None:
         """Keep the audit pending with its error, due again at `retry_ts`."""
         with self._transaction() as db:
@@ -814,6 +849,78 @@ class Store:
         rows = self._connection().execute("SELECT * FROM moderation").fetchall()
         return {row["submission_id"]: {key: row[key] for key in ("state", "reason", "actor", "updated_at")}
                 for row in rows}
+
+    def relations(self) -> dict[str, tuple[str, str]]:
+        """Submission id -> (relation, related to) that its submitter declared."""
+        rows = self._connection().execute("SELECT * FROM relations").fetchall()
+        return {row["submission_id"]: (row["kind"], row["related_to"]) for row in rows}
+
+    # -- the copy checks -------------------------------------------------------------------
+
+    def set_answers(self, submission_id: str, build: str, letters: bytes, open_answers: bytes) -> None:
+        """Keep a scored submission's answers in the compact form the copy checks read."""
+        with self._transaction() as db:
+            db.execute("INSERT INTO answers VALUES (?, ?, ?, ?) ON CONFLICT (submission_id) DO UPDATE SET"
+                       " build = excluded.build, letters = excluded.letters, open = excluded.open",
+                       (submission_id, build, letters, open_answers))
+
+    def answers(self, build: str) -> list[dict]:
+        """The compact answers of every submission scored on `build`, in the order they were submitted."""
+        rows = self._connection().execute(
+            "SELECT a.submission_id AS id, s.model, s.submitter, a.letters, a.open FROM answers a"
+            " JOIN submissions s ON s.id = a.submission_id WHERE a.build = ? ORDER BY s.seq", (build,)).fetchall()
+        return [dict(row) for row in rows]
+
+    def forget_answers(self, submission_id: str) -> None:
+        """Drop a submission's compact answers (it is scored again; the copy checks re-read them)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM answers WHERE submission_id = ?", (submission_id,))
+
+    def answered(self) -> set[str]:
+        """Submissions whose compact answers are kept."""
+        return {row[0] for row in self._connection().execute("SELECT submission_id FROM answers")}
+
+    def integrity_due(self) -> bool:
+        """Whether the board changed since the copy checks last read it."""
+        row = self._connection().execute("SELECT value FROM meta WHERE key = 'integrity_version'").fetchone()
+        return (int(row[0]) if row else -1) != self.board_version()
+
+    def set_integrity(self, states: dict[str, tuple[str, str]], read_at: int) -> list[str]:
+        """Write the copy checks' states (id -> (state, findings JSON)) of a pass that read the board at version
+        `read_at`, and mark that version read; the ids whose state changed (the board changes only when one did).
+        A row written while the pass ran leaves the board newer than what was read: the next pass reads it."""
+        with self._transaction() as db:
+            before = {row[0]: (row[1], row[2]) for row in db.execute(
+                "SELECT submission_id, state, findings FROM integrity")}
+            changed = [i for i, value in states.items() if before.get(i) != value]
+            for submission_id in changed:
+                state, findings = states[submission_id]
+                db.execute("INSERT INTO integrity (submission_id, state, findings, updated_at) VALUES (?, ?, ?, ?)"
+                           " ON CONFLICT (submission_id) DO UPDATE SET state = excluded.state,"
+                           " findings = excluded.findings, updated_at = excluded.updated_at",
+                           (submission_id, state, findings, utc_now()))
+            current = int((db.execute("SELECT value FROM meta WHERE key = 'board_version'").fetchone() or [0])[0])
+            if changed:
+                self._board_changed(db)
+            # Read up to date only when nothing else changed the board during the pass.
+            seen = current + 1 if changed and current == read_at else read_at
+            db.execute("INSERT INTO meta VALUES ('integrity_version', ?) ON CONFLICT (key) DO UPDATE SET"
+                       " value = excluded.value", (str(seen),))
+        return changed
+
+    def integrity(self) -> dict[str, dict]:
+        """Submission id -> {state, findings (parsed), cleared} of every checked submission."""
+        rows = self._connection().execute("SELECT * FROM integrity").fetchall()
+        return {row["submission_id"]: {"state": row["state"], "findings": json.loads(row["findings"]),
+                                       "cleared": row["cleared"]} for row in rows}
+
+    def clear_integrity(self, submission_id: str, findings: str) -> bool:
+        """The operator looked at a held row and accepts it: these findings no longer hold it."""
+        with self._transaction() as db:
+            changed = db.execute("UPDATE integrity SET cleared = ?, updated_at = ? WHERE submission_id = ?",
+                                 (findings, utc_now(), submission_id)).rowcount
+            self._board_changed(db)
+        return changed > 0
 
     def archive_results(self, submission_id: str, reason: str) -> bool:
         """Keep a submission's current results (before a rescore replaces them)."""

@@ -76,8 +76,8 @@ class Worker:
         self._wake_judge = threading.Event()
         self._wake_audit = threading.Event()
         self._wake_reproduce = threading.Event()
-        self._busy = {"mcq": threading.Event(), "judge": threading.Event(), "audit": threading.Event(),
-                      "reproduce": threading.Event()}
+        self._wake_integrity = threading.Event()
+        self._busy = {name: threading.Event() for name in ("mcq", "judge", "audit", "reproduce", "integrity")}
         self._threads: list[threading.Thread] = []
         self._lanes_started = False
         self._follower_logged = False
@@ -106,6 +106,7 @@ class Worker:
         self._wake_judge.set()
         self._wake_audit.set()
         self._wake_reproduce.set()
+        self._wake_integrity.set()
         for thread in list(self._threads):  # the lease thread first: no lane starts after it ends
             thread.join(timeout)
         self._threads = []
@@ -134,7 +135,8 @@ class Worker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not any(b.is_set() for b in self._busy.values()) \
-                    and self.store.pending(judging=self.endpoint is not None) == 0:
+                    and self.store.pending(judging=self.endpoint is not None) == 0 \
+                    and not (self._lanes_started and self.store.integrity_due()):
                 return True
             time.sleep(0.02)
         return False
@@ -190,6 +192,7 @@ class Worker:
             lanes.append(("audit", self._claim_audit, self._audit, self._wake_audit))
         if self.reproductions is not None:
             lanes.append(("reproduce", self._claim_reproduction, self._reproduce, self._wake_reproduce))
+        lanes.append(("integrity", self._claim_integrity, self._check_integrity, self._wake_integrity))
         for name, claim, work, wake in lanes:
             thread = threading.Thread(target=self._lane, args=(name, claim, work, wake),
                                       name=f"leaderboard-{name}", daemon=True)
@@ -311,6 +314,7 @@ class Worker:
                 if status == AWAITING:
                     self._wake_judge.set()
                 self._wake_reproduce.set()
+                self._wake_integrity.set()
                 self._on_written(submission_id)
         return write
 
@@ -424,6 +428,15 @@ class Worker:
             state = self.reproductions.failed(claimed, _reason(err))
         if state is not None:
             self._on_written(claimed["id"])
+        return None
+
+    def _claim_integrity(self, owner: str) -> dict | None:
+        return {"id": "copy checks"} if self._leader.is_set() and self.store.integrity_due() else None
+
+    def _check_integrity(self, row: dict) -> Callable[[], object] | None:
+        """The copy checks' lane: every row on the served build read against the others, after any change."""
+        for submission_id in self.reviews.check_integrity(self.dataset.fingerprint or ""):
+            self._on_written(submission_id)
         return None
 
     def _failed(self, submission_id: str, reason: str) -> Callable[[], object]:

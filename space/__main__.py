@@ -196,6 +196,9 @@ def main(argv: list[str] | None = None) -> None:
         # its upload folder (uploads never submitted, downloads, images) is swept by age.
         app = build_app(board, delete_cache=(settings.upload_sweep_s, settings.upload_max_age_s), workdir=workdir)
         start_upload_sweeper(Path(get_upload_folder()), settings.upload_sweep_s, settings.upload_max_age_s)
+        # Uvicorn would let any client on this machine rewrite its address with X-Forwarded-For; who a
+        # visitor is comes from the socket and the proxies MEDCMR_TRUSTED_PROXIES names (space.submit_tab).
+        os.environ["FORWARDED_ALLOW_IPS"] = ""
         app.queue(default_concurrency_limit=4).launch(
             server_name=host,
             server_port=args.port, max_file_size=board.max_file_bytes, css=CSS, head=HEAD, i18n=I18N,

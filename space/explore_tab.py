@@ -14,10 +14,10 @@ import pandas as pd
 
 from leaderboard.explore import (FACETS, ORDERS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
                                  Explorer, compare_columns, compare_rows, criteria_lines)
-from leaderboard.items import MIN_SUBMISSIONS, items_csv
+from leaderboard.items import FDR, MIN_SUBMISSIONS, items_csv
 from leaderboard.service import Leaderboard
 from space import toasts, url_state
-from space.render import code, escape_md
+from space.render import code, escape_md, findings_markdown
 from space.reproduction_view import build_reproduction_section
 
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
@@ -117,7 +117,8 @@ def suspect_reason(item_counts: list[int]) -> str:
     """Why "only suspect questions" finds none: the item analysis needs MIN_SUBMISSIONS answers per question."""
     counted = max(item_counts, default=0)
     if counted >= MIN_SUBMISSIONS:
-        return "No question is marked suspect."
+        return (f"No question is marked suspect: none shows negative discrimination strong enough at a "
+                f"false-discovery rate of {FDR:.0%} over all questions ({counted} submissions answered so far).")
     return (f"No question is marked suspect yet: the item analysis needs {MIN_SUBMISSIONS} submissions on this "
             f"build, and {counted} answered so far.")
 
@@ -269,6 +270,10 @@ class ExploreViews:
         except gr.Error:
             return gr.DownloadButton(value=None)
 
+    def findings(self, submission_id: str | None) -> str:
+        """What the copy checks found about the chosen submission, each with the questions that show it."""
+        return findings_markdown(self.board.findings(submission_id), submission_id) if submission_id else ""
+
     def item_analysis(self) -> tuple[str, str]:
         """Every MCQ's difficulty, discrimination and suspect mark as CSV (suspects first), and a summary."""
         stats = self.board.item_analysis()
@@ -320,6 +325,7 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     info = gr.Markdown(CHOOSE_FIRST if submissions else
                        "Nothing is scored yet: a submission appears here once the Submit tab has scored it.",
                        elem_id="explore-info")
+    findings = gr.Markdown(elem_id="explore-findings")
     with gr.Row():
         with gr.Column(scale=1):
             item_id = gr.Textbox(label="Question id", placeholder="e.g. mcq-12", elem_id="explore-item-id")
@@ -362,6 +368,7 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     following.click(lambda *values: views.explore(*values[:-1], int(values[-1] or 1) + 1),
                     inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
     submission.change(views.download, inputs=submission, outputs=details_button, **PRIVATE)
+    submission.change(views.findings, inputs=submission, outputs=findings, **PRIVATE)
     details_button.click(views.explore_details, inputs=submission, outputs=details_button, api_name="explore_details")
     for dropdown in (submission, disagree_with, compare_b):
         dropdown.focus(views.choices, outputs=dropdown, **PRIVATE)
@@ -399,9 +406,11 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
 
     gr.Markdown("### Which questions look broken (item analysis)\nFrom every submission scored on this build: "
                 "each MCQ's difficulty (share right) and discrimination (point-biserial against the submissions' "
-                "other answers). A question is **suspect** when strong models get it wrong while weak ones get it "
-                f"right (negative discrimination) or nobody gets it right, once {MIN_SUBMISSIONS} submissions "
-                "answered it. The list is for the dataset's maintainers.")
+                "other answers). A question is **suspect** when the submissions right on it are weaker than those "
+                "wrong on it beyond chance (negative discrimination: the signature of a wrong key), tested once "
+                f"{MIN_SUBMISSIONS} submissions answered it, at a false-discovery rate of {FDR:.0%} over all "
+                "questions (at most one flagged question in twenty is expected to be sound; with few submissions "
+                "only blatant cases can be flagged). The list is for the dataset's maintainers.")
     with gr.Row():
         items_summary = gr.Markdown(elem_id="item-analysis")
         items_button = gr.DownloadButton("⬇ Item analysis (CSV)", size="sm", scale=0)

@@ -9,6 +9,7 @@ import html
 import re
 from collections import Counter
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -45,7 +46,8 @@ def status_label(status: str | None) -> str:
 
 
 def review_label(row: dict) -> str:
-    """The operator's word and the audit's state on a submission, in words ("" when there is none)."""
+    """The operator's word, the audit's state and the copy checks' finding on a submission, in words ("" when
+    there is none); a hidden row shows only why it is hidden."""
     moderation, reason = row.get("moderation") or "visible", row.get("moderation_reason") or ""
     parts = [f"{'hidden' if moderation == 'hidden' else 'flagged'} by the operator: {reason}"] \
         if moderation in ("hidden", "flagged") else []
@@ -54,6 +56,14 @@ def review_label(row: dict) -> str:
     elif row.get("audit"):
         parts.append({"audit_pending": "audit pending", "audited": "audited",
                       "cleared": "audited; review cleared by the operator"}.get(row["audit"], row["audit"]))
+    if moderation == "hidden":  # off the board: the operator's reason is the whole story
+        return "; ".join(parts)
+    if row.get("integrity") == "held":
+        parts.append(f"held as a copy: {row.get('integrity_reason') or ''}")
+    elif row.get("integrity") == "noted" and row.get("integrity_reason"):
+        parts.append(row["integrity_reason"])
+    elif row.get("integrity") == "cleared":
+        parts.append("copy checks' finding cleared by the operator")
     return "; ".join(parts)
 
 
@@ -175,7 +185,11 @@ def result_card(row: dict | None, results: Results | None, submission_id: str | 
         lines.append(f"\nAudit: {escape_md(audit['audit_model'])} re-scored {audit['n']} answers; primary − audit "
                      f"{audit['mean_diff']:+.1f} points (95% CI {low:+.1f} to {high:+.1f}; tolerance "
                      f"{audit['tolerance']:g}){'; ' + kappas if kappas else ''}")
-    if row.get("review"):
+        if audit.get("outliers") and audit.get("audited_open") is not None:
+            lines.append(f"\nAudited estimate: Open {audit['audited_open']:.1f} with the audit's grades on "
+                         f"{len(audit['outliers'])} outlying answers (primary {audit['primary_open']:.1f})"
+                         + ("" if audit.get("full") else "; every answer is being audited"))
+    if row.get("review") or row.get("integrity") in ("held", "noted"):
         lines.append(f"\n**Review:** {escape_md(review_label(row))}")
     if results.dataset.fingerprint:
         build = "official release" if results.dataset.official else "not the official release"
@@ -278,6 +292,18 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         "partial one, or any submission while the Space serves a sample build is listed below, unranked "
         "(rank —, with the reason). Open is compared only among rows with the same judge model and prompt "
         "version.",
+        "### Scores that were earned",
+        "The answer key and the references are public, so a prediction file can be assembled instead of produced "
+        "by a model. Every row scored on this build is read against the others, over many questions, with no "
+        "guess of how a copy is disguised: a row right on hard questions as often as on easy ones (the key "
+        "pasted over part of its answers), agreeing with the key where the other rows dispute it (a mis-keyed "
+        "question that a model gets \"wrong\"), reproducing the reference answers word for word, or giving "
+        "the same wrong letters or near-identical answers as an earlier row far beyond chance is **held**: "
+        "unranked, with the reason on its row and the questions that show it in Explore, until the operator "
+        "clears it. A submitter can declare a relation (a rerun of their own model with other settings, a "
+        "fine-tune of a row's model, the same family): declared, and between one submitter's own rows, such "
+        "agreement is noted, never held. The checks need at least 10 other rows on the build to read person "
+        "fit; their held rates on simulated honest and copied rows are in the kit's docs/trust.md.",
         "### Known discrepancies",
         f"- {escape_md(RELEASE_LABEL_NOTE)}.\n{notes}",
         "### Research use only",
@@ -291,10 +317,13 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
 def agreement_markdown(found: dict, audit_model: str | None, tolerance: float) -> str:
     """How far the Open column can be trusted: the primary and audit judges' agreement on every audited item."""
     lines = ["### How far the Open column can be trusted",
-             "A second judge (the *audit judge*) re-scores a seeded random sample of every submission's judged "
-             "open answers, reading exactly what the primary judge read. A submission whose primary scores exceed "
-             f"the audit's by more than {tolerance:g} points (the whole 95% interval above it) is **under review**: "
-             "unranked, with the reason on its row, until the operator clears it."]
+             "A second judge (the *audit judge*) re-scores every submission's suspicious open answers (those the "
+             "screen cut, those with text a person does not write, those graded far above the question's usual "
+             "grade) and a seeded random sample of the rest, reading exactly what the primary judge read. One "
+             "answer graded far above the audit and every answer is audited before the row is ranked; a submission "
+             "whose outlying answers account for a point or more of its Open score, or whose primary scores exceed "
+             f"the audit's by more than {tolerance:g} points (the whole 95% interval above it), is **under review**: "
+             "unranked, with the reason and the audited estimate on its row, until the operator clears it."]
     if not audit_model:
         return "\n\n".join(lines + ["No audit judge is configured on this Space (MEDCMR_AUDIT_MODEL)."])
     if not found.get("n"):
@@ -343,3 +372,20 @@ def beyond_markdown(best_blind: tuple[str, BlindResults] | None) -> str:
         rows.append(f"| {escape_md(name)} | {cell['n']:,} | {cell['accuracy']:.2f} | {gain} |")
     return "\n\n".join(lines + [f"The best blind run so far, {escape_md(model)}'s, answers **{blind.accuracy:.2f}%** "
                                   f"of {blind.n:,} MCQs right without any image:", "\n".join(rows)])
+
+
+def findings_markdown(findings: list, submission_id: str, shown: int = 12) -> str:
+    """What the copy checks found about a submission, each with the questions that show it (links that open
+    them here); "" when nothing was found."""
+    if not findings:
+        return ""
+    lines = ["#### Copy checks"]
+    for finding in findings:
+        head = "**Held:**" if finding.held else "**Noted:**"
+        lines.append(f"- {head} {escape_md(finding.reason)}")
+        if finding.items:
+            links = ", ".join(f"[{item}](?tab=explore&submission={quote(submission_id)}&question={quote(item)})"
+                              for item in finding.items[:shown])
+            more = f" and {len(finding.items) - shown} more" if len(finding.items) > shown else ""
+            lines.append(f"  Questions that show it: {links}{more}.")
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from gradio.utils import get_upload_folder
 from core.settings import Settings
 from core.vocabulary import GENERAL, MEDICAL, MODEL_DOMAINS, MODEL_WEIGHTS, OPEN_WEIGHTS
 from leaderboard.explore import SERVED, details_file
-from leaderboard.intake import PREDICTION_FORMATS, SubmissionError, SubmissionMeta, checking_label
+from leaderboard.intake import PREDICTION_FORMATS, RELATIONS, SubmissionError, SubmissionMeta, checking_label
 from leaderboard.store import CHECKING
 from leaderboard.service import Leaderboard
 from space import toasts
@@ -52,12 +52,17 @@ def submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None) -> s
                           "pass a token: gradio_client.Client(url, oauth_token=...).")
 
 
-def client_address(request: gr.Request | None) -> str | None:
-    """The visitor's address: on a Space, the first hop the Spaces proxy records; else the socket's peer."""
+def client_address(request: gr.Request | None, trusted_proxies: int) -> str | None:
+    """The visitor's address as the trusted proxies in front of the Space saw it: the entry of
+    `X-Forwarded-For` the outermost trusted proxy appended (a client's own entries come before it and never
+    count); with no trusted proxy, the socket's peer."""
     if request is None:
         return None
-    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip() if on_space() else ""
-    return forwarded or (request.client.host if request.client else None)
+    peer = request.client.host if request.client else None
+    if trusted_proxies < 1:
+        return peer
+    hops = [hop.strip() for hop in (request.headers.get("x-forwarded-for") or "").split(",") if hop.strip()]
+    return hops[-trusted_proxies] if len(hops) >= trusted_proxies else peer
 
 
 def viewer(profile: gr.OAuthProfile | None) -> str | None:
@@ -257,13 +262,16 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
 
     def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, public_details: bool, blind_run: str | None = None,
-               circular_run: str | None = None, runner_model: str | None = None, profile: gr.OAuthProfile | None = None,
+               circular_run: str | None = None, runner_model: str | None = None, related_to: str | None = "",
+               relation: str | None = "", profile: gr.OAuthProfile | None = None,
                oauth_token: gr.OAuthToken | None = None, request: gr.Request | None = None) -> dict:
         """Queue a predictions file (JSONL, JSON list or CSV with id,prediction) with its model
         metadata and whether its per-question outputs may be published, optionally the same
-        model's `predict --blind` and `predict --circular` runs, and optionally the model as a runner
+        model's `predict --blind` and `predict --circular` runs, optionally the model as a runner
         this Space trusts serves it (Hub id or vendor name: a sample is re-asked to mark the row
-        reproduced); returns id, status, message, coverage and queue position, or raises the reason."""
+        reproduced), and optionally a declared relation to a row on the board (its submission id or
+        model name, and one of RELATIONS); returns id, status, message, coverage and queue position,
+        or raises the reason."""
         try:
             if not predictions:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
@@ -273,12 +281,14 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                                   params_b=float(params_b) if params_b else None,  # the form's 0 = unknown
                                   description=(description or "").strip(),
                                   public_details=public_details is not False,
-                                  runner_model=(runner_model or "").strip())
+                                  runner_model=(runner_model or "").strip(),
+                                  related_to=(related_to or "").strip(), relation=(relation or "").strip())
             runs = {"blind": blind_run, "circular": circular_run}
             for run in filter(None, runs.values()):
                 janitor.in_use(Path(run))
             return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token),
-                                client=None if profile is not None else client_address(request),
+                                client=None if profile is not None else client_address(
+                                    request, board.settings.proxy_hops),
                                 given_up=all(janitor.owns(Path(f)) for f in (predictions, *runs.values()) if f),
                                 **{kind: Path(run) if run else None for kind, run in runs.items()})
         except SubmissionError as error:  # a refusal: one log line (in the facade), no traceback
@@ -337,6 +347,14 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                                 elem_id="blind-run")
             circular_run = gr.File(label="Circular run", file_types=list(PREDICTION_FORMATS), type="filepath",
                                    elem_id="circular-run")
+    with gr.Accordion("Related to a row on the board? (optional)", open=False):
+        gr.Markdown("Say so when this model is a rerun of your own earlier submission with other settings, a "
+                    "fine-tune of a model on the board, or of the same family: such rows agree far beyond "
+                    "chance, and a declared relation is shown on the row and never held as a copy.")
+        with gr.Row():
+            relation = gr.Dropdown(["", *RELATIONS], value="", label="Relation", elem_id="relation")
+            related_to = gr.Textbox("", label="Related to (a submission id, sub-…, or a model's name as on the board)",
+                                    max_length=100, elem_id="related-to")
     submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
     refusal = gr.Markdown(elem_id="submit-refusal")
     receipt_text = gr.Markdown(elem_id="receipt")
@@ -358,7 +376,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     submit_button.click(None, js=toasts.close_js("error"), **PRIVATE)
     submitted = submit_button.click(lambda: ("", ""), outputs=[receipt_text, refusal], **PRIVATE).then(
         submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details,
-                        blind_run, circular_run, runner_model],
+                        blind_run, circular_run, runner_model, related_to, relation],
         outputs=receipt, api_name="submit", concurrency_limit=None,
     )
     submitted.failure(None, outputs=refusal, js=_REFUSAL_JS, **PRIVATE)

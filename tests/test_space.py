@@ -48,9 +48,9 @@ def test_api_names_are_listed(client: Client) -> None:
     assert {"/submit", "/status", "/leaderboard"} <= set(endpoints)
     submit_params = [p["parameter_name"] for p in endpoints["/submit"]["parameters"]]
     assert submit_params == ["predictions", "model", "link", "weights", "domain", "params_b", "description",
-                             "public_details", "blind_run", "circular_run", "runner_model"]
+                             "public_details", "blind_run", "circular_run", "runner_model", "related_to", "relation"]
     optional = [p["parameter_name"] for p in endpoints["/submit"]["parameters"] if p["parameter_has_default"]]
-    assert {"blind_run", "circular_run", "runner_model"} <= set(optional)  # scripts written before them still work
+    assert {"blind_run", "circular_run", "runner_model", "related_to", "relation"} <= set(optional)  # old scripts work
 
 
 def test_a_hidden_submission_leaves_the_board_and_its_status_says_why(space: SpaceProcess, client: Client,

@@ -401,8 +401,10 @@ def test_refusals_in_a_row_show_one_toast_the_last_one_which_leaves_on_its_own(
         if attempt:
             page.locator("#predictions button[aria-label='Clear']").first.click()
             expect(page.locator("#predictions").get_by_text(f"bad-{attempt - 1}")).to_have_count(0)  # cleared
-        page.locator("#predictions input[type=file]").set_input_files(str(bad))
-        expect(page.locator("#predictions").get_by_text(bad.name)).to_be_visible()
+        picker = page.locator("#predictions input[type=file]")
+        expect(picker).to_have_count(1)  # the cleared box has mounted its file input again
+        picker.set_input_files(str(bad))
+        expect(page.locator("#predictions").get_by_text(bad.name)).to_be_visible(timeout=90_000)  # uploaded
         page.locator("#submit-button").click()
         expect(page.locator("#submit-refusal")).to_contain_text(unknown)
         expect(toast).to_have_count(1)

@@ -16,6 +16,10 @@ REFUSED = [
     ("MedGemma\u20114B", "reported in the paper"),      # non-breaking hyphen
     ("\u041cedGemma-4B", "reported in the paper"),      # Cyrillic capital EM
     ("GPT-5 ", "reported in the paper"),                # trailing space
+    ("\u0262\u1d18\u1d1b-5", "reported in the paper"),      # small capitals: ɢᴘᴛ-5
+    ("GPT-\u0665", "reported in the paper"),            # Arabic-Indic digit five
+    ("GPT-\u096b", "reported in the paper"),            # Devanagari digit five
+    ("\u1d0d\u1d07\u1d05\u0262\u1d07\u1d0d\u1d0d\u1d00-4\u0299", "reported in the paper"),  # ᴍᴇᴅɢᴇᴍᴍᴀ-4ʙ
     ("Good\u202eModel", "invisible formatting character (U+202E)"),
     ("Zero\u200bWidth", "invisible formatting character (U+200B)"),
     ("Line\u2028Separator", "line separator (U+2028)"),

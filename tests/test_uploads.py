@@ -85,7 +85,7 @@ def test_a_second_submit_of_a_used_upload_says_to_choose_the_file_again(uploads_
     bad.write_text(json.dumps({"id": "mcq-99999999", "prediction": "A"}) + "\n", encoding="utf-8")
     [stored] = upload(uploads_space, bad).json()
     body = {"data": [{"path": stored, "meta": {"_type": "gradio.FileData"}}, "Used-Twice", "", "open", "general",
-                     None, "", True, None, None, None]}
+                     None, "", True, None, None, None, "", ""]}
     for expected in ("mcq-99999999", "choose the file again"):  # the page sends the same path again
         event = httpx.post(uploads_space.url + "gradio_api/call/submit", json=body, timeout=30).json()["event_id"]
         answer = httpx.get(uploads_space.url + f"gradio_api/call/submit/{event}", timeout=60).text
@@ -111,7 +111,7 @@ def test_a_submit_naming_a_served_download_never_deletes_it(uploads_space: Space
     path, url = Path(served["path"]), served["url"]
     assert path.is_file() and path.is_relative_to(uploads_space.upload_folder)  # beside the uploads
     handled = call(uploads_space, "submit", [{"path": str(path), "meta": {"_type": "gradio.FileData"}},
-                                             "Download-As-Upload", "", "open", "general", None, "", True, None, None, None])
+                                             "Download-As-Upload", "", "open", "general", None, "", True, None, None, None, "", ""])
     assert "event: complete" in handled or "event: error" in handled  # handled either way, then:
     deadline = time.monotonic() + 3  # well past the 1 s grace period, it is served to every visitor
     while time.monotonic() < deadline:
@@ -128,7 +128,7 @@ def test_equal_uploads_submitted_at_once_are_each_handled(uploads_space: SpacePr
 
     def send(number: int) -> str:
         body = {"data": [{"path": paths[number], "meta": {"_type": "gradio.FileData"}}, f"Twin-{number}", "",
-                         "open", "general", None, "", True, None, None, None]}
+                         "open", "general", None, "", True, None, None, None, "", ""]}
         event = httpx.post(uploads_space.url + "gradio_api/call/submit", json=body, timeout=30).json()["event_id"]
         return httpx.get(uploads_space.url + f"gradio_api/call/submit/{event}", timeout=60).text
 
