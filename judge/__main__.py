@@ -13,15 +13,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from core.commands import medcmr
 from core.results import DatasetInfo
 from core.settings import Settings, SettingsError
-from release.built import load_questions, provenance
 
-from . import Endpoint, PredictionsError, read_predictions, score_submission, summary_table
 from .circular import blind_results, read_circular, score_circular
+from .predictions import PredictionsError, read_predictions
 
 
 EXIT_STATUS = """exit status:
@@ -39,7 +36,7 @@ def default_cache_path() -> Path:
 
 
 SCORE_EPILOG = """\
-example (a local judge for a dry run: python -m tests.openai_server --role judge, from the repository):
+example (a local judge for a dry run: `medcmr fake-judge --port 8000` in another terminal):
   %(prog)s --predictions preds.jsonl --data medcmr --out results.json \\
       --judge-base-url http://127.0.0.1:8000/v1 --judge-model test-judge
 """
@@ -89,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
+    from release.built import load_questions, provenance  # pyarrow and the build: once a command runs
+
     if not (data / "build_info.json").is_file():
         raise PredictionsError(f"{data}: not a built Med-CMR folder (no build_info.json); "
                                f"build one with `{medcmr('build')}`")
@@ -96,6 +95,10 @@ def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
 
 
 def score(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import Endpoint, score_submission, summary_table  # the OpenAI client: once a command runs
+
     if args.concurrency < 1:
         raise PredictionsError("--concurrency must be at least 1")
     questions, dataset = _load_dataset(args.data)

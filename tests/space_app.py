@@ -32,9 +32,9 @@ class SpaceProcess:
     """`python -m space --home H --port P` with its output in a log file."""
 
     def __init__(self, home: Path, env: dict[str, str] | None = None, *,
-                 command: list[str] | None = None, cwd: Path = ROOT) -> None:
+                 command: list[str] | None = None, cwd: Path = ROOT, port: int | None = None) -> None:
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = home.parent / f"space-{self.port}.log"
         environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", **(env or {})}
