@@ -22,7 +22,7 @@ from space.leaderboard_tab import HEADER_TIPS, PRIVATE, build_leaderboard_tab
 from space.moderation_tab import build_moderation_tab, moderation_visible
 from space.submit_tab import build_submit_tab
 
-RANK_WIDTH, MODEL_WIDTH = 64, 240  # the board's column_widths: the sticky Model column starts after Rank
+RANK_WIDTH = 64  # the board's Rank column width: the sticky Model column starts after it
 PHONE_RANK, PHONE_MODEL, PHONE_SCORE, PHONE_OPEN = 44, 116, 92, 64  # 316 px: a 390 px phone
 PHONE_QUEUE_MODEL, PHONE_QUEUE_STATUS = 150, 120  # the queue's Model and Status: both on a phone's screen
 

@@ -440,22 +440,6 @@ def test_judge_failures_mark_the_submission_failed_and_a_later_start_retries(tmp
         assert fixed.board().set_index("Model").loc["Unlucky", "Open"] == EXPECTED_OPEN
 
 
-def test_retry_requeues_a_failed_submission(tmp_path, make_board, questions):
-    home = tmp_path / "home"
-    write_predictions(tmp_path / "p.jsonl", questions)
-    with OpenAIServer(failing_responder) as server:
-        board = make_board(home, endpoint=endpoint_for(server))
-        submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Retry"), "max")["id"]
-        board.start()
-        assert board.wait_idle(60)
-        assert board.status(submission)[0]["status"] == "failed"
-        server.responder = verdict_responder
-        assert board.retry(submission) is True
-        assert board.wait_idle(60)
-        assert board.status(submission)[0]["status"] == "finished", board.status(submission)[0]["error"]
-        assert board.retry(submission) is False
-
-
 def wait_for(board: Leaderboard, submission: str, wanted: str, timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout
     while (status := board.status(submission)[0])["status"] != wanted and time.monotonic() < deadline:
