@@ -4,7 +4,7 @@
 
 1. 16,655 synthetic MCQ predictions in realistic output styles (bare letters, "Answer: X",
    reasoning traces, markdown, option text, refusals) are scored: CPU seconds (target < 1 s).
-2. 3,999 open answers are judged against tests/openai_server.py with a set latency: throughput
+2. 3,999 open answers are judged against fakes/server.py with a set latency: throughput
    next to the ideal `concurrency / latency` (target >= 80%) and to the bare openai client's rate
    with the same prompts on this machine (what the hardware allows), and peak RSS.
 3. The same submission again with the same cache: the judge calls it made (target 0).
@@ -50,8 +50,8 @@ STYLES = [
 ]
 SERVER = """
 import sys
-from tests.openai_server import OpenAIServer
-from tests.judge_responders import fake_judge
+from fakes.server import OpenAIServer
+from fakes.judge import fake_judge
 with OpenAIServer(fake_judge, latency=float(sys.argv[1])) as server:
     print(server.base_url, flush=True)
     for line in sys.stdin:
@@ -61,7 +61,7 @@ with OpenAIServer(fake_judge, latency=float(sys.argv[1])) as server:
 
 @contextlib.contextmanager
 def serve(latency: float) -> Iterator[tuple[str, subprocess.Popen]]:
-    """tests/openai_server.py with the fake judge in a child process; yields (base URL, process)."""
+    """fakes/server.py with the fake judge in a child process; yields (base URL, process)."""
     child = subprocess.Popen([sys.executable, "-c", SERVER, str(latency)], cwd=ROOT,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
