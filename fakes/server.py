@@ -57,6 +57,7 @@ class OpenAIServer:
         self.responder = responder
         self.latency = latency
         self.requests: list[dict] = []
+        self._connections = 0
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", port), self._handler())  # port 0: any free port
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -69,6 +70,16 @@ class OpenAIServer:
     def calls(self) -> int:
         with self._lock:
             return len(self.requests)
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections not yet closed: a client that stopped holds none."""
+        with self._lock:
+            return self._connections
+
+    def _count_connection(self, change: int) -> None:
+        with self._lock:
+            self._connections += change
 
     def __enter__(self) -> "OpenAIServer":
         self._thread.start()
@@ -91,6 +102,16 @@ class OpenAIServer:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def setup(self) -> None:
+                server._count_connection(+1)
+                super().setup()
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    server._count_connection(-1)
 
             def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()

@@ -14,7 +14,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -31,6 +30,7 @@ from judge.circular import rotated
 from judge.extract import extract_choice
 from judge.llm import build_messages as judge_messages
 from judge.llm import read_verdict
+from tests.polling import until
 from tests.predict_responders import read_built
 from tests.signals import interruptible
 
@@ -139,14 +139,13 @@ class Served:
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen([str(BIN / "medcmr"), *args, "--port", "0"], cwd=ROOT, text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
-            if ready:
-                self.base_url = self.process.stdout.readline().split(" at ", 1)[1].split()[0]
-                return
+
+        def printed() -> str | None:
             assert self.process.poll() is None, self.process.stderr.read()
-        raise AssertionError("the server printed no URL in time")
+            ready, _, _ = select.select([self.process.stdout], [], [], 0)
+            return self.process.stdout.readline() if ready else None
+
+        self.base_url = until(printed, 60, "the server's first line, its URL").split(" at ", 1)[1].split()[0]
 
     def stop(self) -> tuple[int, str, str]:
         self.process.send_signal(signal.SIGINT)

@@ -2,7 +2,7 @@
 
 Run with a checkout's own environment: `.venv/bin/python write_home.py OUT` (OUT/home, OUT/expected.json).
 """
-import json, shutil, sqlite3, sys
+import json, shutil, sys
 from pathlib import Path
 
 root = Path.cwd()
