@@ -38,7 +38,10 @@ class SpaceProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = home.parent / f"space-{self.port}.log"
-        environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", **(env or {})}
+        private = home.parent / f"tmp-{self.port}"  # its own temporary and upload folders: Spaces that tests
+        private.mkdir(parents=True, exist_ok=True)  # run side by side never share /tmp or /tmp/gradio
+        environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", "TMPDIR": str(private),
+                       "GRADIO_TEMP_DIR": str(private / "gradio"), **(env or {})}
         environment.pop("SPACE_ID", None)
         environment.pop("SYSTEM", None)
         command = command or [sys.executable, "-m", "space", "--home", str(home), "--port", str(self.port)]

@@ -32,7 +32,7 @@ def test_the_home_is_the_user_data_folder_unless_something_says_otherwise(layout
     settings = Settings.from_env({"XDG_DATA_HOME": str(layout["data"])})
     home = resolve_home(settings)
     assert home.path == layout["data"] / "medcmr" and "user data folder" in home.why and home.note is None
-    assert resolve_home(Settings.from_env({"HOME": str(tmp_path)})).path.parent.parent.name == ".local"
+    assert resolve_home(Settings.from_env({})).path == Path.home() / ".local" / "share" / "medcmr"  # no XDG_DATA_HOME
     given = resolve_home(settings, tmp_path / "given")
     assert (given.path, given.why) == (tmp_path / "given", "given with --home")
     chosen = resolve_home(Settings.from_env({"MEDCMR_HOME": str(tmp_path / "env"),
