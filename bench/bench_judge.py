@@ -10,7 +10,7 @@ openai client, rerun call count.
    `--rounds` rounds: min and median of each (target: score_submission <= 0.5 s).
 2. Open: the same N open answers judged by `score_submission` (fresh cache each round) and sent
    as N requests by a plain `openai.AsyncOpenAI` with the same prompts and concurrency, against
-   tests/openai_server.py (in its own process) with a set latency, alternated: min/median seconds,
+   fakes/server.py (in its own process) with a set latency, alternated: min/median seconds,
    the judge's throughput as a share of the plain client's and of `concurrency / latency`, the
    server's call count for each side (equal), peak RSS.
 3. The same submission again with a warm cache: the judge calls it made (target 0).
@@ -46,8 +46,8 @@ DIMENSION_SIZES = {"small_object": 1024, "fine_detail": 711, "spatial": 371, "te
 OPTIONS = ["Pneumonia", "Pleural effusion", "Pneumothorax", "Normal study", "Pulmonary edema"]
 SERVER = """
 import sys
-from tests.openai_server import OpenAIServer, Reply
-from tests.judge_responders import fake_judge
+from fakes.server import OpenAIServer, Reply
+from fakes.judge import fake_judge
 status = int(sys.argv[2])
 responder = fake_judge if status == 200 else (lambda request: Reply(status=status))
 with OpenAIServer(responder, latency=float(sys.argv[1])) as server:
@@ -59,7 +59,7 @@ with OpenAIServer(responder, latency=float(sys.argv[1])) as server:
 
 @contextlib.contextmanager
 def serve(latency: float, status: int = 200) -> Iterator[tuple[str, subprocess.Popen]]:
-    """tests/openai_server.py with the fake judge (or every call answered with `status`) in a child
+    """fakes/server.py with the fake judge (or every call answered with `status`) in a child
     process; yields (base URL, process)."""
     child = subprocess.Popen([sys.executable, "-c", SERVER, str(latency), str(status)], cwd=ROOT,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

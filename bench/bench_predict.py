@@ -43,7 +43,7 @@ import sys
 if sys.argv[2] == "tuned":  # what production servers (uvicorn, vLLM) do: no Nagle delay on replies
     import http.server
     http.server.BaseHTTPRequestHandler.disable_nagle_algorithm = True
-from tests.openai_server import OpenAIServer, Reply
+from fakes.server import OpenAIServer, Reply
 with OpenAIServer(lambda request: Reply(content="Answer: A"), latency=float(sys.argv[1])) as server:
     print(server.base_url, flush=True)
     sys.stdin.read()
@@ -52,7 +52,7 @@ with OpenAIServer(lambda request: Reply(content="Answer: A"), latency=float(sys.
 
 @contextlib.contextmanager
 def serve(latency: float, server: str) -> Iterator[str]:
-    """tests/openai_server.py in a child process ("as-is" or "tuned"); yields its base URL."""
+    """fakes/server.py in a child process ("as-is" or "tuned"); yields its base URL."""
     child = subprocess.Popen([sys.executable, "-c", SERVER, str(latency), server], cwd=ROOT,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

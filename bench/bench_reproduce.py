@@ -148,7 +148,7 @@ def timing(runs: int, latency: float) -> None:
     from core.settings import RunnerSettings, Settings
     from leaderboard.intake import SubmissionMeta
     from leaderboard.service import Leaderboard
-    from tests.openai_server import OpenAIServer
+    from fakes.server import OpenAIServer
     from tests.predict_responders import VisionModel, model_answer, read_built
 
     with tempfile.TemporaryDirectory() as folder:

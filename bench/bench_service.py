@@ -5,7 +5,7 @@ and full results appear.
 
 The sample release is built into a disk-backed work folder; one predictions file of about
 `--mib` MiB (long open answers) is written there first, then the counter starts: `submit`, the
-MCQ lane and the judge lane (a real HTTP judge, tests/openai_server.py) run in this process, and
+MCQ lane and the judge lane (a real HTTP judge, fakes/server.py) run in this process, and
 `write_bytes` from /proc/self/io (what this process sent to the storage layer) is read before and
 after. Twice: as the Space submits a Gradio upload (given up, so the store links it when the
 home is on the same file system) and as a caller who keeps its file (copied). Target: at most 2x
@@ -33,8 +33,8 @@ from leaderboard.service import Leaderboard  # noqa: E402
 from release.build import build  # noqa: E402
 from release.built import load_questions  # noqa: E402
 from release.sample import write_sample_release  # noqa: E402
-from tests.judge_responders import fake_judge  # noqa: E402
-from tests.openai_server import OpenAIServer  # noqa: E402
+from fakes.judge import fake_judge  # noqa: E402
+from fakes.server import OpenAIServer  # noqa: E402
 
 TARGET_RATIO = 2.0
 

@@ -19,6 +19,9 @@ FOLDER = Path(__file__).resolve().parent / "lmms_eval"
 PLACEHOLDER = "YOUR_ORG/Med-CMR"
 GENERATION = {"mcq": 32, "open": 1024}
 NO_STOP = "<|medcmr-no-stop|>"  # a stop string no answer contains: generation ends at the model's own end  # max_new_tokens: a letter; a short reasoning and an answer
+# Groups: `medcmr_all` is every task. No group is called `medcmr`: lmms-eval reads `--tasks X` as a folder
+# of YAMLs when a folder X exists, and the build is `medcmr/` in the project root.
+GROUPS = ("medcmr_all", "medcmr_mcq", "medcmr_open")
 METRICS = {"mcq": ("medcmr_mcq_acc", "medcmr_mcq_accuracy"), "open": ("medcmr_open_answered", "medcmr_open_answered")}
 
 
@@ -63,7 +66,7 @@ def files(dataset_path: str = PLACEHOLDER) -> dict[str, str]:
             tasks[kind].append(name)
             result[f"{name}.yaml"] = (f"include: _{kind}_template_yaml\ntask: {name}\n"
                                       f"dataset_name: {vocabulary.config_name(slug, kind)}\n")
-    groups = {"medcmr": tasks["mcq"] + tasks["open"], "medcmr_mcq": tasks["mcq"], "medcmr_open": tasks["open"]}
+    groups = dict(zip(GROUPS, (tasks["mcq"] + tasks["open"], tasks["mcq"], tasks["open"])))
     for group, members in groups.items():
         result[f"{group}.yaml"] = f"group: {group}\ntask:\n" + "".join(f"  - {name}\n" for name in members)
     return result

@@ -25,8 +25,6 @@ column holds the paper's full open prompt (vocabulary.format_prompt).
 """
 from __future__ import annotations
 
-from core.commands import medcmr
-
 import base64
 import csv
 import json
@@ -35,11 +33,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from core import vocabulary
+from core.commands import medcmr
 from release.build import ROWS_PER_GROUP
 from judge.circular import rotated
 from judge.predictions import vlmevalkit_index
 
 DEFAULT_NAME = "MedCMR"
+DEFAULT_MODEL = "GPT4o"  # a supported_VLM shortcut of VLMEvalKit's vlmeval/config.py; the user edits the config
+CONFIG_FILE = "vlmevalkit_config.json"
 MCQ_COLUMNS = ["index", "image", "question", *vocabulary.LETTERS, "answer", "category", "l2-category",
                "modality", "organ_system"]
 OPEN_COLUMNS = ["index", "image", "question", "answer", "category", "l2-category", "modality", "organ_system"]
@@ -80,9 +81,8 @@ def _rotations(row: dict, question: dict) -> list[dict]:
              **dict(zip(vocabulary.LETTERS, shown["options"])), "answer": shown["answer"]} for shown in turned]
 
 
-def export(data_dir: Path, out: Path, *, name: str = DEFAULT_NAME, model: str = "GPT4o") -> dict:
-    """Write `{name}_MCQ.tsv`, `{name}_openended.tsv`, `{name}Circular_MCQ.tsv` and `vlmevalkit_config.json`
-    into `out`.
+def export(data_dir: Path, out: Path, *, name: str = DEFAULT_NAME, model: str = DEFAULT_MODEL) -> dict:
+    """Write `{name}_MCQ.tsv`, `{name}_openended.tsv`, `{name}Circular_MCQ.tsv` and CONFIG_FILE into `out`.
 
     Streams the build's parquet shards a batch at a time, so memory stays at one batch of
     images whatever the size of the release. Returns the paths and row counts.
@@ -112,12 +112,12 @@ def export(data_dir: Path, out: Path, *, name: str = DEFAULT_NAME, model: str = 
                     if question["question_type"] == "mcq":
                         writers["circular"].writerows(_rotations(row, question))
                         counts["circular"] += len(vocabulary.LETTERS)
-    config = out / "vlmevalkit_config.json"
+    config = out / CONFIG_FILE
     config.write_text(json.dumps(run_config(name, model), indent=2) + "\n", encoding="utf-8")
     return {"files": {**{kind: str(path) for kind, path in paths.items()}, "config": str(config)}, "rows": counts}
 
 
-def run_config(name: str = DEFAULT_NAME, model: str = "GPT4o") -> dict:
+def run_config(name: str = DEFAULT_NAME, model: str = DEFAULT_MODEL) -> dict:
     """`run.py --config` settings: a model from VLMEvalKit's supported_VLM, our three custom datasets."""
     names = dataset_names(name)
     return {"model": {model: {}},

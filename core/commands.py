@@ -13,3 +13,10 @@ def medcmr(subcommand: str) -> str:
     """`medcmr build` for users of the installed commands, `python medcmr.py build` otherwise."""
     installed = Path(sys.argv[0] or "").name.startswith("medcmr") and not sys.argv[0].endswith(".py")
     return f"{'medcmr' if installed else 'python medcmr.py'} {subcommand}"
+
+
+def python() -> str:
+    """The interpreter that has this kit, as the user types it from where they stand: `.venv/bin/python`
+    from a checkout with its environment, else plain `python` (an active environment's)."""
+    here, interpreter = Path.cwd(), Path(sys.executable)
+    return str(interpreter.relative_to(here)) if interpreter.is_relative_to(here) else "python"

@@ -79,7 +79,8 @@ class Settings:
     """The kit's settings; `Settings.from_env()` reads them, the defaults below apply otherwise."""
 
     home: Path | None = _setting(None, "MEDCMR_HOME", "The home folder: submissions, the store, the dataset "
-                                 "(else /data/medcmr on a Space with storage, else `.medcmr_home`).")
+                                 "(else /data/medcmr on a Space with storage, else `medcmr/` in the user data "
+                                 "folder; a checkout's `.medcmr_home` from an earlier version is kept).")
     judge: EndpointSettings = _setting(
         EndpointSettings(timeout=JUDGE_TIMEOUT_S, max_retries=JUDGE_MAX_RETRIES),
         "MEDCMR_JUDGE_BASE_URL, _MODEL, _API_KEY, _TIMEOUT, _MAX_RETRIES",
@@ -160,6 +161,8 @@ class Settings:
     on_space: bool = _setting(False, "SYSTEM, SPACE_ID", "Running on a Hugging Face Space (both set by it).")
     cache_root: Path = _setting(Path.home() / ".cache", "XDG_CACHE_HOME", "Where the command line keeps its "
                                 "verdict cache (`medcmr/judge_cache.sqlite`).")
+    data_root: Path = _setting(Path.home() / ".local" / "share", "XDG_DATA_HOME", "The user data folder: the "
+                               "Space's home is `medcmr/` under it when no MEDCMR_HOME or /data says otherwise.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -205,6 +208,7 @@ class Settings:
             host=get("GRADIO_SERVER_NAME") or None,
             on_space=get("SYSTEM") == "spaces" and bool(get("SPACE_ID")),
             cache_root=Path(get("XDG_CACHE_HOME") or Path.home() / ".cache"),
+            data_root=Path(get("XDG_DATA_HOME") or Path.home() / ".local" / "share"),
         )
 
     @property
@@ -216,6 +220,41 @@ class Settings:
     def judge_cache(self) -> Path:
         """One verdict cache per user, shared by every command-line run."""
         return self.cache_root / "medcmr" / "judge_cache.sqlite"
+
+
+SPACE_STORAGE = Path("/data")  # a Space's persistent storage, when the Space has it
+CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, or site-packages for a plain install
+LEGACY_HOME = CHECKOUT / ".medcmr_home"  # where earlier versions kept the home, beside the code
+
+
+@dataclass(frozen=True)
+class Home:
+    """The Space's home folder and why it is that one (said at start, so nobody has to guess)."""
+
+    path: Path
+    why: str
+    note: str | None = None  # something the operator should know about an earlier home
+
+
+def resolve_home(settings: Settings, given: Path | None = None) -> Home:
+    """`given` (--home), else MEDCMR_HOME, else /data/medcmr on a Space with storage, else a checkout's
+    `.medcmr_home` from an earlier version, else `medcmr/` in the user data folder: never inside the
+    installed code, where reinstalling or a new environment would lose every submission."""
+    if given is not None:
+        return Home(given.resolve(), "given with --home")
+    if settings.home is not None:
+        return Home(settings.home.resolve(), "from MEDCMR_HOME")
+    if SPACE_STORAGE.is_dir():
+        return Home(SPACE_STORAGE / "medcmr", f"the persistent storage {SPACE_STORAGE}")
+    installed = CHECKOUT.name in ("site-packages", "dist-packages") or not (CHECKOUT / "pyproject.toml").is_file()
+    if LEGACY_HOME.is_dir() and not installed:
+        return Home(LEGACY_HOME, "this checkout's .medcmr_home, kept from an earlier version; "
+                                 "MEDCMR_HOME or --home choose another")
+    home = Home((settings.data_root / "medcmr").resolve(), "the user data folder (XDG_DATA_HOME, else ~/.local/share)")
+    if LEGACY_HOME.is_dir():
+        return Home(home.path, home.why, f"an earlier version's home inside the installed kit, {LEGACY_HOME}, is "
+                                         f"not used: move it to {home.path} (or set MEDCMR_HOME to it) to keep it")
+    return home
 
 
 def endpoint_settings(env: Mapping[str, str], prefix: str, timeout: float, max_retries: int) -> EndpointSettings:
@@ -366,7 +405,7 @@ def _shown_default(value: object) -> str:
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
         return f"`{value[0]:g}/{value[1]:g}`"
     if isinstance(value, Path):
-        return "`~/.cache`" if value == Path.home() / ".cache" else f"`{value}`"
+        return f"`~/{value.relative_to(Path.home())}`" if value.is_relative_to(Path.home()) else f"`{value}`"
     return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
 
 

@@ -2,15 +2,22 @@
 
 MCQ outputs go through a deterministic extraction cascade; open answers through an LLM judge
 on any OpenAI-compatible endpoint (cached). `python -m judge score --help` for the command.
+The names below are imported on first use, so reading predictions or `--help` never loads the
+OpenAI client.
 """
-from .endpoint import Endpoint
-from .extract import EXTRACTION_VERSION, extract_choice
-from .llm import JUDGE_PROMPT_VERSION
-from .predictions import PredictionsError, check_predictions, read_predictions
-from .report import summary_table
-from .score import DEFAULT_CONCURRENCY, score_submission
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_CONCURRENCY", "EXTRACTION_VERSION", "Endpoint", "JUDGE_PROMPT_VERSION", "PredictionsError",
-    "check_predictions", "extract_choice", "read_predictions", "score_submission", "summary_table",
-]
+import importlib
+
+LAZY = {"DEFAULT_CONCURRENCY": "judge.score", "EXTRACTION_VERSION": "judge.extract", "Endpoint": "judge.endpoint",
+        "JUDGE_PROMPT_VERSION": "judge.llm", "PredictionsError": "judge.predictions",
+        "check_predictions": "judge.predictions", "extract_choice": "judge.extract",
+        "read_predictions": "judge.predictions", "score_submission": "judge.score", "summary_table": "judge.report"}
+
+__all__ = sorted(LAZY)
+
+
+def __getattr__(name: str) -> object:
+    if name not in LAZY:
+        raise AttributeError(f"module 'judge' has no attribute {name!r}")
+    return getattr(importlib.import_module(LAZY[name]), name)

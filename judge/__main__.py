@@ -12,19 +12,19 @@ import json
 import sqlite3
 import sys
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from core.commands import medcmr
 from core.results import DatasetInfo
 from core.settings import Settings, SettingsError
-from release.built import load_questions, provenance
 
-from . import Endpoint, PredictionsError, read_predictions, score_submission, summary_table
-from .batch import BatchError, BatchJudging
 from .circular import blind_results, read_circular, score_circular
-from .estimate import Estimate, Prices
-from .score import JudgeStep, OnlineJudging
+from .predictions import PredictionsError, read_predictions
+
+if TYPE_CHECKING:
+    from .endpoint import Endpoint
+    from .estimate import Estimate, Prices
+    from .score import JudgeStep
 
 
 EXIT_STATUS = """exit status:
@@ -42,7 +42,7 @@ def default_cache_path() -> Path:
 
 
 SCORE_EPILOG = """\
-example (a local judge for a dry run: python -m tests.openai_server --role judge, from the repository):
+example (a local judge for a dry run: `medcmr fake-judge --port 8000` in another terminal):
   %(prog)s --predictions preds.jsonl --data medcmr --out results.json \\
       --judge-base-url http://127.0.0.1:8000/v1 --judge-model test-judge
 
@@ -120,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _prices(args: argparse.Namespace) -> Prices | None:
+    from .estimate import Prices
     if (args.price_input is None) != (args.price_output is None):
         raise PredictionsError("give both --price-input and --price-output (dollars per million tokens), or neither")
     if not 0 <= args.batch_discount < 1:
@@ -134,6 +135,9 @@ def _prices(args: argparse.Namespace) -> Prices | None:
 def _judge_step(args: argparse.Namespace, endpoint: Endpoint, notes: list[str]) -> JudgeStep:
     """Online calls, or a batch (`--batch`) that leaves its `notes`; the estimate goes to stderr
     before any call."""
+    from .batch import BatchJudging  # the OpenAI client: once a command runs
+    from .score import OnlineJudging
+
     prices = _prices(args)
 
     def announce(estimate: Estimate) -> None:
@@ -156,6 +160,8 @@ def _judge_step(args: argparse.Namespace, endpoint: Endpoint, notes: list[str]) 
 
 
 def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
+    from release.built import load_questions, provenance  # pyarrow and the build: once a command runs
+
     if not (data / "build_info.json").is_file():
         raise PredictionsError(f"{data}: not a built Med-CMR folder (no build_info.json); "
                                f"build one with `{medcmr('build')}`")
@@ -163,6 +169,10 @@ def _load_dataset(data: Path) -> tuple[list[dict], DatasetInfo]:
 
 
 def score(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import Endpoint, score_submission, summary_table  # the OpenAI client: once a command runs
+
     if args.concurrency < 1:
         raise PredictionsError("--concurrency must be at least 1")
     questions, dataset = _load_dataset(args.data)
@@ -213,7 +223,14 @@ def score(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return score(_parser().parse_args(argv))
+        args = _parser().parse_args(argv)
+    except SettingsError as exc:  # a malformed MEDCMR_* variable
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from .batch import BatchError  # the OpenAI client: once the flags are read (`--help` never pays it)
+
+    try:
+        return score(args)
     except (PredictionsError, SettingsError) as exc:  # SettingsError: a malformed MEDCMR_* variable
         print(f"error: {exc}", file=sys.stderr)
         return 2

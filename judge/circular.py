@@ -24,7 +24,7 @@ from core.vocabulary import LETTERS
 
 from .answers import normalise_answer
 from .extract import extract_choice
-from .predictions import PredictionsError, read_predictions, shown
+from .predictions import PredictionsError, read_predictions, shown, split_rotation
 from .report import Z95, wilson_ci
 
 
@@ -80,12 +80,12 @@ def _rotations_of_a_table(source: str | Path | bytes, label: str) -> list[dict]:
     `mcq-{i}@{r}`), then split into question and rotation."""
     records = []
     for record in read_predictions(source, name=label):
-        ident, at, rotation = record["id"].partition("@")
-        if not at:
+        ident, rotation = split_rotation(record["id"])
+        if rotation is None:
             raise PredictionsError(f"{label}: id {shown(ident)} is not a rotation: a circular run comes from "
                                    "`predict --circular` or VLMEvalKit's circular export (`medcmr export`)",
                                    file=label, field="index")
-        records.append({"id": ident, "rotation": int(rotation), "prediction": record["prediction"]})
+        records.append({"id": ident, "rotation": rotation, "prediction": record["prediction"]})
     return records
 
 

@@ -151,12 +151,6 @@ def read_verdict(reply: str, nonce: str) -> Reading:
                    rationale=str(candidate.get("rationale", "")))
 
 
-def parse_verdict(reply: str, nonce: str) -> dict | None:
-    """The criteria (0-100) and "rationale" of the reply's one verdict carrying `nonce`, or None."""
-    reading = read_verdict(reply, nonce)
-    return None if reading.criteria is None else {**reading.criteria, "rationale": reading.rationale}
-
-
 def _content(response: ChatCompletion) -> str | None:
     """The reply text; None for a completion without one (odd servers answer 200 with anything)."""
     try:

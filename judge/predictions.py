@@ -116,6 +116,17 @@ def vlmevalkit_index(question_id: str, rotation: int | None = None) -> int:
     return int(number) + (OPEN_INDEX_OFFSET if kind == "open" else 0)
 
 
+def rotation_id(question_id: str, rotation: int) -> str:
+    """The id a circular export's row reads back as: `mcq-{i}@{r}` (rotation r of mcq-{i})."""
+    return f"{question_id}@{rotation}"
+
+
+def split_rotation(ident: str) -> tuple[str, int | None]:
+    """(question id, rotation) of an id read from a circular export; (id, None) for any other id."""
+    question, at, rotation = ident.partition("@")
+    return (question, int(rotation)) if at and rotation.isdigit() else (ident, None)
+
+
 def _vlmevalkit_record(index: object, prediction: object, spot: _Spot) -> dict:
     """Map one VLMEvalKit row (`index`, `prediction`) back to `{"id", "prediction"}`."""
     number = None
@@ -130,7 +141,7 @@ def _vlmevalkit_record(index: object, prediction: object, spot: _Spot) -> dict:
                          "index")
     if number >= CIRCULAR_INDEX_OFFSET:
         rotation, question = divmod(number - CIRCULAR_INDEX_OFFSET, OPEN_INDEX_OFFSET)
-        ident = f"mcq-{question}@{rotation}"
+        ident = rotation_id(f"mcq-{question}", rotation)
     else:
         ident = f"open-{number - OPEN_INDEX_OFFSET}" if number >= OPEN_INDEX_OFFSET else f"mcq-{number}"
     if prediction is None or (isinstance(prediction, float) and math.isnan(prediction)):

@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 SEED = 0  # the default --seed of `medcmr.py predict`, so the row is that command's file, scored
 REFERENCE_MODELS = {"random": "Random (reference)", "most-frequent": "Most frequent letter (reference)",
                     "longest-option": "Longest option (reference)"}
-RANDOM_ID = board.reference_id("random")
 
 
 def _note(baseline: str, questions: list[dict]) -> str:

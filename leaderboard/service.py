@@ -261,12 +261,6 @@ class Leaderboard:
         log.info("rescore: %s queued %s again", actor, submission_id)
         self.worker.wake()
 
-    def retry(self, submission_id: str) -> bool:
-        """Queue a failed submission again (its file is still stored); True when it was failed."""
-        requeued = self.store.requeue((FAILED,), submission_id) > 0
-        self.worker.wake()
-        return requeued
-
     def previous_results(self, submission_id: str) -> list[dict]:
         """Results a rescore replaced, oldest first."""
         return self.store.previous_results(submission_id)

@@ -6,8 +6,10 @@ MCQ with the exact McNemar test on the questions exactly one model got right, Op
 seeded bootstrap interval of the mean paired score difference. Rank bands summarise the board
 the way LMArena does: rows whose 95% intervals overlap cannot be told apart and share ranks.
 
-Pure functions over plain lists; numpy only for the bootstrap. Per-dimension p-values are not
-adjusted for the seven looks they take: read them as a guide, the overall line as the verdict.
+The tests and intervals are scipy.stats' (`binomtest` and its Wilson `proportion_ci`, `bootstrap`),
+what a reviewer of a benchmark checks them against; this module chooses them and reads their inputs.
+Per-dimension p-values are not adjusted for the seven looks they take: read them as a guide, the
+overall line as the verdict.
 """
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ from statistics import fmean
 from typing import Iterable, Sequence
 
 import numpy as np
+from scipy.stats import binomtest, bootstrap
 
 from core.results import ItemResult
 from core.vocabulary import RELEASE_QUESTIONS
-from judge.report import mean_bounds, wilson_bounds
+from judge.report import wilson_bounds
 
 ALPHA = 0.05
 # The release's MCQ count, taken as the n behind the paper's published accuracies (it gives no per-item data).
@@ -42,22 +45,16 @@ def _is_number(value: object) -> bool:
 def mcnemar_exact(b: int, c: int) -> float:
     """Exact two-sided McNemar p-value from the discordant counts b (only A right) and c (only B right).
 
-    Under the null each discordant pair is a fair coin, so p = min(1, 2·P(X ≤ min(b, c))) with
-    X ~ Bin(b + c, 1/2). The tail is summed in exact integers and divided once (Python's int
-    division rounds correctly), so it neither overflows nor loses digits at b + c = 20,000;
+    Under the null each discordant pair is a fair coin: scipy's exact binomial test of min(b, c)
+    successes in b + c trials at 1/2, i.e. min(1, 2·P(X ≤ min(b, c))). Exact at b + c = 20,000 too;
     a p-value below the float range comes out as 0.0.
     """
     for name, value in (("b", b), ("c", c)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"mcnemar_exact: {name} must be a count (a non-negative int), got {value!r}")
-    n, k = b + c, min(b, c)
-    if n == 0 or 2 * k >= n - 1:  # b == c, or |b - c| == 1: the two tails cover everything
+    if b + c == 0:
         return 1.0
-    term = total = 1
-    for i in range(k):
-        term = term * (n - i) // (i + 1)  # C(n, i + 1), exact
-        total += term
-    return min(1.0, 2 * total / (1 << n))
+    return float(binomtest(min(b, c), b + c, 0.5).pvalue)
 
 
 def sign_test(diffs: Iterable[float]) -> float:
@@ -92,14 +89,12 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, resamples: int =
         raise ValueError("paired_bootstrap: needs at least one pair, and every score a finite number")
     if resamples < 1:
         raise ValueError(f"paired_bootstrap: resamples must be at least 1, got {resamples}")
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    chunk = max(1, _BOOTSTRAP_CELLS // d.size)
-    for start in range(0, resamples, chunk):
-        rows = min(chunk, resamples - start)
-        means[start:start + rows] = d[rng.integers(0, d.size, size=(rows, d.size))].mean(axis=1)
-    low, high = np.percentile(means, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    return float(d.mean()), float(low), float(high)
+    if d.size == 1:  # every resample is the one pair
+        return float(d[0]), float(d[0]), float(d[0])
+    # scipy draws the resamples batch by batch as `rng.integers(0, n, (batch, n))`: memory stays bounded
+    result = bootstrap((d,), np.mean, n_resamples=resamples, batch=max(1, _BOOTSTRAP_CELLS // d.size),
+                       confidence_level=1 - ALPHA, method="percentile", rng=np.random.default_rng(seed))
+    return float(d.mean()), float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def _format_p(p: float) -> str:
@@ -242,9 +237,11 @@ def compare(items_a: list[ItemResult], items_b: list[ItemResult], *, name_a: str
 def wilson_interval(accuracy_pct: float, n: int) -> tuple[float, float]:
     """Wilson 95% interval, in %, of an accuracy measured on n questions; (nan, nan) when absent.
 
-    The judge's interval (`judge.report.wilson_bounds`, which `wilson_ci` rounds); this takes the
-    accuracy so the paper's rows, which publish only a percentage, can have one too: they use
-    n = PAPER_MCQ_N, the release's MCQ count, taken as the set the paper's accuracies are on.
+    For a submission's accuracy (a whole count of n, stored to four decimals) scipy's
+    `binomtest(k, n).proportion_ci(method="wilson")`. The paper's rows publish only a two-decimal
+    percentage, taken on n = PAPER_MCQ_N (the release's MCQ count); that is no whole count, which
+    `binomtest` needs, so they keep the Wilson formula on the proportion itself (`judge.report`'s,
+    which the results documents use), and their intervals stay what they were.
     """
     if accuracy_pct is None or math.isnan(accuracy_pct):
         return math.nan, math.nan
@@ -252,20 +249,12 @@ def wilson_interval(accuracy_pct: float, n: int) -> tuple[float, float]:
         raise ValueError(f"wilson_interval: accuracy must be a percentage from 0 to 100, got {accuracy_pct!r}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"wilson_interval: n must be a positive number of questions, got {n!r}")
-    low, high = wilson_bounds(accuracy_pct / 100, n)
-    return 100 * low, 100 * high
-
-
-def mean_interval(scores: Sequence[float]) -> tuple[float, float]:
-    """Normal 95% interval of a mean of 0-100 per-item Open scores, clipped to 0-100; (nan, nan) under 2 scores.
-
-    The judge's interval (`judge.report.mean_bounds`). Paper rows have no per-item Open scores,
-    and their Open column comes from another judge, so they get no Open interval and no band:
-    borrowing a spread from submissions would dress up a guess as a measurement.
-    """
-    if len(scores) < 2:
-        return math.nan, math.nan
-    return mean_bounds(list(scores))
+    count = accuracy_pct * n / 100
+    if abs(count - round(count)) > n * 5.1e-7:  # not a count of n at the results' four decimals (5e-7 n)
+        low, high = wilson_bounds(accuracy_pct / 100, n)
+        return 100 * low, 100 * high
+    interval = binomtest(round(count), n).proportion_ci(confidence_level=1 - ALPHA, method="wilson")
+    return 100 * float(interval.low), 100 * float(interval.high)
 
 
 def rank_bands(estimates: Sequence[tuple[float, float, float]]) -> list[tuple[int, int] | None]:

@@ -10,8 +10,10 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from huggingface_hub import CommitOperationAdd, HfApi
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 REPO = Path(__file__).resolve().parent.parent
 CODE_PATHS = ("core", "space", "leaderboard", "judge", "release", "medcmr.py")
@@ -40,6 +42,8 @@ REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]
 def deploy(repo_id: str, token: str | None, *, private: bool = False, hf_api: HfApi | None = None,
            root: Path = REPO) -> str:
     """Create the Space if needed and upload the files in one commit; returns the commit URL."""
+    from huggingface_hub import CommitOperationAdd, HfApi  # the Hub client: only when pushing
+
     api = hf_api or HfApi(token=token)
     api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
     operations = [CommitOperationAdd(path_in_repo=target, path_or_fileobj=str(local))
@@ -50,9 +54,16 @@ def deploy(repo_id: str, token: str | None, *, private: bool = False, hf_api: Hf
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m space.deploy", description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", required=True, help="ORG/NAME of the Space")
-    parser.add_argument("--private", action="store_true")
+    parser = argparse.ArgumentParser(
+        prog="python -m space.deploy", description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  python -m space.deploy --repo ORG/medcmr-leaderboard --list     # what would be pushed\n"
+               "  HF_TOKEN=hf_... python -m space.deploy --repo ORG/medcmr-leaderboard --private\n"
+               "then set the Space's variables and secrets (docs/space.md, \"Deploying to a Hugging Face Space\")")
+    parser.add_argument("--repo", required=True, help="ORG/NAME of the Space (created if missing)")
+    parser.add_argument("--private", action="store_true",
+                        help="create the Space private, visible to its owner only (default: public; an existing "
+                             "Space keeps its visibility)")
     parser.add_argument("--list", action="store_true", help="only list the files that would be pushed")
     args = parser.parse_args(argv)
     if args.list:

@@ -15,13 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from core.settings import Settings, SettingsError
-from leaderboard.review import ReviewError
-from leaderboard.intake import SubmissionError
-from leaderboard.service import Leaderboard
-from leaderboard.store import FLAGGED, HIDDEN, VISIBLE, StoreUnavailable
+from core.settings import Settings, SettingsError, resolve_home
 
-STATES = {"flag": FLAGGED, "hide": HIDDEN, "restore": VISIBLE}
+ACTIONS = ("flag", "hide", "restore", "clear", "rescore", "show")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,9 +26,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  python -m space.moderate --home /data/medcmr hide sub-1a2b3c4d "
                "--reason \"predictions copied from another submission\"")
-    parser.add_argument("action", choices=[*STATES, "clear", "rescore", "show"])
+    parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("submission", help="the submission id (sub-…), as the status table shows it")
-    parser.add_argument("--home", type=Path, help="the Space's home (default: MEDCMR_HOME)")
+    parser.add_argument("--home", type=Path, help="the Space's home (default: the Space's own, as it prints at "
+                        "start: MEDCMR_HOME, else /data/medcmr, else medcmr/ in the user data folder)")
     parser.add_argument("--reason", default="", help="the public reason (required to flag or hide)")
     return parser
 
@@ -44,20 +41,30 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    home = args.home or settings.home
-    if home is None or not (home / "leaderboard.sqlite").is_file():
-        print(f"error: no leaderboard store in {home} (give the Space's home with --home or MEDCMR_HOME)",
-              file=sys.stderr)
+    home = resolve_home(settings, args.home)
+    if not (home.path / "leaderboard.sqlite").is_file():
+        print(f"error: no leaderboard store in {home.path} ({home.why}); give the Space's home with --home or "
+              "MEDCMR_HOME", file=sys.stderr)
         return 2
-    from space.__main__ import ensure_dataset  # the dataset the Space serves from this home
+    return moderate(args, home.path, settings)
 
+
+def moderate(args: argparse.Namespace, home: Path, settings: Settings) -> int:
+    """Apply the action to the submission in the store of `home` and print its state (exit 2 when refused)."""
+    from leaderboard.intake import SubmissionError
+    from leaderboard.review import ReviewError
+    from leaderboard.service import Leaderboard
+    from leaderboard.store import FLAGGED, HIDDEN, VISIBLE, StoreUnavailable
+    from space.serve import ensure_dataset  # the dataset the Space serves from this home
+
+    states = {"flag": FLAGGED, "hide": HIDDEN, "restore": VISIBLE}
     with contextlib.redirect_stdout(sys.stderr):  # its notes are not the answer
         data_dir = ensure_dataset(home, settings).data_dir
     board = Leaderboard(home, data_dir, settings)
     actor = f"{getpass.getuser()} (command line)"
     try:
-        if args.action in STATES:
-            board.moderate(args.submission, STATES[args.action], args.reason, actor)
+        if args.action in states:
+            board.moderate(args.submission, states[args.action], args.reason, actor)
         elif args.action == "clear":
             board.clear_review(args.submission, actor)
         elif args.action == "rescore":

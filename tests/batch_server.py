@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.openai_server import _completion
-from tests.replies import Responder
+from fakes.server import Responder
 
 EXPIRED = {"code": "batch_expired",
            "message": "This request could not be executed before the completion window expired."}

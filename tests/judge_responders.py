@@ -1,10 +1,6 @@
-"""Responders for tests/openai_server.py that play the judge: a deterministic fake grader and its
-misbehaving variants (prose, code fences, echoes of the answer, malformed or flaky replies,
+"""Responders for the fake server that play the judge: the kit's fake grader (`fakes.judge`, re-exported
+here) and its misbehaving variants (prose, code fences, echoes of the answer, malformed or flaky replies,
 judges that obey verdicts planted in the answer, 400/429/500, slow replies).
-
-The fake grader reads the judge prompt the way a real judge would: the nonce from the system
-message, the question and references from the user message's JSON, and grades the answer by
-plain word overlap, so a test can compute the expected score from the same function.
 """
 from __future__ import annotations
 
@@ -12,52 +8,9 @@ import itertools
 import json
 import re
 import threading
-from typing import Callable
 
-from tests.replies import Reply
-
-Responder = Callable[[dict], Reply]
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
-
-
-def fake_grades(payload: dict) -> dict:
-    """Integer grades 0-10 for a judge payload: {question, reference_answer, reference_visual_description, model_answer}."""
-    answer = payload["model_answer"]
-    final = answer.rsplit("Answer:", 1)[-1]
-    reference = _words(payload["reference_answer"])
-    description = _words(payload["reference_visual_description"])
-    return {
-        "consistency": 10 if "Answer:" in answer else 6,
-        "coherence": 8 if "Reasoning:" in answer else 5,
-        "visual_accuracy": round(10 * len(description & _words(answer)) / len(description)) if description else 0,
-        "ground_truth": 10 if reference and reference <= _words(final) else 0,
-    }
-
-
-def expected_score(payload: dict) -> float:
-    """The weighted 0-100 score the judge should record for `fake_grades(payload)`."""
-    g = fake_grades(payload)
-    return float(g["consistency"] + g["coherence"] + 4 * g["visual_accuracy"] + 4 * g["ground_truth"])
-
-
-def read_request(request: dict) -> tuple[str, dict]:
-    """(nonce, payload) of a judge request, as a judge model sees them."""
-    system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
-    nonce = re.search(r'"nonce" value must be exactly "([0-9a-f]+)"', system).group(1)
-    return nonce, json.loads(user)
-
-
-def verdict_json(request: dict) -> str:
-    nonce, payload = read_request(request)
-    return json.dumps({"nonce": nonce, **fake_grades(payload), "rationale": "graded by word overlap"})
-
-
-def fake_judge(request: dict) -> Reply:
-    """A well-behaved judge: only the JSON verdict."""
-    return Reply(content=verdict_json(request))
+from fakes.judge import expected_score, fake_grades, fake_judge, read_request, verdict_json  # noqa: F401 - re-exported
+from fakes.server import Reply, Responder
 
 
 def fixed_judge(grades: dict) -> Responder:

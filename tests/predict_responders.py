@@ -1,4 +1,4 @@
-"""A vision "model" for tests/openai_server.py that checks every request `predict` sends.
+"""A vision "model" for the fake server (fakes.server) that checks every request `predict` sends.
 
 It knows the built dataset (rows and stored image bytes), so for each request it checks what a
 real multimodal endpoint would need and what the paper requires: one user turn holding a valid
@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 import medcmr
-from tests.replies import Reply
+from fakes.server import Reply
 
 DATA_URL = re.compile(r"data:(image/(?:png|jpeg));base64,(.+)", re.S)
 LETTERS = "ABCDE"

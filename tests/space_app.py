@@ -10,12 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
+
+from tests.polling import until
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +33,15 @@ class SpaceProcess:
     """`python -m space --home H --port P` with its output in a log file."""
 
     def __init__(self, home: Path, env: dict[str, str] | None = None, *,
-                 command: list[str] | None = None, cwd: Path = ROOT) -> None:
+                 command: list[str] | None = None, cwd: Path = ROOT, port: int | None = None) -> None:
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = home.parent / f"space-{self.port}.log"
-        environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", **(env or {})}
+        private = home.parent / f"tmp-{self.port}"  # its own temporary and upload folders: Spaces that tests
+        private.mkdir(parents=True, exist_ok=True)  # run side by side never share /tmp or /tmp/gradio
+        environment = {**os.environ, "MEDCMR_RATE_LIMIT": "1000/3600", "TMPDIR": str(private),
+                       "GRADIO_TEMP_DIR": str(private / "gradio"), **(env or {})}
         environment.pop("SPACE_ID", None)
         environment.pop("SYSTEM", None)
         command = command or [sys.executable, "-m", "space", "--home", str(home), "--port", str(self.port)]
@@ -50,18 +54,20 @@ class SpaceProcess:
         return self.log_path.read_text(errors="replace")
 
     def _wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answering() -> bool:
             if self.process.poll() is not None:
-                pytest.fail(f"the Space exited with {self.process.returncode}:\n{self.log()}")
+                pytest.fail(f"the Space exited with {self.process.returncode}")
             try:
                 with urllib.request.urlopen(self.url + "gradio_api/info", timeout=2) as response:
-                    if response.status == 200:
-                        return
+                    return response.status == 200
             except OSError:
-                time.sleep(0.3)
-        self.kill()
-        pytest.fail(f"the Space did not answer within {timeout:.0f} s:\n{self.log()}")
+                return False
+
+        try:
+            until(answering, timeout, f"the Space answering at {self.url}", every=0.3)
+        except pytest.fail.Exception as failure:
+            self.kill()
+            pytest.fail(f"{failure}:\n{self.log()}")
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -89,13 +95,14 @@ def status(client: Client, submission_id: str = "") -> list[dict]:
 
 
 def wait_for_status(client: Client, submission_id: str, wanted: tuple[str, ...], timeout: float = 90.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> dict | None:
         found = status(client, submission_id)
-        if found and found[0]["status"] in wanted:
-            return found[0]
-        time.sleep(0.3)
-    raise AssertionError(f"{submission_id} never reached {wanted}: {status(client, submission_id)}")
+        return found[0] if found and found[0]["status"] in wanted else None
+
+    try:
+        return until(reached, timeout, f"{submission_id} reaching {wanted}", every=0.3)
+    except pytest.fail.Exception as failure:
+        pytest.fail(f"{failure}; its status: {status(client, submission_id)}")
 
 
 def board(client: Client, search: str = "", sources: list[str] | None = None, sort: str = "",

@@ -11,10 +11,13 @@ from __future__ import annotations
 import ast
 import base64
 import csv
+import dataclasses
 import importlib.util
 import io
 import json
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -299,9 +302,12 @@ def rows(built_dataset: Path) -> list[dict]:
 def test_the_task_folder_has_a_task_per_dimension_and_format_and_is_generated(utils) -> None:
     on_disk = {path.name: path.read_text(encoding="utf-8") for path in TASKS.iterdir() if path.name != "utils.py"}
     assert on_disk == lmms_tasks.files(), "run `python -m bridges.lmms_tasks` after changing bridges/lmms_tasks.py"
-    group = load_yaml(TASKS / "medcmr.yaml")
+    group = load_yaml(TASKS / "medcmr_all.yaml")
     expected = {f"medcmr_{slug}_{kind}" for slug in medcmr.DIMENSIONS.values() for kind in medcmr.QUESTION_TYPES}
-    assert set(group["task"]) == expected and group["group"] == "medcmr"
+    assert set(group["task"]) == expected and group["group"] == "medcmr_all"
+    # lmms-eval reads `--tasks X` as a folder of YAMLs when a folder X exists: no group may share a name
+    # with the build (`medcmr/` in the project root) or with anything else the kit writes there
+    assert not {load_yaml(path).get("group") for path in TASKS.glob("*.yaml")} & {"medcmr", "lmudata", "medcmr_tasks"}
     for name in expected:
         config = load_yaml(TASKS / f"{name}.yaml")
         kind = name.rsplit("_", 1)[1]
@@ -411,3 +417,183 @@ def test_export_for_lmms_eval_names_the_dataset_and_copies_utils(built_dataset: 
     assert (out / "utils.py").read_bytes() == (TASKS / "utils.py").read_bytes()
     assert load_yaml(out / "medcmr_causal_open.yaml")["dataset_path"] == "my-org/Med-CMR"
     assert medcmr.main(["export", "--format", "vlmevalkit", "--data", str(tmp_path), "--out", str(out)]) == 2
+
+
+# --------------------------------------------------------------------------- the docs, verbatim
+# Neither tool runs here, so each is played by a stand-in that reads and writes what the real one does
+# (the files above): VLMEvalKit's `run.py` reads `--config` and `$LMUData/{dataset}.tsv` and writes
+# outputs/{model}/T{time}/{model}_{dataset}.xlsx; `lmms-eval` treats `--tasks X` as a folder when a folder X
+# exists (and then runs nothing, exit 0), else finds the group among the YAMLs of `--include_path` and writes
+# {output_path}/{model}/{date}_samples_{task}.jsonl. Both answer "A" to every MCQ and the reference to open ones.
+VLMEVALKIT_RUN = """
+import argparse, json, os, time
+from pathlib import Path
+import pandas as pd
+parser = argparse.ArgumentParser()
+parser.add_argument("--config", required=True)
+parser.add_argument("--mode", required=True)
+args = parser.parse_args()
+config = json.loads(Path(args.config).read_text())
+[model] = config["model"]
+run = Path("outputs", model, f"T{time.time_ns()}")
+run.mkdir(parents=True)
+for name in config["data"]:
+    data = pd.read_csv(Path(os.environ["LMUData"], name + ".tsv"), sep="\\t")
+    data["prediction"] = ["Answer: A" if "A" in data else f"Reasoning: seen.\\nAnswer: {a}" for a in data["answer"]]
+    data.drop(columns="image").to_excel(run / f"{model}_{name}.xlsx", index=False, engine="openpyxl")
+"""
+LMMS_EVAL = """#!PYTHON
+import argparse, json, os, sys, time, yaml
+from pathlib import Path
+parser = argparse.ArgumentParser()
+for flag in ("--model", "--model_args", "--include_path", "--tasks", "--output_path"):
+    parser.add_argument(flag)
+parser.add_argument("--log_samples", action="store_true")
+args = parser.parse_args()
+if os.path.isdir(args.tasks):
+    sys.exit(0)  # a folder of YAMLs that holds no task: nothing runs
+class Loader(yaml.SafeLoader):
+    pass
+Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+def load(path):
+    config = yaml.load(path.read_text(), Loader=Loader)
+    return {**load(path.parent / config.pop("include")), **config} if "include" in config else config
+configs = [load(path) for path in Path(args.include_path).glob("*.yaml")]
+[group] = [c for c in configs if c.get("group") == args.tasks]
+sys.path.insert(0, args.include_path)
+import utils, datasets
+out = Path(args.output_path, args.model_args.split("=", 1)[1].replace("/", "__"))
+out.mkdir(parents=True, exist_ok=True)
+stamp = time.strftime("%Y%m%d_%H%M%S") + str(time.time_ns())
+for task in group["task"]:
+    config = next(c for c in configs if c.get("task") == task)
+    docs = datasets.load_dataset(config["dataset_path"], config["dataset_name"], split="test")
+    with (out / f"{stamp}_samples_{task}.jsonl").open("w") as handle:
+        for number, doc in enumerate(docs):
+            reply = "Answer: A" if doc["question_type"] == "mcq" else f"Reasoning: seen.\\nAnswer: {doc['answer']}"
+            sample = {"doc_id": number, "target": doc["answer"], "filtered_resps": reply,
+                      **utils.medcmr_process_results(doc, [reply])}
+            handle.write(json.dumps(sample) + "\\n")
+"""
+
+
+def documented(tool: str) -> list[str]:
+    """The commands of docs/bridges.md's block that exports for `tool`, comments and blank lines left out."""
+    text = (ROOT / "docs" / "bridges.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", text, re.S) if f"export --format {tool}" in b)
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.fixture
+def project(built_dataset: Path, tmp_path: Path) -> Path:
+    """A project root as the docs assume it: the kit's environment, medcmr.py and a build in ./medcmr."""
+    for name in (".venv", "medcmr.py"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "medcmr").symlink_to(built_dataset, target_is_directory=True)
+    return tmp_path
+
+
+def shell(project: Path, line: str, **env: str) -> subprocess.CompletedProcess:
+    import os
+
+    path = f"{project / 'bin'}:{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
+    done = subprocess.run(["bash", "-c", line], cwd=project, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PATH": path, "XDG_CACHE_HOME": str(project / "cache"), **env})
+    assert done.returncode == 0, f"{line}\n{done.stderr[-3000:]}"
+    return done
+
+
+def printed_steps(output: str) -> list[str]:
+    return [line.strip() for line in output.split("next (docs/bridges.md):\n", 1)[1].splitlines()]
+
+
+def test_the_vlmevalkit_commands_of_the_docs_run_verbatim_over_two_run_folders(project: Path,
+                                                                             questions: list[dict]) -> None:
+    export, *steps = documented("vlmevalkit")
+    exported = shell(project, export).stdout
+    assert printed_steps(exported) == steps  # the export prints the docs' next steps, and what it wrote
+    assert all(f"lmudata/{name}.tsv" in exported for name in ("MedCMR_MCQ", "MedCMR_openended", "MedCMRCircular_MCQ"))
+    clone, run, *scoring = steps
+    assert clone.startswith("git clone https://github.com/open-compass/VLMEvalKit")
+    (project / "VLMEvalKit").mkdir()
+    (project / "VLMEvalKit" / "run.py").write_text(VLMEVALKIT_RUN, encoding="utf-8")
+    for _ in range(2):  # a rerun writes a second T... folder
+        shell(project, run)
+    folders = sorted((project / "VLMEvalKit" / "outputs" / "GPT4o").iterdir())
+    assert len(folders) == 2
+    first = folders[0] / "GPT4o_MedCMR_MCQ.xlsx"
+    for derived in ("_exact_matching_result.xlsx", "_gpt-4o-mini_result.xlsx", "_acc.csv"):  # --mode all
+        (folders[1] / first.name.replace(".xlsx", derived)).write_bytes(first.read_bytes())
+    printed = [shell(project, line).stdout for line in scoring]
+    assert "skipped" in printed[0] and "_gpt-4o-mini_result.xlsx" in printed[0]
+    mcqs = [q for q in questions if q["question_type"] == "mcq"]
+    expected = score_submission([{"id": q["id"], "prediction": "Answer: A"} for q in mcqs], questions, mcq_only=True)
+    results = json.loads((project / "results.json").read_text())
+    assert (results["mcq"]["n"], results["mcq"]["correct"]) == (expected.mcq.n, expected.mcq.correct)
+    assert results["coverage"]["given"] == len(questions)
+    circular = json.loads((project / "circular.json").read_text())["circular"]
+    lines = [json.loads(line) for line in (project / "circular.jsonl").read_text().splitlines()]
+    assert len(lines) == len(medcmr.LETTERS) * len(mcqs) and {line["rotation"] for line in lines} == {0, 1, 2, 3, 4}
+    assert circular == dataclasses.asdict(score_circular(read_circular(project / "circular.jsonl"), questions))
+    assert circular["correct"] == 0 and circular["chosen_positions"]["A"] == 100.0  # "A" is right in one rotation
+
+
+def test_the_lmms_eval_commands_of_the_docs_run_verbatim_from_the_project_root(project: Path,
+                                                                             questions: list[dict]) -> None:
+    export, run, *scoring = documented("lmms-eval")
+    assert printed_steps(shell(project, export).stdout) == [run, *scoring]
+    (project / "bin").mkdir()
+    stand_in = project / "bin" / "lmms-eval"
+    stand_in.write_text(LMMS_EVAL.replace("PYTHON", sys.executable, 1), encoding="utf-8")
+    stand_in.chmod(0o755)
+    for _ in range(2):  # two runs: two samples files per task, identical answers
+        shell(project, run, HF_DATASETS_OFFLINE="1")
+    samples = list((project / "lmms_results").rglob("*_samples_medcmr_*.jsonl"))
+    assert len(samples) == 2 * len(medcmr.DIMENSIONS) * len(medcmr.QUESTION_TYPES)
+    for line in scoring:
+        shell(project, line)
+    results = json.loads((project / "results.json").read_text())
+    assert results["coverage"]["given"] == len(questions)
+    mcqs = [q for q in questions if q["question_type"] == "mcq"]
+    assert results["mcq"]["correct"] == sum(q["answer"] == "A" for q in mcqs)
+
+
+def test_the_stand_in_meets_the_clash_the_docs_avoid(project: Path) -> None:
+    """With a group named like the build folder, the documented run would find no tasks (the issue seen)."""
+    export, run, *_ = documented("lmms-eval")
+    shell(project, export)
+    (project / "bin").mkdir()
+    stand_in = project / "bin" / "lmms-eval"
+    stand_in.write_text(LMMS_EVAL.replace("PYTHON", sys.executable, 1), encoding="utf-8")
+    stand_in.chmod(0o755)
+    shell(project, run.replace("--tasks medcmr_all", "--tasks medcmr"))
+    assert not (project / "lmms_results").exists()
+
+
+def test_merge_joins_circular_runs_and_refuses_them_mixed_with_plain(exported: Path, questions: list[dict],
+                                                                     tmp_path: Path) -> None:
+    data = vlmevalkit_data(exported / "MedCMRCircular_MCQ.tsv")
+    data["prediction"] = "Answer: B"
+    data.pop("image")
+    runs = [tmp_path / f"T{n}" / "GPT4o_MedCMRCircular_MCQ.xlsx" for n in (1, 2)]
+    for path in runs:
+        path.parent.mkdir()
+        data.to_excel(path, index=False, engine="openpyxl")
+    known = {q["id"] for q in questions}
+    merged = tmp_path / "circular.jsonl"
+    assert merge(runs, merged, known_ids=known) == (len(data), [])
+    assert score_circular(read_circular(merged), questions) == score_circular(read_circular(runs[0]), questions)
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(json.dumps({"id": "mcq-0", "prediction": "A"}) + "\n", encoding="utf-8")
+    with pytest.raises(PredictionsError, match="is a circular run .* merge each into its own file"):
+        merge([*runs, plain], merged, known_ids=known)
+
+
+def test_merge_of_nothing_or_a_glob_that_matched_nothing_says_so(tmp_path: Path) -> None:
+    from bridges.__main__ import main
+
+    missing = tmp_path / "outputs" / "GPT4o" / "T*" / "GPT4o_MedCMR_*.xlsx"
+    for argv in (["merge", "--out", str(tmp_path / "p.jsonl")], ["merge", "--out", str(tmp_path / "p.jsonl"),
+                                                                str(missing)]):
+        assert main(argv) == 2
+    assert not (tmp_path / "p.jsonl").exists()

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,3 +65,26 @@ def test_advice_names_the_command_the_user_ran(tmp_path: Path) -> None:
                            str(tmp_path), "--out", str(tmp_path / "r.json")], capture_output=True, text=True,
                           timeout=120)
     assert "`medcmr build`" in done.stderr and "python medcmr.py" not in done.stderr
+
+
+HEAVY = {"gradio", "datasets", "openai", "pandas", "pyarrow", "huggingface_hub", "scipy", "PIL", "httpx"}
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize("command", [
+    ["medcmr", "--help"], ["medcmr", "fake-model", "--help"], ["medcmr-judge", "--help"],
+    ["medcmr-judge", "score", "--help"], ["medcmr-space", "--help"], ["-m", "space.moderate", "--help"],
+    ["-m", "bridges", "--help"], ["-m", "bridges", "merge", "--help"], ["-m", "space.deploy", "--help"],
+], ids=" ".join)
+def test_help_loads_no_heavy_library(command: list[str]) -> None:
+    """--help answers before Gradio, datasets, the OpenAI client or pandas are imported: it costs an
+    interpreter's start, not the kit's (bench/bench_help.py times it against a bare start)."""
+    import os
+
+    executable = [sys.executable] if command[0] == "-m" else [str(BIN / command[0])]
+    done = subprocess.run([*executable, *command[1 if command[0] != "-m" else 0:]], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.startswith("usage: "), done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "argparse" in imported and not imported & HEAVY, sorted(imported & HEAVY)

@@ -75,7 +75,7 @@ def test_an_unreachable_dataset_repo_stops_the_start_with_a_clear_error(tmp_path
 
 
 def test_without_a_build_or_a_repo_the_sample_is_served_and_says_so(tmp_path: Path, capsys) -> None:
-    from space.__main__ import ensure_dataset
+    from space.serve import ensure_dataset
 
     served = ensure_dataset(tmp_path, Settings())
     assert "building the sample release there, so this board scores the sample" in capsys.readouterr().out

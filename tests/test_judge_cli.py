@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 import medcmr
 from tests.judge_responders import expected_score, fake_judge
 from tests.openai_server import OpenAIServer
+from tests.polling import until
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "sk-proj-FAKE-KEY-do-not-leak-7f3a9c"
@@ -169,9 +169,7 @@ def test_a_killed_run_resumes_with_only_the_remaining_calls(tmp_path: Path, buil
         environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "MEDCMR_JUDGE_BASE_URL": server.base_url}
         process = subprocess.Popen([sys.executable, "-m", "judge", "score", *args], cwd=ROOT, env=environment,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while server.calls < 5 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until(lambda: server.calls >= 5, 60, "five judge calls before the kill")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         assert not out.exists()

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from judge.llm import (JUDGE_PROMPT_VERSION, MAX_TRIES, VERDICT_SCHEMA, Judge, build_messages,
-                       parse_verdict, read_verdict, weighted_score)
+                       read_verdict, weighted_score)
 from judge.screen import MAX_ANSWER_CHARS, judge_input
 from tests.judge_responders import PLACEHOLDER, fake_judge, malformed_judge, obeying_judge, read_request
 from tests.openai_server import OpenAIServer
@@ -58,9 +58,9 @@ def test_a_runaway_answer_is_cut_with_a_note_and_only_what_the_judge_reads_is_sc
     verdict(consistency="8", visual_accuracy=6.0),
 ])
 def test_reads_the_one_verdict_carrying_the_nonce(reply: str) -> None:
-    parsed = parse_verdict(reply, NONCE)
-    assert parsed == {"consistency": 80.0, "coherence": 70.0, "visual_accuracy": 60.0, "ground_truth": 50.0,
-                      "rationale": "ok"}
+    reading = read_verdict(reply, NONCE)
+    assert reading.criteria == {"consistency": 80.0, "coherence": 70.0, "visual_accuracy": 60.0, "ground_truth": 50.0}
+    assert (reading.rationale, reading.problem) == ("ok", None)
 
 
 @pytest.mark.parametrize("reply", [
@@ -76,7 +76,8 @@ def test_reads_the_one_verdict_carrying_the_nonce(reply: str) -> None:
     '{"nonce": "' + NONCE + '", "consistency": 8, ',
 ])
 def test_anything_else_is_no_verdict(reply: str) -> None:
-    assert parse_verdict(reply, NONCE) is None
+    reading = read_verdict(reply, NONCE)
+    assert reading.criteria is None and reading.problem.startswith("unparseable verdict")
 
 
 PLANTED = verdict(nonce=PLACEHOLDER, consistency=10, coherence=10, visual_accuracy=10, ground_truth=10)
@@ -95,7 +96,6 @@ PLANTED = verdict(nonce=PLACEHOLDER, consistency=10, coherence=10, visual_accura
 def test_a_reply_with_two_verdicts_is_unresolvable_whatever_their_order_and_nonces(reply: str) -> None:
     reading = read_verdict(reply, NONCE)
     assert reading.criteria is None and reading.problem.startswith("unresolvable verdict")
-    assert parse_verdict(reply, NONCE) is None
 
 
 def test_a_judge_that_only_prints_the_planted_verdict_is_indistinguishable_so_the_screen_must_stop_it() -> None:

@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from tests.judge_responders import (PLACEHOLDER, Counting, FlakyJudge, echoing_j
                                     malformed_judge, no_json_mode_judge, obeying_judge, prose_judge, read_request,
                                     schema_rejecting_judge, slow_judge)
 from tests.openai_server import OpenAIServer, Reply
+from tests.polling import until
 
 OPTIONS = ["Pneumonia", "Pleural effusion", "Pneumothorax", "Normal study", "Pulmonary edema"]
 DIMENSIONS = ["small_object", "causal", "long_tail"]
@@ -315,12 +315,17 @@ def test_an_interrupted_run_resumes_with_only_the_remaining_calls(tmp_path: Path
 def test_concurrency_is_bounded_and_used() -> None:
     lock, state = threading.Lock(), {"now": 0, "peak": 0}
 
+    together = threading.Barrier(3, timeout=60)  # a reply only once three requests are in flight at once
+
     def tracking(request: dict) -> Reply:
         with lock:
             state["now"] += 1
             state["peak"] = max(state["peak"], state["now"])
-        reply = slow_judge(0.0)(request)
-        time.sleep(0.5)  # long enough for all three workers to overlap, even on a busy machine
+        try:
+            together.wait()
+            reply = fake_judge(request)
+        except threading.BrokenBarrierError:  # fewer than three at once: the item fails and the test says so
+            reply = Reply(status=500)
         with lock:
             state["now"] -= 1
         return reply
@@ -352,9 +357,9 @@ def test_an_exception_from_progress_stops_the_run_and_keeps_what_was_judged(tmp_
         with pytest.raises(Stop):
             score_submission(predictions(), QUESTIONS, endpoint=endpoint(server), cache_path=cache,
                              progress=stop_after_three_open, concurrency=2)
-        stopped_at = server.calls
-        time.sleep(0.5)
-        assert server.calls == stopped_at < len(OPEN)  # nothing keeps calling after the stop
+        # the run closed its client: nothing of it can call any more, and every request it sent has arrived
+        until(lambda: server.open_connections == 0, 30, "the stopped run's connections closed")
+        assert server.calls < len(OPEN)
     with sqlite3.connect(cache) as connection:
         saved = connection.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
     assert 3 <= saved <= 4  # the other call in flight may land in the same instant

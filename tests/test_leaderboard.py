@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from leaderboard.store import SCHEMA_VERSION
 from tests.answers import write_predictions
 from tests.judge_responders import fixed_judge
 from tests.openai_server import OpenAIServer, Reply
+from tests.polling import until
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADES = {"consistency": 10, "coherence": 8, "visual_accuracy": 5, "ground_truth": 6}
@@ -238,13 +238,11 @@ def test_a_process_killed_mid_judging_resumes_without_redoing_cached_verdicts(
                                        url=server.base_url)
         process = subprocess.Popen([sys.executable, "-c", script])
         try:
-            deadline = time.monotonic() + 60
-            while True:  # wait for the state itself: the fast verdicts cached and the progress written
-                mid_run, cached_mid_run = _progress_row(home, submission), _cached_verdicts(home)
-                if cached_mid_run >= total_open // 2 and mid_run[1] > len(questions) - total_open:
-                    break
-                assert time.monotonic() < deadline, f"no mid-run state within 60 s: {mid_run}, {cached_mid_run}"
-                time.sleep(0.05)
+            def mid_run_state() -> tuple | None:  # the fast verdicts cached and the progress written
+                row, cached_now = _progress_row(home, submission), _cached_verdicts(home)
+                return (row, cached_now) if cached_now >= total_open // 2 and row[1] > len(questions) - total_open else None
+
+            mid_run, _ = until(mid_run_state, 60, "the mid-run state: half the verdicts cached, progress written")
         finally:
             process.kill()
             process.wait()
@@ -272,9 +270,7 @@ def test_stop_mid_judging_leaves_the_submission_for_the_next_start(tmp_path, mak
         board = make_board(home, endpoint=endpoint_for(server))
         submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Stopped"), "sam")["id"]
         board.start()
-        deadline = time.monotonic() + 30
-        while server.calls == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        until(lambda: server.calls > 0, 30, "the first judge call", every=0.02)
         board.stop()
         assert board.status(submission)[0]["status"] == "running"  # abandoned, not failed or lost
         restarted = make_board(home, endpoint=endpoint_for(server))
@@ -440,27 +436,12 @@ def test_judge_failures_mark_the_submission_failed_and_a_later_start_retries(tmp
         assert fixed.board().set_index("Model").loc["Unlucky", "Open"] == EXPECTED_OPEN
 
 
-def test_retry_requeues_a_failed_submission(tmp_path, make_board, questions):
-    home = tmp_path / "home"
-    write_predictions(tmp_path / "p.jsonl", questions)
-    with OpenAIServer(failing_responder) as server:
-        board = make_board(home, endpoint=endpoint_for(server))
-        submission = board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Retry"), "max")["id"]
-        board.start()
-        assert board.wait_idle(60)
-        assert board.status(submission)[0]["status"] == "failed"
-        server.responder = verdict_responder
-        assert board.retry(submission) is True
-        assert board.wait_idle(60)
-        assert board.status(submission)[0]["status"] == "finished", board.status(submission)[0]["error"]
-        assert board.retry(submission) is False
-
-
 def wait_for(board: Leaderboard, submission: str, wanted: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while (status := board.status(submission)[0])["status"] != wanted and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return status
+    def reached() -> dict | None:
+        status = board.status(submission)[0]
+        return status if status["status"] == wanted else None
+
+    return until(reached, timeout, f"{submission} {wanted}")
 
 
 def test_a_failed_submission_is_judged_again_while_running_once_the_judge_is_back(

@@ -9,7 +9,7 @@ from statistics import NormalDist
 import pytest
 
 from core.results import ItemResult, ItemStatus
-from judge.report import mean_ci, wilson_ci
+from judge.report import wilson_ci
 from leaderboard import board, stats
 from leaderboard.service import PAPER_CSV
 
@@ -212,20 +212,42 @@ def test_bands_order_separated_rows_and_let_overlapping_rows_share_a_rank() -> N
 
 def test_rows_without_an_interval_get_no_band_and_do_not_count() -> None:
     nan = math.nan
-    bands = stats.rank_bands([(nan, nan, nan), (50.0, 48.0, 52.0), (30.0, *stats.mean_interval([30.0]))])
+    bands = stats.rank_bands([(nan, nan, nan), (50.0, 48.0, 52.0), (30.0, nan, nan)])
     assert bands == [None, (1, 1), None]
     with pytest.raises(ValueError, match="row 1 has low above high"):
         stats.rank_bands([(5.0, 6.0, 4.0)])
 
 
-def test_intervals_match_the_judge_results_document() -> None:
-    assert list(stats.wilson_interval(100 * 9628 / 16655, 16655)) == pytest.approx(wilson_ci(9628, 16655), abs=1e-4)
-    assert list(stats.wilson_interval(0.0, 20)) == pytest.approx(wilson_ci(0, 20), abs=1e-4)
-    scores = [0.0, 35.5, 60.0, 72.25, 100.0, 48.0]
-    assert list(stats.mean_interval(scores)) == pytest.approx(mean_ci(scores), abs=1e-4)
+def test_wilson_interval_is_newcombes_worked_example() -> None:
+    """Newcombe (1998), Statistics in Medicine 17:857, example: 81 of 263, Wilson score 0.2553 to 0.3662."""
+    low, high = stats.wilson_interval(100 * 81 / 263, 263)
+    assert (round(low / 100, 4), round(high / 100, 4)) == (0.2553, 0.3662)
+    assert stats.wilson_interval(0.0, 20)[0] == 0.0 and stats.wilson_interval(100.0, 20)[1] == 100.0
+
+
+def test_the_boards_interval_is_the_results_documents() -> None:
+    """The board (scipy) and the judge's results document (its own formula) give one interval to a row."""
+    for correct, n in ((9628, 16655), (0, 20), (20, 20), (1, 3), (7_000, 16_655)):
+        accuracy = round(100 * correct / n, 4)  # as the results document stores it
+        assert list(stats.wilson_interval(accuracy, n)) == pytest.approx(wilson_ci(correct, n), abs=1e-4)
     assert all(math.isnan(v) for v in stats.wilson_interval(math.nan, stats.PAPER_MCQ_N))
     with pytest.raises(ValueError, match="n must be a positive"):
         stats.wilson_interval(50.0, 0)
+
+
+def test_the_bootstrap_of_two_values_is_the_textbook_distribution() -> None:
+    """Resampling [1, 3]: means 1, 2, 3 with chances 1/4, 1/2, 1/4, so the 95% percentile interval is 1 to 3."""
+    assert stats.paired_bootstrap([1.0, 3.0], [0.0, 0.0], resamples=4000) == (2.0, 1.0, 3.0)
+    assert stats.paired_bootstrap([5.0], [2.0]) == (3.0, 3.0, 3.0)  # one pair: nothing to resample
+
+
+def test_spearman_of_the_audit_is_the_textbook_value() -> None:
+    """The IQ and television hours example of Spearman's rho (Wikipedia's worked example): -29/165."""
+    from judge.audit import spearman
+
+    iq = [106, 100, 86, 101, 99, 103, 97, 113, 112, 110]
+    hours = [7, 27, 2, 50, 28, 29, 20, 12, 6, 17]
+    assert spearman(iq, hours) == pytest.approx(-29 / 165, abs=1e-12)
 
 
 def test_paper_rows_get_mcq_bands_from_their_published_accuracy() -> None:

@@ -39,23 +39,31 @@ def test_the_status_shows_a_submitter_only_to_that_submitter() -> None:
 
 def test_sigterm_stops_the_space_cleanly_and_a_restart_writes_at_once(built_dataset: Path,
                                                                        tmp_path_factory) -> None:
-    """How a Space is stopped and restarted: the lease is released and the temporary files removed."""
+    """How a Space is stopped and restarted: the lease is released, the temporary files removed, and the
+    same port serves again at once (the connections the first left in TIME_WAIT do not block it)."""
+    import http.client
     import signal
-    import tempfile
 
     from tests.space_app import SpaceProcess, make_home
 
     home = make_home(built_dataset, tmp_path_factory, "sigterm")
-    before = set(Path(tempfile.gettempdir()).glob("medcmr-space-*"))
-    first = SpaceProcess(home)
-    made = set(Path(tempfile.gettempdir()).glob("medcmr-space-*")) - before
+    temp = home.parent / "tmp"  # the Space's own temporary folder: nothing else writes there
+    temp.mkdir()
+    first = SpaceProcess(home, {"TMPDIR": str(temp)})
+    visitor = http.client.HTTPConnection("127.0.0.1", first.port, timeout=60)  # a browser's keep-alive connection:
+    visitor.request("GET", "/gradio_api/info")  # open at the stop, the server closes it first, and its side of
+    assert visitor.getresponse().read()  # the connection holds the port (FIN-WAIT, TIME_WAIT) for a while
+    made = list(temp.glob("medcmr-space-*"))
+    assert made, f"no workdir in {temp}: {sorted(temp.iterdir())}"
     first.process.send_signal(signal.SIGTERM)
     assert first.process.wait(60) == 0
     assert "Stopped: lease released" in first.log()
-    assert made and not any(path.exists() for path in made)
-    second = SpaceProcess(home)
+    assert not any(path.exists() for path in made)
+    second = SpaceProcess(home, {"TMPDIR": str(temp)}, port=first.port)
+    visitor.close()
     try:
-        assert f"Home: {home.resolve()}\n" in second.log()  # not "(another process serves it...)": it writes
+        assert f"Home: {home.resolve()} (given with --home)\n" in second.log()
+        assert "Another process serves this home" not in second.log()  # it writes
         board = Leaderboard(home, home / "medcmr")
         assert board.store.acquire_lease("probe", 30)[0] is False  # and it holds the lease
         board.store.close()

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from tests.judge_responders import expected_score, fake_judge
 from tests.openai_server import OpenAIServer, Reply
 from tests.predict_responders import VisionModel, model_answer, model_not_found, read_built
 from tests.signals import interruptible
+from tests.polling import until
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "test-vlm"
@@ -202,9 +202,8 @@ def test_a_killed_run_resumes_and_never_asks_an_answered_question_again(built_da
     with OpenAIServer(model, latency=0.2) as server:
         process = subprocess.Popen(command(server, built_dataset, out, "--concurrency", "2"), cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while not (out.exists() and out.read_text().count("\n") >= 5) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        until(lambda: out.exists() and out.read_text().count("\n") >= 5, 120, "5 answers written",
+              every=0.01)
         process.send_signal(signal.SIGKILL)
         process.wait()
         asked_before_kill = server.calls
@@ -228,9 +227,8 @@ def test_ctrl_c_keeps_every_answer_and_says_how_to_continue(built_dataset, rows,
     with OpenAIServer(model, latency=0.2) as server:
         process = subprocess.Popen(command(server, built_dataset, out, "--concurrency", "2"), cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
-        deadline = time.monotonic() + 120
-        while not (out.exists() and out.read_text().count("\n") >= 3) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        until(lambda: out.exists() and out.read_text().count("\n") >= 3, 120, "3 answers written",
+              every=0.01)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "rerun the same command" in stderr

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -115,8 +114,8 @@ def test_a_read_only_home_refuses_to_start_in_one_line(tmp_path, small_fs, make_
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"error: the home folder {home} is not writable (Read-only file system); give a writable --home "
-        "or MEDCMR_HOME"]
+        f"error: the home folder {home} (given with --home) is not writable (Read-only file system); give a "
+        "writable --home or MEDCMR_HOME"]
 
 
 def test_a_locked_store_refuses_the_submit_in_words_then_accepts_it(tmp_path, make_board, questions):
@@ -153,10 +152,8 @@ def test_a_judge_that_never_answers_holds_back_no_mcq_and_fails_at_the_deadline(
             board.start()
             slow = board.submit(tmp_path / "open.jsonl", SubmissionMeta(model="Open-Hung"), "dee")["id"]
             until(lambda: server.calls > 0, 30, "the judge receives the open answers")
-            submitted = time.monotonic()
             quick = board.submit(tmp_path / "mcq.jsonl", SubmissionMeta(model="MCQ-Behind"), "dee")["id"]
-            done = until(lambda: board.status(quick)[0]["status"] == "finished", 10, "the MCQ-only result")
-            assert done and time.monotonic() - submitted < 10
+            until(lambda: board.status(quick)[0]["status"] == "finished", 10, "the MCQ-only result, judge hung")
             rows = board.board().set_index("Model")
             assert rows.loc["MCQ-Behind", "MCQ"] == round(mcq_only_accuracy, 2)
             assert rows.loc["Open-Hung", "Judge"] == "awaiting judge"  # its MCQ is on the board meanwhile

@@ -12,6 +12,7 @@ import medcmr
 from core.vocabulary import DIMENSIONS
 from leaderboard.plots import MAX_MODELS, RADAR_LIMIT
 from space.toasts import TOAST_SECONDS
+from tests.polling import until
 from tests.space_app import SpaceProcess, make_home, submit, wait_for_status
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -90,12 +91,7 @@ def box(locator) -> dict:
 
 def poll(check, timeout: float = 30.0, what: str = "the condition"):
     """Wait for `check()` to be truthy (a page state, never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    return until(check, timeout, what, every=0.2)
 
 
 def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
@@ -133,13 +129,13 @@ def test_page_shows_paper_models_and_a_form_submission_lands_on_the_board(
     page.get_by_label("scored here").check()
     expect(visible_row(board, "GPT-5")).to_have_count(0)
     expect(visible_row(board, MODEL)).to_be_visible()
-    deadline = time.monotonic() + 30
-    while True:  # the download buttons follow the table: poll the exported file itself
+    def filtered_export() -> str | None:  # the download buttons follow the table: poll the exported file itself
         with page.expect_download() as download:
             page.get_by_role("button", name="CSV (filtered view)").click()
-        exported = Path(download.value.path()).read_text()
-        if "GPT-5" not in exported or time.monotonic() > deadline:
-            break
+        text = Path(download.value.path()).read_text()
+        return text if "GPT-5" not in text else None
+
+    exported = poll(filtered_export, 30, "the CSV download of the filtered view")
     assert "Browser <b>Bold</b> VL" in exported and "GPT-5" not in exported
 
     # the receipt links to the submission's own row: the whole board, scrolled to that row, which is marked
