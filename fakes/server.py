@@ -35,7 +35,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # judges and predictors open dozens of connections at once
 
 
-def _completion(request: dict, content: str) -> dict:
+def chat_completion(request: dict, content: str) -> dict:
     prompt_tokens = sum(len(str(m.get("content", ""))) // 4 for m in request.get("messages", []))
     completion_tokens = max(1, len(content) // 4)
     return {
@@ -152,7 +152,7 @@ class OpenAIServer:
                         pass
                     return
                 try:
-                    self._send(200, _completion(request, reply.content or ""), reply.headers)
+                    self._send(200, chat_completion(request, reply.content or ""), reply.headers)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -253,7 +253,9 @@ def score_submission(
                   else _judged_status(prepared) if verdict["criteria"] is not None else ItemStatus.FAILED)
         open_items[question["id"]] = _open_item(question, status, answers[question["id"]], verdict,
                                                 cached=question["id"] in verdicts.cached, **_how(prepared))
-    report(total if judging else done, total)
+    if not judging:
+        done += len(work)  # awaiting a judge: nothing more to do for them in this run
+        report(done, total)
 
     ordered_open = [open_items[q["id"]] for q in scope if q["question_type"] == "open"]
     if isinstance(dataset, dict):

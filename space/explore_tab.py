@@ -360,7 +360,8 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
     filter_changes = [f.input for f in filters if f is not search] + [search.submit]
     gr.on([*filter_changes, page.submit, previous.click, following.click, item_id.submit, table.select,
            details_button.click, compare_button.click], None, js=toasts.close_js("error"), **PRIVATE)
-    gr.on(filter_changes, views.first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
+    gr.on(filter_changes, views.first_page, inputs=filters, outputs=page_outputs, trigger_mode="always_last",
+          **PRIVATE)  # a change made while the last one is shown is shown next, never dropped
     gr.on([page.submit], views.explore, inputs=[*filters, page], outputs=page_outputs, api_name="explore",
           concurrency_limit=None)
     previous.click(lambda *values: views.explore(*values[:-1], max(1, int(values[-1] or 1) - 1)),

@@ -244,7 +244,8 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     # "always_last": a filter set while a render runs (from the address, or typing) is rendered after it, never lost.
     gr.on([demo.load, *(f.change for f in filters[1:]), search.change, target.change], views.table,
           inputs=[*filters, target], outputs=table_outputs, concurrency_limit=None, trigger_mode="always_last",
-          **PRIVATE).then(views.beside, inputs=[*filters, compared], outputs=beside_outputs, **PRIVATE)
+          **PRIVATE).then(views.beside, inputs=[*filters, compared], outputs=beside_outputs, trigger_mode="always_last",
+                          **PRIVATE)  # the plots follow the last filters, also when they changed while drawn
     # The search, filters, columns and sort live in the address: a shared link or a reload shows the same view.
     demo.load(state_in_address, inputs=address, outputs=filters, js=url_state.READ_ADDRESS, **PRIVATE)
     demo.load(target_in_address, inputs=address, outputs=target, js=url_state.READ_ADDRESS, **PRIVATE)

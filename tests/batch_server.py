@@ -19,7 +19,7 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.openai_server import _completion
+from fakes.server import chat_completion
 from fakes.server import Responder
 
 EXPIRED = {"code": "batch_expired",
@@ -30,7 +30,7 @@ def answer(body: dict, responder: Responder) -> tuple[int, dict | None]:
     """(status, response body) of one chat-completions request answered by `responder`."""
     reply = responder(body)
     if reply.status == 200 and reply.body is None:
-        return 200, _completion(body, reply.content or "")
+        return 200, chat_completion(body, reply.content or "")
     return reply.status, reply.body or {"error": {"message": f"status {reply.status}", "type": "test"}}
 
 

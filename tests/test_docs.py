@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from core import docs
+from core.results import ReproductionState
+
+STATES = {state.value for state in ReproductionState}  # a reproduction's `state` values, named in its row
 
 
 @pytest.mark.parametrize("name", list(docs.BLOCKS))
@@ -47,7 +50,8 @@ def anchors(page: Path) -> set[str]:
     """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to hyphens,
     a repeated heading numbered (-1, -2...)."""
     found: set[str] = set()
-    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", prose(page.read_text(encoding="utf-8")), re.M):
+    without_blocks = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", without_blocks, re.M):  # inline code stays in anchors
         slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
         number, candidate = 0, slug
         while candidate in found:
@@ -132,13 +136,29 @@ def results_document(questions: list[dict]) -> dict:
     """A real results document with every block filled: the sample scored against the fake judge."""
     from fakes.judge import fake_judge
     from fakes.server import OpenAIServer
+    from core.results import AgreementGroup, Reproduction, ReproductionState
     from judge import Endpoint, score_submission
 
     predictions = [{"id": q["id"], "prediction": "Answer: A" if q["question_type"] == "mcq" else
                     f"Reasoning: seen.\nAnswer: {q['answer']}"} for q in questions]
     with OpenAIServer(fake_judge) as server:
         endpoint = Endpoint(base_url=server.base_url, model="test-judge", api_key="local")
-        return score_submission(predictions, questions, endpoint=endpoint, cache_path=None).to_dict()
+        results = score_submission(predictions, questions, endpoint=endpoint, cache_path=None)
+    # The leaderboard's block (the Space's `scores` and the mirror carry it): every field set.
+    results.reproduction = Reproduction(state=ReproductionState.REPRODUCED.value, runner="lab", model="m",
+                                        reason="agreement 100%", sample=["mcq-0"], mcq_n=1, mcq_agree=1,
+                                        agreement=100.0, floor=97.5, p_value=1.0,
+                                        by_dimension={"long_tail": AgreementGroup(1, 1, 100.0)}, open_n=1,
+                                        open_compared=True, open_diff=0.0, open_ci95=[0.0, 0.0],
+                                        open_tolerance=5.0, calls=2, seconds=1.0, finished_at="2026-01-01T00:00:00Z")
+    return results.to_dict()
+
+
+def _values(value: object) -> set[str]:
+    """The text values of a block (a key's meaning may list them, e.g. `engine` (`online`, ...))."""
+    if isinstance(value, dict):
+        return {text for inner in value.values() for text in _values(inner)}
+    return {value} if isinstance(value, str) else set()
 
 
 def _keys(value: object) -> set[str]:
@@ -171,7 +191,7 @@ def test_every_key_the_judge_docs_name_is_in_a_results_document_or_a_details_lin
                 value = value[part]
             if isinstance(value, dict) and len(names) == 1:  # a block: the names in its meaning are its keys
                 wrong += [f"{name}.{inner}" for inner in re.findall(r"`([a-z_]\w*)`", meaning)
-                          if inner not in _keys(value)]
+                          if inner not in _keys(value) | _values(value) | STATES]
     items = text.split("**`items.jsonl`**", 1)[1].split("\n\n", 1)[0]
     known = {field.name for field in dataclasses.fields(ItemResult)} | {status.value for status in ItemStatus} | {"null"}
     wrong += [f"items.jsonl: {name}" for name in re.findall(r"`([a-z_]\w*)`", items) if name not in known]
