@@ -28,6 +28,22 @@ for _secret in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN",
     os.environ.pop(_secret, None)
 
 
+@pytest.fixture
+def running():
+    """`running(board)` starts a Leaderboard for this test and stops it after, whatever the test did."""
+    started = []
+
+    def start(board, *, worker: bool = True):
+        started.append(board)
+        if worker:
+            board.start()
+        return board
+
+    yield start
+    for board in started:
+        board.stop()
+
+
 @pytest.fixture(scope="session")
 def sample_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small release archive in the official layout, made by the project itself."""

@@ -47,19 +47,12 @@ def endpoint(server: OpenAIServer, model: str, **kwargs) -> Endpoint:
 
 
 @pytest.fixture
-def boards(tmp_path: Path, built_dataset: Path):
-    made: list[Leaderboard] = []
-
+def boards(tmp_path: Path, built_dataset: Path, running):
     def make(primary: OpenAIServer, audit: Endpoint | None) -> Leaderboard:
-        board = Leaderboard(tmp_path / "home", built_dataset, Settings(retry_failed_after_s=0.2),
-                            endpoint=endpoint(primary, "primary-judge"), audit=audit)
-        made.append(board)
-        board.start()
-        return board
+        return running(Leaderboard(tmp_path / "home", built_dataset, Settings(retry_failed_after_s=0.2),
+                                   endpoint=endpoint(primary, "primary-judge"), audit=audit))
 
-    yield make
-    for board in made:
-        board.stop()
+    return make
 
 
 @pytest.fixture(scope="module")
@@ -80,20 +73,12 @@ def population_questions(population_build: Path) -> list[dict]:
 
 
 @pytest.fixture
-def boards_on(tmp_path: Path, population_build: Path):
-    made: list[Leaderboard] = []
-    data_dir = population_build
-
+def boards_on(tmp_path: Path, population_build: Path, running):
     def make(primary: OpenAIServer, audit: Endpoint | None, settings: Settings) -> Leaderboard:
-        board = Leaderboard(tmp_path / "home", data_dir, settings, endpoint=endpoint(primary, "primary-judge"),
-                            audit=audit)
-        made.append(board)
-        board.start()
-        return board
+        return running(Leaderboard(tmp_path / "home", population_build, settings,
+                                   endpoint=endpoint(primary, "primary-judge"), audit=audit))
 
-    yield make
-    for board in made:
-        board.stop()
+    return make
 
 
 def submit(board: Leaderboard, path: Path, model: str) -> str:

@@ -55,17 +55,11 @@ def endpoint_for(server: OpenAIServer, max_retries: int = 3) -> Endpoint:
 
 
 @pytest.fixture
-def make_board(tmp_path: Path, built_dataset: Path):
-    boards: list[Leaderboard] = []
-
+def make_board(tmp_path: Path, built_dataset: Path, running):
     def make(home: Path | None = None, settings: Settings | None = None, **kwargs) -> Leaderboard:
-        board = Leaderboard(home or tmp_path / "home", built_dataset, settings, **kwargs)
-        boards.append(board)
-        return board
+        return running(Leaderboard(home or tmp_path / "home", built_dataset, settings, **kwargs), worker=False)
 
-    yield make
-    for board in boards:
-        board.stop()
+    return make
 
 
 def n_open(questions: list[dict]) -> int:

@@ -23,19 +23,12 @@ BATCH = Settings(judge_batch=True, judge_batch_poll_s=0.2, retry_failed_after_s=
 
 
 @pytest.fixture
-def make_board(tmp_path: Path, built_dataset: Path):
-    boards: list[Leaderboard] = []
-
+def make_board(tmp_path: Path, built_dataset: Path, running):
     def make(server: BatchServer, home: Path | None = None, model: str = "judge-test") -> Leaderboard:
         endpoint = Endpoint(base_url=server.base_url, model=model, api_key=KEY, timeout=10, max_retries=3)
-        board = Leaderboard(home or tmp_path / "home", built_dataset, BATCH, endpoint=endpoint)
-        boards.append(board)
-        board.start()
-        return board
+        return running(Leaderboard(home or tmp_path / "home", built_dataset, BATCH, endpoint=endpoint))
 
-    yield make
-    for board in boards:
-        board.stop()
+    return make
 
 
 def online_open(path: Path, questions: list[dict]) -> dict:

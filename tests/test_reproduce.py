@@ -62,18 +62,11 @@ def settings(*runners: RunnerSettings, **extra) -> Settings:
 
 
 @pytest.fixture
-def boards(tmp_path: Path, built_dataset: Path):
-    made: list[Leaderboard] = []
-
+def boards(tmp_path: Path, built_dataset: Path, running):
     def make(chosen: Settings, home: Path | None = None, **kwargs) -> Leaderboard:
-        board = Leaderboard(home or tmp_path / "home", built_dataset, chosen, **kwargs)
-        made.append(board)
-        board.start()
-        return board
+        return running(Leaderboard(home or tmp_path / "home", built_dataset, chosen, **kwargs))
 
-    yield make
-    for board in made:
-        board.stop()
+    return make
 
 
 def submit(board: Leaderboard, path: Path, model: str, runner_model: str = MODEL) -> str:
