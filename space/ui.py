@@ -1,7 +1,8 @@
 """The Gradio 6 page: Leaderboard, Submit, Explore and About tabs wired to the `Leaderboard` facade.
 
 UI code only: each tab module lays out its components and wires them to plain functions of
-`leaderboard/`, `space/render.py` and `space/board_view.py`. Events with API names for `gradio_client`: `submit`,
+`leaderboard/`, `space/render.py` and `space/board_view.py`, and to its views class (`BoardViews`, `SubmitViews`,
+`ExploreViews`, `ModerationViews`: plain methods over the board, usable without a page). Events with API names for `gradio_client`: `submit`,
 `status`, `leaderboard`, and Explore's `explore`, `explore_item`, `explore_image`,
 `explore_details` and `explore_compare`. `CSS`, `HEAD` and `I18N` go to `launch()` (Gradio 6 takes them there).
 """

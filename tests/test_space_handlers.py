@@ -4,6 +4,7 @@ whether a visitor must sign in.
 """
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from leaderboard.service import Leaderboard
 from space.moderation_tab import ACTIONS, ModerationViews
 from space.submit_tab import SubmitViews
 from tests.answers import write_predictions
+from tests.space_app import ROOT
 
 HIDE = next(action for action, state in ACTIONS.items() if state == "hidden")
 
@@ -99,3 +101,13 @@ def test_a_moderation_of_an_unknown_submission_says_so(make_views) -> None:
     _, moderation = make_views(Settings(owners=("alice",)))
     with pytest.raises(gr.Error, match="sub-nope"):
         moderation.act("sub-nope", HIDE, "copied", profile("alice"))
+
+
+def test_only_the_commands_read_the_settings_from_the_environment() -> None:
+    """`python -m space` and `python -m space.moderate` read the environment once; the page below them takes
+    the Settings handed down (a second read could disagree with the first, e.g. on who may moderate)."""
+    readers = {path.name for path in (ROOT / "space").glob("*.py")
+               for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.Attribute) and node.attr == "from_env"
+               and isinstance(node.value, ast.Name) and node.value.id == "Settings"}
+    assert readers == {"__main__.py", "moderate.py"}
