@@ -9,6 +9,7 @@ UI code only: each tab module lays out its components and wires them to plain fu
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -214,7 +215,7 @@ def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None
                 moderation = build_moderation_tab(board)
         for tab, name in zip((board_tab, submit_tab, explore_tab, about_tab), url_state.TABS):
             tab.select(None, js=url_state.keep_tab(name), **PRIVATE)
-        about_tab.select(lambda: live_sections(board), outputs=agreement, **PRIVATE)
+        about_tab.select(partial(live_sections, board), outputs=agreement, **PRIVATE)
         # The tab the address names is chosen after the Moderate tab's visibility is set (that resets the choice).
         demo.load(moderation.visible, outputs=moderate_tab, **PRIVATE).then(
             opened_tab, inputs=address, outputs=tabs, js=url_state.READ_ADDRESS, **PRIVATE).then(
