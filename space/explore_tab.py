@@ -7,6 +7,7 @@ thumbnail), `explore_image` (the full-size image), `explore_details` (the JSONL 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -150,6 +151,7 @@ class ExploreViews:
     def __init__(self, board: Leaderboard, files: Path) -> None:
         self.board = board
         self.explorer = Explorer(board, files)
+        self.facets = self.explorer.facet_values()
 
     def explore(self, submission_id: str, dimension: list[str], medical_intelligence: list[str], modality: list[str],
                 organ_system: list[str], status: list[str], search: str, disagree_with: str | None,
@@ -182,6 +184,14 @@ class ExploreViews:
         that is no error: the hint stays."""
         return self.page_at(*values, 1)
 
+    def previous_page(self, *values) -> tuple:
+        """The page before the one the inputs name (never before the first)."""
+        return self.explore(*values[:-1], max(1, int(values[-1] or 1) - 1))
+
+    def next_page(self, *values) -> tuple:
+        """The page after the one the inputs name."""
+        return self.explore(*values[:-1], int(values[-1] or 1) + 1)
+
     def page_at(self, *values) -> tuple:
         """The page the inputs name (a link's `?page=`), or the hint before a submission is chosen."""
         if not str(values[0] or "").strip():
@@ -212,6 +222,10 @@ class ExploreViews:
         submissions = self.explorer.submissions()
         picked = [url_state.read(query, name) for name in ("submission", "compare")]
         return tuple(gr.Dropdown(choices=submissions, value=value) if value else gr.skip() for value in picked)
+
+    def filters_in_address(self, query: str) -> tuple:
+        """The filters, order and page a link carries (see `state_in_address`)."""
+        return state_in_address(query, self.facets)
 
     def question_from_address(self, query: str):
         """The question a link names (`?tab=explore&submission=…&question=…`), opened."""
@@ -288,12 +302,85 @@ class ExploreViews:
                 summary)
 
 
-def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address: gr.Textbox) -> Explorer:
-    """Lay out the tab (inside an open `gr.Tab`) and wire its events."""
-    views = ExploreViews(board, files)
-    explorer = views.explorer
-    facets = explorer.facet_values()
-    submissions = explorer.submissions()
+def no_image(item_id: str) -> None:
+    """Another question chosen: the full-size image shown is cleared (never another question's image)."""
+    return None
+
+
+def disagreeing_with(other: str | None) -> str | None:
+    """The submission compared with becomes the one the table shows disagreements with."""
+    return other
+
+
+@dataclass
+class _Browse:
+    """The chosen submission, its filters, the table of its questions and the pager."""
+
+    submission: gr.Dropdown
+    details_button: gr.DownloadButton
+    facet_inputs: list[gr.Dropdown]
+    status: gr.Dropdown
+    search: gr.Textbox
+    disagree_with: gr.Dropdown
+    suspect_only: gr.Checkbox
+    order: gr.Dropdown
+    table: gr.Dataframe
+    previous: gr.Button
+    page: gr.Number
+    following: gr.Button
+    info: gr.Markdown
+    findings: gr.Markdown
+
+    @property
+    def filters(self) -> list:
+        """The inputs of `ExploreViews.first_page` (and, with `page`, of `explore`)."""
+        return [self.submission, *self.facet_inputs, self.status, self.search, self.disagree_with, self.suspect_only,
+                self.order]
+
+    @property
+    def tail(self) -> list:
+        """The filters and page a link carries, in ADDRESS_NAMES' order."""
+        return [*self.filters[1:], self.page]
+
+    @property
+    def page_outputs(self) -> list:
+        return [self.table, self.info, self.page]
+
+
+@dataclass
+class _Question:
+    """One question opened: its id, thumbnail, full-size image, readable view and record."""
+
+    item_id: gr.Textbox
+    thumbnail: gr.Image
+    full_button: gr.Button
+    item_view: gr.Markdown
+    full_image: gr.Image
+    item_json: gr.JSON
+
+    @property
+    def outputs(self) -> list:
+        return [self.thumbnail, self.item_view, self.item_json]
+
+
+@dataclass
+class _Compare:
+    """The comparison of the chosen submission with another."""
+
+    other: gr.Dropdown
+    button: gr.Button
+    jump_button: gr.Button
+    view: gr.Markdown
+    table: gr.Dataframe
+    json: gr.JSON
+
+    @property
+    def outputs(self) -> list:
+        return [self.view, self.table, self.json]
+
+
+def _browse(facets: dict[str, list[str]], submissions: list[tuple[str, str]]) -> _Browse:
+    """Lay out the submission picker, the filters, the table of questions and the pager."""
     gr.Markdown("Browse every answer behind a score: choose a scored submission, filter its questions and click "
                 "a row to see the image, the question, the reference and the model's output with its verdict. "
                 "Outputs are shown only where the submitter agreed to publish them.")
@@ -326,6 +413,12 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
                        "Nothing is scored yet: a submission appears here once the Submit tab has scored it.",
                        elem_id="explore-info")
     findings = gr.Markdown(elem_id="explore-findings")
+    return _Browse(submission, details_button, facet_inputs, status, search, disagree_with, suspect_only, order,
+                   table, previous, page, following, info, findings)
+
+
+def _question() -> _Question:
+    """Lay out one question's view: its id, images, readable view and record."""
     with gr.Row():
         with gr.Column(scale=1):
             item_id = gr.Textbox(label="Question id", placeholder="e.g. mcq-12", elem_id="explore-item-id")
@@ -339,7 +432,11 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
                           elem_id="explore-full-image", buttons=["download", "fullscreen"])
     with gr.Accordion("Record as returned by the API", open=False):
         item_json = gr.JSON(show_label=False)
+    return _Question(item_id, thumbnail, full_button, item_view, full_image, item_json)
 
+
+def _compare(submissions: list[tuple[str, str]]) -> _Compare:
+    """Lay out the comparison of two models."""
     gr.Markdown("### Compare two models")
     with gr.Row():
         compare_b = gr.Dropdown(submissions, value=None, label="Compare the chosen submission with",
@@ -351,60 +448,86 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
                                  label="MCQ agreement per dimension", elem_id="explore-compare-table")
     with gr.Accordion("Comparison as returned by the API", open=False):
         compare_json = gr.JSON(show_label=False)
+    return _Compare(compare_b, compare_button, jump_button, compare_view, compare_table, compare_json)
 
-    filters = [submission, *facet_inputs, status, search, disagree_with, suspect_only, order]
-    page_outputs = [table, info, page]
+
+def _wire_pages(views: ExploreViews, browse: _Browse, question: _Question, compare: _Compare) -> None:
+    """The `explore` API and the page's own paging; each attempt first closes the last one's error toast."""
+    filters, page, page_outputs = browse.filters, browse.page, browse.page_outputs
     # Each attempt first closes the last one's error toast (Gradio runs a trigger's listeners in order):
     # errors in a row, such as unknown submission ids typed one after another, show one toast, never "Error (3)".
     # Only a visitor's own changes (`input`) start over at page 1: a link's filters are set with its page.
-    filter_changes = [f.input for f in filters if f is not search] + [search.submit]
-    gr.on([*filter_changes, page.submit, previous.click, following.click, item_id.submit, table.select,
-           details_button.click, compare_button.click], None, js=toasts.close_js("error"), **PRIVATE)
+    filter_changes = [f.input for f in filters if f is not browse.search] + [browse.search.submit]
+    gr.on([*filter_changes, page.submit, browse.previous.click, browse.following.click, question.item_id.submit,
+           browse.table.select, browse.details_button.click, compare.button.click], None,
+          js=toasts.close_js("error"), **PRIVATE)
     gr.on(filter_changes, views.first_page, inputs=filters, outputs=page_outputs, trigger_mode="always_last",
           **PRIVATE)  # a change made while the last one is shown is shown next, never dropped
     gr.on([page.submit], views.explore, inputs=[*filters, page], outputs=page_outputs, api_name="explore",
           concurrency_limit=None)
-    previous.click(lambda *values: views.explore(*values[:-1], max(1, int(values[-1] or 1) - 1)),
-                   inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
-    following.click(lambda *values: views.explore(*values[:-1], int(values[-1] or 1) + 1),
-                    inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
-    submission.change(views.download, inputs=submission, outputs=details_button, **PRIVATE)
-    submission.change(views.findings, inputs=submission, outputs=findings, **PRIVATE)
-    details_button.click(views.explore_details, inputs=submission, outputs=details_button, api_name="explore_details")
-    for dropdown in (submission, disagree_with, compare_b):
+    browse.previous.click(views.previous_page, inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
+    browse.following.click(views.next_page, inputs=[*filters, page], outputs=page_outputs, **PRIVATE)
+
+
+def _wire_submission(views: ExploreViews, browse: _Browse, compare: _Compare) -> None:
+    """The chosen submission's download (`explore_details`) and findings; pickers listing what is scored now."""
+    submission = browse.submission
+    submission.change(views.download, inputs=submission, outputs=browse.details_button, **PRIVATE)
+    submission.change(views.findings, inputs=submission, outputs=browse.findings, **PRIVATE)
+    browse.details_button.click(views.explore_details, inputs=submission, outputs=browse.details_button,
+                                api_name="explore_details")
+    for dropdown in (submission, browse.disagree_with, compare.other):
         dropdown.focus(views.choices, outputs=dropdown, **PRIVATE)
-    keep_address = {"fn": None, "inputs": [submission, item_id], "js": url_state.remember("submission", "question"),
-                    **PRIVATE}  # the open question in the page's address, once it is shown
-    item_id.submit(views.explore_item, inputs=[submission, item_id], outputs=[thumbnail, item_view, item_json],
-                   api_name="explore_item", concurrency_limit=None).then(**keep_address)
-    table.select(views.select_row, inputs=submission, outputs=[item_id, thumbnail, item_view, item_json],
-                 **PRIVATE).then(**keep_address)
-    full_button.click(views.explore_image, inputs=item_id, outputs=full_image, api_name="explore_image")
-    item_id.change(lambda _: None, inputs=item_id, outputs=full_image, **PRIVATE)  # never another question's image
-    # A link opens what it names: the submission (by its model's name), its filters and page, the question and
-    # the comparison; the page's script then scrolls to what the link named and marks it.
-    tail = [*facet_inputs, status, search, disagree_with, suspect_only, order, page]
-    demo.load(views.chosen, inputs=address, outputs=[submission, compare_b], js=url_state.READ_ADDRESS,
+
+
+def _keep_question(browse: _Browse, question: _Question) -> dict:
+    """The open question in the page's address, once it is shown."""
+    return {"fn": None, "inputs": [browse.submission, question.item_id],
+            "js": url_state.remember("submission", "question"), **PRIVATE}
+
+
+def _wire_question(views: ExploreViews, browse: _Browse, question: _Question) -> None:
+    """A question opened by id (`explore_item`) or by a row, and its full-size image (`explore_image`)."""
+    question.item_id.submit(views.explore_item, inputs=[browse.submission, question.item_id],
+                            outputs=question.outputs, api_name="explore_item",
+                            concurrency_limit=None).then(**_keep_question(browse, question))
+    browse.table.select(views.select_row, inputs=browse.submission, outputs=[question.item_id, *question.outputs],
+                        **PRIVATE).then(**_keep_question(browse, question))
+    question.full_button.click(views.explore_image, inputs=question.item_id, outputs=question.full_image,
+                               api_name="explore_image")
+    question.item_id.change(no_image, inputs=question.item_id, outputs=question.full_image,
+                            **PRIVATE)  # never another question's image
+
+
+def _wire_address(demo: gr.Blocks, views: ExploreViews, address: gr.Textbox, browse: _Browse, question: _Question,
+                  compare: _Compare) -> None:
+    """A link opens what it names: the submission (by its model's name), its filters and page, the question and
+    the comparison; the page's script then scrolls to what the link named and marks it. What the visitor
+    chooses is kept in the address."""
+    demo.load(views.chosen, inputs=address, outputs=[browse.submission, compare.other], js=url_state.READ_ADDRESS,
               **PRIVATE).then(
-        lambda query: state_in_address(query, facets), inputs=address, outputs=tail, js=url_state.READ_ADDRESS,
-        **PRIVATE).then(
-        views.page_at, inputs=[*filters, page], outputs=page_outputs, **PRIVATE).then(
-        views.question_from_address, inputs=address, outputs=[item_id, thumbnail, item_view, item_json],
+        views.filters_in_address, inputs=address, outputs=browse.tail, js=url_state.READ_ADDRESS, **PRIVATE).then(
+        views.page_at, inputs=[*browse.filters, browse.page], outputs=browse.page_outputs, **PRIVATE).then(
+        views.question_from_address, inputs=address, outputs=[question.item_id, *question.outputs],
         js=url_state.READ_ADDRESS, **PRIVATE).then(
-        views.compare_from_address, inputs=address, outputs=[compare_view, compare_table, compare_json],
-        js=url_state.READ_ADDRESS, **PRIVATE)
-    submission.input(**keep_address)
-    for name, component in zip(ADDRESS_NAMES, tail):
+        views.compare_from_address, inputs=address, outputs=compare.outputs, js=url_state.READ_ADDRESS, **PRIVATE)
+    browse.submission.input(**_keep_question(browse, question))
+    for name, component in zip(ADDRESS_NAMES, browse.tail):
         component.change(None, inputs=component, js=url_state.remember(name), **PRIVATE)
-    compare_outputs = [compare_view, compare_table, compare_json]
-    compared = compare_button.click(views.explore_compare, inputs=[submission, compare_b], outputs=compare_outputs,
-                                    api_name="explore_compare")
-    compared.then(None, inputs=[submission, compare_b], js=url_state.remember("submission", "compare"), **PRIVATE)
-    jump_button.click(lambda other: other, inputs=compare_b, outputs=disagree_with, **PRIVATE).then(
-        views.first_page, inputs=filters, outputs=page_outputs, **PRIVATE)
 
-    build_reproduction_section(explorer, submission)
 
+def _wire_compare(views: ExploreViews, browse: _Browse, compare: _Compare) -> None:
+    """The `explore_compare` API, and the jump to the questions where the two disagree."""
+    compared = compare.button.click(views.explore_compare, inputs=[browse.submission, compare.other],
+                                    outputs=compare.outputs, api_name="explore_compare")
+    compared.then(None, inputs=[browse.submission, compare.other], js=url_state.remember("submission", "compare"),
+                  **PRIVATE)
+    compare.jump_button.click(disagreeing_with, inputs=compare.other, outputs=browse.disagree_with, **PRIVATE).then(
+        views.first_page, inputs=browse.filters, outputs=browse.page_outputs, **PRIVATE)
+
+
+def _item_analysis(views: ExploreViews) -> None:
+    """Lay out and wire the item analysis (`item_analysis` API): which questions look broken."""
     gr.Markdown("### Which questions look broken (item analysis)\nFrom every submission scored on this build: "
                 "each MCQ's difficulty (share right) and discrimination (point-biserial against the submissions' "
                 "other answers). A question is **suspect** when the submissions right on it are weaker than those "
@@ -416,4 +539,20 @@ def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address:
         items_summary = gr.Markdown(elem_id="item-analysis")
         items_button = gr.DownloadButton("⬇ Item analysis (CSV)", size="sm", scale=0)
     items_button.click(views.item_analysis, outputs=[items_button, items_summary], api_name="item_analysis")
-    return explorer
+
+
+def build_explore_tab(demo: gr.Blocks, board: Leaderboard, files: Path, address: gr.Textbox) -> Explorer:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events."""
+    views = ExploreViews(board, files)
+    submissions = views.explorer.submissions()
+    browse = _browse(views.facets, submissions)
+    question = _question()
+    compare = _compare(submissions)
+    _wire_pages(views, browse, question, compare)
+    _wire_submission(views, browse, compare)
+    _wire_question(views, browse, question)
+    _wire_address(demo, views, address, browse, question, compare)
+    _wire_compare(views, browse, compare)
+    build_reproduction_section(views.explorer, browse.submission)
+    _item_analysis(views)
+    return views.explorer

@@ -186,16 +186,52 @@ class BoardTab:
     outputs: list[gr.components.Component]
 
 
-def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, address: gr.Textbox) -> BoardTab:
-    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API.
-    Downloads are written under `exports`."""
-    views = BoardViews(board, exports)
-    first = board.board()
-    default_ids = list(first["Id"][:3])
+@dataclass
+class _Controls:
+    """The search, filters, columns and sort, their chips and the downloads of the filtered view."""
+
+    legend: gr.HTML
+    toggle: gr.Button
+    search: gr.Textbox
+    column_groups: gr.CheckboxGroup
+    boxes: list[gr.CheckboxGroup]
+    chips: gr.CheckboxGroup
+    clear_all: gr.Button
+    csv_button: gr.DownloadButton
+    json_button: gr.DownloadButton
+    sort: gr.Textbox
+    target: gr.Textbox
+
+    @property
+    def model_filters(self) -> list:
+        return [self.search, *self.boxes]
+
+    @property
+    def filters(self) -> list:
+        """The board's state in the page's address, in ADDRESS_NAMES' order."""
+        return [*self.model_filters, self.column_groups, self.sort]
+
+
+@dataclass
+class _Views:
+    """The table and everything drawn beside it."""
+
+    table: gr.HTML
+    notes: gr.Markdown
+    interval_plot: gr.HTML
+    compared: gr.Dropdown
+    radar_plot: gr.Plot
+    size_plot: gr.Plot
+
+
+PLAIN_HTML = {"js_on_load": None, "apply_default_css": False}  # HTML the server drew: no click event, no prose CSS
+
+
+def _controls(board: Leaderboard) -> _Controls:
+    """Lay out the banner, the legend, the search, filters and columns, and the toolbar above the table."""
     banner = banner_markdown(board.dataset)
     gr.Markdown(banner, elem_id="build-banner", visible=bool(banner))
-    plain = {"js_on_load": None, "apply_default_css": False}  # HTML the server drew: no click event, no prose CSS
-    legend = gr.HTML(explainer_html(), elem_id="board-legend", **plain)
+    legend = gr.HTML(explainer_html(), elem_id="board-legend", **PLAIN_HTML)
     # On a phone the controls fold behind this button (CSS shows it only there), so a row is on the first screen.
     controls_toggle = gr.Button("☰ Search, filters and columns", size="sm", elem_id="board-controls-toggle")
     with gr.Column(elem_id="board-controls"):
@@ -216,13 +252,18 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     # The column the table is sorted by ("MCQ:desc"): a header button writes it (see space/ui.py's HEAD).
     sort = gr.Textbox(visible="hidden", elem_id="board-sort")
     target = gr.Textbox(visible=False)  # the row a link names (`?row=`), highlighted
-    model_filters = [search, *boxes]
-    filters = [*model_filters, column_groups, sort]
-    table = gr.HTML(board_table_html(first, DEFAULT_COLUMN_GROUPS), elem_id="board", **plain)
+    return _Controls(legend, controls_toggle, search, column_groups, boxes, chips, clear_all, csv_button,
+                     json_button, sort, target)
+
+
+def _views(board: Leaderboard, first: pd.DataFrame) -> _Views:
+    """Lay out the table, its notes and the plots, drawn from the board as it is when the page is built."""
+    default_ids = list(first["Id"][:3])
+    table = gr.HTML(board_table_html(first, DEFAULT_COLUMN_GROUPS), elem_id="board", **PLAIN_HTML)
     notes = gr.Markdown(notes_markdown(first, freshness_markdown(first, board.last_scored_at())),
                         elem_id="board-notes")
     # Drawn on the server as SVG: it comes with the page, the first chart on screen (the plotly ones load after).
-    interval_plot = gr.HTML(intervals.mcq_interval_svg(first), elem_id="interval-plot", **plain)
+    interval_plot = gr.HTML(intervals.mcq_interval_svg(first), elem_id="interval-plot", **PLAIN_HTML)
     with gr.Row():
         with gr.Column():
             # No max_choices: Gradio would refuse a sixth pick without a word; `pick_compared` says why.
@@ -233,33 +274,54 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
             radar_plot = gr.Plot(plots.dimension_chart(first, default_ids), label="Per-dimension accuracy",
                                  elem_id="radar-plot")
         size_plot = gr.Plot(plots.score_vs_size(first), label="MCQ accuracy vs parameters", elem_id="size-plot")
+    return _Views(table, notes, interval_plot, compared, radar_plot, size_plot)
+
+
+def _wire_address(demo: gr.Blocks, address: gr.Textbox, controls: _Controls) -> None:
+    """The search, filters, columns and sort live in the address: a shared link or a reload shows the same view."""
+    demo.load(state_in_address, inputs=address, outputs=controls.filters, js=url_state.READ_ADDRESS, **PRIVATE)
+    demo.load(target_in_address, inputs=address, outputs=controls.target, js=url_state.READ_ADDRESS, **PRIVATE)
+    for name, component in zip(ADDRESS_NAMES, controls.filters):
+        component.change(None, inputs=component, js=url_state.remember(name), **PRIVATE)
+
+
+def _wire_chips(controls: _Controls) -> None:
+    """A chip per active filter (untick one to remove it), "Clear all", and the controls' fold on a phone."""
+    model_filters = controls.model_filters
+    gr.on([component.change for component in model_filters], chips_view, inputs=model_filters,
+          outputs=[controls.chips, controls.clear_all], **PRIVATE)
+    controls.chips.input(filters_kept, inputs=[controls.chips, *model_filters], outputs=model_filters, **PRIVATE)
+    controls.clear_all.click(cleared, outputs=model_filters, **PRIVATE)
+    controls.toggle.click(None, js="() => document.getElementById('board-controls').classList.toggle('open')",
+                          **PRIVATE)
+
+
+def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, address: gr.Textbox) -> BoardTab:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `leaderboard` is public API.
+    Downloads are written under `exports`."""
+    views = BoardViews(board, exports)
+    controls = _controls(board)
+    shown = _views(board, board.board())
     seen_version = gr.State(-1)
     board_timer = gr.Timer(BOARD_REFRESH_SECONDS)
-
-    inputs = [*filters, target, compared]
-    table_outputs = [legend, table]
-    beside_outputs = [notes, csv_button, json_button, size_plot, interval_plot, compared, radar_plot]
+    filters, compared = controls.filters, shown.compared
+    inputs = [*filters, controls.target, compared]
+    table_outputs = [controls.legend, shown.table]
+    beside_outputs = [shown.notes, controls.csv_button, controls.json_button, shown.size_plot, shown.interval_plot,
+                      compared, shown.radar_plot]
     # Scripts read the board as a Dataframe value; the page gets HTML. Reads skip Gradio's queue limit.
     gr.api(views.leaderboard, api_name="leaderboard", concurrency_limit=None)
     # "always_last": a filter set while a render runs (from the address, or typing) is rendered after it, never lost.
-    gr.on([demo.load, *(f.change for f in filters[1:]), search.change, target.change], views.table,
-          inputs=[*filters, target], outputs=table_outputs, concurrency_limit=None, trigger_mode="always_last",
-          **PRIVATE).then(views.beside, inputs=[*filters, compared], outputs=beside_outputs, trigger_mode="always_last",
-                          **PRIVATE)  # the plots follow the last filters, also when they changed while drawn
-    # The search, filters, columns and sort live in the address: a shared link or a reload shows the same view.
-    demo.load(state_in_address, inputs=address, outputs=filters, js=url_state.READ_ADDRESS, **PRIVATE)
-    demo.load(target_in_address, inputs=address, outputs=target, js=url_state.READ_ADDRESS, **PRIVATE)
-    for name, component in zip(ADDRESS_NAMES, filters):
-        component.change(None, inputs=component, js=url_state.remember(name), **PRIVATE)
-    gr.on([component.change for component in model_filters], chips_view, inputs=model_filters,
-          outputs=[chips, clear_all], **PRIVATE)
-    chips.input(filters_kept, inputs=[chips, *model_filters], outputs=model_filters, **PRIVATE)
-    clear_all.click(cleared, outputs=model_filters, **PRIVATE)
-    controls_toggle.click(None, js="() => document.getElementById('board-controls').classList.toggle('open')",
-                          **PRIVATE)
+    gr.on([demo.load, *(f.change for f in filters[1:]), controls.search.change, controls.target.change], views.table,
+          inputs=[*filters, controls.target], outputs=table_outputs, concurrency_limit=None,
+          trigger_mode="always_last", **PRIVATE).then(
+        views.beside, inputs=[*filters, compared], outputs=beside_outputs, trigger_mode="always_last",
+        **PRIVATE)  # the plots follow the last filters, also when they changed while drawn
+    _wire_address(demo, address, controls)
+    _wire_chips(controls)
     demo.load(board.board_version, outputs=seen_version, **PRIVATE)
     compared.input(None, js=toasts.close_js("warning"), **PRIVATE)  # a new pick makes the last warning stale
-    compared.input(views.pick_compared, inputs=compared, outputs=[compared, radar_plot], **PRIVATE)
+    compared.input(views.pick_compared, inputs=compared, outputs=[compared, shown.radar_plot], **PRIVATE)
     board_timer.tick(views.tick, inputs=[seen_version, *inputs],
                      outputs=[seen_version, *table_outputs, *beside_outputs], **PRIVATE)
     return BoardTab(views.refresh, inputs, [*table_outputs, *beside_outputs])

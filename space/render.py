@@ -234,21 +234,9 @@ def _counts_table(served: Counter) -> str:
                       *rows, total])
 
 
-def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[str, str]) -> str:
-    """The benchmark, dimensions, prompts, judge, scoring rules, discrepancies and citation.
-
-    `served` counts the served build's questions by format; `paper_notes` are the paper rows' own notes.
-    """
-    template = {"question": "{question}", "options": [f"{{{letter}}}" for letter in LETTERS]}
-    mcq_prompt = format_prompt({**template, "question_type": "mcq"})
-    open_prompt = format_prompt({**template, "question_type": "open", "options": []})
-    dimensions = "\n".join(f"| {d.release_name} | `{d.slug}` | {d.abbr} | {d.group} |" for d in DIMENSIONS)
-    groups = {group: ", ".join(d.abbr for d in DIMENSIONS if d.group == group) for group in (PERCEPTION, REASONING)}
-    classes = ", ".join(f"{m.name} ({m.abbr})" for m in MEDICAL_INTELLIGENCE)
-    criteria = ", ".join(f"{c.name} ({c.abbr})" for c in CRITERIA)
-    notes = "\n".join(f"- {escape_md(model)}: {escape_md(note)}" for model, note in paper_notes.items() if note)
-    judge_line = code(judge_model) if judge_model else "none configured — open answers wait as **awaiting judge**"
-    sections = [
+def _benchmark_section(served: Counter) -> list[str]:
+    """What Med-CMR is, and the served build's counts beside the paper's and the release's."""
+    return [
         "## Med-CMR",
         f"A benchmark of medical complex multimodal reasoning ([paper, arXiv {PAPER.arxiv}]({PAPER.url}), "
         f"{PAPER.venue}; [project page]({PAPER.project_url}); [dataset on the Hub]({DATASET_URL})): image "
@@ -259,12 +247,38 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         f"The paper reports {PAPER.questions:,} questions ({PAPER.mcq:,} MCQ, {PAPER.open:,} open); the public "
         f"release holds {sum(RELEASE_QUESTIONS.values()):,} ({RELEASE_QUESTIONS['mcq']:,} MCQ, "
         f"{RELEASE_QUESTIONS['open']:,} open).",
+    ]
+
+
+def _dimensions_section() -> list[str]:
+    """The dimensions (release task, config, paper abbreviation, group) and the medical-intelligence classes."""
+    dimensions = "\n".join(f"| {d.release_name} | `{d.slug}` | {d.abbr} | {d.group} |" for d in DIMENSIONS)
+    groups = {group: ", ".join(d.abbr for d in DIMENSIONS if d.group == group) for group in (PERCEPTION, REASONING)}
+    classes = ", ".join(f"{m.name} ({m.abbr})" for m in MEDICAL_INTELLIGENCE)
+    return [
         f"### {len(DIMENSIONS)} dimensions",
         f"The paper splits them into **perception** ({groups[PERCEPTION]}) and **reasoning** ({groups[REASONING]}).",
         "| Task in the release | Config | Paper | Group |\n|---|---|---|---|\n" + dimensions,
         f"Medical-intelligence classes (paper Table 3): {classes}.",
+    ]
+
+
+def _prompts_section() -> list[str]:
+    """The paper's prompts, with placeholders for the question and its options."""
+    template = {"question": "{question}", "options": [f"{{{letter}}}" for letter in LETTERS]}
+    mcq_prompt = format_prompt({**template, "question_type": "mcq"})
+    open_prompt = format_prompt({**template, "question_type": "open", "options": []})
+    return [
         f"### The paper's prompts (version `{PROMPT_VERSION}`)",
         f"Multiple choice:\n```text\n{mcq_prompt}\n```\nOpen-ended:\n```text\n{open_prompt}\n```",
+    ]
+
+
+def _scoring_section(judge_model: str | None) -> list[str]:
+    """How MCQ and open answers are read, judged and ranked."""
+    criteria = ", ".join(f"{c.name} ({c.abbr})" for c in CRITERIA)
+    judge_line = code(judge_model) if judge_model else "none configured — open answers wait as **awaiting judge**"
+    return [
         "### Scoring",
         "- **MCQ**: accuracy in %, micro-averaged over all MCQs, from a deterministic letter-extraction\n"
         "  cascade; unparsed or missing answers count as wrong and the unparsed rate is reported.\n"
@@ -292,6 +306,12 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         "partial one, or any submission while the Space serves a sample build is listed below, unranked "
         "(rank —, with the reason). Open is compared only among rows with the same judge model and prompt "
         "version.",
+    ]
+
+
+def _earned_section() -> list[str]:
+    """How a row assembled from the public key is held."""
+    return [
         "### Scores that were earned",
         "The answer key and the references are public, so a prediction file can be assembled instead of produced "
         "by a model. Every row scored on this build is read against the others, over many questions, with no "
@@ -304,6 +324,13 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         "fine-tune of a row's model, the same family): declared, and between one submitter's own rows, such "
         "agreement is noted, never held. The checks need at least 10 other rows on the build to read person "
         "fit; their held rates on simulated honest and copied rows are in the kit's docs/trust.md.",
+    ]
+
+
+def _closing_sections(paper_notes: dict[str, str]) -> list[str]:
+    """The known discrepancies (the paper rows' own notes among them), research use only, and the citation."""
+    notes = "\n".join(f"- {escape_md(model)}: {escape_md(note)}" for model, note in paper_notes.items() if note)
+    return [
         "### Known discrepancies",
         f"- {escape_md(RELEASE_LABEL_NOTE)}.\n{notes}",
         "### Research use only",
@@ -311,6 +338,15 @@ def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[s
         "### Citation",
         f"```bibtex\n{CITATION}\n```",
     ]
+
+
+def about_markdown(judge_model: str | None, served: Counter, paper_notes: dict[str, str]) -> str:
+    """The benchmark, dimensions, prompts, judge, scoring rules, discrepancies and citation.
+
+    `served` counts the served build's questions by format; `paper_notes` are the paper rows' own notes.
+    """
+    sections = [*_benchmark_section(served), *_dimensions_section(), *_prompts_section(),
+                *_scoring_section(judge_model), *_earned_section(), *_closing_sections(paper_notes)]
     return "\n\n".join(sections) + "\n"
 
 

@@ -15,7 +15,6 @@ import huggingface_hub
 import pandas as pd
 from gradio.utils import get_upload_folder
 
-from core.settings import Settings
 from core.vocabulary import GENERAL, MEDICAL, MODEL_DOMAINS, MODEL_WEIGHTS, OPEN_WEIGHTS
 from leaderboard.explore import SERVED, details_file
 from leaderboard.intake import PREDICTION_FORMATS, RELATIONS, SubmissionError, SubmissionMeta, checking_label
@@ -30,17 +29,12 @@ _UPLOAD_DIR = re.compile(r"[0-9a-f]{64}")  # Gradio's per-upload folder: the con
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
 
 
-def on_space() -> bool:
-    """Running on a Hugging Face Space (the same test Gradio's OAuth uses)."""
-    return Settings.from_env().on_space
-
-
-def submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None) -> str:
+def submitter(profile: gr.OAuthProfile | None, token: gr.OAuthToken | None, on_space: bool) -> str:
     """Who submits: the signed-in Hub user on a Space (browser session, or a script's token
     sent with `Client(url, oauth_token=...)`); "local" when not running on a Space."""
     if profile is not None:
         return profile.username
-    if not on_space():
+    if not on_space:
         return "local"
     if token is not None:
         try:
@@ -65,11 +59,11 @@ def client_address(request: gr.Request | None, trusted_proxies: int) -> str | No
     return hops[-trusted_proxies] if len(hops) >= trusted_proxies else peer
 
 
-def viewer(profile: gr.OAuthProfile | None) -> str | None:
+def viewer(profile: gr.OAuthProfile | None, on_space: bool) -> str | None:
     """Whose submissions a status reader may see the submitter of: the signed-in user ("local" off a Space)."""
     if profile is not None:
         return profile.username
-    return None if on_space() else "local"
+    return None if on_space else "local"
 
 
 def private_submitters(rows: list[dict], reader: str | None) -> list[dict]:
@@ -244,23 +238,22 @@ def accepted(receipt: dict) -> tuple[str, str]:
 SHOW_RECEIPT = "() => document.getElementById('receipt')?.scrollIntoView({block: 'center'})"
 
 
-@dataclass
-class SubmitTab:
-    """What other tabs wire to: the submit event (to refresh the board after it) and the queue's refresh."""
-
-    submitted: object
-    refresh: object
-    inputs: list
-    outputs: list
+def no_outcome() -> tuple[str, str]:
+    """The receipt and the refusal cleared as a press starts."""
+    return "", ""
 
 
-def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
-    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API.
-    Details downloads are written under `downloads`."""
-    judge_model = board.endpoint.model if board.endpoint is not None else None
-    janitor = UploadJanitor(Path(get_upload_folder()), Settings.from_env().upload_grace_s)
+class SubmitViews:
+    """The tab's handlers over one `Leaderboard`, as plain methods (usable without a page); whether it runs on a
+    Space and how long a handled upload is kept come from the board's settings."""
 
-    def submit(predictions: str | None, model: str, link: str, weights: str, domain: str,
+    def __init__(self, board: Leaderboard, downloads: Path) -> None:
+        self.board = board
+        self.downloads = downloads
+        self.on_space = board.settings.on_space
+        self.janitor = UploadJanitor(Path(get_upload_folder()), board.settings.upload_grace_s)
+
+    def submit(self, predictions: str | None, model: str, link: str, weights: str, domain: str,
                params_b: float | None, description: str, public_details: bool, blind_run: str | None = None,
                circular_run: str | None = None, runner_model: str | None = None, related_to: str | None = "",
                relation: str | None = "", profile: gr.OAuthProfile | None = None,
@@ -272,6 +265,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
         reproduced), and optionally a declared relation to a row on the board (its submission id or
         model name, and one of RELATIONS); returns id, status, message, coverage and queue position,
         or raises the reason."""
+        board, janitor = self.board, self.janitor
         try:
             if not predictions:
                 raise SubmissionError("Choose a predictions file (JSONL, JSON or CSV with id and prediction).")
@@ -286,7 +280,7 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
             runs = {"blind": blind_run, "circular": circular_run}
             for run in filter(None, runs.values()):
                 janitor.in_use(Path(run))
-            return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token),
+            return board.submit(Path(predictions), meta, submitter=submitter(profile, oauth_token, self.on_space),
                                 client=None if profile is not None else client_address(
                                     request, board.settings.proxy_hops),
                                 given_up=all(janitor.owns(Path(f)) for f in (predictions, *runs.values()) if f),
@@ -299,17 +293,70 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
             for handled in filter(None, (predictions, blind_run, circular_run)):
                 janitor.handled(Path(handled))
 
-    def status(submission_id: str, profile: gr.OAuthProfile | None) -> pd.DataFrame:
+    def _rows(self, submission_id: str | None, profile: gr.OAuthProfile | None) -> list[dict]:
+        return private_submitters(self.board.status((submission_id or "").strip() or None),
+                                  viewer(profile, self.on_space))
+
+    def status(self, submission_id: str, profile: gr.OAuthProfile | None) -> pd.DataFrame:
         """Submissions, newest first (or just the one with this id): status, progress, error, review,
         reproduction and its reason; the submitter is shown to that submitter only."""
-        rows = private_submitters(board.status((submission_id or "").strip() or None), viewer(profile))
+        rows = self._rows(submission_id, profile)
         return with_reproduction(status_frame(rows), rows)
 
-    def tick(submission_id: str, chosen: str | None, profile: gr.OAuthProfile | None):
-        rows = private_submitters(board.status((submission_id or "").strip() or None), viewer(profile))
-        return (queue_view(rows), gr.Dropdown(choices=card_choices(board.status())), card_for(board, chosen))
+    def tick(self, submission_id: str, chosen: str | None, profile: gr.OAuthProfile | None):
+        """The queue as the page shows it, the result card's choices and the chosen card, kept current."""
+        rows = self._rows(submission_id, profile)
+        return (queue_view(rows), gr.Dropdown(choices=card_choices(self.board.status())), self.card(chosen))
 
-    if on_space():
+    def card(self, chosen: str | None) -> str:
+        """The result card of the chosen submission."""
+        return card_for(self.board, chosen)
+
+    def details(self, chosen: str | None) -> str | None:
+        """The chosen submission's per-question details (JSONL), once it is scored."""
+        return details_file(self.board, chosen, self.downloads)
+
+
+@dataclass
+class SubmitTab:
+    """What other tabs wire to: the submit event (to refresh the board after it) and the queue's refresh."""
+
+    submitted: object
+    refresh: object
+    inputs: list
+    outputs: list
+
+
+@dataclass
+class _Queue:
+    """The queue and the result card: the components the tab's events read and write."""
+
+    status_id: gr.Textbox
+    refresh: gr.Button
+    table: gr.Dataframe
+    card_choice: gr.Dropdown
+    card: gr.Markdown
+    card_details: gr.DownloadButton
+    timer: gr.Timer
+
+    def ticked(self) -> dict:
+        """The inputs and outputs of `SubmitViews.tick`."""
+        return {"inputs": [self.status_id, self.card_choice], "outputs": [self.table, self.card_choice, self.card]}
+
+
+@dataclass
+class _Outcome:
+    """The Submit button and what a press shows beside it: the refusal, or the receipt (and the API's output)."""
+
+    button: gr.Button
+    refusal: gr.Markdown
+    receipt_text: gr.Markdown
+    receipt: gr.JSON
+
+
+def _intro(judge_model: str | None, on_space: bool) -> None:
+    """The sign-in button on a Space, and what the form takes."""
+    if on_space:
         gr.LoginButton()
     gr.Markdown(
         "Upload your model's answers to every question: JSONL (`{\"id\": \"mcq-0\", "
@@ -319,6 +366,10 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
         "with `python -m bridges merge`). Everything is checked before scoring; judging runs in the background."
         + ("" if judge_model else "\n\n**No judge endpoint is configured:** MCQ answers "
            "are scored right away; open answers wait as *awaiting judge*."))
+
+
+def _model_form() -> list[gr.components.Component]:
+    """The file and the model's metadata: predictions, model, link, weights, domain, parameters, description."""
     with gr.Row():
         with gr.Column():
             predictions = gr.File(label="Predictions file", file_types=list(PREDICTION_FORMATS),
@@ -330,13 +381,11 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
             domain = gr.Radio(list(MODEL_DOMAINS), value=GENERAL, label="Domain")
             params_b = gr.Number(None, label="Parameters (billions; 0 or empty if unknown)", minimum=0)
             description = gr.Textbox(label="Prompt and generation settings", lines=3, max_length=2000)
-    runner_model = gr.Textbox(label="Model as a runner serves it (optional)", max_length=200, elem_id="runner-model",
-                              placeholder="e.g. Qwen/Qwen2.5-VL-7B-Instruct",
-                              info=runner_field_info(board.settings.runners))
-    public_details = gr.Checkbox(True, label="Publish my model's per-question outputs", elem_id="public-details",
-                                 info="Each question's output and its judge verdict become public in the Explore "
-                                      "tab, its download and the results mirror. Unticked, only whether each "
-                                      "answer was right is shown.")
+    return [predictions, model_name, link, weights, domain, params_b, description]
+
+
+def _optional_runs() -> list[gr.File]:
+    """The same model's blind and circular runs, folded away."""
     with gr.Accordion("Beyond accuracy (optional): the same model's blind and circular runs", open=False):
         gr.Markdown("A run of `medcmr predict --blind` (every question without its image) gives *Blind MCQ* "
                     "and the *Image gain*; a run of `medcmr predict --circular` (each MCQ in the 5 rotations "
@@ -347,6 +396,11 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
                                 elem_id="blind-run")
             circular_run = gr.File(label="Circular run", file_types=list(PREDICTION_FORMATS), type="filepath",
                                    elem_id="circular-run")
+    return [blind_run, circular_run]
+
+
+def _relation_form() -> list[gr.components.Component]:
+    """A declared relation to a row on the board, folded away: related_to, relation."""
     with gr.Accordion("Related to a row on the board? (optional)", open=False):
         gr.Markdown("Say so when this model is a rerun of your own earlier submission with other settings, a "
                     "fine-tune of a model on the board, or of the same family: such rows agree far beyond "
@@ -355,10 +409,26 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
             relation = gr.Dropdown(["", *RELATIONS], value="", label="Relation", elem_id="relation")
             related_to = gr.Textbox("", label="Related to (a submission id, sub-…, or a model's name as on the board)",
                                     max_length=100, elem_id="related-to")
-    submit_button = gr.Button("Submit", variant="primary", elem_id="submit-button")
-    refusal = gr.Markdown(elem_id="submit-refusal")
-    receipt_text = gr.Markdown(elem_id="receipt")
-    receipt = gr.JSON(visible="hidden")  # the `submit` API's output, for scripts; the page shows receipt_text
+    return [related_to, relation]
+
+
+def _form(board: Leaderboard) -> list[gr.components.Component]:
+    """Every input of the `submit` API, in its parameters' order."""
+    model_inputs = _model_form()
+    runner_model = gr.Textbox(label="Model as a runner serves it (optional)", max_length=200, elem_id="runner-model",
+                              placeholder="e.g. Qwen/Qwen2.5-VL-7B-Instruct",
+                              info=runner_field_info(board.settings.runners))
+    public_details = gr.Checkbox(True, label="Publish my model's per-question outputs", elem_id="public-details",
+                                 info="Each question's output and its judge verdict become public in the Explore "
+                                      "tab, its download and the results mirror. Unticked, only whether each "
+                                      "answer was right is shown.")
+    runs = _optional_runs()
+    relation_inputs = _relation_form()
+    return [*model_inputs, public_details, *runs, runner_model, *relation_inputs]
+
+
+def _queue(board: Leaderboard) -> _Queue:
+    """The queue (filtered by an id) and the result card of a chosen submission with its details."""
     gr.Markdown("### Queue")
     with gr.Row():
         status_id = gr.Textbox(label="Submission id (empty: all)", scale=1)
@@ -369,27 +439,52 @@ def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
     card_choice = gr.Dropdown(card_choices(board.status()), value=None, label="Submission", allow_custom_value=True)
     card = gr.Markdown(card_for(board, None), elem_id="result-card")
     card_details = gr.DownloadButton("⬇ Per-question details (JSONL)", size="sm", elem_id="card-details")
-    status_timer = gr.Timer(STATUS_REFRESH_SECONDS)
+    return _Queue(status_id, refresh_status, status_table, card_choice, card, card_details,
+                  gr.Timer(STATUS_REFRESH_SECONDS))
 
+
+def _outcome() -> _Outcome:
+    """The Submit button, then its refusal and its receipt."""
+    button = gr.Button("Submit", variant="primary", elem_id="submit-button")
+    refusal = gr.Markdown(elem_id="submit-refusal")
+    receipt_text = gr.Markdown(elem_id="receipt")
+    receipt = gr.JSON(visible="hidden")  # the `submit` API's output, for scripts; the page shows receipt_text
+    return _Outcome(button, refusal, receipt_text, receipt)
+
+
+def _wire_submit(views: SubmitViews, form: list, outcome: _Outcome, queue: _Queue):
+    """The `submit` API behind the button: its receipt or its refusal beside the button, then the queue."""
     # Each press first clears the last outcome, so an old receipt never sits beside a new refusal,
     # and closes the last refusal's toast, so refusals in a row never pile up as "Error (3)".
-    submit_button.click(None, js=toasts.close_js("error"), **PRIVATE)
-    submitted = submit_button.click(lambda: ("", ""), outputs=[receipt_text, refusal], **PRIVATE).then(
-        submit, inputs=[predictions, model_name, link, weights, domain, params_b, description, public_details,
-                        blind_run, circular_run, runner_model, related_to, relation],
-        outputs=receipt, api_name="submit", concurrency_limit=None,
+    outcome.button.click(None, js=toasts.close_js("error"), **PRIVATE)
+    submitted = outcome.button.click(no_outcome, outputs=[outcome.receipt_text, outcome.refusal], **PRIVATE).then(
+        views.submit, inputs=form, outputs=outcome.receipt, api_name="submit", concurrency_limit=None,
     )
-    submitted.failure(None, outputs=refusal, js=_REFUSAL_JS, **PRIVATE)
-    submitted = submitted.success(accepted, inputs=receipt, outputs=[receipt_text, card_choice], **PRIVATE).then(
-        None, js=SHOW_RECEIPT, **PRIVATE).then(
-        tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
+    submitted.failure(None, outputs=outcome.refusal, js=_REFUSAL_JS, **PRIVATE)
+    return submitted.success(accepted, inputs=outcome.receipt, outputs=[outcome.receipt_text, queue.card_choice],
+                             **PRIVATE).then(None, js=SHOW_RECEIPT, **PRIVATE).then(views.tick, **queue.ticked(),
+                                                                                   **PRIVATE)
+
+
+def _wire_queue(views: SubmitViews, queue: _Queue) -> None:
+    """The `status` API, the queue's refresh (on demand and on a timer) and the result card."""
     # The `status` API keeps its keys for scripts (into a hidden table); the page shows readable ones.
     status_api = gr.Dataframe(visible="hidden")
-    gr.on([refresh_status.click, status_id.submit], status, inputs=status_id, outputs=status_api,
-          api_name="status", concurrency_limit=None).then(
-        tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
-    card_choice.change(lambda chosen: card_for(board, chosen), inputs=card_choice, outputs=card, **PRIVATE)
-    card_choice.change(lambda chosen: details_file(board, chosen, downloads), inputs=card_choice,
-                       outputs=card_details, **PRIVATE)
-    status_timer.tick(tick, inputs=[status_id, card_choice], outputs=[status_table, card_choice, card], **PRIVATE)
-    return SubmitTab(submitted, tick, [status_id, card_choice], [status_table, card_choice, card])
+    gr.on([queue.refresh.click, queue.status_id.submit], views.status, inputs=queue.status_id, outputs=status_api,
+          api_name="status", concurrency_limit=None).then(views.tick, **queue.ticked(), **PRIVATE)
+    queue.card_choice.change(views.card, inputs=queue.card_choice, outputs=queue.card, **PRIVATE)
+    queue.card_choice.change(views.details, inputs=queue.card_choice, outputs=queue.card_details, **PRIVATE)
+    queue.timer.tick(views.tick, **queue.ticked(), **PRIVATE)
+
+
+def build_submit_tab(board: Leaderboard, downloads: Path) -> SubmitTab:
+    """Lay out the tab (inside an open `gr.Tab`) and wire its events; `submit` and `status` are public API.
+    Details downloads are written under `downloads`."""
+    views = SubmitViews(board, downloads)
+    _intro(board.endpoint.model if board.endpoint is not None else None, views.on_space)
+    form = _form(board)
+    outcome = _outcome()
+    queue = _queue(board)
+    submitted = _wire_submit(views, form, outcome, queue)
+    _wire_queue(views, queue)
+    return SubmitTab(submitted, views.tick, **queue.ticked())

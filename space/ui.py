@@ -1,13 +1,15 @@
 """The Gradio 6 page: Leaderboard, Submit, Explore and About tabs wired to the `Leaderboard` facade.
 
 UI code only: each tab module lays out its components and wires them to plain functions of
-`leaderboard/`, `space/render.py` and `space/board_view.py`. Events with API names for `gradio_client`: `submit`,
+`leaderboard/`, `space/render.py` and `space/board_view.py`, and to its views class (`BoardViews`, `SubmitViews`,
+`ExploreViews`, `ModerationViews`: plain methods over the board, usable without a page). Events with API names for `gradio_client`: `submit`,
 `status`, `leaderboard`, and Explore's `explore`, `explore_item`, `explore_image`,
 `explore_details` and `explore_compare`. `CSS`, `HEAD` and `I18N` go to `launch()` (Gradio 6 takes them there).
 """
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -19,7 +21,7 @@ from space.about_tab import build_about_tab, live_sections
 from space.explore_tab import build_explore_tab
 from space.board_view import BOARD_CSS
 from space.leaderboard_tab import PRIVATE, build_leaderboard_tab
-from space.moderation_tab import build_moderation_tab, moderation_visible
+from space.moderation_tab import build_moderation_tab
 from space.submit_tab import build_submit_tab
 
 PHONE_QUEUE_MODEL, PHONE_QUEUE_STATUS = 150, 120  # the queue's Model and Status: both on a phone's screen
@@ -210,12 +212,12 @@ def build_app(board: Leaderboard, *, delete_cache: tuple[int, int] | None = None
             with gr.Tab("About", id="about") as about_tab:
                 agreement = build_about_tab(board)
             with gr.Tab("Moderate", id="moderate", visible=False) as moderate_tab:
-                build_moderation_tab(board)
+                moderation = build_moderation_tab(board)
         for tab, name in zip((board_tab, submit_tab, explore_tab, about_tab), url_state.TABS):
             tab.select(None, js=url_state.keep_tab(name), **PRIVATE)
-        about_tab.select(lambda: live_sections(board), outputs=agreement, **PRIVATE)
+        about_tab.select(partial(live_sections, board), outputs=agreement, **PRIVATE)
         # The tab the address names is chosen after the Moderate tab's visibility is set (that resets the choice).
-        demo.load(moderation_visible(board), outputs=moderate_tab, **PRIVATE).then(
+        demo.load(moderation.visible, outputs=moderate_tab, **PRIVATE).then(
             opened_tab, inputs=address, outputs=tabs, js=url_state.READ_ADDRESS, **PRIVATE).then(
             None, js=url_state.OPENED, **PRIVATE)
         board_tab.select(ranked.refresh, inputs=ranked.inputs, outputs=ranked.outputs, **PRIVATE)

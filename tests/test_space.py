@@ -243,22 +243,21 @@ def test_typed_text_is_escaped_for_markdown_and_html() -> None:
     assert code("a`b") == "`a'b`"
 
 
-def test_submitter_is_local_off_a_space_and_signed_in_on_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_submitter_is_local_off_a_space_and_signed_in_on_one() -> None:
     import gradio as gr
 
+    from core.settings import Settings
     from leaderboard.intake import SubmissionError
     from space.submit_tab import submitter as _submitter
 
-    monkeypatch.delenv("SPACE_ID", raising=False)
-    monkeypatch.delenv("SYSTEM", raising=False)
-    assert _submitter(None, None) == "local"
+    off_space = Settings.from_env({}).on_space
+    assert _submitter(None, None, off_space) == "local"
     profile = gr.OAuthProfile({"name": "Ada", "preferred_username": "ada", "profile": "", "picture": ""})
-    assert _submitter(profile, None) == "ada"
-    monkeypatch.setenv("SPACE_ID", "org/medcmr-leaderboard")
-    monkeypatch.setenv("SYSTEM", "spaces")
-    assert _submitter(profile, None) == "ada"
+    assert _submitter(profile, None, off_space) == "ada"
+    on_space = Settings.from_env({"SPACE_ID": "org/medcmr-leaderboard", "SYSTEM": "spaces"}).on_space
+    assert _submitter(profile, None, on_space) == "ada"
     with pytest.raises(SubmissionError, match="Sign in"):
-        _submitter(None, None)
+        _submitter(None, None, on_space)
 
 
 def test_the_spaces_requirements_cover_every_runtime_package() -> None:
@@ -302,6 +301,7 @@ def test_deployed_tree_runs_as_a_space(built_dataset: Path, tmp_path_factory: py
 def test_sign_in_button_only_on_a_space(built_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gradio as gr
 
+    from core.settings import Settings
     from leaderboard.service import Leaderboard
     from space.ui import build_app
 
@@ -315,7 +315,7 @@ def test_sign_in_button_only_on_a_space(built_dataset: Path, tmp_path: Path, mon
     for name, value in {"OAUTH_CLIENT_ID": "client", "OAUTH_CLIENT_SECRET": "secret", "OAUTH_SCOPES": "openid",
                         "OPENID_PROVIDER_URL": "https://huggingface.co"}.items():
         monkeypatch.setattr(gr.oauth, name, value)  # what `hf_oauth: true` provides on a Space
-    on_space = build_app(board_)
+    on_space = build_app(Leaderboard(tmp_path / "space-home", built_dataset, Settings.from_env()))  # as serve.py does
     assert any(isinstance(block, gr.LoginButton) for block in on_space.blocks.values())
 
 
