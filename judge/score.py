@@ -16,14 +16,14 @@ from typing import Callable, Protocol
 
 from core.results import Coverage, DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
 from core.settings import JUDGE_CONCURRENCY
-from core.vocabulary import weighted_score
+from core.vocabulary import CRITERION_KEYS, weighted_score
 
 from .answers import NORMALISATION_VERSION, normalise_answer
 from .cache import VerdictCache, cache_key
 from .endpoint import Endpoint
 from .estimate import Estimate, estimate_answers
 from .extract import EXTRACTION_VERSION, extract_choice
-from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall
+from .llm import JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall
 from .screen import SCREEN_VERSION, JudgeInput, judge_input
 from .predictions import check_predictions, coverage
 from .report import mcq_results, open_results
@@ -61,7 +61,7 @@ def _open_item(question: dict, status: ItemStatus, prediction: str | None, verdi
                       rationale=verdict.get("rationale"), raw=verdict.get("raw"), error=verdict.get("error"), **extra)
 
 
-_ZERO = {"criteria": {name: 0.0 for name in CRITERIA}, "rationale": "no answer: scored 0 without a judge call"}
+_ZERO = {"criteria": {name: 0.0 for name in CRITERION_KEYS}, "rationale": "no answer: scored 0 without a judge call"}
 
 
 def run_async(coroutine):

@@ -27,8 +27,9 @@ from leaderboard import details, explore, items, reference
 from leaderboard.intake import HANDED_ON, CheckedReads, Intake, SubmissionError, SubmissionMeta
 from leaderboard.items import ItemStats
 from leaderboard.reproduce import SELF_REPORTED, Reproductions
+from leaderboard.records import SCORED_STATUSES, Column, Source, SubmissionStatus
 from leaderboard.review import Reviews
-from leaderboard.store import AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store
+from leaderboard.store import Store
 from leaderboard.worker import Worker
 from release.built import load_questions, provenance
 
@@ -80,7 +81,7 @@ class Leaderboard:
                              endpoint=self.endpoint, cache_path=self.cache_path, details_path=self.details_path,
                              on_written=self._publish, on_serving=self._backfill_mirror, checked_reads=checked_reads,
                              reproductions=self.reproductions)
-        self.intake = Intake(self.store, self.questions, self.settings, paper_models=self._paper["Model"].tolist(),
+        self.intake = Intake(self.store, self.questions, self.settings, paper_models=self._paper[Column.MODEL].tolist(),
                              judged=self.endpoint is not None, on_queued=self.worker.wake, checked_reads=checked_reads)
         self._board_lock = threading.Lock()
         self._board: tuple[int, pd.DataFrame] | None = None
@@ -132,7 +133,7 @@ class Leaderboard:
         if self.mirror is None:
             return
         missing = [s["id"] for s in self.store.statuses()
-                   if s["status"] in (FINISHED, AWAITING) and not self.mirror.has(s["id"])]
+                   if s["status"] in SCORED_STATUSES and not self.mirror.has(s["id"])]
         for submission_id in missing:
             self._publish(submission_id, with_board=False)
         if missing:
@@ -197,7 +198,7 @@ class Leaderboard:
         if trouble:
             for row in rows:
                 cause = trouble.get(row["id"]) or trouble.get(None)
-                if cause and row["status"] in (QUEUED, RUNNING):
+                if cause and row["status"] in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING):
                     row["error"] = (f"the server cannot write right now ({cause}); the work is kept "
                                     "and retried until it can")
         return rows
@@ -226,13 +227,13 @@ class Leaderboard:
         of the benchmark the text alone answers (the About tab shows it per dimension). Read off the
         board, so only that one submission's results are parsed."""
         frame = self.board()
-        mine = frame[(frame["Source"] == "scored here") & (frame["Build"] == (self.dataset.fingerprint or ""))
-                     & frame["Blind MCQ"].notna()]
+        mine = frame[(frame[Column.SOURCE] == Source.SCORED) & (frame[Column.BUILD] == (self.dataset.fingerprint or ""))
+                     & frame[Column.BLIND_MCQ].notna()]
         if mine.empty:
             return None
-        best = mine.loc[mine["Blind MCQ"].idxmax()]
-        results = self.scores(best["Id"])
-        return (best["Model"], results.blind) if results is not None and results.blind is not None else None
+        best = mine.loc[mine[Column.BLIND_MCQ].idxmax()]
+        results = self.scores(best[Column.ID])
+        return (best[Column.MODEL], results.blind) if results is not None and results.blind is not None else None
 
     # -- the operator ----------------------------------------------------------------------
 
@@ -256,7 +257,7 @@ class Leaderboard:
             raise SubmissionError(f"No submission with id {submission_id}.")
         self.store.archive_results(submission_id, f"rescored by {actor}")
         self.store.forget_answers(submission_id)
-        if not self.store.requeue((FINISHED, AWAITING, FAILED), submission_id):
+        if not self.store.requeue((*SCORED_STATUSES, SubmissionStatus.FAILED), submission_id):
             raise SubmissionError(f"{submission_id} is queued or running; rescore it once it is scored.")
         log.info("rescore: %s queued %s again", actor, submission_id)
         self.worker.wake()
@@ -275,7 +276,7 @@ class Leaderboard:
         hidden = self.reviews.hidden()
         responses = {}
         for row in self.store.statuses():
-            if row["status"] not in (FINISHED, AWAITING) or row["id"] in hidden:
+            if row["status"] not in SCORED_STATUSES or row["id"] in hidden:
                 continue
             scores = self.scores(row["id"])
             path = self.details_path(row["id"])
@@ -345,6 +346,6 @@ class Leaderboard:
         views = self.reproductions.views()
         shown = {submission_id: (view.label, view.agreement) for submission_id, view in views.items()}
         merged = dict(holds)
-        for submission_id, why in self.reproductions.holds(list(scored["Id"]), views).items():
+        for submission_id, why in self.reproductions.holds(list(scored[Column.ID]), views).items():
             merged[submission_id] = f"{merged[submission_id]}; {why}" if submission_id in merged else why
         return board_logic.with_reproduction(scored, shown, SELF_REPORTED.label), merged

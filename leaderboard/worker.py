@@ -32,8 +32,8 @@ from leaderboard import companions, details
 from leaderboard.intake import CheckedReads, read_predictions
 from leaderboard.reproduce import Reproductions
 from leaderboard.review import Reviews
-from leaderboard.store import (AWAITING, FINISHED, RUNNING, Store, StoreUnavailable, _duration,
-                               storage_cause)
+from leaderboard.records import SubmissionStatus
+from leaderboard.store import Store, StoreUnavailable, _duration, storage_cause
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class Worker:
         try:
             held, holder = self.store.acquire_lease(self._owner, self.settings.lease_s)
             if held and not self._leader.is_set():
-                self.store.requeue((RUNNING,))  # whoever ran these is gone: its lease expired
+                self.store.requeue((SubmissionStatus.RUNNING,))  # whoever ran these is gone: its lease expired
                 self.store.requeue_reproductions()
                 if self.endpoint is not None:
                     self.store.retry_failed_now()
@@ -307,11 +307,11 @@ class Worker:
             reason = _reason(err)  # `err` is unbound once the except block ends
             return lambda: self.store.fail(submission_id, reason, owner=self._owner)
         results = typed.to_dict()
-        status = AWAITING if typed.open.awaiting else FINISHED
+        status = SubmissionStatus.AWAITING if typed.open.awaiting else SubmissionStatus.FINISHED
 
         def write() -> None:
             if self.store.finish(submission_id, status, results, owner=self._owner):
-                if status == AWAITING:
+                if status == SubmissionStatus.AWAITING:
                     self._wake_judge.set()
                 self._wake_reproduce.set()
                 self._wake_integrity.set()
@@ -377,7 +377,7 @@ class Worker:
             return self._failed(submission_id, f"{typed.open.failed} of {typed.open.n} open answers could "
                                                f"not be judged ({first_error}); the file is kept, "
                                                "judged answers are cached, and a retry judges only the rest")
-        status = AWAITING if typed.open.awaiting else FINISHED
+        status = SubmissionStatus.AWAITING if typed.open.awaiting else SubmissionStatus.FINISHED
 
         def write() -> None:
             if self.store.finish(submission_id, status, results, owner=self._owner):

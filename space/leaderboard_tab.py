@@ -19,6 +19,7 @@ from core.vocabulary import MODEL_DOMAINS, MODEL_WEIGHTS
 from leaderboard import board as tables
 from leaderboard import intervals, plots
 from leaderboard.explore import write_once
+from leaderboard.records import Column
 from leaderboard.service import Leaderboard
 from space import toasts, url_state
 from space.board_view import (DEFAULT_COLUMN_GROUPS, banner_markdown, board_table_html, explainer_html,
@@ -83,7 +84,7 @@ def state_in_address(query: str) -> tuple:
 
 def model_choices(df: pd.DataFrame) -> list[tuple[str, str]]:
     """("name · source", id) for every row, in board order: pickers identify rows by id, never by name."""
-    return [(plots.row_label(row), row["Id"]) for _, row in df.drop_duplicates("Id").iterrows()]
+    return [(plots.row_label(row), row[Column.ID]) for _, row in df.drop_duplicates(Column.ID).iterrows()]
 
 
 class BoardViews:
@@ -140,7 +141,7 @@ class BoardViews:
         full = self.board.board()
         view = self.filtered(search, weights, domains, sizes, sources, reproduced, sort)
         shown = tables.visible_columns(view, column_groups or ())
-        exported = shown.assign(Rank=view["Band"])  # the rank as the page shows it ("2–3", "—")
+        exported = shown.assign(Rank=view[Column.BAND])  # the rank as the page shows it ("2–3", "—")
         choices = model_choices(full)
         ids = {value for _, value in choices}
         kept, _ = plots.radar_picks([i for i in (compared or []) if i in ids])
@@ -191,7 +192,7 @@ def build_leaderboard_tab(demo: gr.Blocks, board: Leaderboard, exports: Path, ad
     Downloads are written under `exports`."""
     views = BoardViews(board, exports)
     first = board.board()
-    default_ids = list(first["Id"][:3])
+    default_ids = list(first[Column.ID][:3])
     banner = banner_markdown(board.dataset)
     gr.Markdown(banner, elem_id="build-banner", visible=bool(banner))
     plain = {"js_on_load": None, "apply_default_css": False}  # HTML the server drew: no click event, no prose CSS

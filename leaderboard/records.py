@@ -1,0 +1,133 @@
+"""The leaderboard's records and words, stated once: where a board row comes from (`Source`), where a
+submission stands (`SubmissionStatus`), the board's column names (`Column`), and the typed records that
+cross the store, the reviews, the service and the Space.
+
+The enums are `StrEnum`s whose values are the strings the database, the status API's JSON and the
+mirror's files have always held, so typing them changes nothing a user reads.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    """Where a board row comes from (its "Source" column)."""
+
+    PAPER = "paper"              # the paper's Table 2/3
+    SCORED = "scored here"       # a submission scored by this Space's judge
+    REFERENCE = "reference"      # a baseline scored on the served build (never ranked)
+
+
+class SubmissionStatus(StrEnum):
+    """Where a submission stands, as the store keeps it and the status API says it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    AWAITING = "awaiting_judge"  # MCQ scored; open answers wait for a judge
+    # An upload taken while every check was busy: checking in turn, then queued or refused with its reason.
+    CHECKING = "checking"
+    REFUSED = "refused"
+
+
+# The statuses of a row of the `submissions` table (the other two live in the waiting room).
+STORED_STATUSES = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.FINISHED,
+                   SubmissionStatus.FAILED, SubmissionStatus.AWAITING)
+# A submission whose results are written: on the board, in the explorer, in the mirror.
+SCORED_STATUSES = (SubmissionStatus.FINISHED, SubmissionStatus.AWAITING)
+
+
+class Column:
+    """The board's column names (dimensions, criteria and classes are named by their `core.vocabulary` abbr)."""
+
+    RANK = "Rank"
+    MODEL = "Model"
+    MCQ = "MCQ"
+    OPEN = "Open"
+    SOURCE = "Source"
+    MCQ_CIRCULAR = "MCQ circular"
+    BLIND_MCQ = "Blind MCQ"
+    IMAGE_GAIN = "Image gain"
+    REPRODUCED = "Reproduced"
+    AGREEMENT = "Agreement (%)"
+    PARAMS = "Params (B)"
+    WEIGHTS = "Weights"
+    DOMAIN = "Domain"
+    SUBMITTED = "Submitted"
+    JUDGE = "Judge"
+    NOTE = "Note"
+    LINK = "Link"
+    BAND = "Band"
+    MCQ_LOW = "MCQ low"
+    MCQ_HIGH = "MCQ high"
+    OPEN_BAND = "Open band"
+    UNRANKED = "Unranked"
+    COVERAGE = "Coverage (%)"
+    BUILD = "Build"
+    JUDGE_PROMPT = "Judge prompt"
+    ID = "Id"
+    OPEN_LOW = "Open low"    # the Open interval `rank` reads and drops
+    OPEN_HIGH = "Open high"
+
+
+@dataclass
+class McqAgreement:
+    """Two submissions' MCQs question by question: who got what right, and the exact McNemar p."""
+
+    n: int
+    both_right: int
+    only_a: int
+    only_b: int
+    both_wrong: int
+    accuracy_a: float | None   # %, None without shared questions
+    accuracy_b: float | None
+    diff: float | None         # A − B in accuracy points
+    p: float
+    significant: bool
+
+
+@dataclass
+class McqComparison(McqAgreement):
+    """The MCQ agreement overall, its sentence, the questions exactly one got right, and per dimension."""
+
+    sentence: str
+    disagree_ids: list[str]
+    by_dimension: dict[str, McqAgreement]
+
+
+@dataclass
+class OpenComparison:
+    """Two submissions' open scores over the items scored for both: mean difference, bootstrap interval, sign test."""
+
+    n: int
+    paired: int
+    unscored: int
+    mean_a: float | None
+    mean_b: float | None
+    mean_diff: float | None
+    ci95: list[float] | None
+    p: float
+    significant: bool
+    disagree_ids: list[str]
+    sentence: str
+
+
+@dataclass
+class Comparison:
+    """Question-by-question agreement of two scored submissions (`leaderboard.stats.compare`)."""
+
+    names: list[str]
+    shared: int
+    only_in_a: int
+    only_in_b: int
+    mcq: McqComparison
+    open: OpenComparison
+
+    def summary(self) -> dict:
+        """As the API answers it: every field, with the long id lists as counts (`disagree`)."""
+        document = asdict(self)
+        for block in (document["mcq"], document["open"]):
+            block["disagree"] = len(block.pop("disagree_ids"))
+        return document
