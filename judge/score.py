@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
-from core.results import Coverage, DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
+from core.results import DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
 from core.settings import JUDGE_CONCURRENCY
 from core.vocabulary import CRITERION_KEYS, weighted_score
 
@@ -263,9 +263,9 @@ def score_submission(
         mcq_only=mcq_only,
         mcq=mcq_results(mcq_items, by_id, EXTRACTION_VERSION),
         open=open_results(ordered_open, by_id),
-        coverage=Coverage(**coverage(set(answers), scope),
-                          not_answered=sum(item.status is ItemStatus.NOT_ANSWERED for item in items),
-                          normalised=sum(bool(item.normalisation) for item in items)),
+        coverage=replace(coverage(set(answers), scope),
+                         not_answered=sum(item.status is ItemStatus.NOT_ANSWERED for item in items),
+                         normalised=sum(bool(item.normalisation) for item in items)),
         judge=JudgeInfo(host=endpoint.host if judging and step.needs_endpoint else None,
                         model=endpoint.model if judging else None, engine=step.engine,
                         prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=verdicts.json_mode,

@@ -432,12 +432,12 @@ class Intake:
             coverage = judge.check_predictions(predictions, self.questions)
         except judge.PredictionsError as err:
             raise SubmissionError(f"{shown}: {err}") from None
-        if not coverage.get("given"):
+        if not coverage.given:
             raise SubmissionError(f"{shown}: no prediction matches a question id of this dataset "
                                   "(ids look like mcq-0 or open-12).")
-        missing_ids = coverage.pop("missing_ids", None) or []
         self.checked_reads.put(submission_id, predictions)
-        return {**coverage, "missing_sample": missing_ids[:MISSING_SHOWN]}
+        return {"expected": coverage.expected, "given": coverage.given, "missing": coverage.missing,
+                "unknown": coverage.unknown, "missing_sample": coverage.missing_ids[:MISSING_SHOWN]}
 
 
 def checking_label(ahead: int) -> str:
