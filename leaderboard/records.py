@@ -35,6 +35,8 @@ class SubmissionStatus(StrEnum):
 # The statuses of a row of the `submissions` table (the other two live in the waiting room).
 STORED_STATUSES = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.FINISHED,
                    SubmissionStatus.FAILED, SubmissionStatus.AWAITING)
+# The operator's word on a row: shown, shown unranked with a public reason, or off the board.
+VISIBLE, FLAGGED, HIDDEN = "visible", "flagged", "hidden"
 # A submission whose results are written: on the board, in the explorer, in the mirror.
 SCORED_STATUSES = (SubmissionStatus.FINISHED, SubmissionStatus.AWAITING)
 
@@ -131,3 +133,22 @@ class Comparison:
         for block in (document["mcq"], document["open"]):
             block["disagree"] = len(block.pop("disagree_ids"))
         return document
+
+
+@dataclass
+class RowReview:
+    """What the audit, the operator and the copy checks say of one submission's row (`Reviews.states`); a row
+    none of them touched reads as the defaults."""
+
+    audit: str = ""                    # the audit's state ("" before one)
+    audit_error: str = ""              # why a pending audit did not finish
+    review: str = ""                   # why the audit holds the row (or why it escalated)
+    audit_summary: dict | None = None  # the audit's figures the status API shows
+    moderation: str = VISIBLE          # the operator's word: visible, flagged or hidden
+    moderation_reason: str = ""
+    integrity: str = ""                # the copy checks' state ("" before a pass read the row)
+    integrity_reason: str = ""
+
+    def to_dict(self) -> dict:
+        """As the mirror writes it beside the submission's results."""
+        return asdict(self)

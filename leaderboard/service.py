@@ -27,7 +27,7 @@ from leaderboard import details, explore, items, reference
 from leaderboard.intake import HANDED_ON, CheckedReads, Intake, SubmissionError, SubmissionMeta
 from leaderboard.items import ItemStats
 from leaderboard.reproduce import SELF_REPORTED, Reproductions
-from leaderboard.records import SCORED_STATUSES, Column, Source, SubmissionStatus
+from leaderboard.records import SCORED_STATUSES, Column, RowReview, Source, SubmissionStatus
 from leaderboard.review import Reviews
 from leaderboard.store import Store
 from leaderboard.worker import Worker
@@ -150,9 +150,9 @@ class Leaderboard:
         if self.mirror is None:
             return
         try:
+            review = self.reviews.states().get(submission_id)
             self.mirror.record(submission_id, self.store.record(submission_id) or {},
-                               self._results_document(submission_id),
-                               review=self.reviews.states().get(submission_id))
+                               self._results_document(submission_id), review=review.to_dict() if review else None)
             path = self.details_path(submission_id)
             if details.exists(path):  # consent applied: without it, only correctness per question
                 self.mirror.record_details(submission_id, explore.details_jsonl(
@@ -183,14 +183,12 @@ class Leaderboard:
         states = self.reviews.states()
         reproductions = self.reproductions.views()
         for row in rows:
-            state = states.get(row["id"], {})
+            state = states.get(row["id"]) or RowReview()
             if row["id"] in ahead:
                 row["ahead"] = ahead[row["id"]]
-            row.update(audit=state.get("audit", ""), review=state.get("review", "") or state.get("audit_error", ""),
-                       audit_summary=state.get("audit_summary"),
-                       moderation=state.get("moderation", "visible"),
-                       moderation_reason=state.get("moderation_reason", ""),
-                       integrity=state.get("integrity", ""), integrity_reason=state.get("integrity_reason", ""))
+            row.update(audit=state.audit, review=state.review or state.audit_error, audit_summary=state.audit_summary,
+                       moderation=state.moderation, moderation_reason=state.moderation_reason,
+                       integrity=state.integrity, integrity_reason=state.integrity_reason)
             reproduction = reproductions.get(row["id"], SELF_REPORTED)
             row.update(reproduction=reproduction.label, reproduction_reason=reproduction.reason,
                        runner_model=reproduction.runner_model)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.results import ReproductionState
-from leaderboard.records import STORED_STATUSES
+from leaderboard.records import FLAGGED, HIDDEN, STORED_STATUSES, VISIBLE
 from leaderboard.records import SubmissionStatus as Status
 
 SCHEMA_VERSION = 4
@@ -37,7 +37,6 @@ AUDIT_STATES = (AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED)
 # The copy checks' word on a row (leaderboard.integrity): nothing found, something noted, or held.
 INTEGRITY_CLEAR, INTEGRITY_NOTED, INTEGRITY_HELD = "clear", "noted", "held"
 INTEGRITY_STATES = (INTEGRITY_CLEAR, INTEGRITY_NOTED, INTEGRITY_HELD)
-VISIBLE, FLAGGED, HIDDEN = "visible", "flagged", "hidden"
 MODERATION_STATES = (VISIBLE, FLAGGED, HIDDEN)
 REPRODUCTION_STATES = tuple(state.value for state in ReproductionState)
 # A reproduction the lane takes when due: waiting its turn, failed (retried with backoff) or over budget.
