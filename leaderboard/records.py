@@ -7,8 +7,11 @@ mirror's files have always held, so typing them changes nothing a user reads.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
+from pathlib import Path
+from typing import Any, Mapping
 
 
 class Source(StrEnum):
@@ -152,3 +155,60 @@ class RowReview:
     def to_dict(self) -> dict:
         """As the mirror writes it beside the submission's results."""
         return asdict(self)
+
+
+@dataclass
+class SubmissionRecord:
+    """One submission as the store keeps it (`Store.record`, `Store.statuses`, a claimed row): its metadata,
+    status and progress, typed. An upload still waiting in the check room (checking, or refused after it)
+    carries only what the status shows: id, model, submitter, status, error and its times."""
+
+    id: str
+    model: str
+    submitter: str
+    status: SubmissionStatus
+    link: str = ""
+    weights: str = ""
+    medical: bool = False
+    params_b: float | None = None
+    description: str = ""
+    file_name: str = ""
+    file_format: str = ""
+    file_sha256: str = ""
+    coverage: dict = field(default_factory=dict)    # expected, given, missing, unknown, missing_sample
+    progress_done: int = 0
+    progress_total: int = 0
+    error: str = ""
+    attempts: int = 0
+    created_at: str = ""
+    updated_at: str = ""
+    public_details: bool = True
+    companions: dict[str, dict] = field(default_factory=dict)  # kind -> {sha256, file_name[, path]}
+    file_path: Path | None = None                   # where the upload's bytes are (a claimed row)
+
+    @classmethod
+    def from_row(cls, row: Mapping, **paths: Any) -> "SubmissionRecord":
+        """From a database row (the columns it has), the JSON columns parsed; `paths`: file_path, companions."""
+        given = {name: row[name] for name in row.keys() if name in _RECORD_FIELDS}
+        for name in ("coverage", "companions"):
+            if isinstance(given.get(name), str):
+                given[name] = json.loads(given[name] or "{}")
+        for name in ("medical", "public_details"):
+            if name in given:
+                given[name] = bool(given[name])
+        return cls(**{**given, "status": SubmissionStatus(given["status"]), **paths})
+
+    def status_fields(self) -> dict:
+        """What the status API says of it, before the reviews and the reproduction join it."""
+        return {"id": self.id, "model": self.model, "submitter": self.submitter, "status": self.status.value,
+                "progress_done": self.progress_done, "progress_total": self.progress_total, "error": self.error,
+                "created_at": self.created_at, "updated_at": self.updated_at}
+
+    def public(self) -> dict:
+        """The submitter's metadata the mirror publishes (`medical` as the store's 0/1, as it always was)."""
+        return {"id": self.id, "model": self.model, "link": self.link, "weights": self.weights,
+                "medical": int(self.medical), "params_b": self.params_b, "description": self.description,
+                "created_at": self.created_at}
+
+
+_RECORD_FIELDS = frozenset(f.name for f in fields(SubmissionRecord))

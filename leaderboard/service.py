@@ -132,8 +132,7 @@ class Leaderboard:
         """Give a mirror configured after submissions were scored their results (once each)."""
         if self.mirror is None:
             return
-        missing = [s["id"] for s in self.store.statuses()
-                   if s["status"] in SCORED_STATUSES and not self.mirror.has(s["id"])]
+        missing = [s.id for s in self.store.statuses() if s.status in SCORED_STATUSES and not self.mirror.has(s.id)]
         for submission_id in missing:
             self._publish(submission_id, with_board=False)
         if missing:
@@ -150,8 +149,8 @@ class Leaderboard:
         if self.mirror is None:
             return
         try:
-            review = self.reviews.states().get(submission_id)
-            self.mirror.record(submission_id, self.store.record(submission_id) or {},
+            review, record = self.reviews.states().get(submission_id), self.store.record(submission_id)
+            self.mirror.record(submission_id, record.public() if record else {},
                                self._results_document(submission_id), review=review.to_dict() if review else None)
             path = self.details_path(submission_id)
             if details.exists(path):  # consent applied: without it, only correctness per question
@@ -168,7 +167,7 @@ class Leaderboard:
         """Whether the submitter consented to publishing per-question outputs (the form's default: yes).
         The one place consent is read, so every view (explorer, API, download, mirror) agrees."""
         record = self.store.record(submission_id)
-        return record is None or bool(record["public_details"])
+        return record is None or record.public_details
 
     def details_path(self, submission_id: str) -> Path:
         """Where the worker writes a submission's per-question details (`leaderboard.details`)."""
@@ -178,7 +177,7 @@ class Leaderboard:
         """Submissions, newest first (or the one asked for), with the uploads waiting to be checked
         (status `checking`, `ahead`: how many wait before it) and those refused after it (`refused`,
         the reason in `error`). While the store cannot write, queued and running ones say why in `error`."""
-        rows = self.store.statuses(submission_id)
+        rows = [record.status_fields() for record in self.store.statuses(submission_id)]
         ahead = {submission_id: position for position, submission_id in enumerate(self.store.waiting_ids())}
         states = self.reviews.states()
         reproductions = self.reproductions.views()
@@ -273,14 +272,14 @@ class Leaderboard:
                 return self._items[1]
         hidden = self.reviews.hidden()
         responses = {}
-        for row in self.store.statuses():
-            if row["status"] not in SCORED_STATUSES or row["id"] in hidden:
+        for record in self.store.statuses():
+            if record.status not in SCORED_STATUSES or record.id in hidden:
                 continue
-            scores = self.scores(row["id"])
-            path = self.details_path(row["id"])
+            scores = self.scores(record.id)
+            path = self.details_path(record.id)
             if scores is None or scores.dataset.fingerprint != self.dataset.fingerprint or not details.exists(path):
                 continue
-            responses[row["id"]] = {item.id: bool(item.correct) for item in details.read_details(path)
+            responses[record.id] = {item.id: bool(item.correct) for item in details.read_details(path)
                                     if item.question_type == "mcq" and item.status is not ItemStatus.MISSING}
         stats = items.analyse(responses)
         with self._board_lock:

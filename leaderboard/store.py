@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.results import ReproductionState
-from leaderboard.records import FLAGGED, HIDDEN, STORED_STATUSES, VISIBLE
+from leaderboard.records import FLAGGED, HIDDEN, STORED_STATUSES, VISIBLE, SubmissionRecord
 from leaderboard.records import SubmissionStatus as Status
 
 SCHEMA_VERSION = 4
@@ -607,7 +607,7 @@ class Store:
 
     _HOLDS = " AND EXISTS (SELECT 1 FROM lease WHERE id = 1 AND owner = ?)"
 
-    def _claim(self, where: str, args: tuple, owner: str | None) -> dict | None:
+    def _claim(self, where: str, args: tuple, owner: str | None) -> SubmissionRecord | None:
         with self._transaction() as db:
             if owner is not None and db.execute("SELECT 1 FROM lease WHERE owner = ?", (owner,)).fetchone() is None:
                 return None
@@ -618,14 +618,15 @@ class Store:
                        " updated_at = ? WHERE id = ?", (Status.RUNNING, utc_now(), row["id"]))
         companions = {kind: {**companion, "path": self.file_path(companion["sha256"])}
                       for kind, companion in json.loads(row["companions"] or "{}").items()}
-        return {**dict(row), "file_path": self.file_path(row["file_sha256"]), "companions": companions}
+        return SubmissionRecord.from_row(row, file_path=self.file_path(row["file_sha256"]),
+                                         companions=companions)
 
-    def claim_next(self, owner: str | None = None) -> dict | None:
+    def claim_next(self, owner: str | None = None) -> SubmissionRecord | None:
         """Mark the oldest queued submission running and return it (with `file_path`); only while
         `owner` holds the lease, when given."""
         return self._claim("status = ? ORDER BY seq", (Status.QUEUED,), owner)
 
-    def claim_judging(self, owner: str | None = None) -> dict | None:
+    def claim_judging(self, owner: str | None = None) -> SubmissionRecord | None:
         """The next submission for the judge: awaiting ones first, oldest first (one whose batch
         is at the judge once its time to look again has come); then a failed one whose retry
         time has come."""
@@ -701,31 +702,28 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def statuses(self, submission_id: str | None = None) -> list[dict]:
+    def statuses(self, submission_id: str | None = None) -> list[SubmissionRecord]:
         """Submissions and the uploads waiting to be checked (or refused after it), newest first."""
         where, args = (" WHERE id = ?", (submission_id,)) if submission_id is not None else ("", ())
         rows = self._connection().execute(
             f"SELECT {', '.join(STATUS_FIELDS)} FROM (SELECT {', '.join(STATUS_FIELDS)}, created_ts FROM submissions"
             f" UNION ALL SELECT id, model, submitter, state, 0, 0, error, created_at, updated_at, created_ts"
             f" FROM intake){where} ORDER BY created_ts DESC", args).fetchall()
-        return [dict(r) for r in rows]
+        return [SubmissionRecord.from_row(row) for row in rows]
 
     def results(self, submission_id: str) -> dict | None:
         row = self._connection().execute("SELECT results FROM submissions WHERE id = ?",
                                          (submission_id,)).fetchone()
         return json.loads(row[0]) if row is not None and row[0] else None
 
-    def record(self, submission_id: str) -> dict | None:
+    def record(self, submission_id: str) -> SubmissionRecord | None:
         """A submission's metadata and status (no file bytes)."""
         row = self._connection().execute(
             "SELECT id, model, link, weights, medical, params_b, description, submitter, file_name,"
             " file_sha256, coverage, status, progress_done, progress_total, error, attempts,"
             " created_at, updated_at, public_details, companions FROM submissions WHERE id = ?",
             (submission_id,)).fetchone()
-        if row is None:
-            return None
-        return {**dict(row), "public_details": bool(row["public_details"]),
-                "companions": json.loads(row["companions"] or "{}")}
+        return None if row is None else SubmissionRecord.from_row(row)
 
     def models_of_others(self, submitter: str) -> list[str]:
         """Model names other submitters already took (a name identifies one row on the board)."""
