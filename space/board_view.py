@@ -218,7 +218,7 @@ def board_table_html(view: pd.DataFrame, column_groups: list[str], sort: str | N
             classes.append("target")
             current = ' aria-current="true"'
         cells = "".join(_cell(c, row, notes.get(row[Column.ID]), row[Column.ID] in best.get(c, ())) for c in shown)
-        rows.append(f'<tr class="{" ".join(classes)}" data-row-id="{html.escape(str(row["Id"]), quote=True)}"'
+        rows.append(f'<tr class="{" ".join(classes)}" data-row-id="{html.escape(str(row[Column.ID]), quote=True)}"'
                     f'{current}>{cells}</tr>')
     caption = ("Ranked models, then unranked rows, then reference baselines. "
                + ("Column headers sort the table." if sortable else ""))
