@@ -27,7 +27,7 @@ from tests.full_size import full_size_dataset, write_full_size_release  # noqa: 
 from leaderboard import board as board_logic  # noqa: E402
 from leaderboard.intake import SubmissionMeta  # noqa: E402
 from leaderboard.service import Leaderboard  # noqa: E402
-from leaderboard.store import AWAITING, FINISHED  # noqa: E402
+from leaderboard.records import SCORED_STATUSES, SubmissionStatus  # noqa: E402
 
 def write_predictions(path: Path, questions: list[dict], rng: random.Random) -> Path:
     """Free-form outputs as a model writes them: ~60% correct MCQs, a sentence per open answer."""
@@ -54,10 +54,10 @@ def bench_end_to_end(out: Path, data_dir: Path, questions: list[dict]) -> dict:
         started = time.perf_counter()
         answer = board.submit(predictions, SubmissionMeta(model=f"bench-{time.time_ns()}"), "bench")
         accepted = time.perf_counter()
-        while board.status(answer["id"])[0]["status"] not in (AWAITING, FINISHED, "failed"):
+        while board.status(answer["id"])[0]["status"] not in (*SCORED_STATUSES, SubmissionStatus.FAILED):
             time.sleep(0.005)
         scored = time.perf_counter()
-        assert answer["id"] and board.status(answer["id"])[0]["status"] == AWAITING
+        assert answer["id"] and board.status(answer["id"])[0]["status"] == SubmissionStatus.AWAITING
         on_board = board.board()
         shown = time.perf_counter()
         assert list(on_board.loc[on_board["Source"] == "scored here", "Id"]) == [answer["id"]]
@@ -87,7 +87,7 @@ def bench_board_build(out: Path, data_dir: Path, results: dict, n: int = 1000) -
                "submitter": f"user-{number}", "file_name": "p.jsonl", "file_format": ".jsonl",
                "file_bytes": b"{}", "file_sha256": f"{number:064x}", "coverage": {"given": 1}}
         board.store.add(row, rate_limit=(10**9, 1.0))
-        board.store.finish(row["id"], AWAITING, doc)
+        board.store.finish(row["id"], SubmissionStatus.AWAITING, doc)
     timings, changed, warm = [], [], []
     for _ in range(20):
         board._board, board._records_made = None, {}  # a restart: every row made from its results

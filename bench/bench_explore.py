@@ -147,7 +147,7 @@ def main() -> None:
     cold, result = timed(explorer.compare, first, second)
     print(f"{'compare view, two full submissions (cold)':<52} {cold * 1000:7.1f} ms  (target 1000 ms: "
           f"{'ok' if cold <= 1 else 'OVER'}; {load()})")
-    print(f"  {result['mcq']['sentence']}")
+    print(f"  {result.mcq.sentence}")
     disagree = [timed(explorer.page, first, disagree_with=second, page=rng.randint(1, 20))[0]
                 for _ in range(args.runs)]
     report("page of questions where they disagree (warm)", disagree, 300)

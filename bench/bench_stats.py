@@ -83,13 +83,13 @@ def main() -> None:
     median, worst, result = timed(lambda: stats.compare(a, b, name_a="Model-A", name_b="Model-B"), runs)
     print(f"compare(): median {median * 1000:.0f} ms, max {worst * 1000:.0f} ms over {runs} runs "
           f"(target <= 1 s); {load()}")
-    mcq, open_ = result["mcq"], result["open"]
-    print(f"  MCQ  both right {mcq['both_right']:,}, only A {mcq['only_a']:,}, only B {mcq['only_b']:,}, "
-          f"both wrong {mcq['both_wrong']:,}; {len(mcq['disagree_ids']):,} to explore")
-    print(f"       {mcq['sentence']}")
-    print(f"  Open {open_['paired']:,} paired ({open_['unscored']} unscored), sign test p = {open_['p']:.3g}; "
-          f"{len(open_['disagree_ids']):,} differ by >= 20 points")
-    print(f"       {open_['sentence']}")
+    mcq, open_ = result.mcq, result.open
+    print(f"  MCQ  both right {mcq.both_right:,}, only A {mcq.only_a:,}, only B {mcq.only_b:,}, "
+          f"both wrong {mcq.both_wrong:,}; {len(mcq.disagree_ids):,} to explore")
+    print(f"       {mcq.sentence}")
+    print(f"  Open {open_.paired:,} paired ({open_.unscored} unscored), sign test p = {open_.p:.3g}; "
+          f"{len(open_.disagree_ids):,} differ by >= 20 points")
+    print(f"       {open_.sentence}")
 
     scored = [(x["score"], y["score"]) for x, y in zip(a, b)
               if x["question_type"] == "open" and x["score"] is not None and y["score"] is not None]

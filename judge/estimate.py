@@ -12,12 +12,14 @@ import math
 from dataclasses import dataclass
 from typing import Iterable
 
-from .llm import CRITERIA, RAW_MAX, build_messages, request_body
+from core.vocabulary import CRITERION_KEYS
+
+from .llm import RAW_MAX, build_messages, request_body
 from .screen import JudgeInput
 
 CHARS_PER_TOKEN = 4
 NONCE_PLACEHOLDER = "0" * 16  # as long as a call's real nonce, so the estimate counts its characters
-_TYPICAL_VERDICT = {"nonce": NONCE_PLACEHOLDER, **{name: RAW_MAX for name in CRITERIA},
+_TYPICAL_VERDICT = {"nonce": NONCE_PLACEHOLDER, **{name: RAW_MAX for name in CRITERION_KEYS},
                     "rationale": "The answer names the reference finding and its location, with sound reasoning."}
 REPLY_TOKENS = math.ceil(len(json.dumps(_TYPICAL_VERDICT)) / CHARS_PER_TOKEN)
 

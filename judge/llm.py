@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import openai
 from openai.types.chat import ChatCompletion
 
-from core.vocabulary import CRITERION_KEYS as CRITERIA
+from core.vocabulary import CRITERION_KEYS
 from core.vocabulary import weighted_score  # noqa: F401 - judge.llm.weighted_score is public
 
 JUDGE_PROMPT_VERSION = "medcmr-judge-v2"
@@ -36,9 +36,9 @@ VERDICT_SCHEMA = {
     "schema": {
         "type": "object",
         "properties": {"nonce": {"type": "string"},
-                       **{name: {"type": "integer", "enum": list(range(RAW_MAX + 1))} for name in CRITERIA},
+                       **{name: {"type": "integer", "enum": list(range(RAW_MAX + 1))} for name in CRITERION_KEYS},
                        "rationale": {"type": "string"}},
-        "required": ["nonce", *CRITERIA, "rationale"],
+        "required": ["nonce", *CRITERION_KEYS, "rationale"],
         "additionalProperties": False,
     },
 }
@@ -110,11 +110,12 @@ def _grade(value: object) -> float | None:
     return None
 
 
-_QUOTED_KEY = re.compile(r"[\"'](nonce|consistency|coherence|visual_accuracy|ground_truth)[\"']\s*:")
+_VERDICT_KEYS = ("nonce", *CRITERION_KEYS)
+_QUOTED_KEY = re.compile(r"[\"'](" + "|".join(_VERDICT_KEYS) + r")[\"']\s*:")
 
 
 def _verdict_shaped(value: dict) -> bool:
-    return "nonce" in value or any(name in value for name in CRITERIA)
+    return "nonce" in value or any(name in value for name in CRITERION_KEYS)
 
 
 @dataclass
@@ -144,7 +145,7 @@ def read_verdict(reply: str, nonce: str) -> Reading:
     candidate = shaped[0]
     if candidate.get("nonce") != nonce:
         return Reading(problem="unparseable verdict: the verdict does not carry this call's nonce")
-    grades = {name: _grade(candidate.get(name)) for name in CRITERIA}
+    grades = {name: _grade(candidate.get(name)) for name in CRITERION_KEYS}
     if None in grades.values():
         return Reading(problem=f"unparseable verdict: the four criteria must be grades 0-{RAW_MAX}")
     return Reading(criteria={name: grade * 100 / RAW_MAX for name, grade in grades.items()},

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from core.results import Coverage
 from core.vocabulary import LETTERS
 
 MAX_FIELD_BYTES = 64 * 2**20  # a CSV cell may be as large as a whole upload (50 MiB on the Space)
@@ -505,12 +506,12 @@ def _sample(ids: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def check_predictions(predictions: list[dict], questions: list[dict]) -> dict:
+def check_predictions(predictions: list[dict], questions: list[dict]) -> Coverage:
     """Coverage of `predictions` over `questions`; raises PredictionsError on what cannot be scored.
 
     Unknown ids, duplicate ids and records without a `prediction` are errors (a submission for
     another dataset or a broken export). Missing ids are not: they count as wrong answers.
-    Returns `{"expected", "given", "missing", "unknown", "missing_ids"}`.
+    Returns the coverage (expected, given and missing counts, the missing ids listed).
     """
     for number, record in enumerate(predictions, start=1):
         _check_record(record, _Spot(None, f"prediction record {number}", record=number))
@@ -527,8 +528,8 @@ def check_predictions(predictions: list[dict], questions: list[dict]) -> dict:
     return coverage(set(counts), questions)
 
 
-def coverage(given_ids: set[str], questions: list[dict]) -> dict:
+def coverage(given_ids: set[str], questions: list[dict]) -> Coverage:
     """Expected/given/missing counts of already checked ids over `questions` (missing ids listed)."""
     missing = [q["id"] for q in questions if q["id"] not in given_ids]
-    return {"expected": len(questions), "given": len(questions) - len(missing), "missing": len(missing),
-            "unknown": 0, "missing_ids": missing}
+    return Coverage(expected=len(questions), given=len(questions) - len(missing), missing=len(missing),
+                    missing_ids=missing)

@@ -10,20 +10,20 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
-from core.results import Coverage, DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
+from core.results import DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
 from core.settings import JUDGE_CONCURRENCY
-from core.vocabulary import weighted_score
+from core.vocabulary import CRITERION_KEYS, weighted_score
 
 from .answers import NORMALISATION_VERSION, normalise_answer
 from .cache import VerdictCache, cache_key
 from .endpoint import Endpoint
 from .estimate import Estimate, estimate_answers
 from .extract import EXTRACTION_VERSION, extract_choice
-from .llm import CRITERIA, JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall
+from .llm import JUDGE_PROMPT_VERSION, TEMPERATURE, Judge, JudgeCall
 from .screen import SCREEN_VERSION, JudgeInput, judge_input
 from .predictions import check_predictions, coverage
 from .report import mcq_results, open_results
@@ -61,7 +61,7 @@ def _open_item(question: dict, status: ItemStatus, prediction: str | None, verdi
                       rationale=verdict.get("rationale"), raw=verdict.get("raw"), error=verdict.get("error"), **extra)
 
 
-_ZERO = {"criteria": {name: 0.0 for name in CRITERIA}, "rationale": "no answer: scored 0 without a judge call"}
+_ZERO = {"criteria": {name: 0.0 for name in CRITERION_KEYS}, "rationale": "no answer: scored 0 without a judge call"}
 
 
 def run_async(coroutine):
@@ -265,9 +265,9 @@ def score_submission(
         mcq_only=mcq_only,
         mcq=mcq_results(mcq_items, by_id, EXTRACTION_VERSION),
         open=open_results(ordered_open, by_id),
-        coverage=Coverage(**coverage(set(answers), scope),
-                          not_answered=sum(item.status is ItemStatus.NOT_ANSWERED for item in items),
-                          normalised=sum(bool(item.normalisation) for item in items)),
+        coverage=replace(coverage(set(answers), scope),
+                         not_answered=sum(item.status is ItemStatus.NOT_ANSWERED for item in items),
+                         normalised=sum(bool(item.normalisation) for item in items)),
         judge=JudgeInfo(host=endpoint.host if judging and step.needs_endpoint else None,
                         model=endpoint.model if judging else None, engine=step.engine,
                         prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=verdicts.json_mode,

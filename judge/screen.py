@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from core.text import fold
+from core.vocabulary import CRITERION_KEYS
 
 from .answers import normalise_answer
 
@@ -28,7 +29,9 @@ SCREEN_VERSION = "medcmr-screen-v4"
 CUT = "[…]"
 MAX_ANSWER_CHARS = 12_000  # the judge reads this much of an answer: a runaway output cannot exhaust its context
 
-_KEY = r"(?:consistency|coherence|visual[ _-]?accuracy|ground[ _-]?truth)"
+# The criteria's keys as a judge reads them: "visual_accuracy", "visual accuracy", "visual-accuracy".
+_KEY = "(?:" + "|".join(key.replace("_", "[ _-]?") for key in CRITERION_KEYS) + ")"
+_IDENTIFIERS = "|".join((*(key for key in CRITERION_KEYS if "_" in key), "nonce"))  # keys no prose word spells
 _NUMBER = r"\d{1,3}(?:\.\d+)?"
 _QUOTED_VERDICT_KEY = re.compile(rf"[\"'`]\s*(?:{_KEY}|nonce|rationale)\s*[\"'`]\s*[:=]")
 # A criterion key with a grade (a number or a word of praise; "consistency": "firm" is a finding), or a nonce.
@@ -36,7 +39,7 @@ _GRADE_VALUE = re.compile(rf"[\"'`]\s*{_KEY}\s*[\"'`]\s*[:=]\s*[\"'`]?\s*(?:{_NU
                           r"excellent|outstanding|high(?:est)?|top|flawless|correct)\b|[\"'`]\s*nonce\s*[\"'`]\s*[:=]")
 # A criterion followed by a number: "consistency: 10", "visual accuracy = 9/10", "ground truth of 8".
 _KEY_VALUE = re.compile(rf"(?<![a-z]){_KEY}[\"'`]?\s*(?:[:=]|is|of|at)?\s*[\"'`]?\s*{_NUMBER}(?:\s*/\s*10{{1,2}})?")
-_IDENTIFIER_VALUE = re.compile(r"(?<![a-z])(?:visual_accuracy|ground_truth|nonce)\s*[\"'`]?\s*[:=]\s*[\"'`]?\s*\w")
+_IDENTIFIER_VALUE = re.compile(rf"(?<![a-z])(?:{_IDENTIFIERS})\s*[\"'`]?\s*[:=]\s*[\"'`]?\s*\w")
 
 _SELF = (r"(?:(?:this|my|the|our|that)\s+(?:(?:model'?s?|final|above|present|given)\s+)?(?:answer|reply|submission)|cette\s+r[ée]ponse|ma\s+r[ée]ponse|diese\s+antwort|meine\s+antwort|esta\s+respuesta|"
          r"mi\s+respuesta|esta\s+resposta|minha\s+resposta|этот\s+ответ|мой\s+ответ|данный\s+ответ|"

@@ -32,9 +32,10 @@ import pandas as pd
 from core.results import REPRODUCTION_LABELS, DatasetInfo, Results
 from core.vocabulary import (CRITERIA, DIMENSIONS, GENERAL, MEDICAL, MEDICAL_INTELLIGENCE, PAPER,
                              PAPER_JUDGE_MARK)
+from leaderboard.records import Column, Source
 from leaderboard.stats import PAPER_MCQ_N, band_label, rank_bands, wilson_interval
 
-PINNED = "Model"
+PINNED = Column.MODEL
 PAPER_URL = PAPER.url
 PAPER_JUDGE = PAPER_JUDGE_MARK
 PAPER_PROMPT = "paper (unpublished)"
@@ -42,34 +43,37 @@ AWAITING_JUDGE = "awaiting judge"
 MIN_COVERAGE = 95.0  # % of the MCQs answered below which a submission is shown unranked
 
 COLUMN_GROUPS: dict[str, list[str]] = {
-    "Overview": ["Rank", "Model", "MCQ", "Open", "Source"],
+    "Overview": [Column.RANK, Column.MODEL, Column.MCQ, Column.OPEN, Column.SOURCE],
     "Dimensions": [d.abbr for d in DIMENSIONS],
     "Open criteria": [c.abbr for c in CRITERIA],
     "Medical intelligence": [m.abbr for m in MEDICAL_INTELLIGENCE],
-    "Beyond accuracy": ["MCQ circular", "Blind MCQ", "Image gain"],
-    "Reproduction": ["Reproduced", "Agreement (%)"],
-    "Model info": ["Params (B)", "Weights", "Domain", "Submitted", "Judge", "Note", "Link"],
-    "Ranking details": ["Band", "MCQ low", "MCQ high", "Open band", "Unranked", "Coverage (%)", "Build",
-                        "Judge prompt", "Id"],
+    "Beyond accuracy": [Column.MCQ_CIRCULAR, Column.BLIND_MCQ, Column.IMAGE_GAIN],
+    "Reproduction": [Column.REPRODUCED, Column.AGREEMENT],
+    "Model info": [Column.PARAMS, Column.WEIGHTS, Column.DOMAIN, Column.SUBMITTED, Column.JUDGE, Column.NOTE,
+                   Column.LINK],
+    "Ranking details": [Column.BAND, Column.MCQ_LOW, Column.MCQ_HIGH, Column.OPEN_BAND, Column.UNRANKED,
+                        Column.COVERAGE, Column.BUILD, Column.JUDGE_PROMPT, Column.ID],
 }
 COLUMNS: list[str] = [c for group in COLUMN_GROUPS.values() for c in group]
-NUMERIC_COLUMNS: list[str] = (["Rank", "MCQ", "Open"] + COLUMN_GROUPS["Dimensions"] + COLUMN_GROUPS["Open criteria"]
+NUMERIC_COLUMNS: list[str] = ([Column.RANK, Column.MCQ, Column.OPEN] + COLUMN_GROUPS["Dimensions"]
+                              + COLUMN_GROUPS["Open criteria"]
                               + COLUMN_GROUPS["Medical intelligence"] + COLUMN_GROUPS["Beyond accuracy"]
-                              + ["Params (B)", "MCQ low", "MCQ high", "Coverage (%)", "Agreement (%)"])
+                              + [Column.PARAMS, Column.MCQ_LOW, Column.MCQ_HIGH, Column.COVERAGE, Column.AGREEMENT])
 UNRANKED_OTHER_BUILD = "scored on another build"
 UNRANKED_SAMPLE_BUILD = "sample build (not comparable with the paper)"
 UNRANKED_PARTIAL = "partial"
+UNRANKED_NO_MCQ = "no MCQ score"
 PAPER_BUILD = "official release (paper)"
-REFERENCE = "reference"  # the Source of the reference baselines' rows
+REFERENCE = Source.REFERENCE.value  # the Source of the reference baselines' rows
 UNRANKED_REFERENCE = "reference baseline (not a model, never ranked)"
 
 # What `frame` keeps: the columns before ranking, plus the Open interval `rank` uses and drops.
-FRAME_COLUMNS: list[str] = [c for c in COLUMNS if c not in ("Rank", "Band", "Open band", "Unranked")] + [
-    "Open low", "Open high"]
-NUMERIC_COLUMNS += ["Open low", "Open high"]
+FRAME_COLUMNS: list[str] = [c for c in COLUMNS if c not in (Column.RANK, Column.BAND, Column.OPEN_BAND,
+                                                            Column.UNRANKED)] + [Column.OPEN_LOW, Column.OPEN_HIGH]
+NUMERIC_COLUMNS += [Column.OPEN_LOW, Column.OPEN_HIGH]
 
 SIZE_BUCKETS: tuple[str, ...] = ("<10B", "10-40B", ">40B", "unknown")
-SOURCES = ("paper", "scored here", REFERENCE)
+SOURCES = tuple(source.value for source in Source)  # the Source filter's choices
 REPRODUCED = tuple(REPRODUCTION_LABELS.values())  # what the "Reproduced" column (and its filter) can say
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -140,16 +144,17 @@ def paper_frame(csv_path: Path) -> pd.DataFrame:
         mcq = _percent(rec["mcq_all"])
         low, high = wilson_interval(mcq, PAPER_MCQ_N)
         row = {
-            "Model": rec["model"], "Source": "paper",
-            "MCQ": mcq, "Open": _percent(rec["open_all"]),
+            Column.MODEL: rec["model"], Column.SOURCE: Source.PAPER.value,
+            Column.MCQ: mcq, Column.OPEN: _percent(rec["open_all"]),
             **{d.abbr: _percent(rec.get(d.abbr)) for d in DIMENSIONS},  # a figure the paper lacks: empty
             **{c.abbr: _percent(rec.get(c.abbr.lower())) for c in CRITERIA},
             **{m.abbr: _percent(rec.get(m.abbr)) for m in MEDICAL_INTELLIGENCE},
-            "Params (B)": _percent(rec["params_b"]),
-            "Weights": rec["group"], "Domain": MEDICAL if rec["medical"] == "yes" else GENERAL,
-            "Submitted": "", "Judge": PAPER_JUDGE, "Note": str(rec.get("note") or "").strip(), "Link": paper_link(rec),
-            "MCQ low": round(low, 2), "MCQ high": round(high, 2), "Coverage (%)": 100.0, "Build": PAPER_BUILD,
-            "Judge prompt": PAPER_PROMPT, "Id": paper_id(rec["model"]),
+            Column.PARAMS: _percent(rec["params_b"]),
+            Column.WEIGHTS: rec["group"], Column.DOMAIN: MEDICAL if rec["medical"] == "yes" else GENERAL,
+            Column.SUBMITTED: "", Column.JUDGE: PAPER_JUDGE, Column.NOTE: str(rec.get("note") or "").strip(),
+            Column.LINK: paper_link(rec), Column.MCQ_LOW: round(low, 2), Column.MCQ_HIGH: round(high, 2),
+            Column.COVERAGE: 100.0, Column.BUILD: PAPER_BUILD,
+            Column.JUDGE_PROMPT: PAPER_PROMPT, Column.ID: paper_id(rec["model"]),
         }
         rows.append(row)
     return frame(rows)
@@ -189,31 +194,31 @@ def submission_record(meta_row: dict, results: Results) -> dict:
         return _percent(group.accuracy if group is not None else None)
 
     return {
-        "Model": meta_row["model"],
-        "Source": "scored here",
-        "MCQ": _percent(mcq.accuracy),
-        "Open": math.nan if open_.all_empty else _percent(open_.score),
+        Column.MODEL: meta_row["model"],
+        Column.SOURCE: Source.SCORED.value,
+        Column.MCQ: _percent(mcq.accuracy),
+        Column.OPEN: math.nan if open_.all_empty else _percent(open_.score),
         **{d.abbr: accuracy(mcq.by_dimension.get(d.slug)) for d in DIMENSIONS},
         **{c.abbr: _percent(open_.criteria.get(c.key)) for c in CRITERIA},
         **{m.abbr: accuracy(by_mi.get(m.name) or by_mi.get(m.abbr.lower())) for m in MEDICAL_INTELLIGENCE},
-        "MCQ circular": _percent(results.circular.accuracy if results.circular else None),
-        "Blind MCQ": _percent(results.blind.accuracy if results.blind else None),
-        "Image gain": _percent(results.blind.image_gain if results.blind else None),
-        "Params (B)": _percent(meta_row.get("params_b")),
-        "Weights": meta_row["weights"],
-        "Domain": MEDICAL if meta_row["medical"] else GENERAL,
-        "Submitted": str(meta_row.get("created_at") or "")[:10],
-        "Judge": AWAITING_JUDGE if open_.awaiting else (results.judge.model or ""),
-        "Note": "; ".join(notes),
-        "Link": meta_row.get("link") or "",
-        "MCQ low": _percent(mcq.ci95[0]) if mcq.ci95 else math.nan,
-        "MCQ high": _percent(mcq.ci95[1]) if mcq.ci95 else math.nan,
-        "Open low": open_.ci95[0] if open_.ci95 and not open_.all_empty else None,
-        "Open high": open_.ci95[1] if open_.ci95 and not open_.all_empty else None,
-        "Coverage (%)": _percent(100 * mcq.answered / mcq.n) if mcq.n else math.nan,
-        "Build": results.dataset.fingerprint or "",
-        "Judge prompt": "" if open_.awaiting else (results.judge.prompt_version or ""),
-        "Id": str(meta_row.get("id") or ""),
+        Column.MCQ_CIRCULAR: _percent(results.circular.accuracy if results.circular else None),
+        Column.BLIND_MCQ: _percent(results.blind.accuracy if results.blind else None),
+        Column.IMAGE_GAIN: _percent(results.blind.image_gain if results.blind else None),
+        Column.PARAMS: _percent(meta_row.get("params_b")),
+        Column.WEIGHTS: meta_row["weights"],
+        Column.DOMAIN: MEDICAL if meta_row["medical"] else GENERAL,
+        Column.SUBMITTED: str(meta_row.get("created_at") or "")[:10],
+        Column.JUDGE: AWAITING_JUDGE if open_.awaiting else (results.judge.model or ""),
+        Column.NOTE: "; ".join(notes),
+        Column.LINK: meta_row.get("link") or "",
+        Column.MCQ_LOW: _percent(mcq.ci95[0]) if mcq.ci95 else math.nan,
+        Column.MCQ_HIGH: _percent(mcq.ci95[1]) if mcq.ci95 else math.nan,
+        Column.OPEN_LOW: open_.ci95[0] if open_.ci95 and not open_.all_empty else None,
+        Column.OPEN_HIGH: open_.ci95[1] if open_.ci95 and not open_.all_empty else None,
+        Column.COVERAGE: _percent(100 * mcq.answered / mcq.n) if mcq.n else math.nan,
+        Column.BUILD: results.dataset.fingerprint or "",
+        Column.JUDGE_PROMPT: "" if open_.awaiting else (results.judge.prompt_version or ""),
+        Column.ID: str(meta_row.get("id") or ""),
     }
 
 
@@ -224,8 +229,8 @@ def reference_record(baseline: str, model: str, note: str, results: Results) -> 
     no judge and no model facts (weights, domain, size): a baseline is not a model.
     """
     meta_row = {"id": reference_id(baseline), "model": model, "weights": "", "medical": False}
-    return {**submission_record(meta_row, results), "Source": REFERENCE, "Open": math.nan, "Domain": "",
-            "Judge": "", "Judge prompt": "", "Note": note, "Open low": None, "Open high": None}
+    return {**submission_record(meta_row, results), Column.SOURCE: REFERENCE, Column.OPEN: math.nan, Column.DOMAIN: "",
+            Column.JUDGE: "", Column.JUDGE_PROMPT: "", Column.NOTE: note, Column.OPEN_LOW: None, Column.OPEN_HIGH: None}
 
 
 def frame(records: Iterable[dict]) -> pd.DataFrame:
@@ -245,30 +250,30 @@ def with_reproduction(df: pd.DataFrame, shown: Mapping[str, tuple[str, float | N
     """Submission rows with their "Reproduced" label and "Agreement (%)" (`shown`: id -> both); a submission
     without an entry gets `default` (it named no runner). Other rows are left empty."""
     df = df.copy()
-    submitted = (df["Source"] == "scored here").to_numpy()
-    found = [shown.get(row_id, (default, None)) for row_id in df.loc[submitted, "Id"]]
-    df.loc[submitted, "Reproduced"] = [label for label, _ in found]
-    df.loc[submitted, "Agreement (%)"] = [_percent(agreement) for _, agreement in found]
+    submitted = (df[Column.SOURCE] == Source.SCORED).to_numpy()
+    found = [shown.get(row_id, (default, None)) for row_id in df.loc[submitted, Column.ID]]
+    df.loc[submitted, Column.REPRODUCED] = [label for label, _ in found]
+    df.loc[submitted, Column.AGREEMENT] = [_percent(agreement) for _, agreement in found]
     return df
 
 
 def _unranked_reason(row: dict, served: DatasetInfo | None, min_coverage: float, holds: Mapping[str, str]) -> str:
     """Why a row cannot be ranked among the others ("" when it can)."""
-    if row["Source"] == REFERENCE:
+    if row[Column.SOURCE] == REFERENCE:
         return UNRANKED_REFERENCE
-    if row["Source"] == "paper":
+    if row[Column.SOURCE] == Source.PAPER:
         return ""  # the paper's rows are on the official release: the board's reference ranking
-    reasons = [holds[row["Id"]]] if row["Id"] in holds else []
-    if served is not None and served.fingerprint and row["Build"] != served.fingerprint:
+    reasons = [holds[row[Column.ID]]] if row[Column.ID] in holds else []
+    if served is not None and served.fingerprint and row[Column.BUILD] != served.fingerprint:
         reasons.append(UNRANKED_OTHER_BUILD)
     elif served is not None and not served.official:
         reasons.append(UNRANKED_SAMPLE_BUILD)
-    coverage = row["Coverage (%)"]
+    coverage = row[Column.COVERAGE]
     if math.isnan(coverage) or coverage < min_coverage:
         shown = "unknown" if math.isnan(coverage) else f"{coverage:g}%"
         reasons.append(f"{UNRANKED_PARTIAL}: {shown} of the MCQs answered (< {min_coverage:g}%)")
-    if math.isnan(row["MCQ"]):
-        reasons.append("no MCQ score")
+    if math.isnan(row[Column.MCQ]):
+        reasons.append(UNRANKED_NO_MCQ)
     return "; ".join(reasons)
 
 
@@ -285,14 +290,14 @@ def _open_bands(df: pd.DataFrame, open_ci: dict[str, tuple[float, float]]) -> li
     (the paper publishes none) gets point ranks instead.
     """
     labels = [""] * len(df)
-    scored = df[df["Open"].notna() & (df["Unranked"] == "")]
-    for _, group in scored.groupby(["Judge", "Judge prompt"], sort=False):
-        intervals = [open_ci.get(row_id) for row_id in group["Id"]]
+    scored = df[df[Column.OPEN].notna() & (df[Column.UNRANKED] == "")]
+    for _, group in scored.groupby([Column.JUDGE, Column.JUDGE_PROMPT], sort=False):
+        intervals = [open_ci.get(row_id) for row_id in group[Column.ID]]
         if all(intervals):
-            bands = rank_bands([(score, *iv) for score, iv in zip(group["Open"], intervals)])
+            bands = rank_bands([(score, *iv) for score, iv in zip(group[Column.OPEN], intervals)])
             texts = [band_label(*band) for band in bands]
         else:
-            texts = [str(r) for r in _competition_ranks(group["Open"].to_numpy())]
+            texts = [str(r) for r in _competition_ranks(group[Column.OPEN].to_numpy())]
         for position, text in zip(group.index, texts):
             labels[position] = text
     return labels
@@ -313,30 +318,33 @@ def rank(df: pd.DataFrame, served: DatasetInfo | None = None, min_coverage: floa
     intervals of the ranked rows). "Open band" ranks Open among rows of the same judge and prompt.
     `holds` keeps rows unranked by id, with the reason (under review by the audit, flagged by the operator).
     """
-    df = df.drop(columns=["Rank"], errors="ignore").reset_index(drop=True)
-    for col in ("Band", "Open band", "Unranked"):
+    df = df.drop(columns=[Column.RANK], errors="ignore").reset_index(drop=True)
+    for col in (Column.BAND, Column.OPEN_BAND, Column.UNRANKED):
         df[col] = ""
     open_ci = {}
-    if "Open low" in df:
-        open_ci = {row_id: (low, high) for row_id, low, high in zip(df["Id"], df["Open low"], df["Open high"])
+    if Column.OPEN_LOW in df:
+        open_ci = {row_id: (low, high)
+                   for row_id, low, high in zip(df[Column.ID], df[Column.OPEN_LOW], df[Column.OPEN_HIGH])
                    if _present(low) and _present(high)}
-        df = df.drop(columns=["Open low", "Open high"])
-    needed = df[["Source", "Build", "Coverage (%)", "MCQ", "Id"]].to_dict("records")  # dicts: iterrows is 10x slower
-    df["Unranked"] = [_unranked_reason(row, served, min_coverage, holds or {}) for row in needed]
-    df["_ranked"] = df["Unranked"] == ""
-    df["_model"] = df["Source"] != REFERENCE
-    df = df.sort_values(["_model", "_ranked", "MCQ", "Open"], ascending=False, na_position="last",
+        df = df.drop(columns=[Column.OPEN_LOW, Column.OPEN_HIGH])
+    # dicts: iterrows is 10x slower
+    needed = df[[Column.SOURCE, Column.BUILD, Column.COVERAGE, Column.MCQ, Column.ID]].to_dict("records")
+    df[Column.UNRANKED] = [_unranked_reason(row, served, min_coverage, holds or {}) for row in needed]
+    df["_ranked"] = df[Column.UNRANKED] == ""
+    df["_model"] = df[Column.SOURCE] != REFERENCE
+    df = df.sort_values(["_model", "_ranked", Column.MCQ, Column.OPEN], ascending=False, na_position="last",
                         kind="stable").reset_index(drop=True)
     ranked = df["_ranked"].to_numpy()
     ranks = np.full(len(df), math.nan)
-    ranks[ranked] = _competition_ranks(df.loc[ranked, "MCQ"].to_numpy())
-    bands = rank_bands(list(zip(df.loc[ranked, "MCQ"], df.loc[ranked, "MCQ low"], df.loc[ranked, "MCQ high"])))
+    ranks[ranked] = _competition_ranks(df.loc[ranked, Column.MCQ].to_numpy())
+    bands = rank_bands(list(zip(df.loc[ranked, Column.MCQ], df.loc[ranked, Column.MCQ_LOW],
+                                df.loc[ranked, Column.MCQ_HIGH])))
     band_texts = [band_label(*band) if band else str(int(r))
                   for band, r in zip(bands, ranks[ranked])]
-    df.loc[ranked, "Band"] = band_texts
-    df.loc[~ranked, "Band"] = "—"
-    df["Open band"] = _open_bands(df, open_ci)
-    df.insert(0, "Rank", ranks)
+    df.loc[ranked, Column.BAND] = band_texts
+    df.loc[~ranked, Column.BAND] = "—"
+    df[Column.OPEN_BAND] = _open_bands(df, open_ci)
+    df.insert(0, Column.RANK, ranks)
     return df.drop(columns=["_ranked", "_model"])[COLUMNS]
 
 
@@ -364,23 +372,23 @@ def filter_board(df: pd.DataFrame, search: str = "", groups: Iterable[str] = (),
     mask = pd.Series(True, index=df.index)
     terms = [t.strip().lower() for t in (search or "").split(";") if t.strip()]
     if terms:
-        names = df["Model"].str.lower()
+        names = df[Column.MODEL].str.lower()
         mask &= pd.concat([names.str.contains(t, regex=False) for t in terms], axis=1).any(axis=1)
-    reference = df["Source"] == REFERENCE
+    reference = df[Column.SOURCE] == REFERENCE
     if groups := list(groups):
-        mask &= df["Weights"].isin(groups) | reference
+        mask &= df[Column.WEIGHTS].isin(groups) | reference
     if kinds := list(kinds):
-        mask &= df["Domain"].isin(kinds) | reference
+        mask &= df[Column.DOMAIN].isin(kinds) | reference
     if sizes := list(sizes):
-        mask &= df["Params (B)"].map(size_bucket).isin(sizes) | reference
+        mask &= df[Column.PARAMS].map(size_bucket).isin(sizes) | reference
     if sources := list(sources):
-        mask &= df["Source"].isin(sources)
+        mask &= df[Column.SOURCE].isin(sources)
     if reproduced := list(reproduced):
-        mask &= df["Reproduced"].isin(reproduced) | reference
+        mask &= df[Column.REPRODUCED].isin(reproduced) | reference
     return df[mask].reset_index(drop=True)
 
 
-BAND_COLUMNS = ("Band", "Open band")  # rank ranges as text, sorted by their first rank
+BAND_COLUMNS = (Column.BAND, Column.OPEN_BAND)  # rank ranges as text, sorted by their first rank
 
 
 def parse_sort(text: str | None) -> tuple[str, bool] | None:
@@ -407,7 +415,7 @@ def sort_board(df: pd.DataFrame, sort: str | None) -> pd.DataFrame:
     if parsed is None or df.empty:
         return df
     column, descending = parsed
-    group = np.where(df["Source"] == REFERENCE, 2, np.where(df["Rank"].notna(), 0, 1))
+    group = np.where(df[Column.SOURCE] == REFERENCE, 2, np.where(df[Column.RANK].notna(), 0, 1))
     values = df[column]
     if column in BAND_COLUMNS:  # "2–4" sorts as 2, "10" after "9"; "—" (not ranked) is empty
         values = pd.to_numeric(values.astype(str).str.extract(r"^(\d+)")[0], errors="coerce")
@@ -425,25 +433,25 @@ def sort_board(df: pd.DataFrame, sort: str | None) -> pd.DataFrame:
 
 # The score columns whose best value the page marks: higher is better in each. Open and its criteria are
 # compared only among rows of one judge and prompt, so their best is marked within each such group.
-BEST_MARKED: tuple[str, ...] = ("MCQ", *COLUMN_GROUPS["Dimensions"], *COLUMN_GROUPS["Medical intelligence"])
-BEST_MARKED_PER_JUDGE: tuple[str, ...] = ("Open", *COLUMN_GROUPS["Open criteria"])
+BEST_MARKED: tuple[str, ...] = (Column.MCQ, *COLUMN_GROUPS["Dimensions"], *COLUMN_GROUPS["Medical intelligence"])
+BEST_MARKED_PER_JUDGE: tuple[str, ...] = (Column.OPEN, *COLUMN_GROUPS["Open criteria"])
 
 
 def best_in_column(view: pd.DataFrame) -> dict[str, set[str]]:
     """Column -> ids of the ranked rows holding its best value (ties all count): only comparable rows compete,
     and a judge group of one row has no best."""
-    ranked = view[view["Rank"].notna()]
+    ranked = view[view[Column.RANK].notna()]
     best: dict[str, set[str]] = {}
 
     def mark(rows: pd.DataFrame, column: str) -> None:
         values = rows[column]
         if values.notna().sum() >= 2:
-            best.setdefault(column, set()).update(rows.loc[values == values.max(), "Id"])
+            best.setdefault(column, set()).update(rows.loc[values == values.max(), Column.ID])
 
     for column in BEST_MARKED:
         if column in ranked:
             mark(ranked, column)
-    for _, group in ranked.groupby(["Judge", "Judge prompt"], sort=False):
+    for _, group in ranked.groupby([Column.JUDGE, Column.JUDGE_PROMPT], sort=False):
         for column in BEST_MARKED_PER_JUDGE:
             if column in group:
                 mark(group, column)
@@ -454,7 +462,7 @@ def visible_columns(df: pd.DataFrame, shown_groups: Iterable[str]) -> pd.DataFra
     """Only the columns of the shown groups, in board order; Rank and Model always stay."""
     shown = set(shown_groups)
     keep = [c for g, cols in COLUMN_GROUPS.items() if g in shown for c in cols]
-    columns = [c for c in COLUMNS if c in ("Rank", PINNED) or c in keep]
+    columns = [c for c in COLUMNS if c in (Column.RANK, PINNED) or c in keep]
     return df[[c for c in columns if c in df.columns]]
 
 

@@ -36,11 +36,11 @@ from PIL import Image
 
 from core import memory
 from core.results import ItemResult, ItemStatus, Reproduction, ReproductionState
-from core.vocabulary import CRITERIA, DIMENSION_BY_SLUG, LETTERS, SLUGS
+from core.vocabulary import BREAKDOWNS, CRITERIA, DIMENSION_BY_SLUG, LETTERS, SLUGS
 from leaderboard import stats
 from leaderboard.details import DetailsError, exists, read_details, stamp
 from leaderboard.items import ItemStats
-from leaderboard.store import AWAITING, FINISHED
+from leaderboard.records import SCORED_STATUSES, Comparison
 
 if TYPE_CHECKING:
     from release.hub import ShardImages
@@ -57,11 +57,14 @@ MAX_SEARCH_WORDS = 8
 EXPLORE_CONCURRENCY = 4     # explore requests working at once (the board's reads never wait for them)
 EXPLORE_WAIT_S = 2.0
 EXPLORE_BUSY = "Explore is busy with other requests; try again in a moment."
-FACETS = ("dimension", "medical_intelligence", "modality", "organ_system")
+FACETS = tuple(BREAKDOWNS.values())  # the fields results break down by, in their order
 # What an opted-out submission shows of each question: correctness, never the output or the judge's words.
 PUBLIC_ITEM_FIELDS = ("id", "question_type", "dimension", "status", "answer", "correct", "score")
-MCQ_OUTCOMES = ("correct", "wrong", "unparsed", "not_answered", "missing")
-OPEN_OUTCOMES = ("judged", "flagged", "failed", "awaiting", "not_answered", "missing")
+CORRECT, WRONG = "correct", "wrong"  # an answered MCQ's outcome
+# An MCQ with no clear letter keeps its status as its outcome, as does every open item.
+_QUIET = (ItemStatus.UNPARSED, ItemStatus.NOT_ANSWERED, ItemStatus.MISSING)
+MCQ_OUTCOMES = (CORRECT, WRONG, *(status.value for status in _QUIET))
+OPEN_OUTCOMES = tuple(status.value for status in ItemStatus if status not in (ItemStatus.ANSWERED, ItemStatus.UNPARSED))
 OUTCOMES = tuple(dict.fromkeys(MCQ_OUTCOMES + OPEN_OUTCOMES))  # "missing", "not_answered" once each
 # What a row is about first (its outcome, the answers, the score and the item statistics), its long text after.
 TABLE_COLUMNS = ["id", "outcome", "model", "reference", "score", "difficulty", "discrimination", "question",
@@ -109,9 +112,8 @@ def outcome(item: ItemResult) -> str:
     """correct / wrong / unparsed / not answered / missing for an MCQ; the status of an open item."""
     if item.question_type == "mcq":
         if item.correct:
-            return "correct"
-        quiet = (ItemStatus.UNPARSED, ItemStatus.NOT_ANSWERED, ItemStatus.MISSING)
-        return item.status.value if item.status in quiet else "wrong"
+            return CORRECT
+        return item.status.value if item.status in _QUIET else WRONG
     return item.status.value
 
 
@@ -245,7 +247,7 @@ class Explorer:
     def submissions(self) -> list[tuple[str, str]]:
         """(label, id) of every scored submission whose details exist, newest first."""
         return [(f"{row['model']} · {row['id']}", row["id"]) for row in self.board.status()
-                if row["status"] in (FINISHED, AWAITING) and exists(self.board.details_path(row["id"]))]
+                if row["status"] in SCORED_STATUSES and exists(self.board.details_path(row["id"]))]
 
     # -- one submission ------------------------------------------------------------------
 
@@ -256,7 +258,7 @@ class Explorer:
         if not rows:
             raise ExploreError(f"No submission with id {submission_id}.")
         path = self.board.details_path(submission_id)
-        if rows[0]["status"] not in (FINISHED, AWAITING) or not exists(path):
+        if rows[0]["status"] not in SCORED_STATUSES or not exists(path):
             raise ExploreError(f"{submission_id} has no per-question results yet (status {rows[0]['status']}).")
         return path
 
@@ -428,7 +430,7 @@ class Explorer:
     def disagreements(self, submission_id: str, other_id: str) -> set[str]:
         """Questions where the two disagree: MCQs exactly one got right, open scores ≥ 20 points apart."""
         result = self.compare(submission_id, other_id)
-        return set(result["mcq"]["disagree_ids"]) | set(result["open"]["disagree_ids"])
+        return set(result.mcq.disagree_ids) | set(result.open.disagree_ids)
 
 
 def search_words(search: str | None) -> list[str]:
@@ -518,18 +520,18 @@ def compare_columns(names: list[str] | None = None) -> list[str]:
             f"{b} (%)", "McNemar p", "significant (95%)"]
 
 
-def compare_rows(result: dict) -> list[dict]:
+def compare_rows(result: Comparison) -> list[dict]:
     """The compare view's MCQ table: overall and per dimension, accuracies to 2 decimals, the exact
     McNemar p to 3 significant digits (the API's JSON keeps every digit)."""
-    blocks = [("all MCQ", result["mcq"])] + list(result["mcq"]["by_dimension"].items())
+    blocks = [("all MCQ", result.mcq)] + list(result.mcq.by_dimension.items())
 
     def number(value: float | None, form: str) -> str:
         return "—" if value is None else format(value, form)
 
-    return [dict(zip(compare_columns(result.get("names")), (
-        name, block["n"], block["both_right"], block["only_a"], block["only_b"], block["both_wrong"],
-        number(block["accuracy_a"], ".2f"), number(block["accuracy_b"], ".2f"), number(block["p"], ".3g"),
-        "yes" if block["significant"] else "no"))) for name, block in blocks]
+    return [dict(zip(compare_columns(result.names), (
+        name, block.n, block.both_right, block.only_a, block.only_b, block.both_wrong,
+        number(block.accuracy_a, ".2f"), number(block.accuracy_b, ".2f"), number(block.p, ".3g"),
+        "yes" if block.significant else "no"))) for name, block in blocks]
 
 
 def criteria_lines(result: dict) -> list[tuple[str, float | None]]:

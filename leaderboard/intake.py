@@ -30,7 +30,8 @@ from core.memory import trim_heap
 from core.settings import Settings
 from core.vocabulary import MODEL_WEIGHTS, OPEN_WEIGHTS
 from leaderboard import companions, identity, reference, reproduce
-from leaderboard.store import CHECKING, QUEUED, Store, StoreUnavailable, WaitingRoomFull, _duration
+from leaderboard.records import SubmissionStatus
+from leaderboard.store import Store, StoreUnavailable, WaitingRoomFull, _duration
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +299,7 @@ class Intake:
         self._wake.set()
         message = (f"Taken as {row['id']}: {checking_label(ahead)}. It is checked in turn, then scored; "
                    "if the check refuses it, the status below says why.")
-        return {"id": row["id"], "model": row["model"], "status": CHECKING, "message": message,
+        return {"id": row["id"], "model": row["model"], "status": SubmissionStatus.CHECKING, "message": message,
                 "coverage": None, "position": ahead + 1}
 
     def _checked(self, row: dict, extra: dict[str, tuple[Path, str]]) -> dict:
@@ -324,7 +325,7 @@ class Intake:
         else:
             message += " MCQ reaches the board in seconds; open answers are judged after."
         message += reproduce.receipt_words(row["reproduction"], self.settings)
-        return {"id": row["id"], "model": row["model"], "status": QUEUED, "message": message,
+        return {"id": row["id"], "model": row["model"], "status": SubmissionStatus.QUEUED, "message": message,
                 "coverage": coverage, "position": self.store.queue_position(row["id"])}
 
     # -- checking in turn: the uploads kept while every check was busy --------------------------
@@ -431,12 +432,12 @@ class Intake:
             coverage = judge.check_predictions(predictions, self.questions)
         except judge.PredictionsError as err:
             raise SubmissionError(f"{shown}: {err}") from None
-        if not coverage.get("given"):
+        if not coverage.given:
             raise SubmissionError(f"{shown}: no prediction matches a question id of this dataset "
                                   "(ids look like mcq-0 or open-12).")
-        missing_ids = coverage.pop("missing_ids", None) or []
         self.checked_reads.put(submission_id, predictions)
-        return {**coverage, "missing_sample": missing_ids[:MISSING_SHOWN]}
+        return {"expected": coverage.expected, "given": coverage.given, "missing": coverage.missing,
+                "unknown": coverage.unknown, "missing_sample": coverage.missing_ids[:MISSING_SHOWN]}
 
 
 def checking_label(ahead: int) -> str:

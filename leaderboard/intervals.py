@@ -14,8 +14,9 @@ import math
 import pandas as pd
 
 from core.vocabulary import CLOSED_WEIGHTS
-from leaderboard.board import PINNED, REFERENCE
-from leaderboard.plots import DOMAIN_COLOURS, GRID, INK, SOURCE_LABELS
+from leaderboard.board import REFERENCE
+from leaderboard.plots import DOMAIN_COLOURS, GRID, INK
+from leaderboard.records import Column
 
 LABEL_WIDTH = 230  # the band and the model name, left of the axis
 PLOT_WIDTH = 420  # a phone scrolls the chart sideways at full size rather than shrink its text
@@ -52,9 +53,10 @@ def _legend(y: float) -> str:
 
 def mcq_interval_svg(view: pd.DataFrame) -> str:
     """The ranked rows of `view` (any order, any filters), best MCQ first, as an SVG document."""
-    models = view[view["Source"] != REFERENCE]
-    ranked = models[models["Rank"].notna() & models["MCQ"].notna() & models["MCQ low"].notna()
-                    & models["MCQ high"].notna()].sort_values(["MCQ", "Rank"], ascending=[False, True], kind="stable")
+    models = view[view[Column.SOURCE] != REFERENCE]
+    ranked = models[models[Column.RANK].notna() & models[Column.MCQ].notna() & models[Column.MCQ_LOW].notna()
+                    & models[Column.MCQ_HIGH].notna()]
+    ranked = ranked.sort_values([Column.MCQ, Column.RANK], ascending=[False, True], kind="stable")
     left_out = len(view) - len(ranked)
     note = (f"{left_out} unranked or reference row{'s' if left_out != 1 else ''} not drawn: not comparable"
             if left_out else "")
@@ -64,7 +66,7 @@ def mcq_interval_svg(view: pd.DataFrame) -> str:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LABEL_WIDTH + PLOT_WIDTH} 60" width="100%" '
                 f'role="img" aria-label="{html.escape(title)}"><text x="10" y="34" fill="{INK}" font-size="14">'
                 f"{html.escape(message)}</text></svg>")
-    start, end, step = _axis(ranked["MCQ low"], ranked["MCQ high"])
+    start, end, step = _axis(ranked[Column.MCQ_LOW], ranked[Column.MCQ_HIGH])
     width, height = LABEL_WIDTH + PLOT_WIDTH + 20, TOP + ROW_HEIGHT * len(ranked) + BOTTOM + (36 if note else 18)
 
     def x(value: float) -> float:
@@ -82,14 +84,14 @@ def mcq_interval_svg(view: pd.DataFrame) -> str:
         tick += step
     for place, (_, row) in enumerate(ranked.iterrows()):
         middle = TOP + ROW_HEIGHT * place + ROW_HEIGHT / 2
-        colour = DOMAIN_COLOURS.get(row["Domain"], INK)
-        name = str(row[PINNED])
-        band = str(row.get("Band") or int(row["Rank"]))
-        hover = (f"{name} · {SOURCE_LABELS.get(row['Source'], row['Source'])}: MCQ {row['MCQ']:.2f}% "
-                 f"(95% interval {row['MCQ low']:.2f}–{row['MCQ high']:.2f}), rank {band}")
-        marker = (f'<rect x="{x(row["MCQ"]) - 4}" y="{middle - 4}" width="8" height="8" fill="{colour}"/>'
-                  if row["Weights"] == CLOSED_WEIGHTS else
-                  f'<circle cx="{x(row["MCQ"])}" cy="{middle}" r="4.5" fill="{colour}"/>')
+        colour = DOMAIN_COLOURS.get(row[Column.DOMAIN], INK)
+        name = str(row[Column.MODEL])
+        band = str(row.get(Column.BAND) or int(row[Column.RANK]))
+        hover = (f"{name} · {row[Column.SOURCE]}: MCQ {row[Column.MCQ]:.2f}% "
+                 f"(95% interval {row[Column.MCQ_LOW]:.2f}–{row[Column.MCQ_HIGH]:.2f}), rank {band}")
+        marker = (f'<rect x="{x(row[Column.MCQ]) - 4}" y="{middle - 4}" width="8" height="8" fill="{colour}"/>'
+                  if row[Column.WEIGHTS] == CLOSED_WEIGHTS else
+                  f'<circle cx="{x(row[Column.MCQ])}" cy="{middle}" r="4.5" fill="{colour}"/>')
         parts.append(f'<g><title>{html.escape(hover)}</title>'
                      f'<rect x="0" y="{middle - ROW_HEIGHT / 2}" width="{width}" height="{ROW_HEIGHT}" fill="transparent"/>'
                      f'<text x="0" y="{middle + 4}">{html.escape(band)}</text>'

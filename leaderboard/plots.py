@@ -19,7 +19,8 @@ import plotly.graph_objects as go
 
 from core.vocabulary import CLOSED_WEIGHTS, GENERAL, MEDICAL, OPEN_WEIGHTS
 from core.vocabulary import DIMENSIONS as _DIMENSIONS
-from leaderboard.board import PINNED, REFERENCE, reference_id
+from leaderboard.board import REFERENCE, reference_id
+from leaderboard.records import Column, Source
 
 AXES = [d.abbr for d in _DIMENSIONS]
 AXIS_NAMES = {d.abbr: d.release_name for d in _DIMENSIONS}
@@ -28,7 +29,6 @@ MAX_LABELS = 5  # the scatter names its best few points; every point names itsel
 RADAR_LIMIT = f"The radar compares at most {MAX_MODELS} models: remove one to add another."
 DOMAIN_COLOURS = {MEDICAL: "#E69F00", GENERAL: "#0072B2"}  # Okabe-Ito: safe for colour blindness
 WEIGHT_SYMBOLS = {OPEN_WEIGHTS: "circle", CLOSED_WEIGHTS: "diamond"}
-SOURCE_LABELS = {"paper": "paper", "scored here": "scored here", REFERENCE: REFERENCE}
 CHANCE_ID = reference_id("random")  # the row drawn as the size plot's horizontal chance line
 INK = "#8a8f98"  # readable on white and on Gradio's dark background
 GRID = "rgba(138, 143, 152, 0.35)"
@@ -37,7 +37,7 @@ _TRANSPARENT = "rgba(0,0,0,0)"
 
 def row_label(row: pd.Series) -> str:
     """What a picker and a legend call a row: "name · source" (the same name may come twice)."""
-    return f"{row[PINNED]} · {SOURCE_LABELS.get(row['Source'], row['Source'])}"
+    return f"{row[Column.MODEL]} · {row[Column.SOURCE]}"
 
 
 def _base_layout(fig: go.Figure, title: str) -> None:
@@ -71,7 +71,7 @@ def dimension_chart(df: pd.DataFrame, ids: list[str]) -> go.Figure:
     """
     fig = go.Figure()
     chosen = [i for i in dict.fromkeys(ids or []) if i][:MAX_MODELS]
-    rows = df.drop_duplicates("Id").set_index("Id")
+    rows = df.drop_duplicates(Column.ID).set_index(Column.ID)
     theta = AXES + AXES[:1]
     shown: list[float] = []
     for row_id in chosen:
@@ -113,8 +113,8 @@ def _labelled(points: pd.DataFrame) -> set[int]:
     """
     placed: list[tuple[float, float]] = []
     chosen = set()
-    for index, row in points.sort_values("MCQ", ascending=False).iterrows():
-        x, y = math.log10(row["Params (B)"]), row["MCQ"]
+    for index, row in points.sort_values(Column.MCQ, ascending=False).iterrows():
+        x, y = math.log10(row[Column.PARAMS]), row[Column.MCQ]
         if any(abs(x - px) < 0.8 and abs(y - py) < 3.5 for px, py in placed):
             continue
         placed.append((x, y))
@@ -135,29 +135,29 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
     """
     fig = go.Figure()
     title = "MCQ accuracy vs parameters"
-    chance = df[(df["Id"] == CHANCE_ID) & df["MCQ"].notna()]
-    models = df[df["Source"] != REFERENCE]
-    df = models[models["Rank"].notna()]  # as on the interval chart: only comparable rows share the axes
+    chance = df[(df[Column.ID] == CHANCE_ID) & df[Column.MCQ].notna()]
+    models = df[df[Column.SOURCE] != REFERENCE]
+    df = models[models[Column.RANK].notna()]  # as on the interval chart: only comparable rows share the axes
     unranked = len(models) - len(df)
     left_out = (f"{unranked} unranked row{'s' if unranked != 1 else ''} not drawn: not comparable"
                 if unranked else "")
-    known = df[df["Params (B)"].notna() & df["MCQ"].notna() & (df["Params (B)"] > 0)]
+    known = df[df[Column.PARAMS].notna() & df[Column.MCQ].notna() & (df[Column.PARAMS] > 0)]
     if known.empty:
         message = ("No ranked model with a known size matches the filters" if len(df) else
                    "No ranked model matches the filters" if len(models) else "No models match the filters")
         return _empty(fig, title, message + (f" ({left_out})" if left_out else ""))
     labelled = _labelled(known)
-    span = (math.log10(known["Params (B)"].min()), math.log10(known["Params (B)"].max()))
+    span = (math.log10(known[Column.PARAMS].min()), math.log10(known[Column.PARAMS].max()))
     middle = (span[0] + span[1]) / 2
-    for (domain, weights, source), part in known.groupby(["Domain", "Weights", "Source"], sort=True):
-        names = part[PINNED].map(html.escape)
+    for (domain, weights, source), part in known.groupby([Column.DOMAIN, Column.WEIGHTS, Column.SOURCE], sort=True):
+        names = part[Column.MODEL].map(html.escape)
         texts = [name if index in labelled else "" for index, name in zip(part.index, names)]
-        positions = ["middle left" if math.log10(x) > middle else "middle right" for x in part["Params (B)"]]
-        outline = {"width": 2, "color": INK} if source != "paper" else {"width": 0}
+        positions = ["middle left" if math.log10(x) > middle else "middle right" for x in part[Column.PARAMS]]
+        outline = {"width": 2, "color": INK} if source != Source.PAPER else {"width": 0}
         fig.add_trace(go.Scatter(
-            x=part["Params (B)"], y=part["MCQ"], mode="markers+text", text=texts, textposition=positions,
-            name=f"{domain} · {weights} weights" + ("" if source == "paper" else " · scored here"),
-            customdata=[[name, SOURCE_LABELS.get(source, source)] for name in names],
+            x=part[Column.PARAMS], y=part[Column.MCQ], mode="markers+text", text=texts, textposition=positions,
+            name=f"{domain} · {weights} weights" + ("" if source == Source.PAPER else f" · {Source.SCORED}"),
+            customdata=[[name, source] for name in names],
             marker={"symbol": WEIGHT_SYMBOLS.get(weights, "square"), "size": 12,
                     "color": DOMAIN_COLOURS.get(domain, INK), "line": outline},
             hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{x:~g}B params<br>MCQ %{y:.2f}%<extra></extra>"))
@@ -173,8 +173,8 @@ def score_vs_size(df: pd.DataFrame) -> go.Figure:
         yaxis={"title": "MCQ accuracy (%)", "gridcolor": GRID, "zeroline": False}, height=520)
     if not chance.empty:
         row = chance.iloc[0]
-        fig.add_hline(y=float(row["MCQ"]), line={"dash": "dash", "width": 1.5, "color": INK},
-                      annotation={"text": f"{html.escape(row[PINNED])} {row['MCQ']:.2f}%",
+        fig.add_hline(y=float(row[Column.MCQ]), line={"dash": "dash", "width": 1.5, "color": INK},
+                      annotation={"text": f"{html.escape(row[Column.MODEL])} {row[Column.MCQ]:.2f}%",
                                   "font": {"color": INK, "size": 12}},
                       annotation_position="bottom right")
     return fig

@@ -26,6 +26,7 @@ from leaderboard import details
 from leaderboard.details import read_details, write_open
 from leaderboard.integrity import MIN_ROWS, Answers, Finding, Population, Questions
 from leaderboard.items import suspect_mask
+from leaderboard.records import RowReview
 from leaderboard.store import (AUDIT_DONE, AUDIT_PENDING, FLAGGED, HIDDEN, INTEGRITY_CLEAR, INTEGRITY_HELD,
                                INTEGRITY_NOTED, MODERATION_STATES, REVIEW_CLEARED, UNDER_REVIEW, VISIBLE, Store)
 
@@ -163,54 +164,49 @@ class Reviews:
 
     # -- what the board, the status and the mirror show ---------------------------------
 
-    def states(self) -> dict[str, dict]:
-        """Submission id -> {audit, audit_error, review, moderation, moderation_reason} for rows with any."""
-        found: dict[str, dict] = {}
+    def states(self) -> dict[str, RowReview]:
+        """Submission id -> what the audit, the operator and the copy checks say of it, for rows with any."""
+        found: dict[str, RowReview] = {}
         for submission_id, audit in self.store.audits().items():
             summary = AuditSummary.from_dict(audit["summary"]) if audit["summary"] else None
             review = (summary.reason if audit["state"] == UNDER_REVIEW else summary.escalation
                       if audit["state"] == AUDIT_PENDING else "") if summary is not None else ""
-            found[submission_id] = {"audit": audit["state"], "audit_error": audit["error"] if
-                                    audit["state"] == AUDIT_PENDING else "", "review": review,
-                                    "audit_summary": None if summary is None else {
-                                        key: getattr(summary, key) for key in
-                                        ("n", "audit_model", "mean_diff", "ci95", "tolerance", "criteria",
-                                         "outliers", "full", "primary_open", "audited_open")}}
-        empty = {"audit": "", "audit_error": "", "review": "", "audit_summary": None}
+            found[submission_id] = RowReview(
+                audit=audit["state"], audit_error=audit["error"] if audit["state"] == AUDIT_PENDING else "",
+                review=review, audit_summary=None if summary is None else {
+                    key: getattr(summary, key) for key in ("n", "audit_model", "mean_diff", "ci95", "tolerance",
+                                                           "criteria", "outliers", "full", "primary_open",
+                                                           "audited_open")})
         for submission_id, moderated in self.store.moderation().items():
-            found.setdefault(submission_id, dict(empty))
-            found[submission_id].update(moderation=moderated["state"], moderation_reason=moderated["reason"])
+            row = found.setdefault(submission_id, RowReview())
+            row.moderation, row.moderation_reason = moderated["state"], moderated["reason"]
         for submission_id, checked in self.store.integrity().items():
             held = [f for f in checked["findings"] if f["held"]]
             state = checked["state"]
             if state == INTEGRITY_HELD and _signature(held) <= set(checked["cleared"].split("\n")):
                 state = REVIEW_CLEARED
-            found.setdefault(submission_id, dict(empty))
-            found[submission_id].update(integrity=state, integrity_reason="; ".join(
-                f["reason"] for f in (held if state == INTEGRITY_HELD else checked["findings"])))
-        for state in found.values():
-            state.setdefault("moderation", VISIBLE)
-            state.setdefault("moderation_reason", "")
-            state.setdefault("integrity", "")
-            state.setdefault("integrity_reason", "")
+            row = found.setdefault(submission_id, RowReview())
+            row.integrity = state
+            row.integrity_reason = "; ".join(f["reason"] for f in (held if state == INTEGRITY_HELD
+                                                                    else checked["findings"]))
         return found
 
-    def holds(self, states: dict[str, dict] | None = None) -> dict[str, str]:
+    def holds(self, states: dict[str, RowReview] | None = None) -> dict[str, str]:
         """Rows kept unranked and why: under review by the audit, or flagged by the operator."""
         holds = {}
         for submission_id, state in (states if states is not None else self.states()).items():
-            reasons = [state["review"]] if state["review"] else []
-            if state["integrity"] == INTEGRITY_HELD:
-                reasons.append(f"held: {state['integrity_reason']}")
-            if state["moderation"] == FLAGGED:
-                reasons.append(f"flagged by the operator: {state['moderation_reason']}")
+            reasons = [state.review] if state.review else []
+            if state.integrity == INTEGRITY_HELD:
+                reasons.append(f"held: {state.integrity_reason}")
+            if state.moderation == FLAGGED:
+                reasons.append(f"flagged by the operator: {state.moderation_reason}")
             if reasons:
                 holds[submission_id] = "; ".join(reasons)
         return holds
 
-    def hidden(self, states: dict[str, dict] | None = None) -> set[str]:
+    def hidden(self, states: dict[str, RowReview] | None = None) -> set[str]:
         """Rows the operator took off the board."""
-        return {i for i, s in (states if states is not None else self.states()).items() if s["moderation"] == HIDDEN}
+        return {i for i, s in (states if states is not None else self.states()).items() if s.moderation == HIDDEN}
 
     # -- the operator ---------------------------------------------------------------------
 

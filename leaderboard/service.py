@@ -27,8 +27,9 @@ from leaderboard import details, explore, items, reference
 from leaderboard.intake import HANDED_ON, CheckedReads, Intake, SubmissionError, SubmissionMeta
 from leaderboard.items import ItemStats
 from leaderboard.reproduce import SELF_REPORTED, Reproductions
+from leaderboard.records import SCORED_STATUSES, Column, RowReview, Source, SubmissionStatus
 from leaderboard.review import Reviews
-from leaderboard.store import AWAITING, FAILED, FINISHED, QUEUED, RUNNING, Store
+from leaderboard.store import Store
 from leaderboard.worker import Worker
 from release.built import load_questions, provenance
 
@@ -80,7 +81,7 @@ class Leaderboard:
                              endpoint=self.endpoint, cache_path=self.cache_path, details_path=self.details_path,
                              on_written=self._publish, on_serving=self._backfill_mirror, checked_reads=checked_reads,
                              reproductions=self.reproductions)
-        self.intake = Intake(self.store, self.questions, self.settings, paper_models=self._paper["Model"].tolist(),
+        self.intake = Intake(self.store, self.questions, self.settings, paper_models=self._paper[Column.MODEL].tolist(),
                              judged=self.endpoint is not None, on_queued=self.worker.wake, checked_reads=checked_reads)
         self._board_lock = threading.Lock()
         self._board: tuple[int, pd.DataFrame] | None = None
@@ -131,8 +132,7 @@ class Leaderboard:
         """Give a mirror configured after submissions were scored their results (once each)."""
         if self.mirror is None:
             return
-        missing = [s["id"] for s in self.store.statuses()
-                   if s["status"] in (FINISHED, AWAITING) and not self.mirror.has(s["id"])]
+        missing = [s.id for s in self.store.statuses() if s.status in SCORED_STATUSES and not self.mirror.has(s.id)]
         for submission_id in missing:
             self._publish(submission_id, with_board=False)
         if missing:
@@ -149,9 +149,9 @@ class Leaderboard:
         if self.mirror is None:
             return
         try:
-            self.mirror.record(submission_id, self.store.record(submission_id) or {},
-                               self._results_document(submission_id),
-                               review=self.reviews.states().get(submission_id))
+            review, record = self.reviews.states().get(submission_id), self.store.record(submission_id)
+            self.mirror.record(submission_id, record.public() if record else {},
+                               self._results_document(submission_id), review=review.to_dict() if review else None)
             path = self.details_path(submission_id)
             if details.exists(path):  # consent applied: without it, only correctness per question
                 self.mirror.record_details(submission_id, explore.details_jsonl(
@@ -167,7 +167,7 @@ class Leaderboard:
         """Whether the submitter consented to publishing per-question outputs (the form's default: yes).
         The one place consent is read, so every view (explorer, API, download, mirror) agrees."""
         record = self.store.record(submission_id)
-        return record is None or bool(record["public_details"])
+        return record is None or record.public_details
 
     def details_path(self, submission_id: str) -> Path:
         """Where the worker writes a submission's per-question details (`leaderboard.details`)."""
@@ -177,19 +177,17 @@ class Leaderboard:
         """Submissions, newest first (or the one asked for), with the uploads waiting to be checked
         (status `checking`, `ahead`: how many wait before it) and those refused after it (`refused`,
         the reason in `error`). While the store cannot write, queued and running ones say why in `error`."""
-        rows = self.store.statuses(submission_id)
+        rows = [record.status_fields() for record in self.store.statuses(submission_id)]
         ahead = {submission_id: position for position, submission_id in enumerate(self.store.waiting_ids())}
         states = self.reviews.states()
         reproductions = self.reproductions.views()
         for row in rows:
-            state = states.get(row["id"], {})
+            state = states.get(row["id"]) or RowReview()
             if row["id"] in ahead:
                 row["ahead"] = ahead[row["id"]]
-            row.update(audit=state.get("audit", ""), review=state.get("review", "") or state.get("audit_error", ""),
-                       audit_summary=state.get("audit_summary"),
-                       moderation=state.get("moderation", "visible"),
-                       moderation_reason=state.get("moderation_reason", ""),
-                       integrity=state.get("integrity", ""), integrity_reason=state.get("integrity_reason", ""))
+            row.update(audit=state.audit, review=state.review or state.audit_error, audit_summary=state.audit_summary,
+                       moderation=state.moderation, moderation_reason=state.moderation_reason,
+                       integrity=state.integrity, integrity_reason=state.integrity_reason)
             reproduction = reproductions.get(row["id"], SELF_REPORTED)
             row.update(reproduction=reproduction.label, reproduction_reason=reproduction.reason,
                        runner_model=reproduction.runner_model)
@@ -197,7 +195,7 @@ class Leaderboard:
         if trouble:
             for row in rows:
                 cause = trouble.get(row["id"]) or trouble.get(None)
-                if cause and row["status"] in (QUEUED, RUNNING):
+                if cause and row["status"] in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING):
                     row["error"] = (f"the server cannot write right now ({cause}); the work is kept "
                                     "and retried until it can")
         return rows
@@ -226,13 +224,13 @@ class Leaderboard:
         of the benchmark the text alone answers (the About tab shows it per dimension). Read off the
         board, so only that one submission's results are parsed."""
         frame = self.board()
-        mine = frame[(frame["Source"] == "scored here") & (frame["Build"] == (self.dataset.fingerprint or ""))
-                     & frame["Blind MCQ"].notna()]
+        mine = frame[(frame[Column.SOURCE] == Source.SCORED) & (frame[Column.BUILD] == (self.dataset.fingerprint or ""))
+                     & frame[Column.BLIND_MCQ].notna()]
         if mine.empty:
             return None
-        best = mine.loc[mine["Blind MCQ"].idxmax()]
-        results = self.scores(best["Id"])
-        return (best["Model"], results.blind) if results is not None and results.blind is not None else None
+        best = mine.loc[mine[Column.BLIND_MCQ].idxmax()]
+        results = self.scores(best[Column.ID])
+        return (best[Column.MODEL], results.blind) if results is not None and results.blind is not None else None
 
     # -- the operator ----------------------------------------------------------------------
 
@@ -256,7 +254,7 @@ class Leaderboard:
             raise SubmissionError(f"No submission with id {submission_id}.")
         self.store.archive_results(submission_id, f"rescored by {actor}")
         self.store.forget_answers(submission_id)
-        if not self.store.requeue((FINISHED, AWAITING, FAILED), submission_id):
+        if not self.store.requeue((*SCORED_STATUSES, SubmissionStatus.FAILED), submission_id):
             raise SubmissionError(f"{submission_id} is queued or running; rescore it once it is scored.")
         log.info("rescore: %s queued %s again", actor, submission_id)
         self.worker.wake()
@@ -274,14 +272,14 @@ class Leaderboard:
                 return self._items[1]
         hidden = self.reviews.hidden()
         responses = {}
-        for row in self.store.statuses():
-            if row["status"] not in (FINISHED, AWAITING) or row["id"] in hidden:
+        for record in self.store.statuses():
+            if record.status not in SCORED_STATUSES or record.id in hidden:
                 continue
-            scores = self.scores(row["id"])
-            path = self.details_path(row["id"])
+            scores = self.scores(record.id)
+            path = self.details_path(record.id)
             if scores is None or scores.dataset.fingerprint != self.dataset.fingerprint or not details.exists(path):
                 continue
-            responses[row["id"]] = {item.id: bool(item.correct) for item in details.read_details(path)
+            responses[record.id] = {item.id: bool(item.correct) for item in details.read_details(path)
                                     if item.question_type == "mcq" and item.status is not ItemStatus.MISSING}
         stats = items.analyse(responses)
         with self._board_lock:
@@ -345,6 +343,6 @@ class Leaderboard:
         views = self.reproductions.views()
         shown = {submission_id: (view.label, view.agreement) for submission_id, view in views.items()}
         merged = dict(holds)
-        for submission_id, why in self.reproductions.holds(list(scored["Id"]), views).items():
+        for submission_id, why in self.reproductions.holds(list(scored[Column.ID]), views).items():
             merged[submission_id] = f"{merged[submission_id]}; {why}" if submission_id in merged else why
         return board_logic.with_reproduction(scored, shown, SELF_REPORTED.label), merged

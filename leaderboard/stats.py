@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from dataclasses import asdict
 from numbers import Real
 from statistics import fmean
 from typing import Iterable, Sequence
@@ -25,6 +26,7 @@ from scipy.stats import binomtest, bootstrap
 from core.results import ItemResult
 from core.vocabulary import RELEASE_QUESTIONS
 from judge.report import wilson_bounds
+from leaderboard.records import Comparison, McqAgreement, McqComparison, OpenComparison
 
 ALPHA = 0.05
 # The release's MCQ count, taken as the n behind the paper's published accuracies (it gives no per-item data).
@@ -136,7 +138,7 @@ def _index(items: list[ItemResult], side: str) -> dict[str, ItemResult]:
     return by_id
 
 
-def _mcq_block(pairs: list[tuple[ItemResult, ItemResult]]) -> dict:
+def _mcq_block(pairs: list[tuple[ItemResult, ItemResult]]) -> McqAgreement:
     both = only_a = only_b = 0
     for a, b in pairs:
         both += a.correct and b.correct
@@ -144,12 +146,10 @@ def _mcq_block(pairs: list[tuple[ItemResult, ItemResult]]) -> dict:
         only_b += b.correct and not a.correct
     n = len(pairs)
     p = mcnemar_exact(only_a, only_b)
-    return {"n": n, "both_right": both, "only_a": only_a, "only_b": only_b,
-            "both_wrong": n - both - only_a - only_b,
-            "accuracy_a": round(100 * (both + only_a) / n, 4) if n else None,
-            "accuracy_b": round(100 * (both + only_b) / n, 4) if n else None,
-            "diff": round(100 * (only_a - only_b) / n, 4) if n else None,
-            "p": p, "significant": p < ALPHA}
+    return McqAgreement(n=n, both_right=both, only_a=only_a, only_b=only_b, both_wrong=n - both - only_a - only_b,
+                        accuracy_a=round(100 * (both + only_a) / n, 4) if n else None,
+                        accuracy_b=round(100 * (both + only_b) / n, 4) if n else None,
+                        diff=round(100 * (only_a - only_b) / n, 4) if n else None, p=p, significant=p < ALPHA)
 
 
 def _verdict(name_a: str, name_b: str, fmt: str, diff: float, evidence: str, significant: bool) -> str:
@@ -164,36 +164,35 @@ def _verdict(name_a: str, name_b: str, fmt: str, diff: float, evidence: str, sig
 
 
 def _open_block(pairs: list[tuple[ItemResult, ItemResult]], name_a: str, name_b: str, resamples: int,
-                seed: int) -> dict:
+                seed: int) -> OpenComparison:
     scored = [(a, b) for a, b in pairs if a.score is not None and b.score is not None]
-    block = {"n": len(pairs), "paired": len(scored), "unscored": len(pairs) - len(scored),
-             "mean_a": None, "mean_b": None, "mean_diff": None, "ci95": None, "p": 1.0,
-             "significant": False,
-             "disagree_ids": [a.id for a, b in scored if abs(a.score - b.score) >= OPEN_DISAGREE_POINTS]}
+    block = OpenComparison(n=len(pairs), paired=len(scored), unscored=len(pairs) - len(scored), mean_a=None,
+                           mean_b=None, mean_diff=None, ci95=None, p=1.0, significant=False,
+                           disagree_ids=[a.id for a, b in scored if abs(a.score - b.score) >= OPEN_DISAGREE_POINTS],
+                           sentence="")
     if not scored:
-        block["sentence"] = (f"No open answer is scored for both {name_a} and {name_b}: "
-                             "nothing to compare on Open.")
+        block.sentence = f"No open answer is scored for both {name_a} and {name_b}: nothing to compare on Open."
         return block
     a_scores = [a.score for a, _ in scored]
     b_scores = [b.score for _, b in scored]
     diff, low, high = paired_bootstrap(a_scores, b_scores, resamples=resamples, seed=seed)
     enough = len(scored) >= MIN_OPEN_PAIRS
     significant = enough and (low > 0 or high < 0)
-    block.update(mean_a=round(fmean(a_scores), 4), mean_b=round(fmean(b_scores), 4), mean_diff=round(diff, 4),
-                 ci95=[round(low, 4), round(high, 4)], p=sign_test(x - y for x, y in zip(a_scores, b_scores)),
-                 significant=significant)
+    block.mean_a, block.mean_b, block.mean_diff = round(fmean(a_scores), 4), round(fmean(b_scores), 4), round(diff, 4)
+    block.ci95 = [round(low, 4), round(high, 4)]
+    block.p, block.significant = sign_test(x - y for x, y in zip(a_scores, b_scores)), significant
     if not enough:
-        block["sentence"] = (f"Only {len(scored)} open answers are scored for both {name_a} and {name_b}: "
-                             f"too few (under {MIN_OPEN_PAIRS}) to tell them apart on Open.")
+        block.sentence = (f"Only {len(scored)} open answers are scored for both {name_a} and {name_b}: "
+                          f"too few (under {MIN_OPEN_PAIRS}) to tell them apart on Open.")
         return block
     low, high = (low, high) if diff >= 0 else (-high, -low)  # the interval of the leader's margin
     evidence = f"95% CI {_points(low)} to {_points(high)}"
-    block["sentence"] = _verdict(name_a, name_b, "Open", diff, evidence, significant)
+    block.sentence = _verdict(name_a, name_b, "Open", diff, evidence, significant)
     return block
 
 
 def compare(items_a: list[ItemResult], items_b: list[ItemResult], *, name_a: str = "A", name_b: str = "B",
-            order: Sequence[str] | None = None, resamples: int = 2000, seed: int = 0) -> dict:
+            order: Sequence[str] | None = None, resamples: int = 2000, seed: int = 0) -> Comparison:
     """Question-by-question agreement of two scored submissions (the judge's per-item details).
 
     Only ids both lists hold are compared (`only_in_a` / `only_in_b` count the rest). MCQ:
@@ -217,21 +216,20 @@ def compare(items_a: list[ItemResult], items_b: list[ItemResult], *, name_a: str
         (mcq_pairs if a.question_type == "mcq" else open_pairs).append((a, b))
     shared = len(mcq_pairs) + len(open_pairs)
 
-    mcq = _mcq_block(mcq_pairs)
-    if mcq["n"]:
-        evidence = f"{_format_p(mcq['p'])}, {mcq['n']:,} shared questions"
-        mcq["sentence"] = _verdict(name_a, name_b, "MCQ", mcq["diff"], evidence, mcq["significant"])
+    overall = _mcq_block(mcq_pairs)
+    if overall.n:
+        evidence = f"{_format_p(overall.p)}, {overall.n:,} shared questions"
+        sentence = _verdict(name_a, name_b, "MCQ", overall.diff, evidence, overall.significant)
     else:
-        mcq["sentence"] = f"{name_a} and {name_b} share no scored MCQ: nothing to compare on MCQ."
-    mcq["disagree_ids"] = [a.id for a, b in mcq_pairs if a.correct != b.correct]
+        sentence = f"{name_a} and {name_b} share no scored MCQ: nothing to compare on MCQ."
     groups: dict[str, list] = {str(name): [] for name in order or ()}
     for a, b in mcq_pairs:
         groups.setdefault(str(a.dimension or "unspecified"), []).append((a, b))
-    mcq["by_dimension"] = {name: _mcq_block(pairs) for name, pairs in groups.items() if pairs}
-
-    return {"names": [name_a, name_b], "shared": shared,
-            "only_in_a": len(by_a) - shared, "only_in_b": len(by_b) - shared,
-            "mcq": mcq, "open": _open_block(open_pairs, name_a, name_b, resamples, seed)}
+    mcq = McqComparison(**asdict(overall), sentence=sentence,
+                        disagree_ids=[a.id for a, b in mcq_pairs if a.correct != b.correct],
+                        by_dimension={name: _mcq_block(pairs) for name, pairs in groups.items() if pairs})
+    return Comparison(names=[name_a, name_b], shared=shared, only_in_a=len(by_a) - shared,
+                      only_in_b=len(by_b) - shared, mcq=mcq, open=_open_block(open_pairs, name_a, name_b, resamples, seed))
 
 
 def wilson_interval(accuracy_pct: float, n: int) -> tuple[float, float]:

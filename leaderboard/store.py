@@ -23,21 +23,20 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.results import ReproductionState
+from leaderboard.records import FLAGGED, HIDDEN, STORED_STATUSES, VISIBLE, SubmissionRecord
+from leaderboard.records import SubmissionStatus as Status
 
 SCHEMA_VERSION = 4
 
-QUEUED, RUNNING, FINISHED, FAILED, AWAITING = "queued", "running", "finished", "failed", "awaiting_judge"
-STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, AWAITING)
-# An upload taken while every check was busy waits in the `intake` table: checking, then a submission
-# (queued) or refused with its reason. Both show in `statuses` beside the submissions.
-CHECKING, REFUSED = "checking", "refused"
+# A submission's status (`SubmissionStatus`); an upload taken while every check was busy waits in the
+# `intake` table: checking, then a submission (queued) or refused with its reason. Both show in `statuses`.
+STATUSES = tuple(status.value for status in STORED_STATUSES)  # as the schema's CHECK spells them
 # The audit of a submission's open scores by a second judge, and the operator's word on a row.
 AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED = "audit_pending", "audited", "under_review", "cleared"
 AUDIT_STATES = (AUDIT_PENDING, AUDIT_DONE, UNDER_REVIEW, REVIEW_CLEARED)
 # The copy checks' word on a row (leaderboard.integrity): nothing found, something noted, or held.
 INTEGRITY_CLEAR, INTEGRITY_NOTED, INTEGRITY_HELD = "clear", "noted", "held"
 INTEGRITY_STATES = (INTEGRITY_CLEAR, INTEGRITY_NOTED, INTEGRITY_HELD)
-VISIBLE, FLAGGED, HIDDEN = "visible", "flagged", "hidden"
 MODERATION_STATES = (VISIBLE, FLAGGED, HIDDEN)
 REPRODUCTION_STATES = tuple(state.value for state in ReproductionState)
 # A reproduction the lane takes when due: waiting its turn, failed (retried with backoff) or over budget.
@@ -125,7 +124,7 @@ CREATE TABLE IF NOT EXISTS intake (
     file_sha256 TEXT NOT NULL,
     size INTEGER NOT NULL,
     fields TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('{CHECKING}', '{REFUSED}')),
+    state TEXT NOT NULL CHECK (state IN ('{Status.CHECKING}', '{Status.REFUSED}')),
     error TEXT NOT NULL DEFAULT '',
     created_ts REAL NOT NULL,
     created_at TEXT NOT NULL,
@@ -456,7 +455,7 @@ class Store:
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (row["id"], row["model"], row["link"], row["weights"], int(row["medical"]),
              row["params_b"], row["description"], row["submitter"], row["file_name"],
-             row["file_format"], row["file_sha256"], json.dumps(row["coverage"]), QUEUED,
+             row["file_format"], row["file_sha256"], json.dumps(row["coverage"]), Status.QUEUED,
              now, stamp, utc_now(), int(row.get("public_details", True)),
              json.dumps({kind: {"sha256": c["sha256"], "file_name": c["file_name"]}
                          for kind, c in companions.items()})))
@@ -505,7 +504,7 @@ class Store:
         with self._files_written(row, link) as now, self._transaction() as db:
             self._check(db, row["submitter"], row["model"], row["file_sha256"], limit, window, now)
             waiting, waiting_size = db.execute("SELECT count(*), coalesce(sum(size), 0) FROM intake"
-                                               " WHERE state = ?", (CHECKING,)).fetchone()
+                                               " WHERE state = ?", (Status.CHECKING,)).fetchone()
             if waiting >= count or waiting_size + row["size"] > size:
                 raise WaitingRoomFull(f"{waiting} uploads already wait to be checked ({waiting_size / 2**20:.0f} "
                                       f"MiB); the server takes at most {count} ({size / 2**20:.0f} MiB)")
@@ -513,14 +512,14 @@ class Store:
             db.execute("INSERT INTO intake (id, submitter, model, file_sha256, size, fields, state, created_ts,"
                        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                        (row["id"], row["submitter"], row["model"], row["file_sha256"], row["size"],
-                        json.dumps(fields), CHECKING, now, stamp, stamp))
+                        json.dumps(fields), Status.CHECKING, now, stamp, stamp))
         return waiting
 
     def waiting(self, skip: set[str] | frozenset[str] = frozenset()) -> dict | None:
         """The oldest upload waiting to be checked and not in `skip`: its fields, `file_path` and
         companions' paths, as `add` takes them."""
         rows = self._connection().execute("SELECT id, fields FROM intake WHERE state = ? ORDER BY seq",
-                                          (CHECKING,)).fetchall()
+                                          (Status.CHECKING,)).fetchall()
         for row in rows:
             if row["id"] not in skip:
                 fields = json.loads(row["fields"])
@@ -533,7 +532,7 @@ class Store:
         """A waiting upload passed its check: it becomes a queued submission (with `row["coverage"]`),
         in one transaction; False if it no longer waits (another process checked it)."""
         with self._transaction() as db:
-            if db.execute("DELETE FROM intake WHERE id = ? AND state = ?", (row["id"], CHECKING)).rowcount == 0:
+            if db.execute("DELETE FROM intake WHERE id = ? AND state = ?", (row["id"], Status.CHECKING)).rowcount == 0:
                 return False
             self._insert(db, row, time.time())
         return True
@@ -543,11 +542,11 @@ class Store:
         files deleted unless another submission or upload holds the same content."""
         with self._transaction() as db:
             found = db.execute("SELECT fields FROM intake WHERE id = ? AND state = ?",
-                               (submission_id, CHECKING)).fetchone()
+                               (submission_id, Status.CHECKING)).fetchone()
             if found is None:
                 return False
             db.execute("UPDATE intake SET state = ?, error = ?, updated_at = ? WHERE id = ?",
-                       (REFUSED, reason, utc_now(), submission_id))
+                       (Status.REFUSED, reason, utc_now(), submission_id))
         fields = json.loads(found["fields"])
         for sha256 in [fields["file_sha256"], *(c["sha256"] for c in fields["companions"].values())]:
             if not self._content_used(sha256):
@@ -558,17 +557,18 @@ class Store:
         db = self._connection()
         return db.execute("SELECT 1 FROM submissions WHERE file_sha256 = ? OR companions LIKE ?"
                           " UNION ALL SELECT 1 FROM intake WHERE state = ? AND (file_sha256 = ? OR fields LIKE ?)"
-                          " LIMIT 1", (sha256, f"%{sha256}%", CHECKING, sha256, f"%{sha256}%")).fetchone() is not None
+                          " LIMIT 1", (sha256, f"%{sha256}%", Status.CHECKING, sha256, f"%{sha256}%")
+                          ).fetchone() is not None
 
     def waiting_ids(self) -> list[str]:
         """The uploads waiting to be checked, oldest (the next checked) first."""
         return [row[0] for row in self._connection().execute("SELECT id FROM intake WHERE state = ? ORDER BY seq",
-                                                             (CHECKING,))]
+                                                             (Status.CHECKING,))]
 
     def waiting_count(self) -> int:
         """How many uploads wait to be checked."""
         return int(self._connection().execute("SELECT count(*) FROM intake WHERE state = ?",
-                                              (CHECKING,)).fetchone()[0])
+                                              (Status.CHECKING,)).fetchone()[0])
     @staticmethod
     def _insert_reproduction(db: sqlite3.Connection, submission_id: str, reproduction: dict) -> None:
         """A submission's reproduction as it starts: the model named with it, the runner serving it (if any)."""
@@ -589,17 +589,17 @@ class Store:
             " WHERE submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?))"
             " UNION ALL SELECT id, model, state, file_sha256 = ? FROM intake"
             " WHERE state = ? AND submitter = ? AND (file_sha256 = ? OR lower(model) = lower(?)) LIMIT 1",
-            (sha256, submitter, sha256, model, sha256, CHECKING, submitter, sha256, model)).fetchone()
+            (sha256, submitter, sha256, model, sha256, Status.CHECKING, submitter, sha256, model)).fetchone()
         if same is not None:
             what = "this predictions file" if same["same_file"] else f"the model name {same['model']!r}"
             after = (" It failed in the judge and keeps its file: it is judged again when the judge"
-                     " is back, no need to submit it again." if same["status"] == FAILED else "")
+                     " is back, no need to submit it again." if same["status"] == Status.FAILED else "")
             raise DuplicateError(f"You already submitted {what} (submission {same['id']}, "
                                  f"{same['status']}); duplicates are not queued again.{after}")
         recent = db.execute("SELECT count(*), min(created_ts) FROM (SELECT created_ts FROM submissions"
                             " WHERE submitter = ? AND created_ts > ? UNION ALL SELECT created_ts FROM intake"
                             " WHERE state = ? AND submitter = ? AND created_ts > ?)",
-                            (submitter, now - window, CHECKING, submitter, now - window)).fetchone()
+                            (submitter, now - window, Status.CHECKING, submitter, now - window)).fetchone()
         if recent[0] >= limit:
             wait_min = max(1, int((recent[1] + window - now) // 60) + 1)
             raise RateLimitError(f"Rate limit: at most {limit} submissions per {_duration(window)} "
@@ -607,7 +607,7 @@ class Store:
 
     _HOLDS = " AND EXISTS (SELECT 1 FROM lease WHERE id = 1 AND owner = ?)"
 
-    def _claim(self, where: str, args: tuple, owner: str | None) -> dict | None:
+    def _claim(self, where: str, args: tuple, owner: str | None) -> SubmissionRecord | None:
         with self._transaction() as db:
             if owner is not None and db.execute("SELECT 1 FROM lease WHERE owner = ?", (owner,)).fetchone() is None:
                 return None
@@ -615,29 +615,31 @@ class Store:
             if row is None:
                 return None
             db.execute("UPDATE submissions SET status = ?, attempts = attempts + 1, error = '',"
-                       " updated_at = ? WHERE id = ?", (RUNNING, utc_now(), row["id"]))
+                       " updated_at = ? WHERE id = ?", (Status.RUNNING, utc_now(), row["id"]))
         companions = {kind: {**companion, "path": self.file_path(companion["sha256"])}
                       for kind, companion in json.loads(row["companions"] or "{}").items()}
-        return {**dict(row), "file_path": self.file_path(row["file_sha256"]), "companions": companions}
+        return SubmissionRecord.from_row(row, file_path=self.file_path(row["file_sha256"]),
+                                         companions=companions)
 
-    def claim_next(self, owner: str | None = None) -> dict | None:
+    def claim_next(self, owner: str | None = None) -> SubmissionRecord | None:
         """Mark the oldest queued submission running and return it (with `file_path`); only while
         `owner` holds the lease, when given."""
-        return self._claim("status = ? ORDER BY seq", (QUEUED,), owner)
+        return self._claim("status = ? ORDER BY seq", (Status.QUEUED,), owner)
 
-    def claim_judging(self, owner: str | None = None) -> dict | None:
+    def claim_judging(self, owner: str | None = None) -> SubmissionRecord | None:
         """The next submission for the judge: awaiting ones first, oldest first (one whose batch
         is at the judge once its time to look again has come); then a failed one whose retry
         time has come."""
         now = time.time()
-        return (self._claim("status = ? AND (retry_ts IS NULL OR retry_ts <= ?) ORDER BY seq", (AWAITING, now), owner)
-                or self._claim("status = ? AND retry_ts <= ? ORDER BY retry_ts", (FAILED, now), owner))
+        return (self._claim("status = ? AND (retry_ts IS NULL OR retry_ts <= ?) ORDER BY seq", (Status.AWAITING, now),
+                            owner)
+                or self._claim("status = ? AND retry_ts <= ? ORDER BY retry_ts", (Status.FAILED, now), owner))
 
     def defer(self, submission_id: str, retry_ts: float, owner: str | None = None) -> bool:
         """Put a running submission back to awaiting the judge, not to be claimed before `retry_ts`
         (its batch is still at the judge); its results stay. With `owner`: only while it holds the lease."""
         sql = "UPDATE submissions SET status = ?, retry_ts = ?, updated_at = ? WHERE id = ? AND status = ?"
-        args: list[Any] = [AWAITING, retry_ts, utc_now(), submission_id, RUNNING]
+        args: list[Any] = [Status.AWAITING, retry_ts, utc_now(), submission_id, Status.RUNNING]
         if owner is not None:
             sql, args = sql + self._HOLDS, args + [owner]
         with self._transaction() as db:
@@ -654,9 +656,9 @@ class Store:
         sql = ("UPDATE submissions SET status = ?, results = ?, error = '', retry_ts = NULL,"
                " judge_failures = CASE WHEN ? = ? THEN 0 ELSE judge_failures END,"
                " updated_at = ? WHERE id = ?")
-        args: list[Any] = [status, json.dumps(results), status, FINISHED, utc_now(), submission_id]
+        args: list[Any] = [status, json.dumps(results), status, Status.FINISHED, utc_now(), submission_id]
         if owner is not None:
-            sql, args = sql + " AND status = ?" + self._HOLDS, args + [RUNNING, owner]
+            sql, args = sql + " AND status = ?" + self._HOLDS, args + [Status.RUNNING, owner]
         with self._transaction() as db:
             if db.execute(sql, args).rowcount == 0:
                 return False
@@ -670,9 +672,9 @@ class Store:
         results and the board row stay. With `owner`: only while it holds the lease."""
         sql = ("UPDATE submissions SET status = ?, error = ?, retry_ts = ?, judge_failures = judge_failures + 1,"
                " updated_at = ? WHERE id = ?")
-        args: list[Any] = [FAILED, reason, retry_ts, utc_now(), submission_id]
+        args: list[Any] = [Status.FAILED, reason, retry_ts, utc_now(), submission_id]
         if owner is not None:
-            sql, args = sql + " AND status = ?" + self._HOLDS, args + [RUNNING, owner]
+            sql, args = sql + " AND status = ?" + self._HOLDS, args + [Status.RUNNING, owner]
         with self._transaction() as db:
             return db.execute(sql, args).rowcount > 0
 
@@ -685,13 +687,13 @@ class Store:
         """Make every failed submission due for another try (a judge may have been configured)."""
         with self._transaction() as db:
             return db.execute("UPDATE submissions SET retry_ts = ? WHERE status = ?",
-                              (time.time(), FAILED)).rowcount
+                              (time.time(), Status.FAILED)).rowcount
 
     def requeue(self, statuses: tuple[str, ...], submission_id: str | None = None) -> int:
         """Put submissions in the given statuses back in the queue; returns how many."""
         marks = ",".join("?" * len(statuses))
         sql = f"UPDATE submissions SET status = ?, updated_at = ? WHERE status IN ({marks})"
-        args: list[Any] = [QUEUED, utc_now(), *statuses]
+        args: list[Any] = [Status.QUEUED, utc_now(), *statuses]
         if submission_id is not None:
             sql += " AND id = ?"
             args.append(submission_id)
@@ -700,31 +702,28 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def statuses(self, submission_id: str | None = None) -> list[dict]:
+    def statuses(self, submission_id: str | None = None) -> list[SubmissionRecord]:
         """Submissions and the uploads waiting to be checked (or refused after it), newest first."""
         where, args = (" WHERE id = ?", (submission_id,)) if submission_id is not None else ("", ())
         rows = self._connection().execute(
             f"SELECT {', '.join(STATUS_FIELDS)} FROM (SELECT {', '.join(STATUS_FIELDS)}, created_ts FROM submissions"
             f" UNION ALL SELECT id, model, submitter, state, 0, 0, error, created_at, updated_at, created_ts"
             f" FROM intake){where} ORDER BY created_ts DESC", args).fetchall()
-        return [dict(r) for r in rows]
+        return [SubmissionRecord.from_row(row) for row in rows]
 
     def results(self, submission_id: str) -> dict | None:
         row = self._connection().execute("SELECT results FROM submissions WHERE id = ?",
                                          (submission_id,)).fetchone()
         return json.loads(row[0]) if row is not None and row[0] else None
 
-    def record(self, submission_id: str) -> dict | None:
+    def record(self, submission_id: str) -> SubmissionRecord | None:
         """A submission's metadata and status (no file bytes)."""
         row = self._connection().execute(
             "SELECT id, model, link, weights, medical, params_b, description, submitter, file_name,"
             " file_sha256, coverage, status, progress_done, progress_total, error, attempts,"
             " created_at, updated_at, public_details, companions FROM submissions WHERE id = ?",
             (submission_id,)).fetchone()
-        if row is None:
-            return None
-        return {**dict(row), "public_details": bool(row["public_details"]),
-                "companions": json.loads(row["companions"] or "{}")}
+        return None if row is None else SubmissionRecord.from_row(row)
 
     def models_of_others(self, submitter: str) -> list[str]:
         """Model names other submitters already took (a name identifies one row on the board)."""
@@ -748,7 +747,7 @@ class Store:
     def last_scored_at(self) -> str | None:
         """When a scored (or awaiting) submission last changed: the UTC stamp, or None before any."""
         row = self._connection().execute("SELECT MAX(updated_at) FROM submissions WHERE status IN (?, ?)",
-                                         (FINISHED, AWAITING)).fetchone()
+                                         (Status.FINISHED, Status.AWAITING)).fetchone()
         return row[0] if row else None
 
     def board_version(self) -> int:
@@ -760,10 +759,10 @@ class Store:
         """Submissions the workers still have to take or finish; with `judging`, also those
         awaiting the judge and failed ones due for another try."""
         sql = "SELECT count(*) FROM submissions WHERE status IN (?, ?)"
-        args: tuple = (QUEUED, RUNNING)
+        args: tuple = (Status.QUEUED, Status.RUNNING)
         if judging:
             sql += " OR status = ? OR (status = ? AND retry_ts <= ?)"
-            args += (AWAITING, FAILED, time.time())
+            args += (Status.AWAITING, Status.FAILED, time.time())
         return int(self._connection().execute(sql, args).fetchone()[0]) + self.waiting_count()
 
     def queue_position(self, submission_id: str) -> int:
@@ -771,7 +770,7 @@ class Store:
         row = self._connection().execute(
             "SELECT CASE WHEN s.status = ? THEN (SELECT count(*) FROM submissions q"
             " WHERE q.status IN (?, ?) AND q.seq <= s.seq) ELSE 0 END FROM submissions s"
-            " WHERE s.id = ?", (QUEUED, QUEUED, RUNNING, submission_id)).fetchone()
+            " WHERE s.id = ?", (Status.QUEUED, Status.QUEUED, Status.RUNNING, submission_id)).fetchone()
         return int(row[0]) if row else 0
 
     # -- audit, moderation and earlier results ------------------------------------------
@@ -951,7 +950,8 @@ class Store:
                 f"SELECT r.*, s.public_details FROM reproductions r JOIN submissions s ON s.id = r.submission_id"
                 f" WHERE r.state IN ({marks}) AND (r.retry_ts IS NULL OR r.retry_ts <= ?) AND ({scored})"
                 " ORDER BY s.seq LIMIT 1",
-                (*_DUE_REPRODUCTIONS, time.time(), FINISHED, *(() if judging else (AWAITING,)))).fetchone()
+                (*_DUE_REPRODUCTIONS, time.time(), Status.FINISHED, *(() if judging else (Status.AWAITING,)))
+            ).fetchone()
             if row is None:
                 return None
             db.execute("UPDATE reproductions SET state = ?, updated_at = ? WHERE submission_id = ?",

@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -32,8 +33,8 @@ from leaderboard import companions, details
 from leaderboard.intake import CheckedReads, read_predictions
 from leaderboard.reproduce import Reproductions
 from leaderboard.review import Reviews
-from leaderboard.store import (AWAITING, FINISHED, RUNNING, Store, StoreUnavailable, _duration,
-                               storage_cause)
+from leaderboard.records import SubmissionRecord, SubmissionStatus
+from leaderboard.store import Store, StoreUnavailable, _duration, storage_cause
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,15 @@ IDLE_POLL_S = 1.0  # how often an idle lane looks for work queued by another pro
 
 class _Stopped(Exception):
     """Raised inside the judge's progress callback to abandon a run when the worker stops."""
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What a lane other than scoring claims: the id it works on (a submission's, or the copy checks'), and
+    the reproduction's claimed row for the reproduce lane. A scoring lane claims a `SubmissionRecord`."""
+
+    id: str
+    claimed: dict = field(default_factory=dict)
 
 
 class Worker:
@@ -155,7 +165,7 @@ class Worker:
         try:
             held, holder = self.store.acquire_lease(self._owner, self.settings.lease_s)
             if held and not self._leader.is_set():
-                self.store.requeue((RUNNING,))  # whoever ran these is gone: its lease expired
+                self.store.requeue((SubmissionStatus.RUNNING,))  # whoever ran these is gone: its lease expired
                 self.store.requeue_reproductions()
                 if self.endpoint is not None:
                     self.store.retry_failed_now()
@@ -217,7 +227,7 @@ class Worker:
                         busy.clear()
                         wake.wait(IDLE_POLL_S)
                         continue
-                    self._until_written(row["id"], lambda: work(row))
+                    self._until_written(row.id, lambda: work(row))
                 except StoreUnavailable as err:  # taking work failed; it stays queued
                     self._set_trouble(None, err.cause)
                     self._stop.wait(2.0)
@@ -225,7 +235,7 @@ class Worker:
                     log.exception("%s lane: unexpected error", name)
                     if row is not None:
                         reason = _reason(err)  # `err` is unbound once the except block ends
-                        self._until_written(row["id"], lambda: self._failed(row["id"], reason))
+                        self._until_written(row.id, lambda: self._failed(row.id, reason))
                     self._stop.wait(1.0)
                 finally:
                     busy.clear()
@@ -287,16 +297,16 @@ class Worker:
 
         return progress
 
-    def _score_mcq(self, row: dict) -> Callable[[], object] | None:
+    def _score_mcq(self, row: SubmissionRecord) -> Callable[[], object] | None:
         """The fast lane: MCQ scored, open answers left awaiting; the row goes on the board."""
-        submission_id = row["id"]
+        submission_id = row.id
         try:
             predictions = self._checked_reads.take(submission_id) \
-                or read_predictions(row["file_path"], row["file_name"], self._known_ids)
+                or read_predictions(row.file_path, row.file_name, self._known_ids)
             typed = judge.score_submission(
                 predictions, self.questions, endpoint=None, progress=self._progress(submission_id, threading.Event()),
                 dataset=self.dataset)
-            companions.attach(typed, row["companions"], self.questions)
+            companions.attach(typed, row.companions, self.questions)
             details.write_all(self.details_path(submission_id), typed.items)
         except _Stopped:
             return None  # left "running": the next start re-queues it
@@ -307,21 +317,21 @@ class Worker:
             reason = _reason(err)  # `err` is unbound once the except block ends
             return lambda: self.store.fail(submission_id, reason, owner=self._owner)
         results = typed.to_dict()
-        status = AWAITING if typed.open.awaiting else FINISHED
+        status = SubmissionStatus.AWAITING if typed.open.awaiting else SubmissionStatus.FINISHED
 
         def write() -> None:
             if self.store.finish(submission_id, status, results, owner=self._owner):
-                if status == AWAITING:
+                if status == SubmissionStatus.AWAITING:
                     self._wake_judge.set()
                 self._wake_reproduce.set()
                 self._wake_integrity.set()
                 self._on_written(submission_id)
         return write
 
-    def _judge_open(self, row: dict) -> Callable[[], object] | None:
+    def _judge_open(self, row: SubmissionRecord) -> Callable[[], object] | None:
         """The judge lane: the whole document with open answers judged, within the deadline. The
         judging runs in its own thread so a judge that never answers cannot hold this lane."""
-        submission_id = row["id"]
+        submission_id = row.id
         cancelled = threading.Event()
         outcome: dict = {}
         step = self._judge_step(submission_id)
@@ -331,12 +341,12 @@ class Worker:
                 if isinstance(step, BatchJudging) and step.running(self.endpoint):
                     outcome["waiting"] = True  # one look at its batch, still at the judge: nothing to score yet
                     return
-                predictions = read_predictions(row["file_path"], row["file_name"], self._known_ids)
+                predictions = read_predictions(row.file_path, row.file_name, self._known_ids)
                 outcome["results"] = judge.score_submission(
                     predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
                     progress=self._progress(submission_id, cancelled), dataset=self.dataset,
                     concurrency=self.settings.judge_concurrency, judge_step=step)
-                companions.attach(outcome["results"], row["companions"], self.questions)
+                companions.attach(outcome["results"], row.companions, self.questions)
             except BaseException as err:  # noqa: BLE001 - handed to the lane
                 outcome["error"] = err
             finally:
@@ -377,7 +387,7 @@ class Worker:
             return self._failed(submission_id, f"{typed.open.failed} of {typed.open.n} open answers could "
                                                f"not be judged ({first_error}); the file is kept, "
                                                "judged answers are cached, and a retry judges only the rest")
-        status = AWAITING if typed.open.awaiting else FINISHED
+        status = SubmissionStatus.AWAITING if typed.open.awaiting else SubmissionStatus.FINISHED
 
         def write() -> None:
             if self.store.finish(submission_id, status, results, owner=self._owner):
@@ -402,38 +412,38 @@ class Worker:
         folder = judge_folder(self.cache_path.parent / "judge_batches" / submission_id, self.endpoint)
         return BatchJudging(folder, resubmit_unfinished=False, announce=announce, say=say)
 
-    def _claim_audit(self, owner: str) -> dict | None:
+    def _claim_audit(self, owner: str) -> _Work | None:
         submission_id = self.store.next_audit(owner)
-        return None if submission_id is None else {"id": submission_id}
+        return None if submission_id is None else _Work(submission_id)
 
-    def _audit(self, row: dict) -> Callable[[], object] | None:
+    def _audit(self, work: _Work) -> Callable[[], object] | None:
         """The audit lane: a second judge re-scores a sample of the submission's judged open items."""
-        if self.reviews.run(row["id"]) is not None:
-            self._on_written(row["id"])
+        if self.reviews.run(work.id) is not None:
+            self._on_written(work.id)
         return None
 
-    def _claim_reproduction(self, owner: str) -> dict | None:
+    def _claim_reproduction(self, owner: str) -> _Work | None:
         claimed = self.store.claim_reproduction(owner, judging=self.endpoint is not None)
-        return None if claimed is None else {**claimed, "id": claimed["submission_id"]}
+        return None if claimed is None else _Work(claimed["submission_id"], claimed)
 
-    def _reproduce(self, claimed: dict) -> Callable[[], object] | None:
+    def _reproduce(self, work: _Work) -> Callable[[], object] | None:
         """The reproduce lane: a runner re-asks the submission's sample (`Reproductions.run`). Whatever goes wrong
         is the reproduction's failure, never the submission's: its scores and its row stay as they are."""
         try:
-            state = self.reproductions.run(claimed, self._stop.is_set)
+            state = self.reproductions.run(work.claimed, self._stop.is_set)
         except Exception as err:  # noqa: BLE001 - recorded on the reproduction, retried with backoff
             if storage_cause(err):
                 raise
             log.exception("reproduce lane: unexpected error")
-            state = self.reproductions.failed(claimed, _reason(err))
+            state = self.reproductions.failed(work.claimed, _reason(err))
         if state is not None:
-            self._on_written(claimed["id"])
+            self._on_written(work.id)
         return None
 
-    def _claim_integrity(self, owner: str) -> dict | None:
-        return {"id": "copy checks"} if self._leader.is_set() and self.store.integrity_due() else None
+    def _claim_integrity(self, owner: str) -> _Work | None:
+        return _Work("copy checks") if self._leader.is_set() and self.store.integrity_due() else None
 
-    def _check_integrity(self, row: dict) -> Callable[[], object] | None:
+    def _check_integrity(self, work: _Work) -> Callable[[], object] | None:
         """The copy checks' lane: every row on the served build read against the others, after any change."""
         for submission_id in self.reviews.check_integrity(self.dataset.fingerprint or ""):
             self._on_written(submission_id)

@@ -18,46 +18,50 @@ from core.results import DatasetInfo
 from core.vocabulary import (CRITERIA, DIMENSIONS, MEDICAL_INTELLIGENCE, PAPER_JUDGE_MARK, PERCEPTION, REASONING,
                              RELEASE_LABEL_NOTE)
 from leaderboard import board as tables
+from leaderboard.records import Column, Source
 from leaderboard.stats import PAPER_MCQ_N
 from space.render import escape_md
 
 DEFAULT_COLUMN_GROUPS = ["Overview", "Dimensions"]
-SOURCE_BADGES = {"paper": ("paper", "reported in the paper (Table 2/3)"),
-                 "scored here": ("scored", "scored here by this Space's judge"),
-                 tables.REFERENCE: ("reference", "a reference baseline scored here on the served build "
+SOURCE_BADGES = {Source.PAPER: ("paper", "reported in the paper (Table 2/3)"),
+                 Source.SCORED: ("scored", "scored here by this Space's judge"),
+                 Source.REFERENCE: ("reference", "a reference baseline scored here on the served build "
                                                 "(no model): never ranked")}
 UNRANKED_BADGES = {tables.UNRANKED_OTHER_BUILD: "other build", tables.UNRANKED_SAMPLE_BUILD: "sample build",
-                   tables.UNRANKED_PARTIAL: "partial", "no MCQ score": "no MCQ", "not reproduced": "not reproduced",
+                   tables.UNRANKED_PARTIAL: "partial", tables.UNRANKED_NO_MCQ: "no MCQ",
+                   "not reproduced": "not reproduced",
                    **{label: "not reproduced yet" for label in tables.REPRODUCED if label != "not reproduced"}}
 PAPER_OPEN_MARK = "†"
 EMPTY_VIEW = "**No models match these filters.** Clear the search or tick fewer boxes."
 # Columns a visitor sorts best-first on their first click; the rest (names, ranks) start A to Z, 1 up.
-ASCENDING_FIRST = frozenset({"Rank", "Band", "Open band", "Model", "Source", "Weights", "Domain", "Judge", "Note",
-                             "Link", "Unranked", "Build", "Judge prompt", "Id", "Submitted"})
-PINNED_COLUMNS = ("Rank", "Model")  # stay at the left edge while the table scrolls sideways
+ASCENDING_FIRST = frozenset({Column.RANK, Column.BAND, Column.OPEN_BAND, Column.MODEL, Column.SOURCE, Column.WEIGHTS,
+                             Column.DOMAIN, Column.JUDGE, Column.NOTE, Column.LINK, Column.UNRANKED, Column.BUILD,
+                             Column.JUDGE_PROMPT, Column.ID, Column.SUBMITTED})
+PINNED_COLUMNS = (Column.RANK, Column.MODEL)  # stay at the left edge while the table scrolls sideways
 
 HEADER_TIPS: dict[str, str] = {
-    "Rank": "Rank band at 95%: rows whose MCQ Wilson intervals overlap share a band (e.g. 2–4); "
+    Column.RANK: "Rank band at 95%: rows whose MCQ Wilson intervals overlap share a band (e.g. 2–4); "
             "— = not comparable, so unranked (see the mark beside the model)",
-    "Model": "Model name, linked to its model card, paper or code",
-    "MCQ": f"Multiple-choice accuracy (%) ± half of its 95% Wilson interval (paper rows: n = {PAPER_MCQ_N:,})",
-    "Open": f"Open-ended score 0–100 by an LLM judge; {PAPER_OPEN_MARK} = the paper's judge ({PAPER_JUDGE_MARK}). "
+    Column.MODEL: "Model name, linked to its model card, paper or code",
+    Column.MCQ: f"Multiple-choice accuracy (%) ± half of its 95% Wilson interval (paper rows: n = {PAPER_MCQ_N:,})",
+    Column.OPEN: f"Open-ended score 0–100 by an LLM judge; {PAPER_OPEN_MARK} = the paper's judge "
+                 f"({PAPER_JUDGE_MARK}). "
             "Compared only among rows with the same judge and prompt",
-    "Source": "paper = reported in the paper; scored = scored here; reference = a baseline with no model "
+    Column.SOURCE: "paper = reported in the paper; scored = scored here; reference = a baseline with no model "
               "(random letter, commonest letter), never ranked",
-    "Reproduced": "Whether a runner this Space trusts re-asked a random sample of the submission and got its "
+    Column.REPRODUCED: "Whether a runner this Space trusts re-asked a random sample of the submission and got its "
                   "answers: reproduced, not reproduced (held, unranked), self-reported (no runner serves it), "
                   "pending, reproduction failed, over budget. Empty for the paper's rows",
-    "Agreement (%)": "Share of the re-asked MCQs whose letters agree with the file's (Reproduced)",
+    Column.AGREEMENT: "Share of the re-asked MCQs whose letters agree with the file's (Reproduced)",
     **{d.abbr: f"{d.release_name} (MCQ accuracy %, {d.group})" for d in DIMENSIONS},
     **{c.abbr: f"{c.name} (open-ended criterion, 0–100, weight {c.weight})" for c in CRITERIA},
     **{m.abbr: f"{m.name} (MCQ accuracy %, medical-intelligence class)" for m in MEDICAL_INTELLIGENCE},
-    "Params (B)": "Parameters in billions (empty = unknown)",
-    "Band": "Rank band at 95% as text", "Open band": "Open rank among rows of the same judge and prompt",
-    "MCQ low": "Lower end of the MCQ 95% interval", "MCQ high": "Upper end of the MCQ 95% interval",
-    "Unranked": "Why the row is not ranked", "Coverage (%)": "Share of the MCQs answered",
-    "Build": "Fingerprint of the build the row was scored on", "Judge prompt": "Judge prompt version",
-    "Id": "Board id: paper:<model>, reference:<baseline> or the submission id",
+    Column.PARAMS: "Parameters in billions (empty = unknown)",
+    Column.BAND: "Rank band at 95% as text", Column.OPEN_BAND: "Open rank among rows of the same judge and prompt",
+    Column.MCQ_LOW: "Lower end of the MCQ 95% interval", Column.MCQ_HIGH: "Upper end of the MCQ 95% interval",
+    Column.UNRANKED: "Why the row is not ranked", Column.COVERAGE: "Share of the MCQs answered",
+    Column.BUILD: "Fingerprint of the build the row was scored on", Column.JUDGE_PROMPT: "Judge prompt version",
+    Column.ID: "Board id: paper:<model>, reference:<baseline> or the submission id",
 }
 # A header's name for a screen reader where the shown one is an abbreviation.
 SPOKEN = {**{d.abbr: d.release_name for d in DIMENSIONS}, **{c.abbr: c.name for c in CRITERIA},
@@ -77,20 +81,20 @@ def safe_link(url: object) -> str:
 
 
 def _model_cell(row: pd.Series, footnote: int | None) -> str:
-    name = html.escape(str(row["Model"]), quote=True)
-    link = safe_link(row.get("Link"))
+    name = html.escape(str(row[Column.MODEL]), quote=True)
+    link = safe_link(row.get(Column.LINK))
     cell = (f'<a href="{html.escape(link, quote=True)}" target="_blank" rel="noopener nofollow">{name}</a>'
             if link else name)
     if footnote:
         cell += f"<sup>{footnote}</sup>"
-    if row.get("Reproduced") == "reproduced":
-        agreement = row.get("Agreement (%)")
+    if row.get(Column.REPRODUCED) == "reproduced":
+        agreement = row.get(Column.AGREEMENT)
         agreed = f": {agreement:.1f}% of the re-asked MCQs agree" if isinstance(agreement, float) and \
             not math.isnan(agreement) else ""
         cell += (f' <span class="reproduced-mark" title="re-asked by a runner this Space trusts{agreed}">'
                  "✓ reproduced</span>")
-    reason = str(row.get("Unranked") or "")
-    if reason and row.get("Source") != tables.REFERENCE:  # the reference badge says it already
+    reason = str(row.get(Column.UNRANKED) or "")
+    if reason and row.get(Column.SOURCE) != Source.REFERENCE:  # the reference badge says it already
         kind = next((badge for key, badge in UNRANKED_BADGES.items() if reason.startswith(key)), "unranked")
         cell += f' <span class="unranked-mark" title="{html.escape(reason, quote=True)}">⚠ {kind}</span>'
     return cell
@@ -101,7 +105,7 @@ def _number(value: object, digits: int = 2) -> str:
 
 
 def _half_interval(row: pd.Series) -> str:
-    low = row.get("MCQ low")
+    low = row.get(Column.MCQ_LOW)
     if low is None or math.isnan(low):
         return ""
     return f"±{(row['MCQ high'] - low) / 2:.1f}"
@@ -110,20 +114,20 @@ def _half_interval(row: pd.Series) -> str:
 def _display(column: str, row: pd.Series, footnote: int | None) -> str:
     """A cell as escaped HTML text (the API's display value)."""
     value = row[column]
-    if column == "Rank":
-        return str(row["Band"]) if row.get("Band") not in (None, "") else "—"
-    if column == "Model":
+    if column == Column.RANK:
+        return str(row[Column.BAND]) if row.get(Column.BAND) not in (None, "") else "—"
+    if column == Column.MODEL:
         return _model_cell(row, footnote)
-    if column == "Source":
+    if column == Column.SOURCE:
         badge, title = SOURCE_BADGES.get(value, ("other", str(value)))
         return (f'<span class="source-badge source-{badge}" title="{html.escape(title, quote=True)}">'
                 f'{html.escape(badge)}</span>')
-    if column == "MCQ" and _half_interval(row):
+    if column == Column.MCQ and _half_interval(row):
         return f"{value:.2f} {_half_interval(row)}"
-    if column == "Open":
-        if row.get("Judge") == tables.AWAITING_JUDGE:
+    if column == Column.OPEN:
+        if row.get(Column.JUDGE) == tables.AWAITING_JUDGE:
             return "awaiting"
-        mark = PAPER_OPEN_MARK if row.get("Judge") == tables.PAPER_JUDGE and _number(value) else ""
+        mark = PAPER_OPEN_MARK if row.get(Column.JUDGE) == tables.PAPER_JUDGE and _number(value) else ""
         return _number(value) + mark
     if column in tables.NUMERIC_COLUMNS:
         return _number(value)
@@ -132,7 +136,7 @@ def _display(column: str, row: pd.Series, footnote: int | None) -> str:
 
 def footnotes(view: pd.DataFrame) -> dict[str, int]:
     """Row id -> footnote number, for the rows in view that carry a note of their own."""
-    noted = [row_id for row_id, note in zip(view["Id"], view["Note"]) if str(note or "").strip()]
+    noted = [row_id for row_id, note in zip(view[Column.ID], view[Column.NOTE]) if str(note or "").strip()]
     return {row_id: number for number, row_id in enumerate(noted, 1)}
 
 
@@ -143,7 +147,7 @@ def table_value(view: pd.DataFrame, column_groups: list[str]) -> dict:
     data, display = [], []
     for _, row in view.iterrows():
         data.append([None if isinstance(row[c], float) and math.isnan(row[c]) else row[c] for c in shown])
-        display.append([_display(c, row, notes.get(row["Id"])) for c in shown])
+        display.append([_display(c, row, notes.get(row[Column.ID])) for c in shown])
     return {"headers": shown, "data": data, "metadata": {"display_value": display, "styling": None}}
 
 
@@ -173,23 +177,23 @@ def _header(column: str, sorted_by: tuple[str, bool] | None, sortable: bool) -> 
 
 def _cell(column: str, row: pd.Series, footnote: int | None, best: bool) -> str:
     classes = _classes(column)
-    if column in tables.NUMERIC_COLUMNS and column != "Rank":
+    if column in tables.NUMERIC_COLUMNS and column != Column.RANK:
         classes.append("num")
-    if column == "MCQ" and _half_interval(row):
-        shown = f'{_number(row["MCQ"])}<span class="pm"> {_half_interval(row)}</span>'
+    if column == Column.MCQ and _half_interval(row):
+        shown = f'{_number(row[Column.MCQ])}<span class="pm"> {_half_interval(row)}</span>'
     else:
         shown = _display(column, row, footnote)
     if best:
         classes.append("best")
         shown += '<span class="visually-hidden"> (best in column)</span>'
-    tag = "th scope=\"row\"" if column == "Model" else "td"
+    tag = "th scope=\"row\"" if column == Column.MODEL else "td"
     return f'<{tag} class="{" ".join(classes)}">{shown}</{tag.split()[0]}>'
 
 
 def _row_kind(row: pd.Series) -> str:
-    if row["Source"] == tables.REFERENCE:
+    if row[Column.SOURCE] == Source.REFERENCE:
         return "reference"
-    return "ranked" if not math.isnan(row["Rank"]) else "unranked"
+    return "ranked" if not math.isnan(row[Column.RANK]) else "unranked"
 
 
 def board_table_html(view: pd.DataFrame, column_groups: list[str], sort: str | None = None, *,
@@ -210,11 +214,11 @@ def board_table_html(view: pd.DataFrame, column_groups: list[str], sort: str | N
         classes = [kind] + ["group-start"] * (previous is not None and kind != previous)
         previous = kind
         current = ""
-        if target and row["Id"] == target:
+        if target and row[Column.ID] == target:
             classes.append("target")
             current = ' aria-current="true"'
-        cells = "".join(_cell(c, row, notes.get(row["Id"]), row["Id"] in best.get(c, ())) for c in shown)
-        rows.append(f'<tr class="{" ".join(classes)}" data-row-id="{html.escape(str(row["Id"]), quote=True)}"'
+        cells = "".join(_cell(c, row, notes.get(row[Column.ID]), row[Column.ID] in best.get(c, ())) for c in shown)
+        rows.append(f'<tr class="{" ".join(classes)}" data-row-id="{html.escape(str(row[Column.ID]), quote=True)}"'
                     f'{current}>{cells}</tr>')
     caption = ("Ranked models, then unranked rows, then reference baselines. "
                + ("Column headers sort the table." if sortable else ""))
@@ -250,7 +254,7 @@ def explainer_html(sortable: bool = True, sort: str | None = None) -> str:
 
 def freshness_markdown(board: pd.DataFrame, last_change: str | None) -> str:
     """How alive the board is: the submissions it shows and when the last one changed."""
-    scored = int((board["Source"] == "scored here").sum())
+    scored = int((board[Column.SOURCE] == Source.SCORED).sum())
     if not scored:
         return "*No submission scored here yet: the rows are the paper's and the reference baselines.*"
     when = f" · last change {str(last_change).replace('T', ' ').removesuffix('Z')} UTC" if last_change else ""
@@ -262,7 +266,7 @@ def notes_markdown(view: pd.DataFrame, freshness: str = "") -> str:
     notes and what the marks mean (the caveats a first screen does not need)."""
     if view.empty:
         return "\n\n".join(filter(None, (freshness, EMPTY_VIEW)))
-    noted = [(model, note) for model, note in zip(view["Model"], view["Note"]) if str(note or "").strip()]
+    noted = [(model, note) for model, note in zip(view[Column.MODEL], view[Column.NOTE]) if str(note or "").strip()]
     lines = [f"{number}. {escape_md(model)}: {escape_md(note)}" for number, (model, note) in enumerate(noted, 1)]
     marks = ("**⚠** not comparable with the ranked rows (another build, a sample build, or under "
              f"{tables.MIN_COVERAGE:g}% of the MCQs answered), listed below them. *reference* rows, last: "

@@ -16,6 +16,7 @@ import pandas as pd
 from leaderboard.explore import (FACETS, ORDERS, OUTCOMES, PAGE_ROWS, TABLE_COLUMNS, ExploreError,
                                  Explorer, compare_columns, compare_rows, criteria_lines)
 from leaderboard.items import FDR, MIN_SUBMISSIONS, items_csv
+from leaderboard.records import Comparison
 from leaderboard.service import Leaderboard
 from space import toasts, url_state
 from space.render import code, escape_md, findings_markdown
@@ -93,25 +94,21 @@ def item_markdown(shown: dict) -> str:
     return "\n".join(lines)
 
 
-def compare_markdown(result: dict) -> str:
+def compare_markdown(result: Comparison) -> str:
     """The two verdict sentences (escaped: they carry model names) and the counts of agreement."""
-    mcq = result["mcq"]
-    lines = [f"**MCQ:** {escape_md(mcq['sentence'])}", "", f"**Open:** {escape_md(result['open']['sentence'])}", ""]
-    if mcq["n"]:
-        lines.append(f"Both right {mcq['both_right']:,} · only {escape_md(result['names'][0])} {mcq['only_a']:,} · "
-                     f"only {escape_md(result['names'][1])} {mcq['only_b']:,} · both wrong {mcq['both_wrong']:,} "
-                     f"(exact McNemar p = {mcq['p']:.4g}). Per-dimension p-values are a guide, not adjusted "
+    mcq = result.mcq
+    lines = [f"**MCQ:** {escape_md(mcq.sentence)}", "", f"**Open:** {escape_md(result.open.sentence)}", ""]
+    if mcq.n:
+        lines.append(f"Both right {mcq.both_right:,} · only {escape_md(result.names[0])} {mcq.only_a:,} · "
+                     f"only {escape_md(result.names[1])} {mcq.only_b:,} · both wrong {mcq.both_wrong:,} "
+                     f"(exact McNemar p = {mcq.p:.4g}). Per-dimension p-values are a guide, not adjusted "
                      "for seven looks.")
     return "\n".join(lines)
 
 
-def compare_summary(result: dict) -> dict:
+def compare_summary(result: Comparison) -> dict:
     """The compare result for the API: everything but the long id lists, which become counts."""
-    summary = {**result, "mcq": {k: v for k, v in result["mcq"].items() if k != "disagree_ids"},
-               "open": {k: v for k, v in result["open"].items() if k != "disagree_ids"}}
-    summary["mcq"]["disagree"] = len(result["mcq"]["disagree_ids"])
-    summary["open"]["disagree"] = len(result["open"]["disagree_ids"])
-    return summary
+    return result.summary()
 
 
 def suspect_reason(item_counts: list[int]) -> str:

@@ -19,6 +19,7 @@ from core.vocabulary import MODEL_DOMAINS, MODEL_WEIGHTS
 from leaderboard import board as tables
 from leaderboard import intervals, plots
 from leaderboard.explore import write_once
+from leaderboard.records import Column
 from leaderboard.service import Leaderboard
 from space import toasts, url_state
 from space.board_view import (DEFAULT_COLUMN_GROUPS, banner_markdown, board_table_html, explainer_html,
@@ -83,7 +84,7 @@ def state_in_address(query: str) -> tuple:
 
 def model_choices(df: pd.DataFrame) -> list[tuple[str, str]]:
     """("name · source", id) for every row, in board order: pickers identify rows by id, never by name."""
-    return [(plots.row_label(row), row["Id"]) for _, row in df.drop_duplicates("Id").iterrows()]
+    return [(plots.row_label(row), row[Column.ID]) for _, row in df.drop_duplicates(Column.ID).iterrows()]
 
 
 class BoardViews:
@@ -140,7 +141,7 @@ class BoardViews:
         full = self.board.board()
         view = self.filtered(search, weights, domains, sizes, sources, reproduced, sort)
         shown = tables.visible_columns(view, column_groups or ())
-        exported = shown.assign(Rank=view["Band"])  # the rank as the page shows it ("2–3", "—")
+        exported = shown.assign(Rank=view[Column.BAND])  # the rank as the page shows it ("2–3", "—")
         choices = model_choices(full)
         ids = {value for _, value in choices}
         kept, _ = plots.radar_picks([i for i in (compared or []) if i in ids])
@@ -258,7 +259,7 @@ def _controls(board: Leaderboard) -> _Controls:
 
 def _views(board: Leaderboard, first: pd.DataFrame) -> _Views:
     """Lay out the table, its notes and the plots, drawn from the board as it is when the page is built."""
-    default_ids = list(first["Id"][:3])
+    default_ids = list(first[Column.ID][:3])
     table = gr.HTML(board_table_html(first, DEFAULT_COLUMN_GROUPS), elem_id="board", **PLAIN_HTML)
     notes = gr.Markdown(notes_markdown(first, freshness_markdown(first, board.last_scored_at())),
                         elem_id="board-notes")

@@ -18,10 +18,11 @@ from core.results import BlindResults, McqGroup, OpenGroup, Results
 from core.vocabulary import (CITATION, CRITERIA, DATASET_URL, DIMENSION_BY_SLUG, DIMENSIONS, MEDICAL_INTELLIGENCE,
                              PAPER, PERCEPTION, PROMPT_VERSION, REASONING, RELEASE_LABEL_NOTE, RELEASE_QUESTIONS,
                              LETTERS, SLUGS, format_prompt)
-from leaderboard.store import AWAITING, RUNNING
+from leaderboard.board import AWAITING_JUDGE
+from leaderboard.records import SubmissionStatus
 from space.url_state import permalink
 
-STATUS_LABELS = {AWAITING: "awaiting judge"}
+STATUS_LABELS = {SubmissionStatus.AWAITING: AWAITING_JUDGE}
 STATUS_COLUMNS = ["id", "model", "submitter", "status", "progress", "error", "review", "created_at", "updated_at"]
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$<>:@])")
@@ -166,7 +167,7 @@ def result_card(row: dict | None, results: Results | None, submission_id: str | 
                                                           (open_.not_answered, "not answered")) if n)
         lines.append(f"\n**Open score: {open_.score:.2f}** ({open_.judged} judged{extra}) — {criteria}")
     elif open_.awaiting:
-        when = ("being judged now" if row["status"] == RUNNING else
+        when = ("being judged now" if row["status"] == SubmissionStatus.RUNNING else
                 "in the judge's queue: judged in turn" if judging else
                 "no judge is configured on this Space: judged once one is")
         lines.append(f"\n**Open answers: awaiting judge** ({open_.awaiting} stored; {when})")

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from leaderboard import board as tables
 from leaderboard import intervals
+from leaderboard.records import Column
 from leaderboard.service import Leaderboard
 from space.board_view import BOARD_CSS, DEFAULT_COLUMN_GROUPS, banner_markdown, board_table_html, explainer_html
 
@@ -44,7 +45,7 @@ class BoardBytes:
         with self._lock:
             if self._cached is None or self._cached[0] != version:
                 full = self.board.board()
-                shown = full.assign(Rank=full["Band"])
+                shown = full.assign(Rank=full[Column.BAND])
                 made = {}
                 for name, data in (("json", tables.export_json(shown)), ("csv", tables.export_csv(shown))):
                     made[name] = (data, gzip.compress(data, 6), f'"{hashlib.sha256(data).hexdigest()[:20]}"')

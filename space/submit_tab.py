@@ -18,7 +18,7 @@ from gradio.utils import get_upload_folder
 from core.vocabulary import GENERAL, MEDICAL, MODEL_DOMAINS, MODEL_WEIGHTS, OPEN_WEIGHTS
 from leaderboard.explore import SERVED, details_file
 from leaderboard.intake import PREDICTION_FORMATS, RELATIONS, SubmissionError, SubmissionMeta, checking_label
-from leaderboard.store import CHECKING
+from leaderboard.records import SubmissionStatus
 from leaderboard.service import Leaderboard
 from space import toasts
 from space.render import card_choices, queue_frame, receipt_markdown, result_card, status_frame
@@ -70,7 +70,8 @@ def private_submitters(rows: list[dict], reader: str | None) -> list[dict]:
     """The status as the public sees it: a submitter is shown only to that submitter (as the mirror, never);
     an upload waiting to be checked says where it stands ("checking (3 ahead)")."""
     return [{**row, "submitter": row["submitter"] if reader and row.get("submitter") == reader else "",
-             **({"status": checking_label(row["ahead"])} if row.get("status") == CHECKING and "ahead" in row else {})}
+             **({"status": checking_label(row["ahead"])}
+                if row.get("status") == SubmissionStatus.CHECKING and "ahead" in row else {})}
             for row in rows]
 
 

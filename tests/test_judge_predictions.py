@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.results import Coverage
 from judge import PredictionsError, check_predictions, read_predictions
 
 QUESTIONS = [{"id": i} for i in ("mcq-0", "mcq-1", "mcq-2", "open-0")]
@@ -88,7 +89,7 @@ def test_missing_and_binary_files(tmp_path: Path) -> None:
 
 def test_coverage_counts_missing_ids_as_listed() -> None:
     coverage = check_predictions([{"id": "mcq-0", "prediction": "A"}, {"id": "open-0", "prediction": ""}], QUESTIONS)
-    assert coverage == {"expected": 4, "given": 2, "missing": 2, "unknown": 0, "missing_ids": ["mcq-1", "mcq-2"]}
+    assert coverage == Coverage(expected=4, given=2, missing=2, unknown=0, missing_ids=["mcq-1", "mcq-2"])
 
 
 def test_unknown_duplicate_and_fieldless_records_are_errors() -> None:

@@ -131,7 +131,7 @@ def test_answers_reach_the_disk_once_and_later_verdicts_are_written_beside_them(
         board = make_board(home, endpoint=endpoint_for(server))
         linked = board.submit(given_up, SubmissionMeta(model="Linked"), "alice", given_up=True)["id"]
         copied = board.submit(kept, SubmissionMeta(model="Copied"), "alice")["id"]
-        stored = {sid: board.store.file_path(board.store.record(sid)["file_sha256"]) for sid in (linked, copied)}
+        stored = {sid: board.store.file_path(board.store.record(sid).file_sha256) for sid in (linked, copied)}
         assert stored[linked].stat().st_ino == given_up.stat().st_ino  # a Gradio upload: linked, not copied
         assert stored[copied].stat().st_ino != kept.stat().st_ino
         kept.write_text("overwritten by the submitter's next run\n")  # a file the caller keeps may change...

@@ -102,31 +102,31 @@ def hand_lists() -> tuple[list[ItemResult], list[ItemResult]]:
 def test_compare_counts_agreement_and_says_when_mcq_is_significant() -> None:
     a, b = hand_lists()
     result = stats.compare(a, b, name_a="GPT-5", name_b="Lingshu-7B")
-    m = result["mcq"]
-    assert (m["n"], m["both_right"], m["only_a"], m["only_b"], m["both_wrong"]) == (12, 3, 6, 0, 3)
-    assert (m["accuracy_a"], m["accuracy_b"], m["diff"]) == (75.0, 25.0, 50.0)
-    assert m["p"] == pytest.approx(2 / 64)
-    assert m["sentence"] == ("GPT-5 is ahead of Lingshu-7B on MCQ by 50.0 points (p = 0.031, 12 shared "
-                             "questions): significant at 95%.")
-    assert list(m["by_dimension"]) == ["spatial", "temporal"]
-    spatial = m["by_dimension"]["spatial"]
-    assert (spatial["n"], spatial["only_a"], spatial["only_b"], spatial["diff"]) == (6, 6, 0, 100.0)
-    assert spatial["p"] == pytest.approx(2 / 64) and spatial["significant"]
-    assert m["by_dimension"]["temporal"]["p"] == 1.0 and not m["by_dimension"]["temporal"]["significant"]
-    assert m["disagree_ids"] == [f"s{i}" for i in range(6)]
-    assert (result["shared"], result["only_in_a"], result["only_in_b"]) == (37, 1, 0)
+    m = result.mcq
+    assert (m.n, m.both_right, m.only_a, m.only_b, m.both_wrong) == (12, 3, 6, 0, 3)
+    assert (m.accuracy_a, m.accuracy_b, m.diff) == (75.0, 25.0, 50.0)
+    assert m.p == pytest.approx(2 / 64)
+    assert m.sentence == ("GPT-5 is ahead of Lingshu-7B on MCQ by 50.0 points (p = 0.031, 12 shared "
+                          "questions): significant at 95%.")
+    assert list(m.by_dimension) == ["spatial", "temporal"]
+    spatial = m.by_dimension["spatial"]
+    assert (spatial.n, spatial.only_a, spatial.only_b, spatial.diff) == (6, 6, 0, 100.0)
+    assert spatial.p == pytest.approx(2 / 64) and spatial.significant
+    assert m.by_dimension["temporal"].p == 1.0 and not m.by_dimension["temporal"].significant
+    assert m.disagree_ids == [f"s{i}" for i in range(6)]
+    assert (result.shared, result.only_in_a, result.only_in_b) == (37, 1, 0)
 
 
 def test_compare_open_pairs_only_items_scored_for_both() -> None:
     a, b = hand_lists()
-    o = stats.compare(a, b, name_a="GPT-5", name_b="Lingshu-7B")["open"]
-    assert (o["n"], o["paired"], o["unscored"]) == (25, 24, 1)
-    assert o["mean_diff"] == pytest.approx(o["mean_a"] - o["mean_b"])
-    assert o["ci95"][0] > 0 and o["significant"]
-    assert o["p"] == pytest.approx(2 / 2 ** 24)  # A scores higher on all 24 pairs
-    assert o["sentence"].startswith(f"GPT-5 is ahead of Lingshu-7B on Open by {o['mean_diff']:.1f} points (95% CI ")
-    assert o["sentence"].endswith("): significant at 95%.")
-    assert o["disagree_ids"] == ["o5"]  # 70 vs 40; every other pair differs by under 20
+    o = stats.compare(a, b, name_a="GPT-5", name_b="Lingshu-7B").open
+    assert (o.n, o.paired, o.unscored) == (25, 24, 1)
+    assert o.mean_diff == pytest.approx(o.mean_a - o.mean_b)
+    assert o.ci95[0] > 0 and o.significant
+    assert o.p == pytest.approx(2 / 2 ** 24)  # A scores higher on all 24 pairs
+    assert o.sentence.startswith(f"GPT-5 is ahead of Lingshu-7B on Open by {o.mean_diff:.1f} points (95% CI ")
+    assert o.sentence.endswith("): significant at 95%.")
+    assert o.disagree_ids == ["o5"]  # 70 vs 40; every other pair differs by under 20
 
 
 def test_compare_names_the_leader_and_says_when_the_board_cannot_tell() -> None:
@@ -137,29 +137,29 @@ def test_compare_names_the_leader_and_says_when_the_board_cannot_tell() -> None:
     b += [open_item(f"o{i}", 50.0 + (i % 7) * 5) for i in range(40)]
     a += [open_item(f"o{i}", 50.0 + (i % 5) * 7) for i in range(40)]
     result = stats.compare(a, b, name_a="Model-X", name_b="Model-Y")
-    assert result["mcq"]["sentence"] == ("Model-Y is ahead of Model-X on MCQ by 25.0 points (p = 1.000, "
-                                         "4 shared questions): not significant at 95%: the board cannot "
-                                         "tell them apart.")
-    o = result["open"]
-    assert o["ci95"][0] < 0 < o["ci95"][1] and not o["significant"]
-    assert o["sentence"].endswith("not significant at 95%: the board cannot tell them apart.")
+    assert result.mcq.sentence == ("Model-Y is ahead of Model-X on MCQ by 25.0 points (p = 1.000, "
+                                   "4 shared questions): not significant at 95%: the board cannot "
+                                   "tell them apart.")
+    o = result.open
+    assert o.ci95[0] < 0 < o.ci95[1] and not o.significant
+    assert o.sentence.endswith("not significant at 95%: the board cannot tell them apart.")
 
 
 def test_compare_declines_with_too_few_open_pairs_and_handles_none() -> None:
     a = [open_item(f"o{i}", 90.0) for i in range(5)]
     b = [open_item(f"o{i}", 10.0) for i in range(5)]
-    o = stats.compare(a, b)["open"]
-    assert not o["significant"] and o["ci95"] == [80.0, 80.0]
-    assert o["sentence"] == ("Only 5 open answers are scored for both A and B: too few (under 20) "
-                             "to tell them apart on Open.")
+    o = stats.compare(a, b).open
+    assert not o.significant and o.ci95 == [80.0, 80.0]
+    assert o.sentence == ("Only 5 open answers are scored for both A and B: too few (under 20) "
+                          "to tell them apart on Open.")
     empty = stats.compare([], [])
-    assert empty["mcq"]["sentence"] == "A and B share no scored MCQ: nothing to compare on MCQ."
-    assert empty["open"]["sentence"] == "No open answer is scored for both A and B: nothing to compare on Open."
+    assert empty.mcq.sentence == "A and B share no scored MCQ: nothing to compare on MCQ."
+    assert empty.open.sentence == "No open answer is scored for both A and B: nothing to compare on Open."
 
 
 def test_compare_keeps_the_given_dimension_order() -> None:
     a, b = hand_lists()
-    dims = stats.compare(a, b, order=["temporal", "causal", "spatial"])["mcq"]["by_dimension"]
+    dims = stats.compare(a, b, order=["temporal", "causal", "spatial"]).mcq.by_dimension
     assert list(dims) == ["temporal", "spatial"]  # "causal" has no MCQ here
 
 

@@ -98,7 +98,7 @@ def test_the_whole_path_build_predict_judge(built_dataset, rows, tmp_path):
         assert run_predict(server, built_dataset, out).returncode == 0
     questions = medcmr.load_questions(built_dataset)
     coverage = judge.check_predictions(judge.read_predictions(out), questions)
-    assert (coverage["expected"], coverage["given"], coverage["missing"]) == (len(rows), len(rows), 0)
+    assert (coverage.expected, coverage.given, coverage.missing) == (len(rows), len(rows), 0)
 
     with OpenAIServer(fake_judge) as judge_server:
         scored = subprocess.run([sys.executable, "-m", "judge", "score", "--predictions", str(out),

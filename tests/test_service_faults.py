@@ -294,7 +294,7 @@ def test_a_version_1_store_is_migrated_with_its_file_bytes_moved_out(tmp_path, m
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
     assert "file_bytes" not in columns and {"public_details", "retry_ts"} <= columns
-    assert board.store.record("sub-old")["public_details"] is True
+    assert board.store.record("sub-old").public_details is True
     board.start()
     assert wait_for(board, "sub-old", "awaiting_judge")["status"] == "awaiting_judge"
     assert close(board.scores("sub-old").mcq.accuracy, expected)
@@ -311,7 +311,7 @@ def test_the_upload_is_stored_once_and_the_consent_is_kept(tmp_path, make_board,
     with sqlite3.connect(home / "leaderboard.sqlite") as db:
         assert [r for r in db.execute("PRAGMA table_info(submissions)") if r[2].upper() == "BLOB"] == []
         assert db.execute("SELECT max(length(CAST(coverage AS BLOB))) FROM submissions").fetchone()[0] < len(data)
-    assert board.store.record(shared)["public_details"] is False
+    assert board.store.record(shared).public_details is False
     with pytest.raises(SubmissionError, match="Public details: true"):
         board.submit(tmp_path / "p.jsonl", SubmissionMeta(model="Other", public_details="yes"), "jo")
 

@@ -19,8 +19,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from core.vocabulary import LETTERS
-from judge.llm import CRITERIA
+from core.vocabulary import CRITERION_KEYS, LETTERS
 from tests.answers import write_predictions
 from tests.hub_fakes import COMMIT, RecordingHfApi
 from tests.space_app import (ROOT, SpaceProcess, board, make_home, status, submit,
@@ -177,7 +176,7 @@ class SwitchableJudge:
         self.slow = threading.Event()
         self.slow.set()
 
-    grade = staticmethod(fixed_judge({name: JUDGE_GRADE for name in CRITERIA}))
+    grade = staticmethod(fixed_judge({name: JUDGE_GRADE for name in CRITERION_KEYS}))
 
     def __call__(self, request: dict) -> Reply:
         _, payload = read_request(request)
