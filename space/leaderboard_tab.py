@@ -145,10 +145,14 @@ class BoardViews:
         choices = model_choices(full)
         ids = {value for _, value in choices}
         kept, _ = plots.radar_picks([i for i in (compared or []) if i in ids])
+        # The picks are set only when a picked row is gone: a refresh computed from the picks of a moment ago
+        # never undoes the visitor's newer pick.
+        picker = (gr.Dropdown(choices=choices, value=kept) if kept != list(compared or [])
+                  else gr.Dropdown(choices=choices))
         return (notes_markdown(view, freshness_markdown(full, self.board.last_scored_at())),
                 write_once(self.exports, "medcmr_leaderboard.csv", tables.export_csv(exported)),
                 write_once(self.exports, "medcmr_leaderboard.json", tables.export_json(exported)),
-                plots.score_vs_size(view), intervals.mcq_interval_svg(view), gr.Dropdown(choices=choices, value=kept),
+                plots.score_vs_size(view), intervals.mcq_interval_svg(view), picker,
                 plots.dimension_chart(full, kept))
 
     def pick_compared(self, ids: list[str]) -> tuple:
