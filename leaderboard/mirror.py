@@ -40,11 +40,9 @@ class HubMirror:
             hf_api=hf_api or HfApi(token=token))
 
     @classmethod
-    def from_env(cls, folder: Path, settings: Settings | None = None) -> "HubMirror | None":
-        """A mirror when MEDCMR_RESULTS_REPO and HF_TOKEN are both set, else None.
-
-        MEDCMR_RESULTS_EVERY_MIN sets the minutes between commits (default 5)."""
-        settings = settings or Settings.from_env()
+    def from_settings(cls, folder: Path, settings: Settings) -> "HubMirror | None":
+        """A mirror when the caller's settings name a results repo and an HF token, else None;
+        `results_every_min` sets the minutes between commits."""
         if not (settings.results_repo and settings.hf_token):
             return None
         return cls(settings.results_repo, settings.hf_token, folder, every_min=settings.results_every_min)
