@@ -8,13 +8,12 @@ address the grader (`judge.screen`) and the judge grades the rest.
 from __future__ import annotations
 
 import asyncio
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-from core.results import Coverage, DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
+from core.results import Coverage, DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results, write_details
 from core.settings import JUDGE_CONCURRENCY
 from core.vocabulary import weighted_score
 
@@ -279,13 +278,3 @@ def score_submission(
     if details_path:
         write_details(Path(details_path), items)
     return results
-
-
-def write_details(path: Path, items: list[ItemResult]) -> None:
-    """The details file (one JSON line per item), replaced whole so a reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as out:
-        for item in items:
-            out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
-    temporary.replace(path)

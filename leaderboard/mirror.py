@@ -8,7 +8,6 @@ applies the submitter's consent) and the board as CSV into a local folder that
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from concurrent.futures import Future
@@ -17,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from huggingface_hub import CommitScheduler, HfApi
 
+from core.files import atomic_write
 from core.settings import Settings
 from leaderboard.board import export_csv
 
@@ -79,9 +79,7 @@ class HubMirror:
     def _write(self, path: Path, data: bytes) -> None:
         # Under the scheduler's lock, so a commit never reads a half-written file.
         with self.scheduler.lock, self._lock:
-            partial = path.with_suffix(path.suffix + ".partial")
-            partial.write_bytes(data)
-            os.replace(partial, path)
+            atomic_write(path, data)
 
     def push(self) -> Future:
         """Commit now instead of waiting for the schedule."""
