@@ -166,10 +166,11 @@ class Settings:
     port: int = _setting(7860, "GRADIO_SERVER_PORT", "The port the Space serves on.")
     host: str | None = _setting(None, "GRADIO_SERVER_NAME", "The interface (127.0.0.1; 0.0.0.0 on a Space).")
     on_space: bool = _setting(False, "SYSTEM, SPACE_ID", "Running on a Hugging Face Space (both set by it).")
-    cache_root: Path = _setting_made(lambda: Path.home() / ".cache", "XDG_CACHE_HOME", "Where the command line keeps its "
-                                "verdict cache (`medcmr/judge_cache.sqlite`).")
-    data_root: Path = _setting_made(lambda: Path.home() / ".local" / "share", "XDG_DATA_HOME", "The user data folder: the "
-                               "Space's home is `medcmr/` under it when no MEDCMR_HOME or /data says otherwise.")
+    cache_root: Path = _setting_made(lambda: Path.home() / ".cache", "XDG_CACHE_HOME", "Where the command line "
+                                     "keeps its verdict cache (`medcmr/judge_cache.sqlite`).")
+    data_root: Path = _setting_made(lambda: Path.home() / ".local" / "share", "XDG_DATA_HOME", "The user data "
+                                    "folder: the Space's home is `medcmr/` under it when no MEDCMR_HOME or /data "
+                                    "says otherwise.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":

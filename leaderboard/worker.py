@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 import judge
-from core.results import DatasetInfo, ItemStatus
+from core.results import DatasetInfo, ItemStatus, Results
 from core.settings import Settings
 from judge.batch import BatchJudging, judge_folder
 from judge.endpoint import Endpoint
@@ -324,25 +324,8 @@ class Worker:
         submission_id = row["id"]
         cancelled = threading.Event()
         outcome: dict = {}
-        step = self._judge_step(submission_id)
-
-        def run() -> None:
-            try:
-                if isinstance(step, BatchJudging) and step.running(self.endpoint):
-                    outcome["waiting"] = True  # one look at its batch, still at the judge: nothing to score yet
-                    return
-                predictions = read_predictions(row["file_path"], row["file_name"], self._known_ids)
-                outcome["results"] = judge.score_submission(
-                    predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
-                    progress=self._progress(submission_id, cancelled), dataset=self.dataset,
-                    concurrency=self.settings.judge_concurrency, judge_step=step)
-                companions.attach(outcome["results"], row["companions"], self.questions)
-            except BaseException as err:  # noqa: BLE001 - handed to the lane
-                outcome["error"] = err
-            finally:
-                self.store.close()
-
-        worker = threading.Thread(target=run, name=f"judge-{submission_id}", daemon=True)
+        worker = threading.Thread(target=self._judge_in_thread, args=(row, cancelled, outcome),
+                                  name=f"judge-{submission_id}", daemon=True)
         worker.start()
         deadline_s = self.settings.judge_deadline_s
         deadline = time.monotonic() + deadline_s
@@ -363,11 +346,40 @@ class Worker:
                 raise error
             log.warning("submission %s failed in the judge lane: %s", submission_id, type(error).__name__)
             return self._failed(submission_id, _reason(error))
-        typed = outcome.get("results")
-        if outcome.get("waiting") or (self.settings.judge_batch and typed.open.awaiting and not typed.open.failed):
-            # its batch is at the judge: awaiting, looked at again after the poll interval
-            return lambda: self.store.defer(submission_id, time.time() + self.settings.judge_batch_poll_s,
-                                            owner=self._owner)
+        if outcome.get("waiting"):
+            return self._look_again_later(submission_id)
+        return self._judged(submission_id, outcome["results"])
+
+    def _judge_in_thread(self, row: dict, cancelled: threading.Event, outcome: dict) -> None:
+        """Score the submission with its open answers judged into `outcome["results"]` (or `"waiting"`: its
+        batch is still at the judge; or `"error"`)."""
+        submission_id = row["id"]
+        step = self._judge_step(submission_id)
+        try:
+            if isinstance(step, BatchJudging) and step.running(self.endpoint):
+                outcome["waiting"] = True  # one look at its batch, still at the judge: nothing to score yet
+                return
+            predictions = read_predictions(row["file_path"], row["file_name"], self._known_ids)
+            outcome["results"] = judge.score_submission(
+                predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
+                progress=self._progress(submission_id, cancelled), dataset=self.dataset,
+                concurrency=self.settings.judge_concurrency, judge_step=step)
+            companions.attach(outcome["results"], row["companions"], self.questions)
+        except BaseException as err:  # noqa: BLE001 - handed to the lane
+            outcome["error"] = err
+        finally:
+            self.store.close()
+
+    def _look_again_later(self, submission_id: str) -> Callable[[], object]:
+        """Its batch is at the judge: awaiting, looked at again after the poll interval."""
+        return lambda: self.store.defer(submission_id, time.time() + self.settings.judge_batch_poll_s,
+                                        owner=self._owner)
+
+    def _judged(self, submission_id: str, typed: Results) -> Callable[[], object]:
+        """How to write a judged document: finished (or awaiting), failed when some answers could not be judged,
+        or looked at again when a batch left answers at the judge."""
+        if self.settings.judge_batch and typed.open.awaiting and not typed.open.failed:
+            return self._look_again_later(submission_id)
         details.write_open(self.details_path(submission_id), typed.items)
         results = typed.to_dict()
         if typed.open.failed:
