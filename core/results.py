@@ -7,9 +7,16 @@ document of an unknown version is refused instead of half-read.
 from __future__ import annotations
 
 import copy
+import gzip
+import json
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from core.files import atomic_write
 
 RESULTS_VERSION = 4
 READABLE_VERSIONS = (1, 2, 3, 4)  # older versions lack later fields, which read as their defaults
@@ -277,6 +284,21 @@ class ItemResult:
 
 
 _ITEM_FIELDS = tuple(item.name for item in fields(ItemResult))
+
+
+def write_details(path: Path, items: Iterable[ItemResult]) -> Path:
+    """The one writer of the details format: a JSON line per item, gzip-compressed (level 1: model outputs
+    shrink several times for a few milliseconds per MiB) when `path` ends in `.gz`; replaced whole, so a
+    reader never sees half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def lines(out: BinaryIO) -> None:
+        with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) if path.name.endswith(".gz") \
+                else nullcontext(out) as stream:
+            for item in items:
+                stream.write(json.dumps(item.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
+    return atomic_write(path, lines)
 
 
 @dataclass

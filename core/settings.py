@@ -8,25 +8,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 
 class SettingsError(ValueError):
     """An environment variable with a value that cannot be used; the message names it."""
-
-
-@dataclass(frozen=True)
-class EndpointSettings:
-    """Where an OpenAI-compatible endpoint lives and how patiently to call it."""
-
-    base_url: str | None = None
-    model: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    timeout: float = 60.0
-    max_retries: int = 4
 
 
 JUDGE_TIMEOUT_S = 60.0
@@ -45,6 +34,19 @@ RUNNER_MAX_RETRIES = 2
 RUNNER_CONCURRENCY = 4
 REPRODUCE_SAMPLE = (50, 0.01)
 REPRODUCE_BUDGET = 2000  # runner calls per UTC day: about nine reproductions of the release's default sample
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """Where an OpenAI-compatible endpoint lives and how patiently to call it."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = JUDGE_TIMEOUT_S
+    max_retries: int = JUDGE_MAX_RETRIES
+
+
 _RUNNER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 _RUNNER_FIELDS = ("name", "base_url", "models", "api_key_env", "timeout", "max_retries", "concurrency")
 
@@ -72,6 +74,11 @@ class RunnerSettings:
 def _setting(default: object, env: str, doc: str, **kwargs: object):
     """A setting's default, the variables that set it and what it does (the configuration table is made from these)."""
     return field(default=default, metadata={"env": env, "doc": doc}, **kwargs)
+
+
+def _setting_made(make: Callable[[], object], env: str, doc: str):
+    """A setting whose default is made when Settings are (a folder under the home directory of that moment)."""
+    return field(default_factory=make, metadata={"env": env, "doc": doc})
 
 
 @dataclass(frozen=True)
@@ -159,56 +166,65 @@ class Settings:
     port: int = _setting(7860, "GRADIO_SERVER_PORT", "The port the Space serves on.")
     host: str | None = _setting(None, "GRADIO_SERVER_NAME", "The interface (127.0.0.1; 0.0.0.0 on a Space).")
     on_space: bool = _setting(False, "SYSTEM, SPACE_ID", "Running on a Hugging Face Space (both set by it).")
-    cache_root: Path = _setting(Path.home() / ".cache", "XDG_CACHE_HOME", "Where the command line keeps its "
-                                "verdict cache (`medcmr/judge_cache.sqlite`).")
-    data_root: Path = _setting(Path.home() / ".local" / "share", "XDG_DATA_HOME", "The user data folder: the "
-                               "Space's home is `medcmr/` under it when no MEDCMR_HOME or /data says otherwise.")
+    cache_root: Path = _setting_made(lambda: Path.home() / ".cache", "XDG_CACHE_HOME", "Where the command line "
+                                     "keeps its verdict cache (`medcmr/judge_cache.sqlite`).")
+    data_root: Path = _setting_made(lambda: Path.home() / ".local" / "share", "XDG_DATA_HOME", "The user data "
+                                    "folder: the Space's home is `medcmr/` under it when no MEDCMR_HOME or /data "
+                                    "says otherwise.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        """Settings from `env` (default: os.environ); a malformed value is a SettingsError naming it."""
+        """Settings from `env` (default: os.environ); a malformed value is a SettingsError naming it.
+        An unset (or blank) variable leaves the field's default, read from the field itself."""
         env = os.environ if env is None else env
         get = env.get
+        default = _defaults(cls)
+        allow_private = _flag(env, "MEDCMR_RUNNERS_ALLOW_PRIVATE", default["runners_allow_private"])
+        space_author = get("SPACE_AUTHOR_NAME") if _on_space(env) else None
+        max_file_mb = _number(env, "MEDCMR_MAX_FILE_MB", None, float, minimum=0.001)
         return cls(
-            home=Path(get("MEDCMR_HOME")) if get("MEDCMR_HOME") else None,
-            judge=endpoint_settings(env, "MEDCMR_JUDGE", JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES),
-            judge_concurrency=_number(env, "MEDCMR_JUDGE_CONCURRENCY", JUDGE_CONCURRENCY, int, minimum=1),
-            judge_deadline_s=_number(env, "MEDCMR_JUDGE_DEADLINE_S", 3600.0, float, minimum=1),
-            judge_batch=_flag(env, "MEDCMR_JUDGE_BATCH"),
-            judge_batch_poll_s=_number(env, "MEDCMR_JUDGE_BATCH_POLL_S", 60.0, float, minimum=0.1),
-            predict=endpoint_settings(env, "MEDCMR_PREDICT", PREDICT_TIMEOUT_S, PREDICT_MAX_RETRIES),
-            audit=endpoint_settings(env, "MEDCMR_AUDIT", JUDGE_TIMEOUT_S, JUDGE_MAX_RETRIES),
-            audit_sample=_sample(get("MEDCMR_AUDIT_SAMPLE", "20/0.05"), "MEDCMR_AUDIT_SAMPLE"),
-            audit_tolerance=_number(env, "MEDCMR_AUDIT_TOLERANCE", AUDIT_TOLERANCE, float, minimum=0),
-            audit_item_tolerance=_number(env, "MEDCMR_AUDIT_ITEM_TOLERANCE", AUDIT_ITEM_TOLERANCE, float, minimum=0),
-            runners=_runners(env, _flag(env, "MEDCMR_RUNNERS_ALLOW_PRIVATE")),
-            runners_allow_private=_flag(env, "MEDCMR_RUNNERS_ALLOW_PRIVATE"),
-            reproduce_sample=_sample(get("MEDCMR_REPRODUCE_SAMPLE", "50/0.01"), "MEDCMR_REPRODUCE_SAMPLE"),
-            reproduce_budget=_number(env, "MEDCMR_REPRODUCE_BUDGET", REPRODUCE_BUDGET, int, minimum=0),
-            rank_reproduced_only=_flag(env, "MEDCMR_RANK_REPRODUCED_ONLY"),
-            owners=_owners(get("MEDCMR_OWNERS", ""),
-                           get("SPACE_AUTHOR_NAME") if get("SYSTEM") == "spaces" and get("SPACE_ID") else None),
-            rate_limit=_rate_limit(get("MEDCMR_RATE_LIMIT", "5/3600")),
-            max_file_bytes=int(_number(env, "MEDCMR_MAX_FILE_MB", 50.0, float, minimum=0.001) * 2**20),
-            check_concurrency=_number(env, "MEDCMR_CHECK_CONCURRENCY", 2, int, minimum=1),
-            waiting_room=_waiting_room(get("MEDCMR_WAITING_ROOM", "64/2048")),
-            refusal_limit=_rate_limit(get("MEDCMR_REFUSAL_LIMIT", "20/3600"), "MEDCMR_REFUSAL_LIMIT"),
-            upload_sweep_s=_number(env, "MEDCMR_UPLOAD_SWEEP_S", 300, int, minimum=1),
-            upload_max_age_s=_number(env, "MEDCMR_UPLOAD_MAX_AGE_S", 1800, int, minimum=1),
-            upload_grace_s=_number(env, "MEDCMR_UPLOAD_GRACE_S", 30.0, float, minimum=0),
-            retry_failed_after_s=_number(env, "MEDCMR_RETRY_FAILED_AFTER_S", 600.0, float, minimum=0),
-            lease_s=_number(env, "MEDCMR_LEASE_S", 30.0, float, minimum=1),
-            results_repo=get("MEDCMR_RESULTS_REPO") or None,
-            results_every_min=_number(env, "MEDCMR_RESULTS_EVERY_MIN", 5.0, float, minimum=0.1),
-            dataset_repo=(get("MEDCMR_DATASET_REPO") or "").strip() or None,
-            dataset_revision=(get("MEDCMR_DATASET_REVISION") or "").strip() or None,
-            hf_token=get("HF_TOKEN") or None,
-            trusted_proxies=_number(env, "MEDCMR_TRUSTED_PROXIES", None, int, minimum=0),
-            port=_number(env, "GRADIO_SERVER_PORT", 7860, int, minimum=1),
-            host=get("GRADIO_SERVER_NAME") or None,
-            on_space=get("SYSTEM") == "spaces" and bool(get("SPACE_ID")),
-            cache_root=Path(get("XDG_CACHE_HOME") or Path.home() / ".cache"),
-            data_root=Path(get("XDG_DATA_HOME") or Path.home() / ".local" / "share"),
+            home=_path(env, "MEDCMR_HOME", default["home"]),
+            judge=endpoint_settings(env, "MEDCMR_JUDGE", default["judge"]),
+            judge_concurrency=_number(env, "MEDCMR_JUDGE_CONCURRENCY", default["judge_concurrency"], int, minimum=1),
+            judge_deadline_s=_number(env, "MEDCMR_JUDGE_DEADLINE_S", default["judge_deadline_s"], float, minimum=1),
+            judge_batch=_flag(env, "MEDCMR_JUDGE_BATCH", default["judge_batch"]),
+            judge_batch_poll_s=_number(env, "MEDCMR_JUDGE_BATCH_POLL_S", default["judge_batch_poll_s"], float,
+                                       minimum=0.1),
+            predict=endpoint_settings(env, "MEDCMR_PREDICT", default["predict"]),
+            audit=endpoint_settings(env, "MEDCMR_AUDIT", default["audit"]),
+            audit_sample=_sample(env, "MEDCMR_AUDIT_SAMPLE", default["audit_sample"]),
+            audit_tolerance=_number(env, "MEDCMR_AUDIT_TOLERANCE", default["audit_tolerance"], float, minimum=0),
+            audit_item_tolerance=_number(env, "MEDCMR_AUDIT_ITEM_TOLERANCE", default["audit_item_tolerance"], float,
+                                         minimum=0),
+            runners=_runners(env, allow_private) or default["runners"],
+            runners_allow_private=allow_private,
+            reproduce_sample=_sample(env, "MEDCMR_REPRODUCE_SAMPLE", default["reproduce_sample"]),
+            reproduce_budget=_number(env, "MEDCMR_REPRODUCE_BUDGET", default["reproduce_budget"], int, minimum=0),
+            rank_reproduced_only=_flag(env, "MEDCMR_RANK_REPRODUCED_ONLY", default["rank_reproduced_only"]),
+            owners=_owners(get("MEDCMR_OWNERS", ""), space_author) or default["owners"],
+            rate_limit=_rate_limit(env, "MEDCMR_RATE_LIMIT", default["rate_limit"]),
+            max_file_bytes=default["max_file_bytes"] if max_file_mb is None else int(max_file_mb * 2**20),
+            check_concurrency=_number(env, "MEDCMR_CHECK_CONCURRENCY", default["check_concurrency"], int, minimum=1),
+            waiting_room=_waiting_room(env, default["waiting_room"]),
+            refusal_limit=_rate_limit(env, "MEDCMR_REFUSAL_LIMIT", default["refusal_limit"]),
+            upload_sweep_s=_number(env, "MEDCMR_UPLOAD_SWEEP_S", default["upload_sweep_s"], int, minimum=1),
+            upload_max_age_s=_number(env, "MEDCMR_UPLOAD_MAX_AGE_S", default["upload_max_age_s"], int, minimum=1),
+            upload_grace_s=_number(env, "MEDCMR_UPLOAD_GRACE_S", default["upload_grace_s"], float, minimum=0),
+            retry_failed_after_s=_number(env, "MEDCMR_RETRY_FAILED_AFTER_S", default["retry_failed_after_s"], float,
+                                         minimum=0),
+            lease_s=_number(env, "MEDCMR_LEASE_S", default["lease_s"], float, minimum=1),
+            results_repo=_text(env, "MEDCMR_RESULTS_REPO", default["results_repo"]),
+            results_every_min=_number(env, "MEDCMR_RESULTS_EVERY_MIN", default["results_every_min"], float,
+                                      minimum=0.1),
+            dataset_repo=_text(env, "MEDCMR_DATASET_REPO", default["dataset_repo"]),
+            dataset_revision=_text(env, "MEDCMR_DATASET_REVISION", default["dataset_revision"]),
+            hf_token=get("HF_TOKEN") or default["hf_token"],
+            trusted_proxies=_number(env, "MEDCMR_TRUSTED_PROXIES", default["trusted_proxies"], int, minimum=0),
+            port=_number(env, "GRADIO_SERVER_PORT", default["port"], int, minimum=1),
+            host=get("GRADIO_SERVER_NAME") or default["host"],
+            on_space=_on_space(env) or default["on_space"],
+            cache_root=_path(env, "XDG_CACHE_HOME", default["cache_root"]),
+            data_root=_path(env, "XDG_DATA_HOME", default["data_root"]),
         )
 
     @property
@@ -257,15 +273,35 @@ def resolve_home(settings: Settings, given: Path | None = None) -> Home:
     return home
 
 
-def endpoint_settings(env: Mapping[str, str], prefix: str, timeout: float, max_retries: int) -> EndpointSettings:
-    """`{prefix}_BASE_URL/_MODEL/_API_KEY/_TIMEOUT/_MAX_RETRIES`, falling back to `OPENAI_*` for URL and key."""
+def endpoint_settings(env: Mapping[str, str], prefix: str, default: EndpointSettings) -> EndpointSettings:
+    """`{prefix}_BASE_URL/_MODEL/_API_KEY/_TIMEOUT/_MAX_RETRIES`, falling back to `OPENAI_*` for URL and key,
+    then to `default`."""
     return EndpointSettings(
-        base_url=env.get(f"{prefix}_BASE_URL") or env.get("OPENAI_BASE_URL") or None,
-        model=env.get(f"{prefix}_MODEL") or None,
-        api_key=env.get(f"{prefix}_API_KEY") or env.get("OPENAI_API_KEY") or None,
-        timeout=_number(env, f"{prefix}_TIMEOUT", timeout, float, minimum=0.001),
-        max_retries=_number(env, f"{prefix}_MAX_RETRIES", max_retries, int, minimum=0),
+        base_url=env.get(f"{prefix}_BASE_URL") or env.get("OPENAI_BASE_URL") or default.base_url,
+        model=env.get(f"{prefix}_MODEL") or default.model,
+        api_key=env.get(f"{prefix}_API_KEY") or env.get("OPENAI_API_KEY") or default.api_key,
+        timeout=_number(env, f"{prefix}_TIMEOUT", default.timeout, float, minimum=0.001),
+        max_retries=_number(env, f"{prefix}_MAX_RETRIES", default.max_retries, int, minimum=0),
     )
+
+
+def _defaults(settings: type) -> dict[str, object]:
+    """Each field's default as its dataclass states it: the one place a default is written."""
+    return {item.name: item.default_factory() if item.default is MISSING else item.default
+            for item in fields(settings) if not (item.default is MISSING and item.default_factory is MISSING)}
+
+
+def _on_space(env: Mapping[str, str]) -> bool:
+    """A Hugging Face Space sets both SYSTEM=spaces and SPACE_ID."""
+    return env.get("SYSTEM") == "spaces" and bool(env.get("SPACE_ID"))
+
+
+def _text(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    return (env.get(name) or "").strip() or default
+
+
+def _path(env: Mapping[str, str], name: str, default: Path | None) -> Path | None:
+    return Path(env[name]) if (env.get(name) or "").strip() else default
 
 
 def _number(env: Mapping[str, str], name: str, default, kind: type, *, minimum: float):
@@ -281,19 +317,25 @@ def _number(env: Mapping[str, str], name: str, default, kind: type, *, minimum: 
     return value
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = (env.get(name) or "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if not raw:
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name}={env[name]!r}: expected 1 or 0 (true/false, yes/no, on/off)")
 
 
-def _rate_limit(value: str, name: str = "MEDCMR_RATE_LIMIT") -> tuple[int, float]:
+def _rate_limit(env: Mapping[str, str], name: str, default: tuple[int, float]) -> tuple[int, float]:
+    """"COUNT/SECONDS" (a bare COUNT keeps the default's window)."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
     count, _, window = value.partition("/")
     try:
-        parsed = int(count), float(window or 3600)
+        parsed = int(count), float(window) if window else default[1]
     except ValueError:
         parsed = (0, 0.0)
     if parsed[0] < 1 or not parsed[1] > 0:
@@ -301,11 +343,15 @@ def _rate_limit(value: str, name: str = "MEDCMR_RATE_LIMIT") -> tuple[int, float
     return parsed
 
 
-def _waiting_room(value: str) -> tuple[int, float]:
-    """"COUNT/MIB": how many uploads, and how many MiB of them, may wait to be checked."""
+def _waiting_room(env: Mapping[str, str], default: tuple[int, float]) -> tuple[int, float]:
+    """"COUNT/MIB": how many uploads, and how many MiB of them, may wait to be checked (a bare COUNT keeps the
+    default's MiB)."""
+    value = (env.get("MEDCMR_WAITING_ROOM") or "").strip()
+    if not value:
+        return default
     count, _, size = value.partition("/")
     try:
-        parsed = int(count), float(size or 2048)
+        parsed = int(count), float(size) if size else default[1]
     except ValueError:
         parsed = (0, 0.0)
     if parsed[0] < 1 or not parsed[1] > 0:
@@ -313,8 +359,11 @@ def _waiting_room(value: str) -> tuple[int, float]:
     return parsed
 
 
-def _sample(value: str, name: str) -> tuple[int, float]:
-    """"MIN/FRACTION": max(MIN, FRACTION of the items), e.g. 20/0.05."""
+def _sample(env: Mapping[str, str], name: str, default: tuple[int, float]) -> tuple[int, float]:
+    """"MIN/FRACTION": max(MIN, FRACTION of the items), e.g. 20/0.05 (a bare MIN means no fraction)."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
     count, _, fraction = value.partition("/")
     try:
         parsed = int(count), float(fraction or 0)
@@ -376,10 +425,9 @@ def _runner(env: Mapping[str, str], where: str, number: int, entry: object, allo
     key_env = entry.get("api_key_env")
     if key_env is not None and (not isinstance(key_env, str) or not env.get(key_env)):
         raise SettingsError(f"{label}: field 'api_key_env' names {key_env!r}, which is not set")
-    numbers = {key: _runner_number(label, key, entry.get(key), default, kind, minimum)
-               for key, default, kind, minimum in (("timeout", RUNNER_TIMEOUT_S, float, 0.001),
-                                                   ("max_retries", RUNNER_MAX_RETRIES, int, 0),
-                                                   ("concurrency", RUNNER_CONCURRENCY, int, 1))}
+    default = _defaults(RunnerSettings)
+    numbers = {key: _runner_number(label, key, entry.get(key), default[key], kind, minimum)
+               for key, kind, minimum in (("timeout", float, 0.001), ("max_retries", int, 0), ("concurrency", int, 1))}
     return RunnerSettings(name=name, base_url=base_url, models=tuple(m.strip() for m in models),
                           api_key=env.get(key_env) if key_env else None, api_key_env=key_env, **numbers)
 
@@ -412,10 +460,11 @@ def _shown_default(value: object) -> str:
 def configuration_markdown() -> str:
     """The configuration table of the docs, made from `Settings` (tests/test_docs.py keeps them equal)."""
     rows = ["| Variable | Default | Effect |", "|---|---|---|"]
+    defaults = _defaults(Settings)
     for item in fields(Settings):
-        default = item.default
+        default = defaults[item.name]
         if item.name == "max_file_bytes":
-            default = item.default // 2**20
+            default //= 2**20
         variables = ", ".join(f"`{name.strip()}`" for name in item.metadata["env"].split(", "))
         rows.append(f"| {variables} | {_shown_default(default)} | {item.metadata['doc']} |")
     return "\n".join(rows) + "\n"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.commands import medcmr
+from core.files import atomic_write
 from core.results import DatasetInfo
 from core.settings import Settings, SettingsError
 
@@ -206,9 +207,7 @@ def score(args: argparse.Namespace) -> int:
                                  questions, mcq_only=True)
         results.blind = blind_results(results.items, blind.items)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_name(args.out.name + ".partial")  # a reader never sees half a document
-    partial.write_text(json.dumps(results.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    partial.replace(args.out)
+    atomic_write(args.out, json.dumps(results.to_dict(), indent=2, ensure_ascii=False) + "\n")
     print(summary_table(results))
     print(f"Wrote {args.out}" + (f" and {args.details}" if args.details else ""))
     for note in notes:

@@ -33,6 +33,8 @@ from typing import Callable, Sequence
 import openai
 from openai.types.chat import ChatCompletion
 
+from core.files import atomic_write
+
 from .cache import cache_key
 from .endpoint import Endpoint
 from .estimate import Estimate, estimate
@@ -90,9 +92,7 @@ class BatchState:
         self.folder.mkdir(parents=True, exist_ok=True)
         data = {"version": 1, "seed": self.seed, "format": self.format, "batches": self.batches,
                 "tries": {key: asdict(value) for key, value in self.tries.items()}}
-        temporary = self.folder / "state.json.tmp"
-        temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        temporary.replace(self.folder / "state.json")
+        atomic_write(self.folder / "state.json", json.dumps(data, indent=1) + "\n")
 
     def nonce(self, custom_id: str) -> str:
         """The request's nonce: unpredictable without the seed, the same whenever it is rewritten."""
@@ -335,10 +335,7 @@ class BatchJudging:
                     for key, (question, prepared) in pending.items()]
         path = self.folder / "requests.jsonl"
         self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in requests),
-                             encoding="utf-8")
-        temporary.replace(path)
+        atomic_write(path, "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in requests))
         if self.announce is not None:
             self.announce(estimate((line["body"] for line in requests), batch=True))
         if client is None:

@@ -8,13 +8,12 @@ address the grader (`judge.screen`) and the judge grades the rest.
 from __future__ import annotations
 
 import asyncio
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
-from core.results import DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results
+from core.results import DatasetInfo, ItemResult, ItemStatus, JudgeInfo, Results, write_details
 from core.settings import JUDGE_CONCURRENCY
 from core.vocabulary import CRITERION_KEYS, weighted_score
 
@@ -186,6 +185,19 @@ def judge_cached(endpoint: Endpoint, work: Work, *, cache_path: Path | None, con
     return found
 
 
+class _Count:
+    """Items done of `total`, told to `progress(done, total)` as they finish."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self._report = progress or (lambda done, total: None)
+        self.done, self.total = 0, total
+        self._report(0, total)
+
+    def add(self, finished: int = 1) -> None:
+        self.done += finished
+        self._report(self.done, self.total)
+
+
 def score_submission(
     predictions: list[dict],
     questions: list[dict],
@@ -198,6 +210,7 @@ def score_submission(
     dataset: DatasetInfo | dict | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     judge_step: JudgeStep | None = None,
+    scored_mcq: list[ItemResult] | None = None,
 ) -> Results:
     """Score `predictions` against `questions` (rows of `release.built.load_questions`): the typed
     results document, its per-question `items` attached (`Results.to_dict()` is `results.json`).
@@ -206,61 +219,31 @@ def score_submission(
     answers are judged only when `endpoint` is configured (else counted in `open.awaiting`), by
     `judge_step` (default: `OnlineJudging()`); verdicts are cached in `cache_path` as they arrive.
     `progress(done, total)` counts items; an exception it raises stops the run at once (verdicts
-    so far stay cached) and propagates.
+    so far stay cached) and propagates. `scored_mcq`: the MCQ items an earlier pass over the same
+    predictions scored (the leaderboard's MCQ lane), taken as they are instead of extracted again.
     """
     check_predictions(predictions, questions)
     scope = [q for q in questions if not mcq_only or q["question_type"] == "mcq"]
     in_scope = {q["id"] for q in scope}
     answers = {p["id"].strip(): p["prediction"] or "" for p in predictions if p["id"].strip() in in_scope}
-    by_id = {q["id"]: q for q in scope}
-    total, done = len(scope), 0
-    report = progress or (lambda done, total: None)
-    report(0, total)
-
-    mcq_items = [_mcq_item(q, answers.get(q["id"])) for q in scope if q["question_type"] == "mcq"]
-    done += len(mcq_items)
-    report(done, total)
+    count = _Count(progress, len(scope))
+    mcq_items = scored_mcq if scored_mcq is not None else \
+        [_mcq_item(q, answers.get(q["id"])) for q in scope if q["question_type"] == "mcq"]
+    count.add(len(mcq_items))
 
     step = judge_step or OnlineJudging()
     judging = endpoint is not None and bool(endpoint.model) and (endpoint.configured or not step.needs_endpoint)
-    open_items: dict[str, ItemResult] = {}
-    prepared_by_id: dict[str, JudgeInput] = {}
-    work: Work = []
-    for question in (q for q in scope if q["question_type"] == "open"):
-        prediction = answers.get(question["id"])
-        if prediction is None:
-            open_items[question["id"]] = _open_item(question, ItemStatus.MISSING, None, _ZERO)
-            continue
-        prepared = prepared_by_id[question["id"]] = judge_input(prediction)
-        if prepared.text is None:
-            open_items[question["id"]] = _open_item(question, ItemStatus.NOT_ANSWERED, prediction,
-                                                    {**_ZERO, "error": prepared.not_answered}, **_how(prepared))
-        else:
-            work.append((question, prepared))
-    done += len(open_items)
-    report(done, total)
-
-    def judged(question_id: str) -> None:
-        nonlocal done
-        done += 1
-        report(done, total)
-
+    open_items, work = _unjudged_open_items(scope, answers)
+    count.add(len(open_items))
     verdicts = judge_cached(endpoint, work, cache_path=cache_path, concurrency=concurrency, step=step,
-                            on_verdict=judged) if judging and work else Verdicts({}, set())
-    for question, prepared in work:
-        verdict = verdicts.by_id.get(question["id"])
-        status = (ItemStatus.AWAITING if verdict is None  # no judge yet, or a batch still at the judge
-                  else _judged_status(prepared) if verdict["criteria"] is not None else ItemStatus.FAILED)
-        open_items[question["id"]] = _open_item(question, status, answers[question["id"]], verdict,
-                                                cached=question["id"] in verdicts.cached, **_how(prepared))
+                            on_verdict=lambda question_id: count.add()) if judging and work else Verdicts({}, set())
+    open_items |= _judged_open_items(work, answers, verdicts)
     if not judging:
-        done += len(work)  # awaiting a judge: nothing more to do for them in this run
-        report(done, total)
+        count.add(len(work))  # awaiting a judge: nothing more to do for them in this run
 
     ordered_open = [open_items[q["id"]] for q in scope if q["question_type"] == "open"]
-    if isinstance(dataset, dict):
-        dataset = DatasetInfo(**dataset)
     items = mcq_items + ordered_open
+    by_id = {q["id"]: q for q in scope}
     results = Results(
         mcq_only=mcq_only,
         mcq=mcq_results(mcq_items, by_id, EXTRACTION_VERSION),
@@ -268,14 +251,8 @@ def score_submission(
         coverage=replace(coverage(set(answers), scope),
                          not_answered=sum(item.status is ItemStatus.NOT_ANSWERED for item in items),
                          normalised=sum(bool(item.normalisation) for item in items)),
-        judge=JudgeInfo(host=endpoint.host if judging and step.needs_endpoint else None,
-                        model=endpoint.model if judging else None, engine=step.engine,
-                        prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=verdicts.json_mode,
-                        concurrency=concurrency, calls=verdicts.calls, reasks=verdicts.reasks,
-                        cached=len(verdicts.cached), tokens=verdicts.tokens or
-                        {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                        screen_version=SCREEN_VERSION, normalisation_version=NORMALISATION_VERSION),
-        dataset=dataset or DatasetInfo(),
+        judge=_judge_info(endpoint if judging else None, step, verdicts, concurrency),
+        dataset=DatasetInfo(**dataset) if isinstance(dataset, dict) else dataset or DatasetInfo(),
         items=items,
     )
     if details_path:
@@ -283,11 +260,43 @@ def score_submission(
     return results
 
 
-def write_details(path: Path, items: list[ItemResult]) -> None:
-    """The details file (one JSON line per item), replaced whole so a reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as out:
-        for item in items:
-            out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
-    temporary.replace(path)
+def _unjudged_open_items(scope: list[dict], answers: dict[str, str]) -> tuple[dict[str, ItemResult], Work]:
+    """The open items settled without a judge (missing, or no answer: 0) and the answers that need one."""
+    settled: dict[str, ItemResult] = {}
+    work: Work = []
+    for question in (q for q in scope if q["question_type"] == "open"):
+        prediction = answers.get(question["id"])
+        if prediction is None:
+            settled[question["id"]] = _open_item(question, ItemStatus.MISSING, None, _ZERO)
+            continue
+        prepared = judge_input(prediction)
+        if prepared.text is None:
+            settled[question["id"]] = _open_item(question, ItemStatus.NOT_ANSWERED, prediction,
+                                                 {**_ZERO, "error": prepared.not_answered}, **_how(prepared))
+        else:
+            work.append((question, prepared))
+    return settled, work
+
+
+def _judged_open_items(work: Work, answers: dict[str, str], verdicts: Verdicts) -> dict[str, ItemResult]:
+    """Each answer that needed a judge with its verdict: judged (or flagged), failed, or still awaiting one
+    (no judge yet, or a batch still at the judge)."""
+    items = {}
+    for question, prepared in work:
+        verdict = verdicts.by_id.get(question["id"])
+        status = (ItemStatus.AWAITING if verdict is None
+                  else _judged_status(prepared) if verdict["criteria"] is not None else ItemStatus.FAILED)
+        items[question["id"]] = _open_item(question, status, answers[question["id"]], verdict,
+                                           cached=question["id"] in verdicts.cached, **_how(prepared))
+    return items
+
+
+def _judge_info(endpoint: Endpoint | None, step: JudgeStep, verdicts: Verdicts, concurrency: int) -> JudgeInfo:
+    """Who judged (`endpoint` None: nobody yet), how, and at what cost."""
+    return JudgeInfo(host=endpoint.host if endpoint is not None and step.needs_endpoint else None,
+                     model=endpoint.model if endpoint is not None else None, engine=step.engine,
+                     prompt_version=JUDGE_PROMPT_VERSION, temperature=TEMPERATURE, json_mode=verdicts.json_mode,
+                     concurrency=concurrency, calls=verdicts.calls, reasks=verdicts.reasks,
+                     cached=len(verdicts.cached),
+                     tokens=verdicts.tokens or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                     screen_version=SCREEN_VERSION, normalisation_version=NORMALISATION_VERSION)

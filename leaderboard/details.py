@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from core.results import ItemResult, ResultsError
+from core.results import ItemResult, ResultsError, write_details
 
 SUFFIX = ".jsonl.gz"
 
@@ -77,7 +76,7 @@ def write_all(path: Path, items: list[ItemResult]) -> None:
     """The first details of a scoring run (the MCQ lane, or a rescore): whatever was written after an
     earlier run is dropped first, so an old verdict never sits on new answers."""
     open_path(path).unlink(missing_ok=True)
-    _write(Path(path), items)
+    write_details(Path(path), items)
     _plain(path).unlink(missing_ok=True)
 
 
@@ -90,23 +89,9 @@ def read_open(path: Path) -> list[ItemResult]:
 def write_open(path: Path, items: list[ItemResult]) -> None:
     """Later verdicts on the open items; the whole list when there is no first file to sit on."""
     if not exists(path):
-        _write(Path(path), items)
+        write_details(Path(path), items)
         return
-    _write(open_path(path), [replace(item, prediction=None) for item in items if item.question_type == "open"])
-
-
-def _write(path: Path, items: list[ItemResult]) -> None:
-    """Replaced whole (a temporary file renamed), so a reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with gzip.open(temporary, "wt", encoding="utf-8", compresslevel=1) as out:
-            for item in items:
-                out.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_details(open_path(path), [replace(item, prediction=None) for item in items if item.question_type == "open"])
 
 
 def _read(path: Path) -> list[ItemResult]:

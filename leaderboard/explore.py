@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 import tempfile
 import threading
@@ -35,6 +34,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from core import memory
+from core.files import atomic_write
 from core.results import ItemResult, ItemStatus, Reproduction, ReproductionState
 from core.vocabulary import BREAKDOWNS, CRITERIA, DIMENSION_BY_SLUG, LETTERS, SLUGS
 from leaderboard import stats
@@ -477,9 +477,7 @@ def write_once(root: Path, name: str, data: bytes) -> str:
     path = folder / name
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
-            handle.write(data)
-        os.replace(handle.name, path)
+        atomic_write(path, data, sync=False)  # a cache: made again if lost
     return str(path)
 
 

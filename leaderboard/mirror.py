@@ -8,7 +8,6 @@ applies the submitter's consent) and the board as CSV into a local folder that
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from concurrent.futures import Future
@@ -17,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from huggingface_hub import CommitScheduler, HfApi
 
+from core.files import atomic_write
 from core.settings import Settings
 from leaderboard.board import export_csv
 
@@ -40,11 +40,9 @@ class HubMirror:
             hf_api=hf_api or HfApi(token=token))
 
     @classmethod
-    def from_env(cls, folder: Path, settings: Settings | None = None) -> "HubMirror | None":
-        """A mirror when MEDCMR_RESULTS_REPO and HF_TOKEN are both set, else None.
-
-        MEDCMR_RESULTS_EVERY_MIN sets the minutes between commits (default 5)."""
-        settings = settings or Settings.from_env()
+    def from_settings(cls, folder: Path, settings: Settings) -> "HubMirror | None":
+        """A mirror when the caller's settings name a results repo and an HF token, else None;
+        `results_every_min` sets the minutes between commits."""
         if not (settings.results_repo and settings.hf_token):
             return None
         return cls(settings.results_repo, settings.hf_token, folder, every_min=settings.results_every_min)
@@ -81,9 +79,7 @@ class HubMirror:
     def _write(self, path: Path, data: bytes) -> None:
         # Under the scheduler's lock, so a commit never reads a half-written file.
         with self.scheduler.lock, self._lock:
-            partial = path.with_suffix(path.suffix + ".partial")
-            partial.write_bytes(data)
-            os.replace(partial, path)
+            atomic_write(path, data)
 
     def push(self) -> Future:
         """Commit now instead of waiting for the schedule."""

@@ -16,12 +16,12 @@ import socket
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from core.files import atomic_copy, atomic_write
 from core.results import ReproductionState
 from leaderboard.records import FLAGGED, HIDDEN, STORED_STATUSES, VISIBLE, SubmissionRecord
 from leaderboard.records import SubmissionStatus as Status
@@ -242,47 +242,6 @@ def utc_now(timestamp: float | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write_atomically(path: Path, source: Path | bytes, *, link: bool = False) -> None:
-    """`path` appears complete or not at all (temporary name, fsync, rename, fsync of the folder).
-    With `link`, a source file on the same file system is linked, not copied: its bytes reach the
-    disk once. Only for a file nothing writes again (a link shares every later change)."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        if isinstance(source, bytes) or not (link and _linked(Path(source), temporary)):
-            with temporary.open("wb") as out:
-                if isinstance(source, bytes):
-                    out.write(source)
-                else:
-                    with Path(source).open("rb") as data:
-                        while chunk := data.read(1 << 20):
-                            out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-def _linked(source: Path, link: Path) -> bool:
-    """Hard-link `source` at `link` and flush its bytes; False where the file system or its owner
-    forbids links (another device, protected_hardlinks), and the caller copies instead."""
-    try:
-        os.link(source, link)
-    except OSError as error:
-        if error.errno in (errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
-            return False
-        raise
-    with link.open("rb") as data:
-        os.fsync(data.fileno())
-    return True
-
-
 class Store:
     """Submissions in a SQLite file and their uploads under `files/`; safe from many threads."""
 
@@ -331,7 +290,7 @@ class Store:
             if not target.is_file():
                 blob = db.execute("SELECT file_bytes FROM submissions WHERE file_sha256 = ? LIMIT 1",
                                   (sha256,)).fetchone()[0]
-                _write_atomically(target, bytes(blob))
+                atomic_write(target, bytes(blob))
         with self._transaction() as db:
             if db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] != "1":
                 return  # another process migrated it meanwhile
@@ -436,7 +395,7 @@ class Store:
         """Insert a queued submission, atomically with the duplicate and rate-limit checks.
         The upload (`row["file_path"]`, or `row["file_bytes"]`) and its companion runs
         (`row["companions"]`: kind -> {path, sha256, file_name}) are written to files/ first, once
-        per distinct content (linked with `link`: see `_write_atomically`); they are removed again
+        per distinct content (linked with `link`: see `core.files.atomic_copy`); they are removed again
         if the row cannot be committed."""
         limit, window = rate_limit
         with self._files_written(row, link) as now, self._transaction() as db:
@@ -477,7 +436,10 @@ class Store:
                 for sha256, source in sources:
                     target = self.file_path(sha256)
                     if not target.is_file():
-                        _write_atomically(target, source, link=link)
+                        if isinstance(source, bytes):
+                            atomic_write(target, source)
+                        else:
+                            atomic_copy(target, source, link=link)
                         created.append(target)
                 yield time.time()
             except BaseException as error:

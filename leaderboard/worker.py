@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Callable
 
 import judge
-from core.results import DatasetInfo, ItemStatus
+from core.results import DatasetInfo, ItemResult, ItemStatus, Results
 from core.settings import Settings
 from judge.batch import BatchJudging, judge_folder
+from judge.answers import NORMALISATION_VERSION
 from judge.endpoint import Endpoint
+from judge.extract import EXTRACTION_VERSION
 from judge.score import JudgeStep, OnlineJudging
 from leaderboard import companions, details
 from leaderboard.intake import CheckedReads, read_predictions
@@ -41,6 +43,16 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
 RETRY_MAX_S = 24 * 3600.0  # retries back off (doubling) up to once a day
 IDLE_POLL_S = 1.0  # how often an idle lane looks for work queued by another process
+
+
+@dataclass
+class _McqPass:
+    """The MCQ lane's pass over an upload, as the judge lane takes it up: every output as submitted (from the
+    details file), the MCQ items it scored, and its results document (the companions' blocks)."""
+
+    predictions: list[dict]
+    mcq_items: list[ItemResult]
+    document: Results
 
 
 class _Stopped(Exception):
@@ -334,25 +346,8 @@ class Worker:
         submission_id = row.id
         cancelled = threading.Event()
         outcome: dict = {}
-        step = self._judge_step(submission_id)
-
-        def run() -> None:
-            try:
-                if isinstance(step, BatchJudging) and step.running(self.endpoint):
-                    outcome["waiting"] = True  # one look at its batch, still at the judge: nothing to score yet
-                    return
-                predictions = read_predictions(row.file_path, row.file_name, self._known_ids)
-                outcome["results"] = judge.score_submission(
-                    predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
-                    progress=self._progress(submission_id, cancelled), dataset=self.dataset,
-                    concurrency=self.settings.judge_concurrency, judge_step=step)
-                companions.attach(outcome["results"], row.companions, self.questions)
-            except BaseException as err:  # noqa: BLE001 - handed to the lane
-                outcome["error"] = err
-            finally:
-                self.store.close()
-
-        worker = threading.Thread(target=run, name=f"judge-{submission_id}", daemon=True)
+        worker = threading.Thread(target=self._judge_in_thread, args=(row, cancelled, outcome),
+                                  name=f"judge-{submission_id}", daemon=True)
         worker.start()
         deadline_s = self.settings.judge_deadline_s
         deadline = time.monotonic() + deadline_s
@@ -373,11 +368,65 @@ class Worker:
                 raise error
             log.warning("submission %s failed in the judge lane: %s", submission_id, type(error).__name__)
             return self._failed(submission_id, _reason(error))
-        typed = outcome.get("results")
-        if outcome.get("waiting") or (self.settings.judge_batch and typed.open.awaiting and not typed.open.failed):
-            # its batch is at the judge: awaiting, looked at again after the poll interval
-            return lambda: self.store.defer(submission_id, time.time() + self.settings.judge_batch_poll_s,
-                                            owner=self._owner)
+        if outcome.get("waiting"):
+            return self._look_again_later(submission_id)
+        return self._judged(submission_id, outcome["results"])
+
+    def _judge_in_thread(self, row: SubmissionRecord, cancelled: threading.Event, outcome: dict) -> None:
+        """Score the submission with its open answers judged into `outcome["results"]` (or `"waiting"`: its
+        batch is still at the judge; or `"error"`)."""
+        submission_id = row.id
+        step = self._judge_step(submission_id)
+        try:
+            if isinstance(step, BatchJudging) and step.running(self.endpoint):
+                outcome["waiting"] = True  # one look at its batch, still at the judge: nothing to score yet
+                return
+            first = self._mcq_pass(row)
+            predictions = first.predictions if first else \
+                read_predictions(row.file_path, row.file_name, self._known_ids)
+            typed = outcome["results"] = judge.score_submission(
+                predictions, self.questions, endpoint=self.endpoint, cache_path=self.cache_path,
+                progress=self._progress(submission_id, cancelled), dataset=self.dataset,
+                concurrency=self.settings.judge_concurrency, judge_step=step,
+                scored_mcq=first.mcq_items if first else None)
+            if first:
+                typed.circular, typed.blind = first.document.circular, first.document.blind
+            else:
+                companions.attach(typed, row.companions, self.questions)
+        except BaseException as err:  # noqa: BLE001 - handed to the lane
+            outcome["error"] = err
+        finally:
+            self.store.close()
+
+    def _mcq_pass(self, row: SubmissionRecord) -> "_McqPass | None":
+        """What the MCQ lane left of this submission, when it scored this build with this code: the upload is
+        then neither parsed nor its MCQs extracted again. None (the upload is read) when the MCQ lane failed,
+        the home is older, or the build or the extraction changed since."""
+        path, stored = self.details_path(row.id), self.store.results(row.id)
+        if not stored or not details.exists(path):
+            return None
+        try:
+            document = Results.from_dict(stored)
+            if document.dataset != self.dataset or document.mcq.extraction_version != EXTRACTION_VERSION \
+                    or document.judge.normalisation_version != NORMALISATION_VERSION:
+                return None
+            items = details.read_details(path)
+        except (ValueError, OSError) as error:  # a broken document or details file (ResultsError, DetailsError)
+            log.warning("submission %s: its MCQ pass cannot be reused (%s); reading its file", row.id, error)
+            return None
+        answered = [{"id": item.id, "prediction": item.prediction} for item in items if item.prediction is not None]
+        return _McqPass(answered, [item for item in items if item.question_type == "mcq"], document)
+
+    def _look_again_later(self, submission_id: str) -> Callable[[], object]:
+        """Its batch is at the judge: awaiting, looked at again after the poll interval."""
+        return lambda: self.store.defer(submission_id, time.time() + self.settings.judge_batch_poll_s,
+                                        owner=self._owner)
+
+    def _judged(self, submission_id: str, typed: Results) -> Callable[[], object]:
+        """How to write a judged document: finished (or awaiting), failed when some answers could not be judged,
+        or looked at again when a batch left answers at the judge."""
+        if self.settings.judge_batch and typed.open.awaiting and not typed.open.failed:
+            return self._look_again_later(submission_id)
         details.write_open(self.details_path(submission_id), typed.items)
         results = typed.to_dict()
         if typed.open.failed:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from core.files import atomic_write
 from core.vocabulary import LETTERS
 from release.reader import SAMPLE_SOURCES
 
@@ -339,15 +340,12 @@ def write_sample_release(path: Path) -> Path:
     """Write the sample archive to `path` (same bytes on every run) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        with zipfile.ZipFile(partial, "w") as archive:
+
+    def archive(out: BinaryIO) -> None:
+        with zipfile.ZipFile(out, "w") as zipped:
             for name, data in release_entries().items():
-                archive.writestr(_zip_info(name, data), data or b"")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+                zipped.writestr(_zip_info(name, data), data or b"")
+    return atomic_write(path, archive)
 
 
 def _zip_info(name: str, data: bytes | None) -> zipfile.ZipInfo:

@@ -70,7 +70,7 @@ def ensure_dataset(home: Path, settings: Settings) -> ServedDataset:
 def _mirror(home: Path, settings: Settings) -> HubMirror | None:
     """The optional Hub copy of results; the board runs without it when the Hub cannot be reached."""
     try:
-        mirror = HubMirror.from_env(home / "mirror", settings)
+        mirror = HubMirror.from_settings(home / "mirror", settings)
     except Exception as error:  # the store stays the truth; a mirror is a copy
         print(f"Results mirror disabled: {type(error).__name__} while opening {settings.results_repo}", flush=True)
         return None

@@ -49,13 +49,14 @@ def test_mirror_refuses_an_id_that_could_be_a_path(tmp_path, api):
         mirror.stop()
 
 
-def test_from_env_needs_both_repo_and_token(tmp_path, monkeypatch):
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setenv("MEDCMR_RESULTS_REPO", "org/r")
-    assert HubMirror.from_env(tmp_path) is None
-    monkeypatch.delenv("MEDCMR_RESULTS_REPO")
+def test_a_mirror_needs_both_repo_and_token_from_the_callers_settings(tmp_path, monkeypatch):
+    from core.settings import Settings
+
+    monkeypatch.setenv("MEDCMR_RESULTS_REPO", "org/r")  # the environment is the caller's to read, not the mirror's
     monkeypatch.setenv("HF_TOKEN", "hf_x")
-    assert HubMirror.from_env(tmp_path) is None
+    assert HubMirror.from_settings(tmp_path, Settings()) is None
+    assert HubMirror.from_settings(tmp_path, Settings(results_repo="org/r")) is None
+    assert HubMirror.from_settings(tmp_path, Settings(hf_token="hf_x")) is None
 
 
 def test_the_leaderboard_mirrors_each_scored_submission_and_backfills_on_start(tmp_path, built_dataset):
