@@ -2,7 +2,7 @@
 openai client, rerun call count.
 
     .venv/bin/pip install --no-deps ms-vlmeval   # VLMEvalKit's can_infer, for this bench only
-    .venv/bin/python bench/bench_judge.py [--mcq 16655 (0: skip)] [--open 3999] [--latency 0.1] [--concurrency 32]
+    .venv/bin/python bench/bench_judge.py [--mcq 16655 (0: skip)] [--open 3999 (0: skip)] [--latency 0.1] [--concurrency 32]
                                           [--rounds 3] [--server-status 200]
 
 1. MCQ: `score_submission(mcq_only=True)` over the realistic mix of 16,655 labelled outputs
@@ -197,7 +197,8 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if args.mcq:
         bench_mcq(args.mcq, args.rounds)
-    bench_open(args.open, args.latency, args.concurrency, args.rounds, args.server_status)
+    if args.open:
+        bench_open(args.open, args.latency, args.concurrency, args.rounds, args.server_status)
 
 
 if __name__ == "__main__":
