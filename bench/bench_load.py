@@ -318,7 +318,8 @@ def main() -> None:
                       f"{p95(times) / statistics.median(single):.1f}x one (target <= 3x); {load()}")
                 burst(http, url, tmp, questions, args.submits)
                 upload_against_in_process(http, url, tmp, questions, home / "medcmr", args.rounds)
-                hostile_burst(http, url, tmp, process.pid, args.hostile)
+                if args.hostile:  # 0: skip
+                    hostile_burst(http, url, tmp, process.pid, args.hostile)
                 left = [p for p in uploads.rglob("*") if p.is_file()]
                 kinds: dict[str, int] = {}
                 for path in left:
