@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 import medcmr
+from release.reader import RELEASE_FILES
 
 MCQ_PER_DIMENSION = {"Small-object Detection": 1024, "Fine-detail Discrimination": 711,
                      "Spatial Understanding": 371, "Temporal Prediction": 336, "Causal Reasoning": 1922,
@@ -53,10 +54,15 @@ def write_full_size_release(path: Path) -> Path:
             index += 1
     tasks = list(MCQ_PER_DIMENSION)
     open_ = [{**common(i, tasks[i % len(tasks)]), "answer": f"Synthetic diagnosis {i}"} for i in range(N_OPEN)]
+    return write_release_zip(path, mcq, open_, images)
+
+
+def write_release_zip(path: Path, mcq: list[dict], open_: list[dict], images: list[str]) -> Path:
+    """The two question files and a tiny PNG per image path, in the official release's layout."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("dataset/cmed.copy.mcq_cate.cleaned.json", json.dumps(mcq))
-        archive.writestr("dataset/cmed.copy.open_taged.cleaned.json", json.dumps(open_))
+        archive.writestr(f"dataset/{RELEASE_FILES['mcq']}", json.dumps(mcq))
+        archive.writestr(f"dataset/{RELEASE_FILES['open']}", json.dumps(open_))
         for number, name in enumerate(images):
             archive.writestr(name, tiny_png(30 * number))
     return path

@@ -7,29 +7,21 @@ that does not know finds most tempting). Rows are written as models write them: 
 """
 from __future__ import annotations
 
-import io
 import json
 import random
-import zipfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from core.vocabulary import DIMENSIONS, LETTERS
 from leaderboard.simulate import OPTIONS, Build
+from tests.full_size import write_release_zip
 
 MCQ_PER_DIMENSION = 200
 OPEN_QUESTIONS = 24
 MISKEYED = 0.03
 STYLES = ("Answer: {}", "The answer is ({}).", "**{}**", "Looking at the image, I choose {}.", "{}")
 FINDINGS = ["consolidation", "effusion", "fracture", "nodule", "haematoma", "mass", "oedema", "stenosis"]
-
-
-def _png(shade: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (8, 8), shade).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def write_release(path: Path, seed: int = 7) -> Path:
@@ -53,13 +45,7 @@ def write_release(path: Path, seed: int = 7) -> Path:
     open_ = [{**common(i, DIMENSIONS[i % len(DIMENSIONS)].release_name),
               "answer": f"A {FINDINGS[i % len(FINDINGS)]} of the right lower lobe, number {i}, needing follow-up."}
              for i in range(OPEN_QUESTIONS)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("dataset/cmed.copy.mcq_cate.cleaned.json", json.dumps(mcq))
-        archive.writestr("dataset/cmed.copy.open_taged.cleaned.json", json.dumps(open_))
-        for number, name in enumerate(images):
-            archive.writestr(name, _png(40 * number))
-    return path
+    return write_release_zip(path, mcq, open_, images)
 
 
 def simulated_build(questions: list[dict], seed: int = 3) -> tuple[list[str], Build]:
